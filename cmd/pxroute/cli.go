@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/pxroute/pxroute/router"
+)
+
+// Version is set at link time (-ldflags "-X main.Version=...").
+var Version = "dev"
+
+const usage = `usage:
+  pxroute run [FILE] [--loops N] [--engine auto|io_uring|epoll] [--log-level L] [--log-format text|json]
+        run a topology; without FILE, the embedded chat relay on 127.0.0.1:7000
+  pxroute check FILE...     check topologies: exit 0 valid, 1 invalid, 2 usage
+  pxroute disasm FILE       print the compiled program
+  pxroute version
+`
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitInvalid = 1
+	exitUsage   = 2
+)
+
+func cli(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(args[1:], stdout, stderr)
+	case "check":
+		return checkCmd(args[1:], stdout, stderr)
+	case "disasm":
+		return disasmCmd(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "pxroute", Version)
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "pxroute: unknown command %q\n%s", args[0], usage)
+	return exitUsage
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments ("run chat.yaml --loops 2").
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	loops := fs.Int("loops", 0, "event loops (default: the topology's loops:, else one per core)")
+	engine := fs.String("engine", "", "completion engine: auto, io_uring or epoll (default: the topology's)")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	format := fs.String("log-format", "text", "text or json")
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(files) > 1 {
+		fmt.Fprintf(stderr, "pxroute run: one topology at a time, got %d\n", len(files))
+		return exitUsage
+	}
+	logger, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		fmt.Fprintf(stderr, "pxroute run: %v\n", err)
+		return exitUsage
+	}
+	opts := router.Options{Loops: *loops, Engine: *engine, Logger: logger}
+	var r *router.Router
+	if len(files) == 0 {
+		r, err = router.LoadDefault(opts)
+	} else {
+		r, err = router.Load(files[0], opts)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitInvalid
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+	if err := r.Start(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "pxroute: %v\n", err)
+		return exitInvalid
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stdout, "pxroute: chat relay listening on 127.0.0.1:7000 — join with: nc 127.0.0.1 7000  (Ctrl-C stops)")
+	}
+	select {
+	case <-ctx.Done():
+	case <-r.Idle():
+	case <-r.Done():
+	}
+	if err := r.Stop(); err != nil {
+		fmt.Fprintf(stderr, "pxroute: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("bad --log-format %q: want text or json", format)
+}
+
+func checkCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "usage: pxroute check FILE...\n")
+		return exitUsage
+	}
+	code := exitOK
+	for _, f := range args {
+		if strings.HasPrefix(f, "-") {
+			fmt.Fprintf(stderr, "pxroute check: unknown flag %s\n", f)
+			return exitUsage
+		}
+		if _, err := router.Load(f, router.Options{}); err != nil {
+			fmt.Fprintln(stderr, err)
+			code = exitInvalid
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", f)
+	}
+	return code
+}
+
+func disasmCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("disasm", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	engine := fs.String("engine", "", "engine to show (default: the topology's)")
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(files) != 1 {
+		fmt.Fprint(stderr, "usage: pxroute disasm FILE\n")
+		return exitUsage
+	}
+	r, err := router.Load(files[0], router.Options{Engine: *engine})
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			fmt.Fprintln(stderr, err)
+			return exitInvalid
+		}
+		fmt.Fprintln(stderr, err)
+		return exitInvalid
+	}
+	if err := r.Disasm(stdout); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitInvalid
+	}
+	return exitOK
+}

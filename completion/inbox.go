@@ -1,0 +1,55 @@
+package completion
+
+import "sync/atomic"
+
+// Inbox is a lock-free multi-producer, single-consumer queue: the "interlocked
+// list" between loops. Producers push with one CAS; the owning loop takes the
+// whole list with one swap and restores push order.
+type Inbox struct {
+	head  atomic.Pointer[inboxNode]
+	depth atomic.Int64
+}
+
+type inboxNode struct {
+	next *inboxNode
+	val  any
+}
+
+// Push adds v; safe from any goroutine.
+func (q *Inbox) Push(v any) {
+	n := &inboxNode{val: v}
+	for {
+		old := q.head.Load()
+		n.next = old
+		if q.head.CompareAndSwap(old, n) {
+			q.depth.Add(1)
+			return
+		}
+	}
+}
+
+// Empty reports whether nothing is queued.
+func (q *Inbox) Empty() bool { return q.head.Load() == nil }
+
+// Depth is the number of queued items, for Stats.
+func (q *Inbox) Depth() int64 { return q.depth.Load() }
+
+// Drain appends every queued item to dst in push order. Owner only.
+func (q *Inbox) Drain(dst []any) []any {
+	n := q.head.Swap(nil)
+	if n == nil {
+		return dst
+	}
+	start := len(dst)
+	count := int64(0)
+	for ; n != nil; n = n.next {
+		dst = append(dst, n.val)
+		count++
+	}
+	q.depth.Add(-count)
+	// The stack gave newest first; reverse to oldest first.
+	for i, j := start, len(dst)-1; i < j; i, j = i+1, j-1 {
+		dst[i], dst[j] = dst[j], dst[i]
+	}
+	return dst
+}

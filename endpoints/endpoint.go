@@ -1,0 +1,155 @@
+package endpoints
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mode is how an endpoint comes to have a connection.
+type Mode uint8
+
+const (
+	Listen  Mode = iota + 1 // accepts any number of connections
+	Connect                 // one outgoing connection per use
+	Open                    // opens a path or standard stream, one per use
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Listen:
+		return "listen"
+	case Connect:
+		return "connect"
+	case Open:
+		return "open"
+	}
+	return fmt.Sprintf("mode(%d)", uint8(m))
+}
+
+// Endpoint is one configured endpoint.
+type Endpoint interface {
+	// Kind is the registered kind name ("tcp").
+	Kind() string
+	// Mode says which of Listen, Socket and Open applies.
+	Mode() Mode
+	// Readable and Writable say whether it may be a source or a destination.
+	Readable() bool
+	Writable() bool
+	// Listen makes a non-blocking listening socket.
+	Listen() (fd int, err error)
+	// Socket makes a non-blocking socket and the address to connect it to.
+	Socket() (fd int, sa unix.Sockaddr, err error)
+	// Open opens the endpoint's stream, non-blocking where it can be.
+	Open() (fd int, err error)
+	// Release closes fd and undoes what Listen, Socket or Open set up.
+	Release(fd int) error
+	// Options are the framing and limits common to every kind.
+	Options() *Options
+	// String describes it for logs and disassembly ("tcp listen 127.0.0.1:7000").
+	String() string
+}
+
+// Options are the settings every endpoint has.
+type Options struct {
+	Framing   Framing
+	MaxFrame  int // largest message a peer may send, bytes
+	HighWater int // bytes queued for one connection before drops or back-pressure
+}
+
+// Defaults for Options.
+const (
+	DefaultMaxFrame  = 1 << 20
+	DefaultHighWater = 256 << 10
+)
+
+// Params is what a factory reads its settings from. The topology package
+// implements it over YAML nodes, with positions for errors; every key a
+// factory does not ask for is reported as unknown.
+type Params interface {
+	// String returns the key's string value and whether it was present.
+	String(key string) (string, bool)
+	// Bool, Size (bytes, with units such as 64KiB) and Duration likewise.
+	Bool(key string) (bool, bool)
+	Size(key string) (int64, bool)
+	Duration(key string) (time.Duration, bool)
+	// Errorf records an error at key's position (the endpoint's, if absent).
+	Errorf(key, format string, args ...any)
+}
+
+// Factory builds an endpoint of one kind. It reports problems through
+// p.Errorf and returns nil when there were any.
+type Factory func(p Params) Endpoint
+
+var (
+	kindsMu sync.RWMutex
+	kinds   = map[string]Factory{}
+)
+
+// Register makes a kind available to topologies under name. It panics if
+// name is empty or taken, or f is nil.
+func Register(name string, f Factory) {
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	if name == "" || f == nil {
+		panic("endpoints: Register with an empty name or nil factory")
+	}
+	if _, dup := kinds[name]; dup {
+		panic("endpoints: Register called twice for kind " + name)
+	}
+	kinds[name] = f
+}
+
+// Lookup returns the factory registered under name.
+func Lookup(name string) (Factory, bool) {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	f, ok := kinds[name]
+	return f, ok
+}
+
+// Kinds lists the registered kind names, sorted.
+func Kinds() []string {
+	kindsMu.RLock()
+	defer kindsMu.RUnlock()
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func init() {
+	Register("tcp", newTCP)
+	Register("unix", newUnix)
+	Register("file", newFile)
+	Register("stdin", func(p Params) Endpoint { return newStdio(p, 0) })
+	Register("stdout", func(p Params) Endpoint { return newStdio(p, 1) })
+}
+
+// base carries Options and the parts of Endpoint that are not per kind.
+type base struct {
+	opts Options
+}
+
+func (b *base) Options() *Options { return &b.opts }
+
+func (b *base) Listen() (int, error) { return -1, errMode("listen") }
+func (b *base) Socket() (int, unix.Sockaddr, error) {
+	return -1, nil, errMode("connect")
+}
+func (b *base) Open() (int, error) { return -1, errMode("open") }
+
+func errMode(what string) error { return fmt.Errorf("endpoint cannot %s", what) }
+
+// closeFD closes fd, naming the call in the error.
+func closeFD(fd int) error {
+	if err := unix.Close(fd); err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+package endpoints
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// listenBacklog is the accept queue asked for; the kernel caps it at
+// net.core.somaxconn.
+const listenBacklog = 4096
+
+// socketFor makes a non-blocking, close-on-exec socket for sa.
+func socketFor(sa unix.Sockaddr, typ int) (int, error) {
+	family := unix.AF_INET
+	switch sa.(type) {
+	case *unix.SockaddrInet6:
+		family = unix.AF_INET6
+	case *unix.SockaddrUnix:
+		family = unix.AF_UNIX
+	}
+	fd, err := unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	return fd, nil
+}
+
+// listenOn binds and listens on sa, with prepare run on the socket first.
+func listenOn(sa unix.Sockaddr, prepare func(fd int) error) (int, error) {
+	fd, err := socketFor(sa, unix.SOCK_STREAM)
+	if err != nil {
+		return -1, err
+	}
+	if prepare != nil {
+		if err := prepare(fd); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("bind", err)
+	}
+	if err := unix.Listen(fd, listenBacklog); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("listen", err)
+	}
+	return fd, nil
+}
+
+// inetSockaddr resolves "host:port" to a socket address. An empty host is
+// refused: a wildcard must be written out (0.0.0.0 or [::]).
+func inetSockaddr(addr string) (unix.Sockaddr, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if host == "" {
+		return nil, fmt.Errorf("address %q has no host: write 0.0.0.0 or [::] to listen on every interface", addr)
+	}
+	pn, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: bad port", addr)
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		ips, err := net.LookupIP(host)
+		if err != nil || len(ips) == 0 {
+			return nil, fmt.Errorf("address %q: cannot resolve host", addr)
+		}
+		ip = ips[0]
+		for _, cand := range ips {
+			if cand.To4() != nil { // prefer IPv4 as dialers usually do
+				ip = cand
+				break
+			}
+		}
+	}
+	if v4 := ip.To4(); v4 != nil {
+		sa := &unix.SockaddrInet4{Port: int(pn)}
+		copy(sa.Addr[:], v4)
+		return sa, nil
+	}
+	sa := &unix.SockaddrInet6{Port: int(pn)}
+	copy(sa.Addr[:], ip.To16())
+	return sa, nil
+}
+
+// tcpEndpoint listens on or connects to a TCP address.
+type tcpEndpoint struct {
+	base
+	mode Mode
+	addr string
+	sa   unix.Sockaddr
+}
+
+func newTCP(p Params) Endpoint {
+	e := &tcpEndpoint{base: base{opts: parseOptions(p)}}
+	e.mode, e.addr = listenOrConnect(p)
+	if e.addr == "" {
+		return nil
+	}
+	sa, err := inetSockaddr(e.addr)
+	if err != nil {
+		p.Errorf(e.mode.String(), "%v", err)
+		return nil
+	}
+	e.sa = sa
+	return e
+}
+
+// listenOrConnect reads the one of listen: and connect: that is set.
+func listenOrConnect(p Params) (Mode, string) {
+	l, hasL := p.String("listen")
+	c, hasC := p.String("connect")
+	switch {
+	case hasL && hasC:
+		p.Errorf("connect", "set listen or connect, not both")
+	case hasL:
+		if l == "" {
+			p.Errorf("listen", "empty address")
+		}
+		return Listen, l
+	case hasC:
+		if c == "" {
+			p.Errorf("connect", "empty address")
+		}
+		return Connect, c
+	default:
+		p.Errorf("", "needs listen: or connect:")
+	}
+	return 0, ""
+}
+
+func (e *tcpEndpoint) Kind() string   { return "tcp" }
+func (e *tcpEndpoint) Mode() Mode     { return e.mode }
+func (e *tcpEndpoint) Readable() bool { return true }
+func (e *tcpEndpoint) Writable() bool { return true }
+func (e *tcpEndpoint) String() string { return "tcp " + e.mode.String() + " " + e.addr }
+
+func (e *tcpEndpoint) Listen() (int, error) {
+	if e.mode != Listen {
+		return e.base.Listen()
+	}
+	return listenOn(e.sa, func(fd int) error {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+		// Accepted sockets inherit it: the loops batch writes themselves,
+		// so Nagle would only add latency.
+		return setNoDelay(fd)
+	})
+}
+
+func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {
+	if e.mode != Connect {
+		return e.base.Socket()
+	}
+	fd, err := socketFor(e.sa, unix.SOCK_STREAM)
+	if err != nil {
+		return -1, nil, err
+	}
+	if err := setNoDelay(fd); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	return fd, e.sa, nil
+}
+
+func (e *tcpEndpoint) Release(fd int) error { return closeFD(fd) }
+
+func setNoDelay(fd int) error {
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		return os.NewSyscallError("setsockopt TCP_NODELAY", err)
+	}
+	return nil
+}
+
+var _ Endpoint = (*tcpEndpoint)(nil)

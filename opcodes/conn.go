@@ -1,0 +1,56 @@
+package opcodes
+
+import (
+	"github.com/pxroute/pxroute/completion"
+)
+
+// conn is one connection's state on its loop: two threads of the program
+// (reader at rpc, writer at wpc), its input carry-over and its output queue.
+type conn struct {
+	slot, gen uint32
+	fd        int
+	ep        uint32
+	endpoint  Endpoint
+	fr        Framing
+	maxFrame  int
+	hwm       int
+	inline    bool // pollable: sends are tried inline before queueing
+
+	rpc, epc, wpc uint32 // reader pc, error handler, send-complete handler
+	start         uint32 // the open thread that made it (singletons), else 0
+
+	connecting  bool // connect in flight: sends only queue
+	recvPending bool
+	parked      bool  // reader waits for gate's queue to drain
+	gate        *conn // the conn whose full queue stopped this reader
+	readDone    bool
+	wantShut    bool // half-close requested once the queue drains
+	writeShut   bool
+	peerGone    bool // its peer closed: close once drained
+	failed      bool // an error is pending; the reader jumps to epc
+	failDrop    Drop
+	closed      bool
+	sending     bool // a port Send is in flight
+
+	// Input: cur is what is left to frame, backed by buf (a port buffer)
+	// or by in (carry-over of a partial message).
+	in  []byte
+	cur []byte
+	buf *completion.Buf
+	msg []byte // the current message's wire bytes
+	lo  int    // payload bounds inside msg
+	hi  int
+
+	// Output: out[head:] is queued; ends holds the absolute end offset of
+	// each queued message, to count deliveries and drops by message.
+	out      []byte
+	head     int
+	ends     []int
+	iov      [1][]byte
+	lastSent int // bytes the last send completion reported
+
+	peer   *conn
+	groups []uint32
+}
+
+func (c *conn) queued() int { return len(c.out) - c.head }

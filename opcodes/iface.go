@@ -1,0 +1,52 @@
+package opcodes
+
+import "golang.org/x/sys/unix"
+
+// Role is how an endpoint comes to have a connection.
+type Role uint8
+
+const (
+	RoleListen  Role = iota + 1 // accepts any number of connections
+	RoleConnect                 // connects out: one connection per open or dial
+	RoleOpen                    // opens a path or stream (file, stdio): one per open or dial
+)
+
+// Endpoint is what the interpreter needs of an endpoint. The endpoints
+// package implements it; opcodes never imports endpoints.
+type Endpoint interface {
+	Role() Role
+	// Listen makes the non-blocking listening socket (RoleListen).
+	Listen() (fd int, err error)
+	// Socket makes a non-blocking socket and the address to connect it to
+	// (RoleConnect).
+	Socket() (fd int, sa unix.Sockaddr, err error)
+	// Open opens the endpoint's stream (RoleOpen).
+	Open() (fd int, err error)
+	// Release closes fd and undoes what Listen, Socket or Open set up.
+	Release(fd int) error
+	// Framing splits this endpoint's input and encodes its output.
+	Framing() Framing
+	// MaxFrame is the largest message accepted from a peer, in bytes.
+	MaxFrame() int
+	// HighWater is how many bytes may queue for one connection before
+	// fan-out drops or a bridge stops reading its source.
+	HighWater() int
+}
+
+// Framing turns a byte stream into messages and messages into a byte stream.
+type Framing interface {
+	// Name identifies the framing with its parameters; two framings with
+	// the same name encode identically, so wire bytes pass unchanged.
+	Name() string
+	// Split looks at the start of b and returns the wire length of the
+	// first whole message and the payload's bounds inside it. wire == 0
+	// means more bytes are needed. An error means the stream cannot go on
+	// (a message longer than max); the connection is closed.
+	Split(b []byte, max int) (wire, start, end int, err error)
+	// Encode returns the bytes to write before and after payload. hdr is
+	// scratch space of at least 8 bytes the result may use.
+	Encode(hdr []byte, payload []byte) (head, tail []byte)
+	// Boundaries reports whether the framing keeps message boundaries (raw
+	// does not: its messages are whatever one read returned).
+	Boundaries() bool
+}

@@ -1,0 +1,717 @@
+package opcodes
+
+import (
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/completion"
+)
+
+// Token layout: low 32 bits a slot, next 24 a generation, top byte a tag.
+const (
+	tagConn     = 0
+	tagListener = 1
+	tagReopen   = 2
+	tagDrain    = 3
+	tagAccept   = 4 // resume an accept paused by EMFILE
+)
+
+func token(tag uint8, gen, slot uint32) uint64 {
+	return uint64(tag)<<56 | uint64(gen&0xffffff)<<32 | uint64(slot)
+}
+
+func untoken(t uint64) (tag uint8, gen, slot uint32) {
+	return uint8(t >> 56), uint32(t>>32) & 0xffffff, uint32(t)
+}
+
+// Machine runs the program on one loop: it owns the loop's connections,
+// listeners and counters, and executes instructions in one switch.
+type Machine struct {
+	rt    *Runtime
+	id    int
+	loop  *completion.Loop
+	port  completion.Port
+	prog  *Prog
+	inst  []Inst
+	log   *slog.Logger
+	conns []*conn
+	free  []uint32
+	lists []*listener
+	// groups holds this loop's members of each group.
+	groups  [][]*conn
+	doomed  []*conn
+	parts   [3][]byte
+	hdr     [8]byte
+	iov     []unix.Iovec
+	running *conn
+
+	ops      [NumOps]uint64
+	counters []epCounters
+	pub      *machinePub
+	active   []int64 // per endpoint
+
+	reopenWait map[uint32]time.Duration // start pc -> next backoff
+	stopping   bool
+	finishing  bool
+	done       bool
+	busy       int // conns with queued output
+}
+
+type listener struct {
+	pc    uint32
+	ep    uint32
+	fd    int
+	next  int // round-robin cursor over loops
+	pause bool
+}
+
+type machinePub struct {
+	ops    [NumOps]atomic.Uint64
+	eps    []epPublished
+	active []atomic.Int64
+	conns  atomic.Int64
+}
+
+// groupMail carries one message to another loop's members of a group. The
+// sender is never on the receiving loop, so "others" is "group" there. wire
+// is a private copy, shared read-only by every receiving loop.
+type groupMail struct {
+	src    uint32 // the sender's endpoint, charged if nobody is left
+	group  uint32
+	fr     Framing
+	wire   []byte
+	lo, hi int
+}
+
+// startMail runs a start thread; fd is a descriptor Runtime.Start opened
+// already, or -1.
+type startMail struct {
+	pc uint32
+	fd int
+}
+
+// connMail hands an accepted descriptor to the loop that will own it.
+type connMail struct {
+	fd int
+	ep uint32
+	pc uint32
+}
+
+type stopMail struct{ ack func() }
+type finishMail struct{ deadline time.Duration }
+
+func (m *Machine) Done() bool { return m.done }
+
+// Mail handles an item from the loop's inbox.
+func (m *Machine) Mail(v any) {
+	switch v := v.(type) {
+	case *groupMail:
+		if m.deliverGroup(nil, v.group, v.fr, v.wire, v.lo, v.hi) == 0 {
+			m.counters[v.src].Drops[DropNoRoute]++ // the members left meanwhile
+		}
+	case *connMail:
+		m.adopt(v.fd, v.ep, v.pc)
+	case startMail:
+		m.exec(v.pc, v.fd)
+		m.rt.liveDone() // the placeholder Start counted for this thread
+	case stopMail:
+		m.stop()
+		v.ack()
+	case finishMail:
+		m.finishing = true
+		m.port.After(v.deadline, token(tagDrain, 0, 0))
+	default:
+		panic(fmt.Sprintf("opcodes: unexpected mail %T", v))
+	}
+	m.settle()
+}
+
+// Complete handles one finished operation.
+func (m *Machine) Complete(cp *completion.Completion) {
+	tag, gen, slot := untoken(cp.Token)
+	switch tag {
+	case tagConn:
+		c := m.lookup(slot, gen)
+		if c == nil {
+			if cp.Buf != nil {
+				m.port.Release(cp.Buf)
+			}
+			if cp.Kind == completion.KindAccept && cp.Err == 0 {
+				unix.Close(cp.N)
+			}
+			break
+		}
+		m.completeConn(c, cp)
+	case tagListener:
+		m.accepted(slot, cp)
+	case tagAccept:
+		if int(slot) < len(m.lists) && m.lists[slot].fd >= 0 {
+			m.lists[slot].pause = false
+			m.armAccept(slot)
+		}
+	case tagReopen:
+		if !m.stopping {
+			m.exec(slot, -1)
+		}
+		m.rt.liveDone() // the placeholder reopenLater counted
+	case tagDrain:
+		m.closeAll()
+	}
+	m.settle()
+}
+
+// Turn runs once after each batch: publish counters, finish a drain.
+func (m *Machine) Turn() {
+	if m.finishing && !m.done && m.busy == 0 {
+		m.closeAll()
+	}
+	m.publish()
+}
+
+func (m *Machine) lookup(slot, gen uint32) *conn {
+	if int(slot) >= len(m.conns) {
+		return nil
+	}
+	c := m.conns[slot]
+	if c == nil || c.gen&0xffffff != gen {
+		return nil
+	}
+	return c
+}
+
+func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
+	switch cp.Kind {
+	case completion.KindRecv:
+		c.recvPending = false
+		in := &m.inst[c.rpc]
+		switch {
+		case cp.Err != 0:
+			m.fail(c, DropDisconnect, cp.Err)
+			return
+		case cp.N == 0:
+			c.rpc = in.Alt
+		default:
+			m.counters[c.ep].BytesIn += uint64(cp.N)
+			if len(c.cur) == 0 && len(c.in) == 0 {
+				c.cur, c.buf = cp.Buf.B[:cp.N], cp.Buf
+			} else {
+				c.in = append(c.in, cp.Buf.B[:cp.N]...)
+				c.cur = c.in
+				m.port.Release(cp.Buf)
+			}
+			c.rpc = in.Out
+		}
+		m.run(c)
+	case completion.KindSend:
+		c.sending = false
+		if cp.Err != 0 {
+			m.fail(c, DropDisconnect, cp.Err)
+			return
+		}
+		c.lastSent = cp.N
+		m.runWriter(c)
+	case completion.KindConnect:
+		c.connecting = false
+		if cp.Err != 0 {
+			m.fail(c, DropDisconnect, cp.Err)
+			return
+		}
+		m.log.Debug("connected", "endpoint", m.prog.Endpoints[c.ep])
+		m.run(c)
+		if c.queued() > 0 && !c.closed {
+			m.runWriter(c)
+		}
+	}
+}
+
+// run executes c's reader thread from c.rpc until it parks or ends.
+func (m *Machine) run(c *conn) {
+	if c.closed || c.connecting {
+		return
+	}
+	prev := m.running
+	m.running = c
+	defer func() { m.running = prev }()
+	for {
+		if c.failed {
+			c.failed = false
+			c.rpc = c.epc
+		}
+		in := &m.inst[c.rpc]
+		m.ops[in.Op]++
+		switch in.Op {
+		case OpHandle:
+			c.epc, c.wpc = in.Arg, in.Alt
+			c.rpc = in.Out
+		case OpJoin:
+			m.join(c, in.Arg)
+			c.rpc = in.Out
+		case OpDial:
+			m.dial(c, in)
+			c.rpc = in.Out
+		case OpRecv:
+			if len(c.cur) > 0 {
+				// Bytes are waiting (a throttled reader resumed): frame them first.
+				c.rpc = in.Out
+				continue
+			}
+			if g := c.gate; g != nil && !g.closed && g.queued() > g.hwm {
+				c.parked = true
+				return
+			}
+			c.gate = nil
+			if m.stopping || c.recvPending {
+				return
+			}
+			if err := m.port.Recv(c.fd, m.tok(c)); err != nil {
+				m.fail(c, DropDisconnect, errnoOf(err))
+				continue
+			}
+			c.recvPending = true
+			return
+		case OpFrame:
+			if len(c.cur) == 0 {
+				m.releaseInput(c)
+				c.rpc = in.Alt
+				continue
+			}
+			if g := c.gate; g != nil && !g.closed && g.queued() > g.hwm {
+				c.parked = true
+				return
+			}
+			wire, lo, hi, err := c.fr.Split(c.cur, c.maxFrame)
+			if err != nil {
+				m.counters[c.ep].Drops[DropMaxFrame]++
+				m.log.Warn("closing connection", "endpoint", m.prog.Endpoints[c.ep], "reason", err)
+				c.cur = nil
+				m.fail(c, DropDisconnect, 0)
+				continue
+			}
+			if wire == 0 {
+				m.carry(c)
+				c.rpc = in.Alt
+				continue
+			}
+			c.msg, c.lo, c.hi = c.cur[:wire], lo, hi
+			c.cur = c.cur[wire:]
+			m.counters[c.ep].MsgsIn++
+			c.rpc = in.Out
+		case OpSend:
+			m.send(c, in)
+			c.rpc = in.Out
+		case OpDiscard:
+			m.counters[c.ep].Drops[DropNoRoute]++
+			c.rpc = in.Out
+		case OpShutdown:
+			if t := m.target(c, in.Mode); t != nil {
+				t.wantShut = true
+				m.runWriter(t)
+			}
+			c.rpc = in.Out
+		case OpError:
+			m.counters[c.ep].Errors++
+			c.rpc = in.Out
+		case OpClose:
+			m.close(c, DropDisconnect)
+			return
+		case OpJump:
+			c.rpc = in.Out
+		case OpHalt:
+			c.readDone = true
+			m.releaseInput(c)
+			if c.writeShut || c.peerGone {
+				m.close(c, DropDisconnect)
+			}
+			return
+		default:
+			panic(fmt.Sprintf("opcodes: pc %d: %v in a reader thread", c.rpc, in.Op))
+		}
+	}
+}
+
+// runWriter executes c's writer thread: after a send completes, or when a
+// half-close or a peer's departure asks it to look at its queue.
+func (m *Machine) runWriter(c *conn) {
+	if c.closed || c.wpc == 0 {
+		return
+	}
+	pc := c.wpc
+	for {
+		in := &m.inst[pc]
+		m.ops[in.Op]++
+		switch in.Op {
+		case OpSent:
+			m.sent(c)
+			if c.closed {
+				return
+			}
+			pc = in.Out
+		case OpDrained:
+			if c.queued() == 0 && !c.sending && !c.connecting {
+				if c.wantShut && !c.writeShut {
+					c.writeShut = true
+					if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil && !c.readDone {
+						// Not a socket (pipe, file, tty): the only way to
+						// say EOF is to close, which ends reading too.
+						c.readDone = true
+					}
+				}
+				if c.peerGone || (c.writeShut && c.readDone) {
+					m.close(c, DropDisconnect)
+					return
+				}
+			}
+			pc = in.Out
+		case OpJump:
+			pc = in.Out
+		case OpHalt:
+			return
+		case OpClose:
+			m.close(c, DropDisconnect)
+			return
+		default:
+			panic(fmt.Sprintf("opcodes: pc %d: %v in a writer thread", pc, in.Op))
+		}
+	}
+}
+
+// exec runs a start thread (accept or open) at pc; fd >= 0 is the
+// descriptor Runtime.Start already opened for it.
+func (m *Machine) exec(pc uint32, fd int) {
+	in := &m.inst[pc]
+	m.ops[in.Op]++
+	ep := m.rt.eps[in.Arg]
+	switch in.Op {
+	case OpAccept:
+		m.rt.live.Add(1)
+		m.lists = append(m.lists, &listener{pc: pc, ep: in.Arg, fd: fd, next: m.id})
+		m.armAccept(uint32(len(m.lists) - 1))
+	case OpOpen:
+		var c *conn
+		var err error
+		if fd >= 0 {
+			c = m.newConn(fd, in.Arg, in.Out)
+			c.inline = completion.Pollable(fd)
+		} else if c, err = m.connect(in.Arg, in.Out); err != nil {
+			if ep.Role() == RoleConnect {
+				m.reopenLater(pc, err)
+			} else {
+				m.log.Error("endpoint failed", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
+			}
+			return
+		}
+		c.start = pc
+		delete(m.reopenWait, pc)
+		m.run(c)
+	default:
+		panic(fmt.Sprintf("opcodes: pc %d: %v is not a start op", pc, in.Op))
+	}
+}
+
+func (m *Machine) reopenLater(pc uint32, err error) {
+	d := m.reopenWait[pc]
+	if d == 0 {
+		d = 100 * time.Millisecond
+	}
+	m.log.Warn("endpoint unavailable, retrying", "endpoint", m.prog.Endpoints[m.inst[pc].Arg], "in", d, "err", err)
+	m.reopenWait[pc] = min(2*d, 5*time.Second)
+	m.rt.live.Add(1)
+	m.port.After(d, token(tagReopen, 0, pc))
+}
+
+func (m *Machine) armAccept(i uint32) {
+	l := m.lists[i]
+	if err := m.port.Accept(l.fd, token(tagListener, 0, i)); err != nil {
+		m.log.Error("accept", "endpoint", m.prog.Endpoints[l.ep], "err", err)
+	}
+}
+
+func (m *Machine) accepted(i uint32, cp *completion.Completion) {
+	if int(i) >= len(m.lists) || m.lists[i].fd < 0 {
+		if cp.Err == 0 {
+			unix.Close(cp.N)
+		}
+		return
+	}
+	l := m.lists[i]
+	switch cp.Err {
+	case 0:
+	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+		// Out of descriptors or memory: pause instead of spinning.
+		if !l.pause {
+			m.log.Warn("accept paused", "endpoint", m.prog.Endpoints[l.ep], "err", cp.Err)
+		}
+		l.pause = true
+		m.port.After(100*time.Millisecond, token(tagAccept, 0, i))
+		return
+	default:
+		m.armAccept(i) // ECONNABORTED and friends: the next one may be fine
+		return
+	}
+	m.armAccept(i)
+	target := l.next % len(m.rt.machines)
+	l.next++
+	if target == m.id {
+		m.adopt(cp.N, l.ep, m.inst[l.pc].Out)
+		return
+	}
+	m.rt.machines[target].loop.Post(&connMail{fd: cp.N, ep: l.ep, pc: m.inst[l.pc].Out})
+}
+
+// adopt makes a conn of an accepted descriptor and starts it at pc.
+func (m *Machine) adopt(fd int, ep uint32, pc uint32) {
+	if m.stopping {
+		unix.Close(fd)
+		return
+	}
+	c := m.newConn(fd, ep, pc)
+	c.inline = true
+	m.run(c)
+}
+
+func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
+	var c *conn
+	if n := len(m.free); n > 0 {
+		slot := m.free[n-1]
+		m.free = m.free[:n-1]
+		c = m.conns[slot]
+		gen := c.gen + 1
+		*c = conn{slot: slot, gen: gen}
+	} else {
+		c = &conn{slot: uint32(len(m.conns)), gen: 1}
+		m.conns = append(m.conns, c)
+	}
+	e := m.rt.eps[ep]
+	c.fd, c.ep, c.endpoint, c.rpc = fd, ep, e, pc
+	c.fr, c.maxFrame, c.hwm = e.Framing(), e.MaxFrame(), e.HighWater()
+	m.counters[ep].Opened++
+	m.active[ep]++
+	m.rt.live.Add(1)
+	return c
+}
+
+// connect opens endpoint ep for a new conn starting at pc.
+func (m *Machine) connect(ep uint32, pc uint32) (*conn, error) {
+	e := m.rt.eps[ep]
+	switch e.Role() {
+	case RoleConnect:
+		fd, sa, err := e.Socket()
+		if err != nil {
+			return nil, err
+		}
+		c := m.newConn(fd, ep, pc)
+		c.inline, c.connecting = true, true
+		if err := m.port.Connect(fd, sa, m.tok(c)); err != nil {
+			m.close(c, DropDisconnect)
+			return nil, err
+		}
+		return c, nil
+	case RoleOpen:
+		fd, err := e.Open()
+		if err != nil {
+			return nil, err
+		}
+		c := m.newConn(fd, ep, pc)
+		c.inline = completion.Pollable(fd)
+		return c, nil
+	}
+	return nil, fmt.Errorf("endpoint %s cannot be dialled", m.prog.Endpoints[ep])
+}
+
+func (m *Machine) dial(c *conn, in *Inst) {
+	p, err := m.connect(in.Arg, in.Alt)
+	if err != nil {
+		m.log.Warn("dial failed", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
+		m.counters[in.Arg].Errors++
+		m.fail(c, DropDisconnect, errnoOf(err))
+		return
+	}
+	c.peer, p.peer = p, c
+	m.run(p)
+}
+
+func (m *Machine) tok(c *conn) uint64 { return token(tagConn, c.gen, c.slot) }
+
+func (m *Machine) target(c *conn, mode Mode) *conn {
+	switch mode {
+	case ToPeer:
+		return c.peer
+	case ToSelf:
+		return c
+	}
+	return nil
+}
+
+func (m *Machine) join(c *conn, g uint32) {
+	m.groups[g] = append(m.groups[g], c)
+	c.groups = append(c.groups, g)
+	m.rt.members[int(g)*len(m.rt.machines)+m.id].Add(1)
+}
+
+func (m *Machine) leave(c *conn) {
+	for _, g := range c.groups {
+		list := m.groups[g]
+		for i, x := range list {
+			if x == c {
+				last := len(list) - 1
+				list[i] = list[last]
+				list[last] = nil
+				m.groups[g] = list[:last]
+				break
+			}
+		}
+		m.rt.members[int(g)*len(m.rt.machines)+m.id].Add(-1)
+	}
+	c.groups = nil
+}
+
+// carry keeps a partial message across reads, in the conn's own buffer.
+func (m *Machine) carry(c *conn) {
+	if len(c.cur) == 0 {
+		m.releaseInput(c)
+		return
+	}
+	if len(c.in) > 0 && &c.cur[0] == &c.in[:len(c.in)][len(c.in)-len(c.cur)] {
+		n := copy(c.in, c.cur)
+		c.in = c.in[:n]
+	} else {
+		c.in = append(c.in[:0], c.cur...)
+	}
+	c.cur = nil
+	if c.buf != nil {
+		m.port.Release(c.buf)
+		c.buf = nil
+	}
+}
+
+func (m *Machine) releaseInput(c *conn) {
+	c.cur = nil
+	if c.buf != nil {
+		m.port.Release(c.buf)
+		c.buf = nil
+	}
+	if len(c.in) == 0 && cap(c.in) > 4096 {
+		c.in = nil // an idle conn keeps no large buffer
+	}
+	c.in = c.in[:0]
+}
+
+// fail records an error on c; its reader runs the error handler next.
+func (m *Machine) fail(c *conn, drop Drop, err syscall.Errno) {
+	if c.closed || c.failed {
+		return
+	}
+	if err != 0 {
+		m.log.Debug("connection error", "endpoint", m.prog.Endpoints[c.ep], "err", err)
+	}
+	c.failed, c.failDrop = true, drop
+	if m.running == c {
+		return
+	}
+	m.doomed = append(m.doomed, c)
+}
+
+// settle runs the error handlers of conns that failed while another ran.
+func (m *Machine) settle() {
+	for len(m.doomed) > 0 {
+		c := m.doomed[len(m.doomed)-1]
+		m.doomed = m.doomed[:len(m.doomed)-1]
+		if c.closed {
+			continue
+		}
+		if c.epc == 0 {
+			m.close(c, c.failDrop)
+			continue
+		}
+		c.connecting, c.parked, c.recvPending = false, false, false
+		m.run(c)
+	}
+}
+
+func (m *Machine) close(c *conn, drop Drop) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	m.port.Cancel(c.fd)
+	if err := c.endpoint.Release(c.fd); err != nil {
+		m.log.Debug("close", "endpoint", m.prog.Endpoints[c.ep], "err", err)
+	}
+	if c.queued() > 0 {
+		m.busy--
+	}
+	m.counters[c.ep].Drops[drop] += uint64(len(c.ends))
+	m.counters[c.ep].Queued -= int64(c.queued())
+	m.releaseInput(c)
+	c.in, c.out, c.ends, c.msg = nil, nil, nil, nil
+	m.leave(c)
+	if p := c.peer; p != nil {
+		c.peer, p.peer = nil, nil
+		p.peerGone, p.wantShut = true, true
+		if p.parked {
+			p.parked = false
+		}
+		m.runWriter(p)
+	}
+	m.counters[c.ep].Closed++
+	m.active[c.ep]--
+	m.free = append(m.free, c.slot)
+	m.log.Debug("closed", "endpoint", m.prog.Endpoints[c.ep])
+	if c.start != 0 && !m.stopping && m.rt.eps[c.ep].Role() == RoleConnect {
+		m.reopenLater(c.start, fmt.Errorf("connection closed"))
+	}
+	m.rt.liveDone()
+}
+
+// stop stops accepting and reading; queued output keeps flowing.
+func (m *Machine) stop() {
+	m.stopping = true
+	for _, l := range m.lists {
+		if l.fd >= 0 {
+			m.port.Cancel(l.fd)
+			m.rt.eps[l.ep].Release(l.fd)
+			l.fd = -1
+			m.rt.liveDone()
+		}
+	}
+}
+
+// closeAll ends the drain: whatever is still queued is dropped as shutdown.
+func (m *Machine) closeAll() {
+	m.stop()
+	for _, c := range m.conns {
+		if c != nil && !c.closed {
+			m.close(c, DropShutdown)
+		}
+	}
+	m.done = true
+	m.publish()
+}
+
+func (m *Machine) publish() {
+	for i := range m.ops {
+		m.pub.ops[i].Store(m.ops[i])
+	}
+	total := int64(0)
+	for i := range m.counters {
+		m.pub.eps[i].store(&m.counters[i])
+		m.pub.active[i].Store(m.active[i])
+		total += m.active[i]
+	}
+	m.pub.conns.Store(total)
+}
+
+func errnoOf(err error) syscall.Errno {
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	if se, ok := err.(interface{ Unwrap() error }); ok {
+		return errnoOf(se.Unwrap())
+	}
+	return unix.EIO
+}

@@ -1,0 +1,110 @@
+package opcodes
+
+import "fmt"
+
+// Op is an async opcode. Values are pinned by a test: golden disassembly and
+// saved programs depend on them.
+type Op uint8
+
+const (
+	OpFail     Op = iota // pc 0: never a target; reaching it is a compiler bug
+	OpAccept             // listener thread: accept on endpoint Arg; each conn runs from Out
+	OpOpen               // start thread: open or connect endpoint Arg; the conn runs from Out
+	OpDial               // make a peer for this conn on endpoint Arg; the peer runs from Alt; go to Out
+	OpHandle             // set this conn's error handler (Arg) and send-complete handler (Alt); go to Out
+	OpJoin               // join group Arg; go to Out
+	OpRecv               // park until bytes arrive: data -> Out, end of stream -> Alt
+	OpFrame              // split the next message off the input: message -> Out, need more bytes -> Alt
+	OpSend               // send the current message to Mode/Arg, writing inline first; go to Out
+	OpDiscard            // count the current message as dropped (no route); go to Out
+	OpSent               // send complete: keep flushing the queue, resume throttled readers; go to Out
+	OpShutdown           // half-close: Mode's write side shuts down once its queue drains; go to Out
+	OpDrained            // maybe-shutdown: act on a requested half-close or close once the queue is empty; go to Out
+	OpError              // handle error: count this conn's failure by reason; go to Out
+	OpClose              // close this conn and leave its groups
+	OpJump               // go to Out
+	OpHalt               // end this thread; the conn stays
+	NumOps               // number of opcodes
+)
+
+var opNames = [NumOps]string{
+	OpFail:     "fail",
+	OpAccept:   "accept",
+	OpOpen:     "open",
+	OpDial:     "dial",
+	OpHandle:   "handle",
+	OpJoin:     "join",
+	OpRecv:     "recv",
+	OpFrame:    "frame",
+	OpSend:     "send",
+	OpDiscard:  "discard",
+	OpSent:     "sent",
+	OpShutdown: "shutdown",
+	OpDrained:  "drained",
+	OpError:    "error",
+	OpClose:    "close",
+	OpJump:     "jump",
+	OpHalt:     "halt",
+}
+
+func (op Op) String() string {
+	if op < NumOps {
+		return opNames[op]
+	}
+	return fmt.Sprintf("op(%d)", uint8(op))
+}
+
+// Mode says whom OpSend and OpShutdown address.
+type Mode uint8
+
+const (
+	ToNone   Mode = iota
+	ToPeer        // the conn paired with this one by OpDial
+	ToSelf        // this conn (echo)
+	ToGroup       // every member of group Arg
+	ToOthers      // every member of group Arg but this conn (relay)
+	NumModes
+)
+
+var modeNames = [NumModes]string{"", "peer", "self", "group", "others"}
+
+func (m Mode) String() string {
+	if m < NumModes {
+		return modeNames[m]
+	}
+	return fmt.Sprintf("mode(%d)", uint8(m))
+}
+
+// Inst is one instruction. Which fields an op reads is listed at its
+// constant; unused fields are zero.
+type Inst struct {
+	Op   Op
+	Mode Mode   // send, shutdown
+	Out  uint32 // next pc; accept and open: where each conn starts
+	Alt  uint32 // recv: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler
+	Arg  uint32 // endpoint (accept, open, dial), group (join, send, shutdown), error handler (handle)
+	Pos  uint32 // index into Prog.Pos: where in the topology this came from
+}
+
+// Position is a place in a topology file.
+type Position struct {
+	File      string
+	Line, Col int
+}
+
+func (p Position) String() string {
+	if p.File == "" && p.Line == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Prog is a compiled topology: flat, immutable once built, shared by every
+// loop. Per-connection state lives in each loop's Machine.
+type Prog struct {
+	Inst      []Inst
+	Start     []uint32   // pcs of the accept and open threads run at start
+	Endpoints []string   // endpoint names, indexed by Arg of accept, open, dial
+	Groups    []string   // group names, indexed by Arg of join, send, shutdown
+	Pos       []Position // indexed by Inst.Pos; Pos[0] is "unknown"
+}

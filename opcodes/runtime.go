@@ -1,0 +1,244 @@
+package opcodes
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pxroute/pxroute/completion"
+)
+
+// Config is what Start needs.
+type Config struct {
+	Prog      *Prog
+	Endpoints []Endpoint // indexed like Prog.Endpoints
+	Loops     int        // event loops; 0 or less means 1
+	NewPort   func() (completion.Port, error)
+	Log       *slog.Logger
+}
+
+// Runtime runs one program on a set of loops.
+type Runtime struct {
+	prog     *Prog
+	eps      []Endpoint
+	log      *slog.Logger
+	engine   string
+	machines []*Machine
+	members  []atomic.Int32 // [group*loops + loop]: members on each loop
+	live     atomic.Int64   // listeners, conns, pending starts and retries
+	idle     chan struct{}
+	idleOnce sync.Once
+	exited   chan struct{}
+	wg       sync.WaitGroup
+	errMu    sync.Mutex
+	runErr   error
+	stopOnce sync.Once
+}
+
+// Start verifies the program, opens its listeners and files (so that a busy
+// port or a missing file fails here, with nothing left running), and starts
+// one locked loop per Config.Loops.
+func Start(cfg Config) (*Runtime, error) {
+	p := cfg.Prog
+	if err := p.Verify(); err != nil {
+		return nil, err
+	}
+	if len(cfg.Endpoints) != len(p.Endpoints) {
+		return nil, fmt.Errorf("opcodes: %d endpoints for a program that names %d", len(cfg.Endpoints), len(p.Endpoints))
+	}
+	n := max(cfg.Loops, 1)
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rt := &Runtime{
+		prog:    p,
+		eps:     cfg.Endpoints,
+		log:     log,
+		members: make([]atomic.Int32, len(p.Groups)*n),
+		idle:    make(chan struct{}),
+		exited:  make(chan struct{}),
+	}
+	// Open what must exist now; connect endpoints retry in the loops.
+	fds := make([]int, len(p.Start))
+	var errs []error
+	for i, pc := range p.Start {
+		fds[i] = -1
+		in := p.Inst[pc]
+		ep := cfg.Endpoints[in.Arg]
+		var err error
+		switch {
+		case in.Op == OpAccept:
+			fds[i], err = ep.Listen()
+		case ep.Role() == RoleOpen:
+			fds[i], err = ep.Open()
+		}
+		if err != nil {
+			fds[i] = -1
+			errs = append(errs, fmt.Errorf("endpoint %s: %w", p.Endpoints[in.Arg], err))
+		}
+	}
+	release := func() {
+		for i, fd := range fds {
+			if fd >= 0 {
+				cfg.Endpoints[p.Inst[p.Start[i]].Arg].Release(fd)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		release()
+		return nil, errors.Join(errs...)
+	}
+	for i := range n {
+		port, err := cfg.NewPort()
+		if err != nil {
+			for _, m := range rt.machines {
+				m.port.Close()
+			}
+			release()
+			return nil, err
+		}
+		m := &Machine{
+			rt:         rt,
+			id:         i,
+			loop:       completion.NewLoop(i, port),
+			port:       port,
+			prog:       p,
+			inst:       p.Inst,
+			log:        log.With("loop", i),
+			groups:     make([][]*conn, len(p.Groups)),
+			counters:   make([]epCounters, len(p.Endpoints)),
+			active:     make([]int64, len(p.Endpoints)),
+			reopenWait: map[uint32]time.Duration{},
+			pub: &machinePub{
+				eps:    make([]epPublished, len(p.Endpoints)),
+				active: make([]atomic.Int64, len(p.Endpoints)),
+			},
+		}
+		rt.machines = append(rt.machines, m)
+		rt.engine = port.Engine()
+	}
+	// One placeholder per start thread keeps the runtime from looking idle
+	// before the threads have run.
+	rt.live.Store(int64(len(p.Start)))
+	for i, pc := range p.Start {
+		rt.machines[i%n].loop.Post(startMail{pc: pc, fd: fds[i]})
+	}
+	for _, m := range rt.machines {
+		rt.wg.Add(1)
+		go rt.serve(m)
+	}
+	go func() {
+		rt.wg.Wait()
+		for _, m := range rt.machines {
+			m.port.Close()
+		}
+		close(rt.exited)
+	}()
+	return rt, nil
+}
+
+func (rt *Runtime) serve(m *Machine) {
+	defer rt.wg.Done()
+	if err := m.loop.Run(m); err != nil {
+		rt.errMu.Lock()
+		rt.runErr = errors.Join(rt.runErr, fmt.Errorf("loop %d: %w", m.id, err))
+		rt.errMu.Unlock()
+		rt.log.Error("loop failed", "loop", m.id, "err", err)
+	}
+}
+
+func (rt *Runtime) liveDone() {
+	if rt.live.Add(-1) == 0 {
+		rt.idleOnce.Do(func() { close(rt.idle) })
+	}
+}
+
+// Idle is closed when nothing is left to do: no listener, no connection,
+// no pending retry (a file piped to stdout has been copied, say).
+func (rt *Runtime) Idle() <-chan struct{} { return rt.idle }
+
+// Exited is closed when every loop has returned.
+func (rt *Runtime) Exited() <-chan struct{} { return rt.exited }
+
+// Engine names the completion backend in use.
+func (rt *Runtime) Engine() string { return rt.engine }
+
+// Stop drains and stops: listeners close and reading stops at once; queued
+// output keeps flowing to live sinks for up to drain; what is left then is
+// dropped and counted as "shutdown". It returns when every loop has exited.
+func (rt *Runtime) Stop(drain time.Duration) error {
+	rt.stopOnce.Do(func() {
+		// Phase 1: every loop stops producing. Mail a loop sent before
+		// acknowledging is ahead of phase 2's mail in every inbox, so
+		// nothing in flight between loops is lost.
+		var acks sync.WaitGroup
+		acks.Add(len(rt.machines))
+		for _, m := range rt.machines {
+			m.loop.Post(stopMail{ack: acks.Done})
+		}
+		waitOr(&acks, rt.exited)
+		for _, m := range rt.machines {
+			m.loop.Post(finishMail{deadline: drain})
+		}
+	})
+	<-rt.exited
+	rt.errMu.Lock()
+	defer rt.errMu.Unlock()
+	return rt.runErr
+}
+
+// waitOr waits for wg unless done closes first (a loop died).
+func waitOr(wg *sync.WaitGroup, done <-chan struct{}) {
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+	case <-done:
+	}
+}
+
+// Stats sums the loops' published counters.
+func (rt *Runtime) Stats() Stats {
+	s := Stats{Engine: rt.engine, Ops: make(map[string]uint64, NumOps)}
+	s.Endpoints = make([]EndpointStats, len(rt.prog.Endpoints))
+	for i, name := range rt.prog.Endpoints {
+		s.Endpoints[i] = EndpointStats{Name: name, Drops: make(map[string]uint64, NumDrops)}
+		for _, d := range dropNames {
+			s.Endpoints[i].Drops[d] = 0
+		}
+	}
+	for _, m := range rt.machines {
+		ls := m.loop.Stats()
+		s.Loops = append(s.Loops, LoopStats{
+			ID:          m.id,
+			Completions: ls.Completions.Load(),
+			Mail:        ls.Mail.Load(),
+			Wakeups:     ls.Wakeups.Load(),
+			InboxDepth:  m.loop.InboxDepth(),
+			Conns:       m.pub.conns.Load(),
+		})
+		for op := range NumOps {
+			s.Ops[op.String()] += m.pub.ops[op].Load()
+		}
+		for i := range s.Endpoints {
+			e, p := &s.Endpoints[i], &m.pub.eps[i]
+			e.Active += m.pub.active[i].Load()
+			e.Opened += p.Opened.Load()
+			e.Closed += p.Closed.Load()
+			e.Errors += p.Errors.Load()
+			e.BytesIn += p.BytesIn.Load()
+			e.BytesOut += p.BytesOut.Load()
+			e.MsgsIn += p.MsgsIn.Load()
+			e.MsgsOut += p.MsgsOut.Load()
+			e.QueuedB += p.Queued.Load()
+			for d := range NumDrops {
+				e.Drops[d.String()] += p.Drops[d].Load()
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,85 @@
+package opcodes
+
+import "sync/atomic"
+
+// Drop is why a message was not delivered.
+type Drop uint8
+
+const (
+	DropHWM        Drop = iota // the destination's queue was over its high-water mark
+	DropDisconnect             // the destination went away with the message queued or unsent
+	DropMaxFrame               // the message exceeded max_frame; its sender was closed
+	DropNoRoute                // nobody was there to receive it
+	DropShutdown               // still queued when the drain deadline passed
+	NumDrops
+)
+
+var dropNames = [NumDrops]string{"hwm", "disconnect", "max_frame", "no_route", "shutdown"}
+
+func (d Drop) String() string { return dropNames[d] }
+
+// DropNames lists the drop reasons in order.
+func DropNames() []string { return dropNames[:] }
+
+// epCounters are one loop's figures for one endpoint: plain fields written
+// only by the loop, published to atomics once a turn.
+type epCounters struct {
+	Opened, Closed, Errors             uint64
+	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
+	Drops                              [NumDrops]uint64
+	Queued                             int64 // bytes queued now
+}
+
+type epPublished struct {
+	Opened, Closed, Errors             atomic.Uint64
+	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
+	Drops                              [NumDrops]atomic.Uint64
+	Queued                             atomic.Int64
+}
+
+func (p *epPublished) store(c *epCounters) {
+	p.Opened.Store(c.Opened)
+	p.Closed.Store(c.Closed)
+	p.Errors.Store(c.Errors)
+	p.BytesIn.Store(c.BytesIn)
+	p.BytesOut.Store(c.BytesOut)
+	p.MsgsIn.Store(c.MsgsIn)
+	p.MsgsOut.Store(c.MsgsOut)
+	for i := range c.Drops {
+		p.Drops[i].Store(c.Drops[i])
+	}
+	p.Queued.Store(c.Queued)
+}
+
+// EndpointStats are an endpoint's figures summed over loops.
+type EndpointStats struct {
+	Name     string
+	Active   int64 // connections open now
+	Opened   uint64
+	Closed   uint64
+	Errors   uint64 // connections lost to an error
+	BytesIn  uint64
+	BytesOut uint64
+	MsgsIn   uint64
+	MsgsOut  uint64 // messages delivered whole
+	Drops    map[string]uint64
+	QueuedB  int64 // bytes queued for its connections now
+}
+
+// LoopStats are one loop's figures.
+type LoopStats struct {
+	ID          int
+	Completions uint64
+	Mail        uint64
+	Wakeups     uint64
+	InboxDepth  int64
+	Conns       int64
+}
+
+// Stats is a snapshot of a running program.
+type Stats struct {
+	Engine    string
+	Loops     []LoopStats
+	Endpoints []EndpointStats
+	Ops       map[string]uint64 // executions per opcode, all loops
+}

@@ -1,0 +1,40 @@
+package topology
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/endpoints"
+	"github.com/pxroute/pxroute/opcodes"
+)
+
+// bound adapts an endpoints.Endpoint to what the interpreter declares it
+// needs, so that neither package imports the other.
+type bound struct{ e endpoints.Endpoint }
+
+func (b bound) Role() opcodes.Role {
+	switch b.e.Mode() {
+	case endpoints.Listen:
+		return opcodes.RoleListen
+	case endpoints.Connect:
+		return opcodes.RoleConnect
+	}
+	return opcodes.RoleOpen
+}
+func (b bound) Listen() (int, error)                { return b.e.Listen() }
+func (b bound) Socket() (int, unix.Sockaddr, error) { return b.e.Socket() }
+func (b bound) Open() (int, error)                  { return b.e.Open() }
+func (b bound) Release(fd int) error                { return b.e.Release(fd) }
+func (b bound) Framing() opcodes.Framing            { return b.e.Options().Framing }
+func (b bound) MaxFrame() int                       { return b.e.Options().MaxFrame }
+func (b bound) HighWater() int                      { return b.e.Options().HighWater }
+
+var _ opcodes.Endpoint = bound{}
+
+// Bind returns the compiled endpoints as the interpreter takes them.
+func (c *Compiled) Bind() []opcodes.Endpoint {
+	out := make([]opcodes.Endpoint, len(c.Endpoints))
+	for i, e := range c.Endpoints {
+		out[i] = bound{e}
+	}
+	return out
+}

@@ -1,0 +1,204 @@
+package topology
+
+import (
+	"github.com/pxroute/pxroute/endpoints"
+)
+
+// use is how one route uses one endpoint.
+type use struct {
+	route *Route
+	ref   Ref
+	role  string // "source", "destination", "dial" (bridge/forward to:), "tap"
+}
+
+// resolved is a checked topology, ready to compile.
+type resolved struct {
+	t     *Topology
+	decls map[string]*EndpointDecl
+	uses  map[string][]use
+}
+
+// Check finds what cannot work in a parsed topology and returns every
+// problem at once.
+func Check(t *Topology) error {
+	_, err := check(t)
+	return err
+}
+
+func check(t *Topology) (*resolved, error) {
+	el := &errorList{file: t.File}
+	r := &resolved{t: t, decls: map[string]*EndpointDecl{}, uses: map[string][]use{}}
+	for _, d := range t.Endpoints {
+		r.decls[d.Name] = d
+	}
+	if len(t.Routes) == 0 {
+		p := t.pos["routes"]
+		el.add(p.line, p.col, "no routes: a topology needs at least one")
+	}
+	for _, rt := range t.Routes {
+		r.checkRoute(el, rt)
+	}
+	for _, d := range t.Endpoints {
+		if len(r.uses[d.Name]) == 0 {
+			el.add(d.Line, d.Col, "endpoint %q is not used by any route", d.Name)
+			continue
+		}
+		r.checkEndpoint(el, d)
+	}
+	return r, el.err()
+}
+
+// ref resolves one reference, reporting unknown names. It returns nil for
+// a name whose endpoint had errors of its own (already reported).
+func (r *resolved) ref(el *errorList, rt *Route, ref Ref, role string) endpoints.Endpoint {
+	d, ok := r.decls[ref.Name]
+	if !ok {
+		el.add(ref.Line, ref.Col, "unknown endpoint %q", ref.Name)
+		return nil
+	}
+	r.uses[ref.Name] = append(r.uses[ref.Name], use{route: rt, ref: ref, role: role})
+	return d.Endpoint
+}
+
+func (r *resolved) checkRoute(el *errorList, rt *Route) {
+	want := func(key string, refs []Ref, min, max int) {
+		switch {
+		case len(refs) < min && min == 1 && max == 1:
+			el.add(rt.Line, rt.Col, "%s needs %s: with one endpoint", rt.Pattern, key)
+		case len(refs) < min:
+			el.add(rt.Line, rt.Col, "%s needs %s: with at least %d endpoint(s)", rt.Pattern, key, min)
+		case max >= 0 && len(refs) > max:
+			el.add(refs[max].Line, refs[max].Col, "%s takes %d endpoint(s) in %s:, not %d", rt.Pattern, max, key, len(refs))
+		}
+	}
+	forbid := func(key string, refs []Ref) {
+		if len(refs) > 0 {
+			el.add(refs[0].Line, refs[0].Col, "%s has no %s: (it is for %s)", rt.Pattern, key, keyOwners[key])
+		}
+	}
+	switch rt.Pattern {
+	case "bridge", "forward":
+		want("from", rt.From, 1, 1)
+		want("to", rt.To, 1, 1)
+		forbid("members", rt.Members)
+	case "fanout":
+		want("from", rt.From, 1, -1)
+		want("to", rt.To, 1, -1)
+		forbid("members", rt.Members)
+	case "relay", "echo":
+		want("members", rt.Members, 1, -1)
+		forbid("from", rt.From)
+		forbid("to", rt.To)
+	}
+	var sources []endpoints.Endpoint
+	srcRole := "source"
+	for _, ref := range append(append([]Ref{}, rt.From...), rt.Members...) {
+		ep := r.ref(el, rt, ref, srcRole)
+		if ep == nil {
+			continue
+		}
+		sources = append(sources, ep)
+		if !ep.Readable() {
+			el.add(ref.Line, ref.Col, "%s is write-only (%v) and cannot be a source of %s", ref.Name, ep, rt.Pattern)
+		}
+		if rt.Pattern == "relay" && !ep.Options().Framing.Boundaries() {
+			el.add(ref.Line, ref.Col, "relay member %s has raw framing: a relay needs whole messages (framing: lines or length-prefix) so senders never interleave", ref.Name)
+		}
+		if rt.Pattern == "relay" || rt.Pattern == "echo" {
+			if !ep.Writable() {
+				el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot be a %s member", ref.Name, ep, rt.Pattern)
+			}
+		}
+	}
+	destRole := "destination"
+	if rt.Pattern == "bridge" || rt.Pattern == "forward" {
+		destRole = "dial"
+	}
+	check := func(refs []Ref, role string) {
+		for _, ref := range refs {
+			ep := r.ref(el, rt, ref, role)
+			if ep == nil {
+				continue
+			}
+			if !ep.Writable() {
+				el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot receive messages", ref.Name, ep)
+			}
+			if rt.Pattern == "bridge" && !ep.Readable() {
+				el.add(ref.Line, ref.Col, "%s is write-only (%v): a bridge carries both ways; use forward", ref.Name, ep)
+			}
+			if role == "dial" {
+				r.checkDial(el, rt, ref, ep)
+			}
+			if ep.Options().Framing.Boundaries() {
+				for i, src := range sources {
+					if !src.Options().Framing.Boundaries() {
+						name := append(append([]Ref{}, rt.From...), rt.Members...)[i].Name
+						el.add(ref.Line, ref.Col, "%s frames messages (%s) but source %s is raw: raw chunks have no message boundaries to frame; make both raw or give %s a framing",
+							ref.Name, ep.Options().Framing.Name(), name, name)
+					}
+				}
+			}
+		}
+	}
+	check(rt.To, destRole)
+	check(rt.Tap, "tap")
+	if rt.Pattern == "bridge" {
+		for _, ref := range rt.From {
+			if ep := r.decls[ref.Name]; ep != nil && ep.Endpoint != nil && !ep.Endpoint.Writable() {
+				el.add(ref.Line, ref.Col, "%s is read-only (%v): a bridge carries both ways; use forward", ref.Name, ep.Endpoint)
+			}
+		}
+	}
+}
+
+var keyOwners = map[string]string{
+	"from":    "bridge, forward and fanout",
+	"to":      "bridge, forward and fanout",
+	"members": "relay and echo",
+}
+
+// checkDial checks the to: side of a bridge or forward, which is opened
+// afresh for each connection of the from: side.
+func (r *resolved) checkDial(el *errorList, rt *Route, ref Ref, ep endpoints.Endpoint) {
+	if ep.Mode() == endpoints.Listen {
+		el.add(ref.Line, ref.Col, "%s listens, but %s opens its to: side for each connection of from:; use a connect endpoint, a file, or fanout", ref.Name, rt.Pattern)
+		return
+	}
+	from := r.decls[rt.From[0].Name]
+	if from == nil || from.Endpoint == nil {
+		return
+	}
+	if from.Endpoint.Mode() == endpoints.Listen && (ep.Kind() == "stdin" || ep.Kind() == "stdout") {
+		el.add(ref.Line, ref.Col, "%s (%s) can serve one connection, but %s accepts many; use fanout to share it", ref.Name, ep.Kind(), rt.From[0].Name)
+	}
+}
+
+// checkEndpoint checks an endpoint's uses across routes.
+func (r *resolved) checkEndpoint(el *errorList, d *EndpointDecl) {
+	var firstSource, firstDial *use
+	for i := range r.uses[d.Name] {
+		u := &r.uses[d.Name][i]
+		switch u.role {
+		case "source":
+			if firstSource != nil {
+				el.add(u.ref.Line, u.ref.Col, "%s is already a source of the %s route at line %d; an endpoint feeds one route (add tap: there instead)",
+					d.Name, firstSource.route.Pattern, firstSource.route.Line)
+			} else {
+				firstSource = u
+			}
+		case "dial":
+			if firstDial == nil {
+				firstDial = u
+			}
+		}
+	}
+	if firstDial == nil {
+		return
+	}
+	for _, u := range r.uses[d.Name] {
+		if u.role != "dial" {
+			el.add(u.ref.Line, u.ref.Col, "%s is opened per connection by the %s route at line %d, so it cannot also be a %s here",
+				d.Name, firstDial.route.Pattern, firstDial.route.Line, u.role)
+		}
+	}
+}

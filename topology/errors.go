@@ -1,0 +1,70 @@
+package topology
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/pxroute/pxroute/opcodes"
+)
+
+// Error is one problem at one place in a topology file.
+type Error struct {
+	Pos opcodes.Position
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// errorList accumulates positioned errors.
+type errorList struct {
+	file string
+	errs *multierror.Error
+}
+
+func (l *errorList) add(line, col int, format string, args ...any) {
+	l.errs = multierror.Append(l.errs, &Error{
+		Pos: opcodes.Position{File: l.file, Line: line, Col: col},
+		Msg: fmt.Sprintf(format, args...),
+	})
+}
+
+// err returns nil or every error, sorted by position, one per line.
+func (l *errorList) err() error {
+	if l.errs == nil || len(l.errs.Errors) == 0 {
+		return nil
+	}
+	sort.SliceStable(l.errs.Errors, func(i, j int) bool {
+		a, b := l.errs.Errors[i].(*Error).Pos, l.errs.Errors[j].(*Error).Pos
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	l.errs.ErrorFormat = func(errs []error) string {
+		lines := make([]string, len(errs))
+		for i, e := range errs {
+			lines[i] = e.Error()
+		}
+		return strings.Join(lines, "\n")
+	}
+	return l.errs
+}
+
+// Errors returns the positioned errors inside err (from Parse, Check,
+// Compile or Load), or nil.
+func Errors(err error) []*Error {
+	me, ok := err.(*multierror.Error)
+	if !ok {
+		return nil
+	}
+	out := make([]*Error, 0, len(me.Errors))
+	for _, e := range me.Errors {
+		if pe, ok := e.(*Error); ok {
+			out = append(out, pe)
+		}
+	}
+	return out
+}

@@ -1,0 +1,124 @@
+package topology
+
+import (
+	"sort"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pxroute/pxroute/endpoints"
+)
+
+// params gives an endpoint factory its settings from a YAML mapping and
+// remembers which keys it asked for, so the rest can be reported unknown.
+type params struct {
+	el     *errorList
+	name   *yaml.Node // the endpoint's name, for errors about a missing key
+	body   *yaml.Node
+	used   map[string]bool
+	errors int
+}
+
+func newParams(el *errorList, name, body *yaml.Node) *params {
+	p := &params{el: el, name: name, body: body, used: map[string]bool{}}
+	forEachKey(el, body, func(*yaml.Node, *yaml.Node) {}) // report duplicate keys once
+	return p
+}
+
+func (p *params) node(key string) *yaml.Node {
+	p.used[key] = true
+	v, _ := findKey(p.body, key)
+	return v
+}
+
+func (p *params) add(n *yaml.Node, format string, args ...any) {
+	p.errors++
+	p.el.add(n.Line, n.Column, format, args...)
+}
+
+func (p *params) String(key string) (string, bool) {
+	v := p.node(key)
+	if v == nil {
+		return "", false
+	}
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		p.add(v, "%s: want a string, not a %s", key, kindName(v))
+		return "", false
+	}
+	return v.Value, true
+}
+
+func (p *params) Bool(key string) (bool, bool) {
+	v := p.node(key)
+	if v == nil {
+		return false, false
+	}
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		p.add(v, "%s: want true or false, not %s", key, kindName(v))
+		return false, false
+	}
+	return v.Value == "true", true
+}
+
+func (p *params) Size(key string) (int64, bool) {
+	v := p.node(key)
+	if v == nil {
+		return 0, false
+	}
+	if v.Kind != yaml.ScalarNode {
+		p.add(v, "%s: want a size such as 64KiB, not a %s", key, kindName(v))
+		return 0, false
+	}
+	n, err := ParseSize(v.Value)
+	if err != nil {
+		p.add(v, "%s: %v", key, err)
+		return 0, false
+	}
+	return n, true
+}
+
+func (p *params) Duration(key string) (time.Duration, bool) {
+	v := p.node(key)
+	if v == nil {
+		return 0, false
+	}
+	d, err := time.ParseDuration(v.Value)
+	if v.Kind != yaml.ScalarNode || err != nil || d < 0 {
+		p.add(v, "%s: bad duration %q: want Go syntax such as 500ms or 5s", key, v.Value)
+		return 0, false
+	}
+	return d, true
+}
+
+func (p *params) Errorf(key, format string, args ...any) {
+	n := p.name
+	if key != "" {
+		if v, ok := findKey(p.body, key); ok {
+			n = v
+		}
+	}
+	p.add(n, format, args...)
+}
+
+// reportUnknown reports every key the factory did not ask for.
+func (p *params) reportUnknown() {
+	var unknown []*yaml.Node
+	for i := 0; i+1 < len(p.body.Content); i += 2 {
+		if k := p.body.Content[i]; !p.used[k.Value] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return
+	}
+	known := make([]string, 0, len(p.used))
+	for k := range p.used {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	for _, k := range unknown {
+		p.add(k, "unknown key %q for this endpoint: want one of %v", k.Value, known)
+	}
+}
+
+var _ endpoints.Params = (*params)(nil)

@@ -1,0 +1,343 @@
+package topology
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pxroute/pxroute/endpoints"
+)
+
+// Topology is a parsed topology file: the syntax tree, every part with its
+// position.
+type Topology struct {
+	File         string
+	Loops        int // 0: one per core
+	Engine       string
+	DrainTimeout time.Duration
+	Endpoints    []*EndpointDecl
+	Routes       []*Route
+	pos          map[string]pos // top-level keys, for errors about the whole file
+}
+
+// EndpointDecl is one entry under endpoints:.
+type EndpointDecl struct {
+	Name     string
+	Kind     string
+	Line     int
+	Col      int
+	Endpoint endpoints.Endpoint // nil when its parameters had errors
+}
+
+// Route is one entry under routes:.
+type Route struct {
+	Pattern string
+	Line    int
+	Col     int
+	From    []Ref
+	To      []Ref
+	Members []Ref
+	Tap     []Ref
+}
+
+// Ref names an endpoint at a position.
+type Ref struct {
+	Name      string
+	Line, Col int
+}
+
+type pos struct{ line, col int }
+
+// Patterns lists the route patterns, in documentation order.
+func Patterns() []string { return []string{"bridge", "forward", "fanout", "relay", "echo"} }
+
+// Engines lists the accepted engine names.
+func Engines() []string { return []string{"auto", "io_uring", "epoll"} }
+
+// DefaultDrainTimeout bounds how long a stop waits for queued output.
+const DefaultDrainTimeout = 5 * time.Second
+
+// Parse reads a topology. file names it in errors.
+func Parse(file string, data []byte) (*Topology, error) {
+	el := &errorList{file: file}
+	t := &Topology{File: file, Engine: "auto", DrainTimeout: DefaultDrainTimeout, pos: map[string]pos{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		line, msg := yamlErrorLine(err)
+		el.add(line, 1, "%s", msg)
+		return nil, el.err()
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		el.add(1, 1, "empty topology: want endpoints: and routes:")
+		return nil, el.err()
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		el.add(root.Line, root.Column, "a topology is a mapping with endpoints: and routes:, not a %s", kindName(root))
+		return nil, el.err()
+	}
+	forEachKey(el, root, func(key, val *yaml.Node) {
+		t.pos[key.Value] = pos{key.Line, key.Column}
+		switch key.Value {
+		case "loops":
+			if n, ok := intValue(el, val); ok {
+				if n < 0 || n > 256 {
+					el.add(val.Line, val.Column, "loops must be between 0 (one per core) and 256")
+				} else {
+					t.Loops = n
+				}
+			}
+		case "engine":
+			if s, ok := stringValue(el, val); ok {
+				if !oneOf(s, Engines()) {
+					el.add(val.Line, val.Column, "unknown engine %q: want auto, io_uring or epoll", s)
+				} else {
+					t.Engine = s
+				}
+			}
+		case "drain_timeout":
+			if d, ok := durationValue(el, val); ok {
+				t.DrainTimeout = d
+			}
+		case "endpoints":
+			parseEndpoints(el, t, val)
+		case "routes":
+			parseRoutes(el, t, val)
+		default:
+			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, endpoints or routes", key.Value)
+		}
+	})
+	for _, k := range []string{"endpoints", "routes"} {
+		if _, ok := t.pos[k]; !ok {
+			el.add(root.Line, root.Column, "missing %s:", k)
+		}
+	}
+	if err := el.err(); err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+func parseEndpoints(el *errorList, t *Topology, val *yaml.Node) {
+	if val.Kind != yaml.MappingNode {
+		el.add(val.Line, val.Column, "endpoints: is a mapping of names to endpoints, not a %s", kindName(val))
+		return
+	}
+	seen := map[string]pos{}
+	for i := 0; i+1 < len(val.Content); i += 2 {
+		key, body := val.Content[i], val.Content[i+1]
+		name := key.Value
+		if p, dup := seen[name]; dup {
+			el.add(key.Line, key.Column, "endpoint %q is defined twice (first at line %d)", name, p.line)
+			continue
+		}
+		seen[name] = pos{key.Line, key.Column}
+		if !validName(name) {
+			el.add(key.Line, key.Column, "endpoint name %q: use letters, digits, '-', '_' and '.'", name)
+		}
+		d := &EndpointDecl{Name: name, Line: key.Line, Col: key.Column}
+		t.Endpoints = append(t.Endpoints, d)
+		if body.Kind != yaml.MappingNode {
+			el.add(body.Line, body.Column, "endpoint %q is a mapping with kind: and its settings, not a %s", name, kindName(body))
+			continue
+		}
+		p := newParams(el, key, body)
+		kind, ok := p.String("kind")
+		if !ok {
+			el.add(key.Line, key.Column, "endpoint %q needs kind: (one of %v)", name, endpoints.Kinds())
+			continue
+		}
+		d.Kind = kind
+		f, ok := endpoints.Lookup(kind)
+		if !ok {
+			kn := p.node("kind")
+			el.add(kn.Line, kn.Column, "unknown endpoint kind %q: want one of %v", kind, endpoints.Kinds())
+			continue
+		}
+		errsBefore := p.errors
+		ep := f(p)
+		p.reportUnknown()
+		if ep != nil && p.errors == errsBefore {
+			d.Endpoint = ep
+		}
+	}
+}
+
+func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
+	if val.Kind != yaml.SequenceNode {
+		el.add(val.Line, val.Column, "routes: is a list of routes, not a %s", kindName(val))
+		return
+	}
+	for _, item := range val.Content {
+		if item.Kind != yaml.MappingNode {
+			el.add(item.Line, item.Column, "a route is a mapping with pattern: and its endpoints, not a %s", kindName(item))
+			continue
+		}
+		r := &Route{Line: item.Line, Col: item.Column}
+		forEachKey(el, item, func(key, v *yaml.Node) {
+			switch key.Value {
+			case "pattern":
+				if s, ok := stringValue(el, v); ok {
+					if !oneOf(s, Patterns()) {
+						el.add(v.Line, v.Column, "unknown pattern %q: want one of %v", s, Patterns())
+						return
+					}
+					r.Pattern = s
+				}
+			case "from":
+				r.From = refs(el, v)
+			case "to":
+				r.To = refs(el, v)
+			case "members":
+				r.Members = refs(el, v)
+			case "tap":
+				r.Tap = refs(el, v)
+			default:
+				el.add(key.Line, key.Column, "unknown route key %q: want pattern, from, to, members or tap", key.Value)
+			}
+		})
+		if r.Pattern == "" {
+			if _, ok := findKey(item, "pattern"); !ok {
+				el.add(item.Line, item.Column, "route needs pattern: (one of %v)", Patterns())
+			}
+			continue
+		}
+		t.Routes = append(t.Routes, r)
+	}
+}
+
+// refs reads one endpoint name or a list of them.
+func refs(el *errorList, v *yaml.Node) []Ref {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		if s, ok := stringValue(el, v); ok {
+			return []Ref{{Name: s, Line: v.Line, Col: v.Column}}
+		}
+	case yaml.SequenceNode:
+		out := make([]Ref, 0, len(v.Content))
+		for _, item := range v.Content {
+			if s, ok := stringValue(el, item); ok {
+				out = append(out, Ref{Name: s, Line: item.Line, Col: item.Column})
+			}
+		}
+		if len(out) == 0 && len(v.Content) == 0 {
+			el.add(v.Line, v.Column, "empty list of endpoints")
+		}
+		return out
+	default:
+		el.add(v.Line, v.Column, "want an endpoint name or a list of names, not a %s", kindName(v))
+	}
+	return nil
+}
+
+// forEachKey calls f for each key of a mapping, reporting non-scalar keys
+// and duplicate keys (yaml.v3 keeps both; a topology must not).
+func forEachKey(el *errorList, m *yaml.Node, f func(key, val *yaml.Node)) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key, val := m.Content[i], m.Content[i+1]
+		if key.Kind != yaml.ScalarNode {
+			el.add(key.Line, key.Column, "keys must be plain names")
+			continue
+		}
+		if line, dup := seen[key.Value]; dup {
+			el.add(key.Line, key.Column, "key %q is set twice (first at line %d)", key.Value, line)
+			continue
+		}
+		seen[key.Value] = key.Line
+		f(key, val)
+	}
+}
+
+func findKey(m *yaml.Node, name string) (*yaml.Node, bool) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == name {
+			return m.Content[i+1], true
+		}
+	}
+	return nil, false
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("scalar (%s)", n.Value)
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "document"
+}
+
+func stringValue(el *errorList, v *yaml.Node) (string, bool) {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		el.add(v.Line, v.Column, "want a string, not a %s", kindName(v))
+		return "", false
+	}
+	return v.Value, true
+}
+
+func intValue(el *errorList, v *yaml.Node) (int, bool) {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		el.add(v.Line, v.Column, "want a whole number, not %s", kindName(v))
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v.Value, 0, 32)
+	if err != nil {
+		el.add(v.Line, v.Column, "bad number %q", v.Value)
+		return 0, false
+	}
+	return int(n), true
+}
+
+func durationValue(el *errorList, v *yaml.Node) (time.Duration, bool) {
+	s, ok := stringValue(el, v)
+	if !ok {
+		return 0, false
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		el.add(v.Line, v.Column, "bad duration %q: want Go syntax such as 500ms, 5s or 1m30s", s)
+		return 0, false
+	}
+	return d, true
+}
+
+func oneOf(s string, list []string) bool {
+	for _, x := range list {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// yamlErrorLine pulls the line number out of a yaml.v3 syntax error.
+func yamlErrorLine(err error) (int, string) {
+	msg := err.Error()
+	var line int
+	if _, e := fmt.Sscanf(msg, "yaml: line %d:", &line); e == nil {
+		prefix := fmt.Sprintf("yaml: line %d: ", line)
+		return line, msg[len(prefix):]
+	}
+	return 1, msg
+}
