@@ -53,6 +53,12 @@ type Endpoint interface {
 	String() string
 }
 
+// Bound is implemented by listening kinds: the address actually bound
+// (port 0 resolved), empty before Listen.
+type Bound interface {
+	BoundAddr() string
+}
+
 // Options are the settings every endpoint has.
 type Options struct {
 	Framing   Framing

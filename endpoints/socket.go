@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -93,9 +94,10 @@ func inetSockaddr(addr string) (unix.Sockaddr, error) {
 // tcpEndpoint listens on or connects to a TCP address.
 type tcpEndpoint struct {
 	base
-	mode Mode
-	addr string
-	sa   unix.Sockaddr
+	mode  Mode
+	addr  string
+	sa    unix.Sockaddr
+	bound atomic.Pointer[string] // what Listen bound, port 0 resolved
 }
 
 func newTCP(p Params) Endpoint {
@@ -146,7 +148,7 @@ func (e *tcpEndpoint) Listen() (int, error) {
 	if e.mode != Listen {
 		return e.base.Listen()
 	}
-	return listenOn(e.sa, func(fd int) error {
+	fd, err := listenOn(e.sa, func(fd int) error {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return os.NewSyscallError("setsockopt", err)
 		}
@@ -154,6 +156,35 @@ func (e *tcpEndpoint) Listen() (int, error) {
 		// so Nagle would only add latency.
 		return setNoDelay(fd)
 	})
+	if err != nil {
+		return -1, err
+	}
+	if sa, err := unix.Getsockname(fd); err == nil {
+		s := sockaddrString(sa)
+		e.bound.Store(&s)
+	}
+	return fd, nil
+}
+
+// BoundAddr is the address the listener bound, with port 0 resolved; empty
+// before Listen.
+func (e *tcpEndpoint) BoundAddr() string {
+	if p := e.bound.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func sockaddrString(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	case *unix.SockaddrInet6:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port))
+	case *unix.SockaddrUnix:
+		return a.Name
+	}
+	return ""
 }
 
 func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {

@@ -82,6 +82,14 @@ func removeStaleSocket(path string) error {
 	}
 }
 
+// BoundAddr is the socket path once listening.
+func (e *unixEndpoint) BoundAddr() string {
+	if e.listenFD.Load() >= 0 {
+		return e.path
+	}
+	return ""
+}
+
 func (e *unixEndpoint) Socket() (int, unix.Sockaddr, error) {
 	if e.mode != Connect {
 		return e.base.Socket()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/endpoints"
 	"github.com/pxroute/pxroute/opcodes"
 	"github.com/pxroute/pxroute/topologies"
 	"github.com/pxroute/pxroute/topology"
@@ -140,6 +141,11 @@ func (r *Router) Start(ctx context.Context) error {
 	}
 	r.rt, r.engine = rt, engine
 	r.log.Info("started", "topology", r.topo.File, "engine", engine, "loops", r.loops)
+	for i, name := range r.topo.Prog.Endpoints {
+		if addr := r.Addr(name); addr != "" {
+			r.log.Info("listening", "endpoint", name, "kind", r.topo.Endpoints[i].Kind(), "addr", addr)
+		}
+	}
 	if ctx.Done() != nil {
 		go func() {
 			select {
@@ -150,6 +156,19 @@ func (r *Router) Start(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// Addr returns the address endpoint name listens on, with port 0 resolved;
+// empty if it is not a started listener.
+func (r *Router) Addr(name string) string {
+	for i, n := range r.topo.Prog.Endpoints {
+		if n == name {
+			if b, ok := r.topo.Endpoints[i].(endpoints.Bound); ok {
+				return b.BoundAddr()
+			}
+		}
+	}
+	return ""
 }
 
 // Engine names the completion backend in use ("" before Start).

@@ -1,0 +1,225 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pxroute/pxroute/router"
+)
+
+// engines is every completion engine the suite runs over.
+var engines = []string{"epoll"}
+
+// ioTimeout bounds every read and write a test client makes.
+const ioTimeout = 10 * time.Second
+
+// variant is one engine and loop count a test runs under.
+type variant struct {
+	engine string
+	loops  int
+}
+
+func (v variant) String() string { return fmt.Sprintf("%s/loops=%d", v.engine, v.loops) }
+
+// variants is the matrix every end-to-end case runs over.
+func variants() []variant {
+	var out []variant
+	for _, e := range engines {
+		for _, l := range []int{1, 2} {
+			out = append(out, variant{e, l})
+		}
+	}
+	return out
+}
+
+// start compiles yaml (with {{name}} placeholders already filled) and runs
+// it; the router stops when the test ends.
+func start(t *testing.T, v variant, yaml string) *router.Router {
+	t.Helper()
+	var logw io.Writer = io.Discard
+	if testing.Verbose() {
+		logw = os.Stderr
+	}
+	r, err := router.LoadBytes(t.Name()+".yaml", []byte(yaml), router.Options{
+		Loops:  v.loops,
+		Engine: v.engine,
+		Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.StopWithin(2 * time.Second); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return r
+}
+
+// dial connects to a router listener with a bounded deadline.
+func dial(t *testing.T, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	c.SetDeadline(time.Now().Add(ioTimeout))
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
+}
+
+// readLines reads n lines or fails.
+func readLines(t *testing.T, r *bufio.Reader, n int) []string {
+	t.Helper()
+	out := make([]string, 0, n)
+	for len(out) < n {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("after %d of %d lines: %v", len(out), n, err)
+		}
+		out = append(out, strings.TrimRight(line, "\n"))
+	}
+	return out
+}
+
+// expectSilence checks that nothing arrives on c for a short while.
+func expectSilence(t *testing.T, c net.Conn, r *bufio.Reader) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+	if line, err := r.ReadString('\n'); err == nil || line != "" {
+		t.Fatalf("unexpected data %q (err %v)", line, err)
+	}
+	c.SetReadDeadline(time.Now().Add(ioTimeout))
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(ioTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// endpoint returns the stats of the endpoint called name.
+func endpoint(s router.Stats, name string) (e struct {
+	Active, Opened, MsgsIn, MsgsOut uint64
+	Drops                           map[string]uint64
+}) {
+	for _, x := range s.Endpoints {
+		if x.Name == name {
+			e.Active, e.Opened = uint64(x.Active), x.Opened
+			e.MsgsIn, e.MsgsOut, e.Drops = x.MsgsIn, x.MsgsOut, x.Drops
+		}
+	}
+	return e
+}
+
+// frame encodes one length-prefixed message.
+func frame(payload []byte) []byte {
+	b := make([]byte, 8+len(payload))
+	binary.LittleEndian.PutUint64(b, uint64(len(payload)))
+	copy(b[8:], payload)
+	return b
+}
+
+// readFrame reads one length-prefixed message.
+func readFrame(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	var hdr [8]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		t.Fatalf("frame header: %v", err)
+	}
+	n := binary.LittleEndian.Uint64(hdr[:])
+	if n > 64<<20 {
+		t.Fatalf("frame of %d bytes", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		t.Fatalf("frame payload: %v", err)
+	}
+	return b
+}
+
+// echoServer is a plain Go TCP echo server: a peer for bridge tests.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+				c.(*net.TCPConn).CloseWrite()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// sink is a Go TCP server that collects everything sent to it.
+type sink struct {
+	addr string
+	got  chan []byte // one value per connection, at its EOF
+}
+
+func newSink(t *testing.T) *sink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	s := &sink{addr: ln.Addr().String(), got: make(chan []byte, 16)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(ioTimeout))
+				b, _ := io.ReadAll(c)
+				s.got <- b
+			}()
+		}
+	}()
+	return s
+}
+
+func (s *sink) next(t *testing.T) []byte {
+	t.Helper()
+	select {
+	case b := <-s.got:
+		return b
+	case <-time.After(ioTimeout):
+		t.Fatal("sink received nothing")
+		return nil
+	}
+}
+
+func timeoutC() <-chan time.Time { return time.After(ioTimeout) }
