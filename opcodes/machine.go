@@ -646,6 +646,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 		m.busy--
 	}
 	m.counters[c.ep].Drops[drop] += uint64(len(c.ends))
+	m.counters[c.ep].QueuedMsgs -= int64(len(c.ends))
 	m.counters[c.ep].Queued -= int64(c.queued())
 	m.releaseInput(c)
 	c.in, c.out, c.ends, c.msg = nil, nil, nil, nil

@@ -235,6 +235,7 @@ func (rt *Runtime) Stats() Stats {
 			e.MsgsIn += p.MsgsIn.Load()
 			e.MsgsOut += p.MsgsOut.Load()
 			e.QueuedB += p.Queued.Load()
+			e.QueuedMsgs += p.QueuedMsgs.Load()
 			for d := range NumDrops {
 				e.Drops[d.String()] += p.Drops[d].Load()
 			}

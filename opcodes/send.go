@@ -124,6 +124,7 @@ func (m *Machine) deliver(src, d *conn, fr Framing, wire []byte, lo, hi int, blo
 		written = 0
 	}
 	d.ends = append(d.ends, len(d.out))
+	m.counters[d.ep].QueuedMsgs++
 	m.counters[d.ep].Queued += int64(len(d.out) - d.head - q)
 	m.flush(d)
 	if block && src != nil && d.queued() > d.hwm {
@@ -165,6 +166,7 @@ func (m *Machine) sent(c *conn) {
 		}
 		if i > 0 {
 			m.counters[c.ep].MsgsOut += uint64(i)
+			m.counters[c.ep].QueuedMsgs -= int64(i)
 			c.ends = append(c.ends[:0], c.ends[i:]...)
 		}
 	}

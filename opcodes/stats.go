@@ -28,6 +28,7 @@ type epCounters struct {
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
 	Drops                              [NumDrops]uint64
 	Queued                             int64 // bytes queued now
+	QueuedMsgs                         int64 // messages queued now
 }
 
 type epPublished struct {
@@ -35,6 +36,7 @@ type epPublished struct {
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
 	Queued                             atomic.Int64
+	QueuedMsgs                         atomic.Int64
 }
 
 func (p *epPublished) store(c *epCounters) {
@@ -49,21 +51,23 @@ func (p *epPublished) store(c *epCounters) {
 		p.Drops[i].Store(c.Drops[i])
 	}
 	p.Queued.Store(c.Queued)
+	p.QueuedMsgs.Store(c.QueuedMsgs)
 }
 
 // EndpointStats are an endpoint's figures summed over loops.
 type EndpointStats struct {
-	Name     string
-	Active   int64 // connections open now
-	Opened   uint64
-	Closed   uint64
-	Errors   uint64 // connections lost to an error
-	BytesIn  uint64
-	BytesOut uint64
-	MsgsIn   uint64
-	MsgsOut  uint64 // messages delivered whole
-	Drops    map[string]uint64
-	QueuedB  int64 // bytes queued for its connections now
+	Name       string
+	Active     int64 // connections open now
+	Opened     uint64
+	Closed     uint64
+	Errors     uint64 // connections lost to an error
+	BytesIn    uint64
+	BytesOut   uint64
+	MsgsIn     uint64
+	MsgsOut    uint64 // messages delivered whole
+	Drops      map[string]uint64
+	QueuedB    int64 // bytes queued for its connections now
+	QueuedMsgs int64 // messages queued for its connections now
 }
 
 // LoopStats are one loop's figures.

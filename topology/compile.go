@@ -19,11 +19,17 @@ type Compiled struct {
 	DrainTimeout time.Duration
 }
 
-// Load parses, checks and compiles a topology.
+// Load parses, checks and compiles a topology. Syntax errors do not hide
+// the semantic ones: whatever parsed is checked too, and every error comes
+// back in one sorted list.
 func Load(file string, data []byte) (*Compiled, error) {
 	t, err := Parse(file, data)
 	if err != nil {
-		return nil, err
+		if t == nil {
+			return nil, err
+		}
+		_, cerr := check(t)
+		return nil, mergeErrors(file, err, cerr)
 	}
 	return Compile(t)
 }

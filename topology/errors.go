@@ -68,3 +68,14 @@ func Errors(err error) []*Error {
 	}
 	return out
 }
+
+// mergeErrors joins positioned error lists into one sorted list.
+func mergeErrors(file string, errs ...error) error {
+	el := &errorList{file: file}
+	for _, err := range errs {
+		for _, e := range Errors(err) {
+			el.errs = multierror.Append(el.errs, e)
+		}
+	}
+	return el.err()
+}

@@ -114,10 +114,8 @@ func Parse(file string, data []byte) (*Topology, error) {
 			el.add(root.Line, root.Column, "missing %s:", k)
 		}
 	}
-	if err := el.err(); err != nil {
-		return t, err
-	}
-	return t, nil
+	// t is returned even with errors, so that Load can check what parsed.
+	return t, el.err()
 }
 
 func parseEndpoints(el *errorList, t *Topology, val *yaml.Node) {

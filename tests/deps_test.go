@@ -1,0 +1,79 @@
+package tests
+
+import (
+	"go/build"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/pxroute/pxroute/"
+
+// allowedDeps is pxroute's package graph, stated as data: each package may
+// import only the project packages listed (standard library and the three
+// fixed third-party modules are always allowed). A new edge fails here.
+var allowedDeps = map[string][]string{
+	"completion":  {},
+	"opcodes":     {"completion"},
+	"endpoints":   {"completion"},
+	"topology":    {"opcodes", "endpoints"},
+	"topologies":  {},
+	"router":      {"completion", "opcodes", "endpoints", "topology", "topologies"},
+	"cmd/pxroute": {"router"},
+	"bench":       {"router", "topology"},
+}
+
+var allowedThirdParty = []string{
+	"golang.org/x/sys/",
+	"gopkg.in/yaml.v3",
+	"github.com/hashicorp/go-multierror",
+}
+
+func TestPackageGraph(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	for pkg, allowed := range allowedDeps {
+		p, err := build.ImportDir(filepath.Join(root, pkg), 0)
+		if err != nil {
+			if _, ok := err.(*build.NoGoError); ok && pkg == "bench" {
+				continue // the harness is optional until it exists
+			}
+			t.Fatalf("%s: %v", pkg, err)
+		}
+		var bad []string
+		for _, imp := range p.Imports {
+			switch {
+			case strings.HasPrefix(imp, module):
+				dep := strings.TrimPrefix(imp, module)
+				if !contains(allowed, dep) {
+					bad = append(bad, dep)
+				}
+			case !strings.Contains(strings.Split(imp, "/")[0], "."):
+				// standard library
+			default:
+				ok := false
+				for _, tp := range allowedThirdParty {
+					ok = ok || strings.HasPrefix(imp, tp)
+				}
+				if !ok {
+					bad = append(bad, imp)
+				}
+			}
+		}
+		sort.Strings(bad)
+		if len(bad) > 0 {
+			t.Errorf("%s imports %v; allowed: %v", pkg, bad, allowed)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
