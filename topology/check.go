@@ -31,8 +31,8 @@ func check(t *Topology) (*resolved, error) {
 	for _, d := range t.Endpoints {
 		r.decls[d.Name] = d
 	}
-	if len(t.Routes) == 0 {
-		p := t.pos["routes"]
+	if p, ok := t.pos["routes"]; ok && len(t.Routes) == 0 {
+		// Without the key at all, Parse has said "missing routes:".
 		el.add(p.line, p.col, "no routes: a topology needs at least one")
 	}
 	for _, rt := range t.Routes {
@@ -90,14 +90,17 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 		forbid("from", rt.From)
 		forbid("to", rt.To)
 	}
-	var sources []endpoints.Endpoint
-	srcRole := "source"
+	type source struct {
+		ref Ref
+		ep  endpoints.Endpoint
+	}
+	var sources []source
 	for _, ref := range append(append([]Ref{}, rt.From...), rt.Members...) {
-		ep := r.ref(el, rt, ref, srcRole)
+		ep := r.ref(el, rt, ref, "source")
 		if ep == nil {
 			continue
 		}
-		sources = append(sources, ep)
+		sources = append(sources, source{ref, ep})
 		if !ep.Readable() {
 			el.add(ref.Line, ref.Col, "%s is write-only (%v) and cannot be a source of %s", ref.Name, ep, rt.Pattern)
 		}
@@ -130,11 +133,10 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 				r.checkDial(el, rt, ref, ep)
 			}
 			if ep.Options().Framing.Boundaries() {
-				for i, src := range sources {
-					if !src.Options().Framing.Boundaries() {
-						name := append(append([]Ref{}, rt.From...), rt.Members...)[i].Name
+				for _, src := range sources {
+					if !src.ep.Options().Framing.Boundaries() {
 						el.add(ref.Line, ref.Col, "%s frames messages (%s) but source %s is raw: raw chunks have no message boundaries to frame; make both raw or give %s a framing",
-							ref.Name, ep.Options().Framing.Name(), name, name)
+							ref.Name, ep.Options().Framing.Name(), src.ref.Name, src.ref.Name)
 					}
 				}
 			}
@@ -163,6 +165,9 @@ func (r *resolved) checkDial(el *errorList, rt *Route, ref Ref, ep endpoints.End
 	if ep.Mode() == endpoints.Listen {
 		el.add(ref.Line, ref.Col, "%s listens, but %s opens its to: side for each connection of from:; use a connect endpoint, a file, or fanout", ref.Name, rt.Pattern)
 		return
+	}
+	if len(rt.From) == 0 {
+		return // reported: the route needs from:
 	}
 	from := r.decls[rt.From[0].Name]
 	if from == nil || from.Endpoint == nil {
