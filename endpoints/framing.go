@@ -56,12 +56,16 @@ func (rawFraming) Split(b []byte, _ int) (int, int, int, error) {
 func (rawFraming) Encode(_ []byte, _ []byte) ([]byte, []byte) { return nil, nil }
 
 // Lines splits at LF; the payload excludes the terminator (LF or CRLF), and
-// output ends each message with LF.
+// output ends each message with LF (CRLF when the payload ends in CR, so
+// that it reads back unchanged).
 var Lines Framing = linesFraming{}
 
 type linesFraming struct{}
 
-var newline = []byte{'\n'}
+var (
+	newline = []byte{'\n'}
+	crlf    = []byte{'\r', '\n'}
+)
 
 func (linesFraming) Name() string     { return "lines" }
 func (linesFraming) Boundaries() bool { return true }
@@ -83,7 +87,13 @@ func (linesFraming) Split(b []byte, max int) (int, int, int, error) {
 	}
 	return i + 1, 0, end, nil
 }
-func (linesFraming) Encode(_ []byte, _ []byte) ([]byte, []byte) { return nil, newline }
+func (linesFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
+	if n := len(payload); n > 0 && payload[n-1] == '\r' {
+		// A bare LF would make this read back as CRLF, losing the CR.
+		return nil, crlf
+	}
+	return nil, newline
+}
 
 // LengthPrefix is an 8-byte little-endian payload length, then the payload.
 // A length over max is refused from the header alone, before any of the

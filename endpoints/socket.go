@@ -199,7 +199,21 @@ func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {
 		unix.Close(fd)
 		return -1, nil, err
 	}
-	return fd, e.sa, nil
+	return fd, copySockaddr(e.sa), nil
+}
+
+// copySockaddr returns a private copy: x/sys/unix marshals a Sockaddr into
+// a buffer inside it, so one value shared by two loops is a data race.
+func copySockaddr(sa unix.Sockaddr) unix.Sockaddr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &unix.SockaddrInet4{Port: a.Port, Addr: a.Addr}
+	case *unix.SockaddrInet6:
+		return &unix.SockaddrInet6{Port: a.Port, ZoneId: a.ZoneId, Addr: a.Addr}
+	case *unix.SockaddrUnix:
+		return &unix.SockaddrUnix{Name: a.Name}
+	}
+	return sa
 }
 
 func (e *tcpEndpoint) Release(fd int) error { return closeFD(fd) }

@@ -95,7 +95,7 @@ func (e *unixEndpoint) Socket() (int, unix.Sockaddr, error) {
 		return e.base.Socket()
 	}
 	fd, err := socketFor(e.sa, unix.SOCK_STREAM)
-	return fd, e.sa, err
+	return fd, copySockaddr(e.sa), err
 }
 
 func (e *unixEndpoint) Release(fd int) error {

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pxroute/pxroute/router"
 )
@@ -71,10 +73,11 @@ routes:
 					next[from]++
 				}
 			}
-			s := endpoint(r.Stats(), "chat")
-			if s.MsgsIn != members*lines || s.MsgsOut != members*lines*(members-1) {
-				t.Fatalf("stats: in %d out %d, want %d and %d", s.MsgsIn, s.MsgsOut, members*lines, members*lines*(members-1))
-			}
+			// Figures are published once a loop turn: wait for them.
+			waitFor(t, "stats to show every message", func() bool {
+				s := endpoint(r.Stats(), "chat")
+				return s.MsgsIn == members*lines && s.MsgsOut == members*lines*(members-1)
+			})
 		},
 	},
 	{
@@ -262,6 +265,31 @@ routes:
 			case <-r.Idle():
 			case <-timeoutC():
 				t.Fatal("router not idle after the file was copied")
+			}
+		},
+	},
+	{
+		name: "unix/bridge-from-a-unix-socket-to-tcp",
+		yaml: func(t *testing.T, env map[string]string) string {
+			env["sock"] = filepath.Join(t.TempDir(), "front.sock")
+			return fmt.Sprintf(`
+endpoints:
+  front: {kind: unix, listen: "%s", framing: lines}
+  back:  {kind: tcp, connect: "%s", framing: lines}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`, env["sock"], echoServer(t))
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			c, err := net.Dial("unix", env["sock"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(ioTimeout))
+			io.WriteString(c, "over unix\n")
+			if got := readLines(t, bufio.NewReader(c), 1)[0]; got != "over unix" {
+				t.Fatalf("got %q", got)
 			}
 		},
 	},

@@ -1,0 +1,243 @@
+package completion
+
+import (
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ports lists every backend this package builds; each test runs over all.
+var ports = []struct {
+	name string
+	make func() (Port, error)
+}{
+	{"epoll", NewEpoll},
+}
+
+// backlog keeps completions reaped while waiting for another kind.
+var backlog = map[Port][]Completion{}
+
+// waitKind reaps until a completion of kind arrives or the deadline passes.
+func waitKind(t *testing.T, p Port, kind Kind) Completion {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for i, c := range backlog[p] {
+			if c.Kind == kind {
+				backlog[p] = append(backlog[p][:i], backlog[p][i+1:]...)
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %v completion", kind)
+		}
+		p.After(50*time.Millisecond, 0) // bound each wait
+		var err error
+		backlog[p], err = p.Wait(backlog[p], true)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func listener(t *testing.T) (int, *unix.SockaddrInet4) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if err := unix.Bind(fd, sa); err != nil {
+		t.Fatal(err)
+	}
+	unix.Listen(fd, 16)
+	got, _ := unix.Getsockname(fd)
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd, got.(*unix.SockaddrInet4)
+}
+
+// Accept, connect, send and recv over a real loopback connection, then
+// end of stream.
+func TestPortSocketLifecycle(t *testing.T) {
+	for _, pt := range ports {
+		t.Run(pt.name, func(t *testing.T) {
+			p, err := pt.make()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			lfd, addr := listener(t)
+			if err := p.Accept(lfd, 1); err != nil {
+				t.Fatal(err)
+			}
+			cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			defer unix.Close(cfd)
+			if err := p.Connect(cfd, addr, 2); err != nil {
+				t.Fatal(err)
+			}
+			if c := waitKind(t, p, KindConnect); c.Token != 2 || c.Err != 0 {
+				t.Fatalf("connect: %+v", c)
+			}
+			ac := waitKind(t, p, KindAccept)
+			if ac.Token != 1 || ac.Err != 0 || ac.N <= 0 {
+				t.Fatalf("accept: %+v", ac)
+			}
+			sfd := ac.N
+			defer unix.Close(sfd)
+			if err := p.Recv(sfd, 3); err != nil {
+				t.Fatal(err)
+			}
+			msg := []byte("hello, port")
+			if err := p.Send(cfd, [][]byte{msg[:5], msg[5:]}, 4); err != nil {
+				t.Fatal(err)
+			}
+			if c := waitKind(t, p, KindSend); c.Token != 4 || c.N != len(msg) {
+				t.Fatalf("send: %+v", c)
+			}
+			rc := waitKind(t, p, KindRecv)
+			if rc.Token != 3 || string(rc.Buf.B[:rc.N]) != string(msg) {
+				t.Fatalf("recv: %+v", rc)
+			}
+			p.Release(rc.Buf)
+			// A second recv pending, then the peer half-closes: N == 0.
+			p.Recv(sfd, 5)
+			unix.Shutdown(cfd, unix.SHUT_WR)
+			if c := waitKind(t, p, KindRecv); c.Token != 5 || c.N != 0 || c.Buf != nil {
+				t.Fatalf("eof: %+v", c)
+			}
+		})
+	}
+}
+
+// Connecting to a closed port completes with ECONNREFUSED.
+func TestPortConnectRefused(t *testing.T) {
+	for _, pt := range ports {
+		t.Run(pt.name, func(t *testing.T) {
+			p, _ := pt.make()
+			defer p.Close()
+			lfd, addr := listener(t)
+			unix.Close(lfd) // nobody listens there now
+			fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			defer unix.Close(fd)
+			p.Connect(fd, addr, 9)
+			if c := waitKind(t, p, KindConnect); c.Err != unix.ECONNREFUSED {
+				t.Fatalf("connect: %+v", c)
+			}
+		})
+	}
+}
+
+// Regular files go through the worker pool and still complete on the port.
+func TestPortRegularFile(t *testing.T) {
+	for _, pt := range ports {
+		t.Run(pt.name, func(t *testing.T) {
+			p, _ := pt.make()
+			defer p.Close()
+			path := t.TempDir() + "/f"
+			fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			if Pollable(fd) {
+				t.Fatal("a regular file reported pollable")
+			}
+			p.Send(fd, [][]byte{[]byte("file "), []byte("bytes")}, 1)
+			if c := waitKind(t, p, KindSend); c.N != 10 {
+				t.Fatalf("write: %+v", c)
+			}
+			unix.Seek(fd, 0, 0)
+			p.Recv(fd, 2)
+			c := waitKind(t, p, KindRecv)
+			if string(c.Buf.B[:c.N]) != "file bytes" {
+				t.Fatalf("read: %+v", c)
+			}
+			got, _ := os.ReadFile(path)
+			if string(got) != "file bytes" {
+				t.Fatalf("file holds %q", got)
+			}
+		})
+	}
+}
+
+// Timers fire in deadline order; Wake ends a blocked Wait from another
+// goroutine.
+func TestPortTimersAndWake(t *testing.T) {
+	for _, pt := range ports {
+		t.Run(pt.name, func(t *testing.T) {
+			p, _ := pt.make()
+			defer p.Close()
+			p.After(30*time.Millisecond, 2)
+			p.After(10*time.Millisecond, 1)
+			var got []uint64
+			for len(got) < 2 {
+				cs, err := p.Wait(nil, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range cs {
+					got = append(got, c.Token)
+				}
+			}
+			if got[0] != 1 || got[1] != 2 {
+				t.Fatalf("timers fired as %v", got)
+			}
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				p.Wake()
+			}()
+			p.After(5*time.Second, 3) // the fallback if Wake were lost
+			start := time.Now()
+			if cs, _ := p.Wait(nil, true); len(cs) != 0 {
+				t.Fatalf("woke with %v", cs)
+			}
+			if time.Since(start) > 4*time.Second {
+				t.Fatal("Wake did not end the wait")
+			}
+		})
+	}
+}
+
+// Many producers, one consumer: every item arrives once, each producer's
+// in order.
+func TestInboxManyProducers(t *testing.T) {
+	const producers, each = 8, 20000
+	var q Inbox
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				q.Push([2]int{p, i})
+			}
+		}()
+	}
+	next := make([]int, producers)
+	total := 0
+	var buf []any
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		buf = q.Drain(buf[:0])
+		for _, v := range buf {
+			x := v.([2]int)
+			if x[1] != next[x[0]] {
+				t.Fatalf("producer %d: got %d, want %d", x[0], x[1], next[x[0]])
+			}
+			next[x[0]]++
+			total++
+		}
+	}
+	if buf = q.Drain(buf[:0]); len(buf) != 0 || total != producers*each || q.Depth() != 0 {
+		t.Fatalf("total %d, left %d, depth %d", total, len(buf), q.Depth())
+	}
+}

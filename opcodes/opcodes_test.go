@@ -1,0 +1,106 @@
+package opcodes
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// Opcode and mode values are part of the disassembly format: pin them.
+func TestOpValuesArePinned(t *testing.T) {
+	want := []string{"fail", "accept", "open", "dial", "handle", "join", "recv", "frame", "send",
+		"discard", "sent", "shutdown", "drained", "error", "close", "jump", "halt"}
+	if int(NumOps) != len(want) {
+		t.Fatalf("%d ops, want %d", NumOps, len(want))
+	}
+	for i, name := range want {
+		if got := Op(i).String(); got != name {
+			t.Errorf("Op(%d) = %s, want %s", i, got, name)
+		}
+	}
+	for i, name := range []string{"", "peer", "self", "group", "others"} {
+		if got := Mode(i).String(); got != name {
+			t.Errorf("Mode(%d) = %s, want %s", i, got, name)
+		}
+	}
+}
+
+// a small valid program: one listener whose conns echo.
+func echoProg() *Prog {
+	return &Prog{
+		Inst: []Inst{
+			{Op: OpFail},
+			{Op: OpAccept, Arg: 0, Out: 2},
+			{Op: OpHandle, Arg: 7, Alt: 9, Out: 3},
+			{Op: OpRecv, Out: 4, Alt: 6},
+			{Op: OpFrame, Out: 5, Alt: 3},
+			{Op: OpSend, Mode: ToSelf, Out: 4},
+			{Op: OpClose},
+			{Op: OpError, Out: 8},
+			{Op: OpClose},
+			{Op: OpSent, Out: 10},
+			{Op: OpDrained, Out: 11},
+			{Op: OpHalt},
+		},
+		Start:     []uint32{1},
+		Endpoints: []string{"e"},
+		Pos:       []Position{{}},
+	}
+}
+
+func TestVerify(t *testing.T) {
+	if err := echoProg().Verify(); err != nil {
+		t.Fatalf("valid program: %v", err)
+	}
+	cases := []struct {
+		name   string
+		break_ func(p *Prog)
+		want   string
+	}{
+		{"pc0-not-fail", func(p *Prog) { p.Inst[0].Op = OpHalt }, "pc 0 must be fail"},
+		{"jump-to-0", func(p *Prog) { p.Inst[4].Alt = 0 }, "pc 4 (frame): alt target 0"},
+		{"jump-past-end", func(p *Prog) { p.Inst[5].Out = 99 }, "pc 5 (send): out target 99"},
+		{"endpoint-range", func(p *Prog) { p.Inst[1].Arg = 3 }, "pc 1 (accept): endpoint 3"},
+		{"group-range", func(p *Prog) { p.Inst[5].Mode = ToGroup; p.Inst[5].Arg = 0 }, "pc 5 (send): group 0"},
+		{"bad-mode", func(p *Prog) { p.Inst[5].Mode = 42 }, "bad mode"},
+		{"shutdown-group", func(p *Prog) { p.Inst[6] = Inst{Op: OpShutdown, Mode: ToGroup, Out: 3} }, "shutdown addresses peer or self"},
+		{"unknown-op", func(p *Prog) { p.Inst[6].Op = 200 }, "unknown op"},
+		{"start-not-start-op", func(p *Prog) { p.Start[0] = 3 }, "want accept or open"},
+		{"start-range", func(p *Prog) { p.Start[0] = 0 }, "start 0: pc 0 out of range"},
+		{"position-range", func(p *Prog) { p.Inst[3].Pos = 5 }, "position 5 out of range"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := echoProg()
+			tc.break_(p)
+			err := p.Verify()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Verify() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDisasm(t *testing.T) {
+	p := echoProg()
+	p.Pos = append(p.Pos, Position{File: "e.yaml", Line: 3, Col: 5})
+	p.Inst[5].Pos = 1
+	var b bytes.Buffer
+	if err := p.Disasm(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"   0  fail",
+		"   1* accept    e -> 2",
+		"   2  handle    error 7, sent 9 -> 3",
+		"   3  recv      -> 4, eof 6",
+		"   4  frame     -> 5, more 3",
+		"   5  send      self -> 4                    ; e.yaml:3:5",
+	}
+	got := strings.Split(b.String(), "\n")
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("line %d:\n got  %q\n want %q", i, got[i], w)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package router_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/pxroute/pxroute/router"
+)
+
+// Embed a chat relay: load a topology from bytes, start it, talk through
+// it, read its figures, stop it.
+func Example() {
+	r, err := router.LoadBytes("chat.yaml", []byte(`
+endpoints:
+  chat: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: relay, members: chat}
+`), router.Options{Loops: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := r.Start(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Stop()
+
+	alice, _ := net.Dial("tcp", r.Addr("chat"))
+	bob, _ := net.Dial("tcp", r.Addr("chat"))
+	defer alice.Close()
+	defer bob.Close()
+	for r.Stats().Endpoints[0].Active < 2 {
+		time.Sleep(time.Millisecond) // both have joined before alice speaks
+	}
+	fmt.Fprintln(alice, "hello, bob")
+	line, _ := bufio.NewReader(bob).ReadString('\n')
+	fmt.Print("bob got: ", line)
+
+	// Loops publish their figures once a turn: wait for this one's.
+	s := r.Stats()
+	for s.Endpoints[0].MsgsOut < 1 {
+		time.Sleep(time.Millisecond)
+		s = r.Stats()
+	}
+	fmt.Println("engine:", s.Engine)
+	fmt.Println("messages in:", s.Endpoints[0].MsgsIn, "out:", s.Endpoints[0].MsgsOut)
+	// Output:
+	// bob got: hello, bob
+	// engine: epoll
+	// messages in: 1 out: 1
+}
+
+// A topology with mistakes starts nothing and lists every error.
+func ExampleLoadBytes_errors() {
+	_, err := router.LoadBytes("bad.yaml", []byte(`
+endpoints:
+  chat: {kind: tcp, listen: "127.0.0.1:7000", framing: morse}
+routes:
+  - {pattern: relay, members: [chat, lobby]}
+`), router.Options{})
+	fmt.Println(err)
+	// Output:
+	// bad.yaml:3:56: unknown framing "morse": want raw, lines or length-prefix
+	// bad.yaml:5:38: unknown endpoint "lobby"
+}
