@@ -20,6 +20,8 @@ var ports = []struct {
 // backlog keeps completions reaped while waiting for another kind.
 var backlog = map[Port][]Completion{}
 
+var noTimer bool
+
 // waitKind reaps until a completion of kind arrives or the deadline passes.
 func waitKind(t *testing.T, p Port, kind Kind) Completion {
 	t.Helper()
@@ -34,7 +36,9 @@ func waitKind(t *testing.T, p Port, kind Kind) Completion {
 		if time.Now().After(deadline) {
 			t.Fatalf("no %v completion", kind)
 		}
-		p.After(50*time.Millisecond, 0) // bound each wait
+		if !noTimer {
+			p.After(50*time.Millisecond, 0) // bound each wait
+		}
 		var err error
 		backlog[p], err = p.Wait(backlog[p], true)
 		if err != nil {
@@ -239,5 +243,70 @@ func TestInboxManyProducers(t *testing.T) {
 	}
 	if buf = q.Drain(buf[:0]); len(buf) != 0 || total != producers*each || q.Depth() != 0 {
 		t.Fatalf("total %d, left %d, depth %d", total, len(buf), q.Depth())
+	}
+}
+
+// A send larger than the socket buffers, to a reader that reads slowly,
+// completes in pieces until everything arrived: the port keeps waiting for
+// writability after EAGAIN.
+func TestPortSendOutlastsSocketBuffers(t *testing.T) {
+	for _, pt := range ports {
+		t.Run(pt.name, func(t *testing.T) {
+			p, _ := pt.make()
+			defer p.Close()
+			lfd, addr := listener(t)
+			cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			defer unix.Close(cfd)
+			unix.SetsockoptInt(cfd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+			if err := unix.Connect(cfd, addr); err != nil {
+				t.Fatal(err)
+			}
+			p.Accept(lfd, 1)
+			sfd := waitKind(t, p, KindAccept).N
+			defer unix.Close(sfd)
+			p.Recv(sfd, 7) // as the machine does: a recv stays pending
+			const total = 16 << 20
+			payload := make([]byte, total)
+			got := make(chan int)
+			start := make(chan struct{})
+			go func() {
+				<-start // read only once the sender is blocked, as slow peers do
+				n := 0
+				b := make([]byte, 4096)
+				for n < total {
+					m, err := unix.Read(cfd, b)
+					if err != nil || m == 0 {
+						break
+					}
+					n += m
+				}
+				got <- n
+			}()
+			// Like the interpreter: write inline until the socket is full,
+			// then hand the rest to the port.
+			sent := 0
+			var scratch []unix.Iovec
+			for {
+				n, err := Writev(sfd, [][]byte{payload[sent:min(sent+65536, total)]}, &scratch)
+				if err != nil {
+					break
+				}
+				sent += n
+			}
+			close(start)   // the socket is full: now the peer starts reading
+			noTimer = true // a missed edge must hang here, not be polled over
+			defer func() { noTimer = false }()
+			for sent < total {
+				p.Send(sfd, [][]byte{payload[sent:]}, 2)
+				c := waitKind(t, p, KindSend)
+				if c.Err != 0 {
+					t.Fatalf("send: %v", c.Err)
+				}
+				sent += c.N
+			}
+			if n := <-got; n != total {
+				t.Fatalf("reader got %d of %d", n, total)
+			}
+		})
 	}
 }
