@@ -39,9 +39,9 @@ type LoopStats struct {
 	Wakeups     atomic.Uint64 // times Wait returned after blocking
 }
 
-// NewLoop makes a loop around port.
-func NewLoop(id int, port Port) *Loop {
-	return &Loop{ID: id, Port: port, comps: make([]Completion, 0, 256)}
+// NewLoop makes a loop; Serve gives it its port.
+func NewLoop(id int) *Loop {
+	return &Loop{ID: id, comps: make([]Completion, 0, 256)}
 }
 
 // Post queues m for the loop's handler; safe from any goroutine, lock-free.
@@ -58,11 +58,28 @@ func (l *Loop) InboxDepth() int64 { return l.inbox.Depth() }
 // Stats returns the loop's counters.
 func (l *Loop) Stats() *LoopStats { return &l.stats }
 
-// Run locks the calling goroutine to its thread and serves h until h.Done.
-// It returns the first error the port reports.
-func (l *Loop) Run(h Handler) error {
+// Serve locks the calling goroutine to its thread, opens the loop's port
+// there (an io_uring made with SINGLE_ISSUER belongs to the thread that
+// made it), calls ready with it (or with the error), and serves h until
+// h.Done. The port is closed on the same thread before Serve returns.
+func (l *Loop) Serve(open func() (Port, error), ready func(Port, error), h Handler) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	p, err := open()
+	if err != nil {
+		ready(nil, err)
+		return err
+	}
+	l.Port = p
+	ready(p, nil)
+	err = l.run(h)
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (l *Loop) run(h Handler) error {
 	for !h.Done() {
 		l.mail = l.inbox.Drain(l.mail[:0])
 		for i, m := range l.mail {

@@ -93,19 +93,10 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	for i := range n {
-		port, err := cfg.NewPort()
-		if err != nil {
-			for _, m := range rt.machines {
-				m.port.Close()
-			}
-			release()
-			return nil, err
-		}
 		m := &Machine{
 			rt:         rt,
 			id:         i,
-			loop:       completion.NewLoop(i, port),
-			port:       port,
+			loop:       completion.NewLoop(i),
 			prog:       p,
 			inst:       p.Inst,
 			log:        log.With("loop", i),
@@ -119,31 +110,47 @@ func Start(cfg Config) (*Runtime, error) {
 			},
 		}
 		rt.machines = append(rt.machines, m)
-		rt.engine = port.Engine()
 	}
+	// Each loop opens its port on its own thread; wait until all have.
+	ready := make(chan error, n)
+	for _, m := range rt.machines {
+		rt.wg.Add(1)
+		go rt.serve(m, cfg.NewPort, ready)
+	}
+	for range n {
+		if err := <-ready; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		for _, m := range rt.machines {
+			m.loop.Post(finishMail{})
+		}
+		rt.wg.Wait()
+		release()
+		return nil, errors.Join(errs...)
+	}
+	rt.engine = rt.machines[0].port.Engine()
 	// One placeholder per start thread keeps the runtime from looking idle
 	// before the threads have run.
 	rt.live.Store(int64(len(p.Start)))
 	for i, pc := range p.Start {
 		rt.machines[i%n].loop.Post(startMail{pc: pc, fd: fds[i]})
 	}
-	for _, m := range rt.machines {
-		rt.wg.Add(1)
-		go rt.serve(m)
-	}
 	go func() {
 		rt.wg.Wait()
-		for _, m := range rt.machines {
-			m.port.Close()
-		}
 		close(rt.exited)
 	}()
 	return rt, nil
 }
 
-func (rt *Runtime) serve(m *Machine) {
+func (rt *Runtime) serve(m *Machine, open func() (completion.Port, error), ready chan<- error) {
 	defer rt.wg.Done()
-	if err := m.loop.Run(m); err != nil {
+	err := m.loop.Serve(open, func(p completion.Port, err error) {
+		m.port = p // on the loop's own thread, before it handles anything
+		ready <- err
+	}, m)
+	if err != nil && m.port != nil {
 		rt.errMu.Lock()
 		rt.runErr = errors.Join(rt.runErr, fmt.Errorf("loop %d: %w", m.id, err))
 		rt.errMu.Unlock()
