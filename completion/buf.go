@@ -7,7 +7,8 @@ const BufSize = 64 << 10
 
 // Buf is a receive buffer lent by a Port.
 type Buf struct {
-	B []byte
+	B  []byte
+	id int32 // io_uring provided-buffer id, or -1 for a heap buffer
 }
 
 // bufPool is a per-port free list; single-threaded by construction.
@@ -22,7 +23,7 @@ func (p *bufPool) get() *Buf {
 		p.free = p.free[:n-1]
 		return b
 	}
-	return &Buf{B: make([]byte, BufSize)}
+	return &Buf{B: make([]byte, BufSize), id: -1}
 }
 
 func (p *bufPool) put(b *Buf) {

@@ -318,9 +318,9 @@ func (p *epollPort) tryRead(fd int, s *fdState) {
 				p.ready = append(p.ready, Completion{Token: op.token, Kind: KindAccept, Err: err})
 				return
 			}
-			s.rd = pendingOp{}
+			// Stay armed and take the whole backlog: with edge
+			// triggering, the next edge comes only after EAGAIN.
 			p.ready = append(p.ready, Completion{Token: op.token, Kind: KindAccept, N: int(nfd)})
-			return
 		}
 	case KindRecv:
 		b := p.bufs.get()

@@ -46,7 +46,9 @@ type Completion struct {
 type Port interface {
 	// Engine names the backend: "epoll" or "io_uring".
 	Engine() string
-	// Accept takes the next connection from a listening socket.
+	// Accept arms a listening socket: each accepted connection completes
+	// with KindAccept, until Cancel. A completion with an error disarms it;
+	// call Accept again to resume.
 	Accept(fd int, token uint64) error
 	// Recv reads what is available into a buffer the port picks when data
 	// arrives, so an idle connection holds no buffer.
@@ -70,6 +72,12 @@ type Port interface {
 	Release(b *Buf)
 	// Close releases the port's kernel resources.
 	Close() error
+}
+
+// Noter is implemented by ports that had to do without a kernel feature:
+// Notes says what, for Stats. Safe from any goroutine.
+type Noter interface {
+	Notes() []string
 }
 
 // ErrClosed is returned by operations on a closed port.

@@ -2,6 +2,7 @@ package completion
 
 import (
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -10,11 +11,20 @@ import (
 )
 
 // ports lists every backend this package builds; each test runs over all.
+// A test using a port must stay on one thread, as a Loop does: an
+// io_uring made SINGLE_ISSUER refuses other threads (EEXIST).
 var ports = []struct {
 	name string
 	make func() (Port, error)
 }{
 	{"epoll", NewEpoll},
+	{"io_uring", NewUring},
+}
+
+// lockThread pins the test goroutine to its thread until the test ends.
+func lockThread(t *testing.T) {
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
 }
 
 // backlog keeps completions reaped while waiting for another kind.
@@ -68,6 +78,7 @@ func listener(t *testing.T) (int, *unix.SockaddrInet4) {
 func TestPortSocketLifecycle(t *testing.T) {
 	for _, pt := range ports {
 		t.Run(pt.name, func(t *testing.T) {
+			lockThread(t)
 			p, err := pt.make()
 			if err != nil {
 				t.Fatal(err)
@@ -120,6 +131,7 @@ func TestPortSocketLifecycle(t *testing.T) {
 func TestPortConnectRefused(t *testing.T) {
 	for _, pt := range ports {
 		t.Run(pt.name, func(t *testing.T) {
+			lockThread(t)
 			p, _ := pt.make()
 			defer p.Close()
 			lfd, addr := listener(t)
@@ -138,6 +150,7 @@ func TestPortConnectRefused(t *testing.T) {
 func TestPortRegularFile(t *testing.T) {
 	for _, pt := range ports {
 		t.Run(pt.name, func(t *testing.T) {
+			lockThread(t)
 			p, _ := pt.make()
 			defer p.Close()
 			path := t.TempDir() + "/f"
@@ -172,6 +185,7 @@ func TestPortRegularFile(t *testing.T) {
 func TestPortTimersAndWake(t *testing.T) {
 	for _, pt := range ports {
 		t.Run(pt.name, func(t *testing.T) {
+			lockThread(t)
 			p, _ := pt.make()
 			defer p.Close()
 			p.After(30*time.Millisecond, 2)
@@ -252,6 +266,7 @@ func TestInboxManyProducers(t *testing.T) {
 func TestPortSendOutlastsSocketBuffers(t *testing.T) {
 	for _, pt := range ports {
 		t.Run(pt.name, func(t *testing.T) {
+			lockThread(t)
 			p, _ := pt.make()
 			defer p.Close()
 			lfd, addr := listener(t)
@@ -264,6 +279,7 @@ func TestPortSendOutlastsSocketBuffers(t *testing.T) {
 			p.Accept(lfd, 1)
 			sfd := waitKind(t, p, KindAccept).N
 			defer unix.Close(sfd)
+			p.Cancel(lfd)
 			p.Recv(sfd, 7) // as the machine does: a recv stays pending
 			const total = 16 << 20
 			payload := make([]byte, total)
@@ -306,6 +322,33 @@ func TestPortSendOutlastsSocketBuffers(t *testing.T) {
 			}
 			if n := <-got; n != total {
 				t.Fatalf("reader got %d of %d", n, total)
+			}
+		})
+	}
+}
+
+// Accept stays armed: several connections complete from one Accept call.
+func TestPortAcceptStaysArmed(t *testing.T) {
+	for _, pt := range ports {
+		t.Run(pt.name, func(t *testing.T) {
+			lockThread(t)
+			p, _ := pt.make()
+			defer p.Close()
+			lfd, addr := listener(t)
+			if err := p.Accept(lfd, 1); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 5 {
+				fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+				defer unix.Close(fd)
+				if err := unix.Connect(fd, addr); err != nil {
+					t.Fatal(err)
+				}
+				c := waitKind(t, p, KindAccept)
+				if c.Err != 0 || c.N <= 0 {
+					t.Fatalf("accept %d: %+v", i, c)
+				}
+				unix.Close(c.N)
 			}
 		})
 	}

@@ -453,7 +453,7 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 		m.armAccept(i) // ECONNABORTED and friends: the next one may be fine
 		return
 	}
-	m.armAccept(i)
+	// Accept stays armed: no resubmission per connection.
 	target := l.next % len(m.rt.machines)
 	l.next++
 	if target == m.id {

@@ -211,6 +211,9 @@ func waitOr(wg *sync.WaitGroup, done <-chan struct{}) {
 // Stats sums the loops' published counters.
 func (rt *Runtime) Stats() Stats {
 	s := Stats{Engine: rt.engine, Ops: make(map[string]uint64, NumOps)}
+	if n, ok := rt.machines[0].port.(completion.Noter); ok {
+		s.EngineNotes = n.Notes()
+	}
 	s.Endpoints = make([]EndpointStats, len(rt.prog.Endpoints))
 	for i, name := range rt.prog.Endpoints {
 		s.Endpoints[i] = EndpointStats{Name: name, Drops: make(map[string]uint64, NumDrops)}

@@ -82,8 +82,9 @@ type LoopStats struct {
 
 // Stats is a snapshot of a running program.
 type Stats struct {
-	Engine    string
-	Loops     []LoopStats
-	Endpoints []EndpointStats
-	Ops       map[string]uint64 // executions per opcode, all loops
+	Engine      string
+	EngineNotes []string // features the engine does without on this kernel, and why
+	Loops       []LoopStats
+	Endpoints   []EndpointStats
+	Ops         map[string]uint64 // executions per opcode, all loops
 }

@@ -46,11 +46,9 @@ routes:
 		time.Sleep(time.Millisecond)
 		s = r.Stats()
 	}
-	fmt.Println("engine:", s.Engine)
 	fmt.Println("messages in:", s.Endpoints[0].MsgsIn, "out:", s.Endpoints[0].MsgsOut)
 	// Output:
 	// bob got: hello, bob
-	// engine: epoll
 	// messages in: 1 out: 1
 }
 

@@ -104,16 +104,46 @@ func (r *Router) EngineRequested() string {
 // cannot start here.
 var ErrEngineUnavailable = errors.New("engine unavailable")
 
-// portFactory resolves the engine name to a port constructor.
+// portFactory resolves the engine name to a port constructor. auto takes
+// io_uring where it works and says in one log line why not otherwise; an
+// explicit io_uring that cannot start is an error, never a silent fallback.
 func (r *Router) portFactory() (func() (completion.Port, error), string, error) {
 	switch name := r.EngineRequested(); name {
-	case "auto", "", "epoll":
+	case "auto", "":
+		if err := completion.UringUnavailable(); err != nil {
+			r.log.Warn("io_uring unavailable, using epoll", "reason", err)
+			return completion.NewEpoll, "epoll", nil
+		}
+		return completion.NewUring, "io_uring", nil
+	case "epoll":
 		return completion.NewEpoll, "epoll", nil
 	case "io_uring":
-		return nil, "", fmt.Errorf("%w: io_uring is not implemented in this version; use engine: epoll or auto", ErrEngineUnavailable)
+		if err := completion.UringUnavailable(); err != nil {
+			return nil, "", fmt.Errorf("%w: %v", ErrEngineUnavailable, err)
+		}
+		return completion.NewUring, "io_uring", nil
 	default:
 		return nil, "", fmt.Errorf("unknown engine %q: want auto, io_uring or epoll", name)
 	}
+}
+
+// EngineUnavailable reports why engine cannot run on this machine, or nil.
+// Only io_uring can be unavailable (old kernel, sysctl, seccomp).
+func EngineUnavailable(engine string) error {
+	switch engine {
+	case "epoll", "auto", "":
+		return nil
+	case "io_uring":
+		return completion.UringUnavailable()
+	}
+	return fmt.Errorf("unknown engine %q: want auto, io_uring or epoll", engine)
+}
+
+// ResolveEngine says which engine Start would use, probing io_uring for
+// auto, without starting anything.
+func (r *Router) ResolveEngine() (string, error) {
+	_, engine, err := r.portFactory()
+	return engine, err
 }
 
 // Start opens every listener and file and starts the loops. A listener
@@ -236,10 +266,17 @@ func (r *Router) Done() <-chan struct{} {
 	return r.rt.Exited()
 }
 
-// Disasm writes the compiled program: a header naming each endpoint and
-// group, then one instruction a line with its topology position.
+// Disasm writes the compiled program: a header naming the engine that
+// would run it, each endpoint and group, then one instruction a line with
+// its topology position.
 func (r *Router) Disasm(w io.Writer) error {
-	return Disasm(w, r.topo, r.EngineRequested())
+	engine := r.EngineRequested()
+	if got, err := r.ResolveEngine(); err != nil {
+		engine += " (unavailable: " + err.Error() + ")"
+	} else if got != engine {
+		engine += " -> " + got
+	}
+	return Disasm(w, r.topo, engine)
 }
 
 // Disasm writes c's program with a header; engine is printed as given.

@@ -17,7 +17,7 @@ import (
 )
 
 // engines is every completion engine the suite runs over.
-var engines = []string{"epoll"}
+var engines = []string{"epoll", "io_uring"}
 
 // ioTimeout bounds every read and write a test client makes.
 const ioTimeout = 10 * time.Second
@@ -41,10 +41,14 @@ func variants() []variant {
 	return out
 }
 
-// start compiles yaml (with {{name}} placeholders already filled) and runs
-// it; the router stops when the test ends.
+// start compiles yaml and runs it under v; the router stops when the test
+// ends. io_uring is skipped only where it cannot be set up at all, and the
+// skip says why.
 func start(t *testing.T, v variant, yaml string) *router.Router {
 	t.Helper()
+	if err := router.EngineUnavailable(v.engine); err != nil {
+		t.Skipf("%s cannot run on this machine: %v", v.engine, err)
+	}
 	var logw io.Writer = io.Discard
 	if testing.Verbose() {
 		logw = os.Stderr
