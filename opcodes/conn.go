@@ -14,7 +14,7 @@ type conn struct {
 	fr        Framing
 	maxFrame  int
 	hwm       int
-	inline    bool // pollable: sends are tried inline before queueing
+	inline    bool // pollable: a write may be tried inline (never for regular files)
 
 	rpc, epc, wpc uint32 // reader pc, error handler, send-complete handler
 	start         uint32 // the open thread that made it (singletons), else 0
@@ -31,6 +31,7 @@ type conn struct {
 	failDrop    Drop
 	closed      bool
 	sending     bool // a port Send is in flight
+	dirty       bool // queued this turn: in Machine.dirty for the turn's flush
 
 	// Input: cur is what is left to frame, backed by buf (a port buffer)
 	// or by in (carry-over of a partial message).

@@ -45,7 +45,9 @@ type Machine struct {
 	// groups holds this loop's members of each group.
 	groups  [][]*conn
 	doomed  []*conn
+	dirty   []*conn // conns queued to this turn, flushed once each in Turn
 	parts   [3][]byte
+	iov1    [1][]byte
 	hdr     [8]byte
 	iov     []unix.Iovec
 	running *conn
@@ -165,8 +167,16 @@ func (m *Machine) Complete(cp *completion.Completion) {
 	m.settle()
 }
 
-// Turn runs once after each batch: publish counters, finish a drain.
+// Turn runs once after each batch: flush what the batch queued, publish
+// counters, finish a drain.
 func (m *Machine) Turn() {
+	// Error handlers can queue more (a peer told of a close), and flushes
+	// can fail conns: repeat until neither has work, so nothing queued is
+	// left unflushed while the loop sleeps.
+	for len(m.dirty) > 0 || len(m.doomed) > 0 {
+		m.flushDirty()
+		m.settle()
+	}
 	if m.finishing && !m.done && m.busy == 0 {
 		m.closeAll()
 	}
@@ -352,7 +362,7 @@ func (m *Machine) runWriter(c *conn) {
 			}
 			pc = in.Out
 		case OpDrained:
-			if c.queued() == 0 && !c.sending && !c.connecting {
+			if c.queued() == 0 && !c.sending && !c.connecting && !c.dirty {
 				if c.wantShut && !c.writeShut {
 					c.writeShut = true
 					if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil && !c.readDone {

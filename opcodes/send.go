@@ -66,8 +66,8 @@ func (m *Machine) postGroup(c *conn, g uint32) int {
 	return n
 }
 
-// deliver writes one message to d: inline when d's queue is empty and its
-// descriptor pollable (try-first), else queued behind what is there. For a
+// deliver queues one message for d and marks d for this turn's flush, so
+// that everything a turn sends to one connection leaves in one write. For a
 // group (block false) a queue over the high-water mark drops the message;
 // for a peer or self (block true) the message queues and the source stops
 // reading until the queue drains.
@@ -90,46 +90,80 @@ func (m *Machine) deliver(src, d *conn, fr Framing, wire []byte, lo, hi int, blo
 	}
 	q := d.queued()
 	if !block && q > 0 && q+total > d.hwm {
-		m.counters[d.ep].Drops[DropHWM]++
-		return
-	}
-	written := 0
-	if q == 0 && d.inline && !d.sending && !d.connecting {
-		n, err := completion.Writev(d.fd, parts, &m.iov)
-		switch err {
-		case nil:
-		case unix.EAGAIN, unix.EINTR:
-			n = 0
-		default:
-			m.counters[d.ep].Drops[DropDisconnect]++
-			m.fail(d, DropDisconnect, errnoOf(err))
+		if !d.sending {
+			// This turn's batch alone reached the mark: see what the
+			// socket takes now. The mark counts only what it refused.
+			m.writeNow(d)
+			q = d.queued()
+		}
+		if q > 0 && q+total > d.hwm {
+			m.counters[d.ep].Drops[DropHWM]++
 			return
 		}
-		m.counters[d.ep].BytesOut += uint64(n)
-		if n == total {
-			m.counters[d.ep].MsgsOut++
-			return
-		}
-		written = n
 	}
 	if q == 0 {
 		m.busy++
 	}
 	for _, p := range parts {
-		if written >= len(p) {
-			written -= len(p)
-			continue
-		}
-		d.out = append(d.out, p[written:]...)
-		written = 0
+		d.out = append(d.out, p...)
 	}
 	d.ends = append(d.ends, len(d.out))
 	m.counters[d.ep].QueuedMsgs++
-	m.counters[d.ep].Queued += int64(len(d.out) - d.head - q)
-	m.flush(d)
+	m.counters[d.ep].Queued += int64(total)
+	if !d.dirty && !d.sending && !d.connecting {
+		d.dirty = true
+		m.dirty = append(m.dirty, d)
+	}
 	if block && src != nil && d.queued() > d.hwm {
 		src.gate = d
 	}
+}
+
+// flushDirty writes, once per connection, what this turn queued.
+func (m *Machine) flushDirty() {
+	// Resuming a throttled reader queues more and appends here: walk to
+	// the live length.
+	for i := 0; i < len(m.dirty); i++ {
+		d := m.dirty[i]
+		m.dirty[i] = nil
+		if !d.dirty {
+			continue // closed, or its slot reused, since it was marked
+		}
+		d.dirty = false
+		m.writeNow(d)
+		if !d.closed {
+			m.resume(d)
+		}
+	}
+	m.dirty = m.dirty[:0]
+}
+
+// writeNow starts writing d's queue, try-first: one non-blocking write
+// inline, and only what would block goes to the port as one send (on
+// io_uring, submitted with the turn's other work in one io_uring_enter).
+// Inline first on both engines keeps the high-water mark honest: it counts
+// what the socket refused, not what merely waits for a completion.
+func (m *Machine) writeNow(d *conn) {
+	if d.closed || d.sending || d.connecting || d.queued() == 0 {
+		return
+	}
+	if d.inline {
+		m.iov1[0] = d.out[d.head:]
+		n, err := completion.Writev(d.fd, m.iov1[:], &m.iov)
+		switch err {
+		case nil:
+			m.wrote(d, n)
+		case unix.EAGAIN, unix.EINTR:
+		default:
+			m.fail(d, DropDisconnect, errnoOf(err))
+			return
+		}
+		if d.queued() == 0 {
+			m.emptied(d)
+			return
+		}
+	}
+	m.flush(d)
 }
 
 // flush submits everything queued for d as one send, unless one is in flight.
@@ -152,43 +186,60 @@ func (m *Machine) flush(d *conn) {
 	d.sending = true
 }
 
+// wrote accounts n bytes of c's queue as written, and the messages they end.
+func (m *Machine) wrote(c *conn, n int) {
+	if n <= 0 {
+		return
+	}
+	c.head += n
+	m.counters[c.ep].BytesOut += uint64(n)
+	m.counters[c.ep].Queued -= int64(n)
+	i := 0
+	for i < len(c.ends) && c.ends[i] <= c.head {
+		i++
+	}
+	if i > 0 {
+		m.counters[c.ep].MsgsOut += uint64(i)
+		m.counters[c.ep].QueuedMsgs -= int64(i)
+		c.ends = append(c.ends[:0], c.ends[i:]...)
+	}
+}
+
+// emptied resets a queue that was just written out and gives back a
+// burst's memory.
+func (m *Machine) emptied(c *conn) {
+	m.busy--
+	if cap(c.out) > 256<<10 {
+		c.out, c.ends = nil, nil // a burst is over: do not hold its memory
+	}
+	c.out, c.head = c.out[:0], 0
+}
+
+// resume restarts readers gated on c once its queue is down to half.
+func (m *Machine) resume(c *conn) {
+	if c.queued() > c.hwm/2 {
+		return
+	}
+	if p := c.peer; p != nil && p.parked && p.gate == c {
+		p.parked, p.gate = false, nil
+		m.run(p)
+	}
+	if c.parked && c.gate == c && !c.closed {
+		c.parked, c.gate = false, nil
+		m.run(c)
+	}
+}
+
 // sent accounts a finished send and keeps the queue moving.
 func (m *Machine) sent(c *conn) {
 	n := c.lastSent
 	c.lastSent = 0
-	if n > 0 {
-		c.head += n
-		m.counters[c.ep].BytesOut += uint64(n)
-		m.counters[c.ep].Queued -= int64(n)
-		i := 0
-		for i < len(c.ends) && c.ends[i] <= c.head {
-			i++
-		}
-		if i > 0 {
-			m.counters[c.ep].MsgsOut += uint64(i)
-			m.counters[c.ep].QueuedMsgs -= int64(i)
-			c.ends = append(c.ends[:0], c.ends[i:]...)
-		}
-	}
-	if c.queued() == 0 {
-		if n > 0 {
-			m.busy--
-		}
-		if cap(c.out) > 256<<10 {
-			c.out, c.ends = nil, nil // a burst is over: do not hold its memory
-		}
-		c.out, c.head = c.out[:0], 0
+	had := c.queued()
+	m.wrote(c, n)
+	if had > 0 && c.queued() == 0 {
+		m.emptied(c)
 	} else {
 		m.flush(c)
 	}
-	if c.queued() <= c.hwm/2 {
-		if p := c.peer; p != nil && p.parked && p.gate == c {
-			p.parked, p.gate = false, nil
-			m.run(p)
-		}
-		if c.parked && c.gate == c && !c.closed {
-			c.parked, c.gate = false, nil
-			m.run(c)
-		}
-	}
+	m.resume(c)
 }
