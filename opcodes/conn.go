@@ -12,6 +12,8 @@ type conn struct {
 	ep        uint32
 	endpoint  Endpoint
 	fr        Framing
+	frID      uint32 // index of fr among the program's distinct framings
+	raw       bool   // fr keeps no boundaries: output is the source's wire bytes
 	maxFrame  int
 	hwm       int
 	inline    bool // pollable: a write may be tried inline (never for regular files)

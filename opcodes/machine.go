@@ -85,6 +85,7 @@ type machinePub struct {
 type groupMail struct {
 	src    uint32 // the sender's endpoint, charged if nobody is left
 	group  uint32
+	frID   uint32
 	fr     Framing
 	wire   []byte
 	lo, hi int
@@ -113,7 +114,7 @@ func (m *Machine) Done() bool { return m.done }
 func (m *Machine) Mail(v any) {
 	switch v := v.(type) {
 	case *groupMail:
-		if m.deliverGroup(nil, v.group, v.fr, v.wire, v.lo, v.hi) == 0 {
+		if m.deliverGroup(nil, v.group, v.frID, v.fr, v.wire, v.lo, v.hi) == 0 {
 			m.counters[v.src].Drops[DropNoRoute]++ // the members left meanwhile
 		}
 	case *connMail:
@@ -499,6 +500,7 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 	e := m.rt.eps[ep]
 	c.fd, c.ep, c.endpoint, c.rpc = fd, ep, e, pc
 	c.fr, c.maxFrame, c.hwm = e.Framing(), e.MaxFrame(), e.HighWater()
+	c.frID, c.raw = m.rt.frIDs[ep], !c.fr.Boundaries()
 	m.counters[ep].Opened++
 	m.active[ep]++
 	m.rt.live.Add(1)

@@ -28,6 +28,7 @@ type Runtime struct {
 	engine   string
 	machines []*Machine
 	members  []atomic.Int32 // [group*loops + loop]: members on each loop
+	frIDs    []uint32       // per endpoint: its framing's index among distinct names
 	live     atomic.Int64   // listeners, conns, pending starts and retries
 	idle     chan struct{}
 	idleOnce sync.Once
@@ -61,6 +62,17 @@ func Start(cfg Config) (*Runtime, error) {
 		members: make([]atomic.Int32, len(p.Groups)*n),
 		idle:    make(chan struct{}),
 		exited:  make(chan struct{}),
+	}
+	// Framings with one name encode alike: number them once, so a delivery
+	// compares integers, not interfaces.
+	rt.frIDs = make([]uint32, len(cfg.Endpoints))
+	ids := map[string]uint32{}
+	for i, e := range cfg.Endpoints {
+		name := e.Framing().Name()
+		if _, ok := ids[name]; !ok {
+			ids[name] = uint32(len(ids))
+		}
+		rt.frIDs[i] = ids[name]
 	}
 	// Open what must exist now; connect endpoints retry in the loops.
 	fds := make([]int, len(p.Start))

@@ -14,15 +14,15 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.counters[c.ep].Drops[DropDisconnect]++
 			return
 		}
-		m.deliver(c, c.peer, c.fr, c.msg, c.lo, c.hi, true)
+		m.deliver(c, c.peer, c.frID, c.fr, c.msg, c.lo, c.hi, true)
 	case ToSelf:
-		m.deliver(c, c, c.fr, c.msg, c.lo, c.hi, true)
+		m.deliver(c, c, c.frID, c.fr, c.msg, c.lo, c.hi, true)
 	case ToGroup, ToOthers:
 		skip := (*conn)(nil)
 		if in.Mode == ToOthers {
 			skip = c
 		}
-		n := m.deliverGroup(skip, in.Arg, c.fr, c.msg, c.lo, c.hi)
+		n := m.deliverGroup(skip, in.Arg, c.frID, c.fr, c.msg, c.lo, c.hi)
 		n += m.postGroup(c, in.Arg)
 		if n == 0 {
 			m.counters[c.ep].Drops[DropNoRoute]++
@@ -32,13 +32,13 @@ func (m *Machine) send(c *conn, in *Inst) {
 
 // deliverGroup delivers to this loop's members of group g but skip, and
 // returns how many members it addressed.
-func (m *Machine) deliverGroup(skip *conn, g uint32, fr Framing, wire []byte, lo, hi int) int {
+func (m *Machine) deliverGroup(skip *conn, g, frID uint32, fr Framing, wire []byte, lo, hi int) int {
 	n := 0
 	for _, d := range m.groups[g] {
 		if d == skip {
 			continue
 		}
-		m.deliver(nil, d, fr, wire, lo, hi, false)
+		m.deliver(nil, d, frID, fr, wire, lo, hi, false)
 		n++
 	}
 	return n
@@ -58,7 +58,7 @@ func (m *Machine) postGroup(c *conn, g uint32) int {
 			continue
 		}
 		if mail == nil {
-			mail = &groupMail{src: c.ep, group: g, fr: c.fr, wire: append([]byte(nil), c.msg...), lo: c.lo, hi: c.hi}
+			mail = &groupMail{src: c.ep, group: g, frID: c.frID, fr: c.fr, wire: append([]byte(nil), c.msg...), lo: c.lo, hi: c.hi}
 		}
 		m.rt.machines[i].loop.Post(mail)
 		n++
@@ -71,13 +71,13 @@ func (m *Machine) postGroup(c *conn, g uint32) int {
 // group (block false) a queue over the high-water mark drops the message;
 // for a peer or self (block true) the message queues and the source stops
 // reading until the queue drains.
-func (m *Machine) deliver(src, d *conn, fr Framing, wire []byte, lo, hi int, block bool) {
+func (m *Machine) deliver(src, d *conn, frID uint32, fr Framing, wire []byte, lo, hi int, block bool) {
 	if d.closed || d.failed || d.wantShut || d.writeShut {
 		m.counters[d.ep].Drops[DropDisconnect]++
 		return
 	}
 	parts := m.parts[:1]
-	if d.fr == fr || !d.fr.Boundaries() || d.fr.Name() == fr.Name() {
+	if d.frID == frID || d.raw {
 		parts[0] = wire // same framing, or raw: the source's bytes as they came
 	} else {
 		payload := wire[lo:hi]
