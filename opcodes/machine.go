@@ -637,6 +637,9 @@ func (m *Machine) settle() {
 			continue
 		}
 		if c.epc == 0 {
+			// It failed before its program ran (a refused connect): no
+			// handler yet, so count the error here.
+			m.counters[c.ep].Errors++
 			m.close(c, c.failDrop)
 			continue
 		}

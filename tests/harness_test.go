@@ -228,3 +228,16 @@ func (s *sink) next(t *testing.T) []byte {
 }
 
 func timeoutC() <-chan time.Time { return time.After(ioTimeout) }
+
+// isReset reports a connection reset by the router.
+func isReset(err error) bool { return err != nil && strings.Contains(err.Error(), "reset") }
+
+// errorsOf returns the connection errors counted for endpoint name.
+func errorsOf(s router.Stats, name string) uint64 {
+	for _, e := range s.Endpoints {
+		if e.Name == name {
+			return e.Errors
+		}
+	}
+	return 0
+}

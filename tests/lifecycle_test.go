@@ -1,0 +1,91 @@
+package tests
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// A connect endpoint that is down at start is retried; once up it gets
+// what is published; messages with nobody to go to are counted no_route.
+// When the server goes away, the router connects again.
+func TestConnectDestinationRetriesAndReconnects(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			// Reserve a port, then leave it closed: the sink starts later.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sinkAddr := ln.Addr().String()
+			ln.Close()
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  pub:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  sink: {kind: tcp, connect: "%s", framing: lines}
+routes:
+  - {pattern: fanout, from: pub, to: sink}
+`, sinkAddr))
+			pub := dial(t, r.Addr("pub"))
+			io.WriteString(pub, "into the void\n")
+			waitFor(t, "no_route drop", func() bool { return endpoint(r.Stats(), "pub").Drops["no_route"] == 1 })
+
+			for round := range 2 {
+				ln, err := net.Listen("tcp", sinkAddr)
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				ln.(*net.TCPListener).SetDeadline(time.Now().Add(ioTimeout))
+				c, err := ln.Accept()
+				if err != nil {
+					t.Fatalf("round %d: router never connected: %v", round, err)
+				}
+				c.SetDeadline(time.Now().Add(ioTimeout))
+				waitFor(t, "sink joined", func() bool { return endpoint(r.Stats(), "sink").Active == 1 })
+				msg := fmt.Sprintf("round %d\n", round)
+				io.WriteString(pub, msg)
+				if got, _ := bufio.NewReader(c).ReadString('\n'); got != msg {
+					t.Fatalf("round %d: sink got %q", round, got)
+				}
+				// The server goes away; the router must notice and retry.
+				c.Close()
+				ln.Close()
+				waitFor(t, "sink gone", func() bool { return endpoint(r.Stats(), "sink").Active == 0 })
+			}
+		})
+	}
+}
+
+// A bridge whose upstream refuses closes the client and counts the error;
+// other clients are unaffected once the upstream is back.
+func TestBridgeUpstreamRefused(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			ln, _ := net.Listen("tcp", "127.0.0.1:0")
+			upstream := ln.Addr().String()
+			ln.Close()
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0"}
+  back:  {kind: tcp, connect: "%s"}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`, upstream))
+			c := dial(t, r.Addr("front"))
+			io.WriteString(c, "hello?")
+			if _, err := io.ReadAll(c); err != nil && !isReset(err) {
+				t.Fatalf("client not closed: %v", err)
+			}
+			waitFor(t, "pair gone", func() bool {
+				s := r.Stats()
+				return endpoint(s, "front").Active == 0 && endpoint(s, "back").Active == 0
+			})
+			if e := errorsOf(r.Stats(), "back"); e == 0 {
+				t.Fatal("refused upstream not counted as an error")
+			}
+		})
+	}
+}
