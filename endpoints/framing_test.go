@@ -182,3 +182,28 @@ func fuzzFraming(f *testing.F, fr Framing) {
 		}
 	})
 }
+
+// Decoders run on every message: no allocation.
+func BenchmarkSplit(b *testing.B) {
+	lines := bytes.Repeat([]byte("a line of sixty-four bytes, give or take a few characters!!!\n"), 1000)
+	lp := encode(LengthPrefix, bytes.Split(lines, []byte("\n")))
+	for _, tc := range []struct {
+		f  Framing
+		in []byte
+	}{{Lines, lines}, {LengthPrefix, lp}, {Raw, lines}} {
+		b.Run(tc.f.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(tc.in)))
+			for b.Loop() {
+				rest := tc.in
+				for len(rest) > 0 {
+					n, _, _, err := tc.f.Split(rest, 1<<20)
+					if err != nil || n == 0 {
+						b.Fatal("split failed")
+					}
+					rest = rest[n:]
+				}
+			}
+		})
+	}
+}

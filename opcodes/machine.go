@@ -54,8 +54,12 @@ type Machine struct {
 
 	ops      [NumOps]uint64
 	counters []epCounters
-	pub      *machinePub
-	active   []int64 // per endpoint
+	// What publish stored last, to skip unchanged atomics.
+	lastOps      [NumOps]uint64
+	lastCounters []epCounters
+	lastActive   []int64
+	pub          *machinePub
+	active       []int64 // per endpoint
 
 	reopenWait map[uint32]time.Duration // start pc -> next backoff
 	stopping   bool
@@ -709,17 +713,36 @@ func (m *Machine) closeAll() {
 	m.publish()
 }
 
+// publish copies the loop's plain counters to the atomics Stats reads. It
+// runs every turn, so it stores only what changed since the last time.
 func (m *Machine) publish() {
-	for i := range m.ops {
-		m.pub.ops[i].Store(m.ops[i])
+	if m.ops != m.lastOps {
+		for i := range m.ops {
+			if m.ops[i] != m.lastOps[i] {
+				m.pub.ops[i].Store(m.ops[i])
+			}
+		}
+		m.lastOps = m.ops
 	}
-	total := int64(0)
+	changed := false
 	for i := range m.counters {
-		m.pub.eps[i].store(&m.counters[i])
-		m.pub.active[i].Store(m.active[i])
-		total += m.active[i]
+		if m.counters[i] != m.lastCounters[i] {
+			m.pub.eps[i].store(&m.counters[i])
+			m.lastCounters[i] = m.counters[i]
+		}
+		if m.active[i] != m.lastActive[i] {
+			m.pub.active[i].Store(m.active[i])
+			m.lastActive[i] = m.active[i]
+			changed = true
+		}
 	}
-	m.pub.conns.Store(total)
+	if changed {
+		total := int64(0)
+		for _, a := range m.active {
+			total += a
+		}
+		m.pub.conns.Store(total)
+	}
 }
 
 func errnoOf(err error) syscall.Errno {

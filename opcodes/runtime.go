@@ -106,16 +106,18 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	for i := range n {
 		m := &Machine{
-			rt:         rt,
-			id:         i,
-			loop:       completion.NewLoop(i),
-			prog:       p,
-			inst:       p.Inst,
-			log:        log.With("loop", i),
-			groups:     make([][]*conn, len(p.Groups)),
-			counters:   make([]epCounters, len(p.Endpoints)),
-			active:     make([]int64, len(p.Endpoints)),
-			reopenWait: map[uint32]time.Duration{},
+			rt:           rt,
+			id:           i,
+			loop:         completion.NewLoop(i),
+			prog:         p,
+			inst:         p.Inst,
+			log:          log.With("loop", i),
+			groups:       make([][]*conn, len(p.Groups)),
+			counters:     make([]epCounters, len(p.Endpoints)),
+			lastCounters: make([]epCounters, len(p.Endpoints)),
+			active:       make([]int64, len(p.Endpoints)),
+			lastActive:   make([]int64, len(p.Endpoints)),
+			reopenWait:   map[uint32]time.Duration{},
 			pub: &machinePub{
 				eps:    make([]epPublished, len(p.Endpoints)),
 				active: make([]atomic.Int64, len(p.Endpoints)),
