@@ -137,16 +137,25 @@ func (p *epollPort) submitRead(fd int, op pendingOp) error {
 	return nil
 }
 
-func (p *epollPort) Send(fd int, iov [][]byte, token uint64) error {
+// writeSide registers fd and checks that no write-side op is pending.
+func (p *epollPort) writeSide(fd int) (*fdState, error) {
 	if p.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	s, err := p.register(fd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if s.wr.kind != 0 {
-		return os.NewSyscallError("submit", unix.EBUSY)
+		return nil, os.NewSyscallError("submit", unix.EBUSY)
+	}
+	return s, nil
+}
+
+func (p *epollPort) Send(fd int, iov [][]byte, token uint64) error {
+	s, err := p.writeSide(fd)
+	if err != nil {
+		return err
 	}
 	if s.file {
 		s.wr = pendingOp{kind: KindSend, token: token}
@@ -161,15 +170,9 @@ func (p *epollPort) Send(fd int, iov [][]byte, token uint64) error {
 }
 
 func (p *epollPort) Connect(fd int, sa unix.Sockaddr, token uint64) error {
-	if p.closed {
-		return ErrClosed
-	}
-	s, err := p.register(fd)
+	s, err := p.writeSide(fd)
 	if err != nil {
 		return err
-	}
-	if s.wr.kind != 0 {
-		return os.NewSyscallError("submit", unix.EBUSY)
 	}
 	err = unix.Connect(fd, sa)
 	switch err {

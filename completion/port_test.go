@@ -21,10 +21,21 @@ var ports = []struct {
 	{"io_uring", NewUring},
 }
 
-// lockThread pins the test goroutine to its thread until the test ends.
-func lockThread(t *testing.T) {
-	runtime.LockOSThread()
-	t.Cleanup(runtime.UnlockOSThread)
+// eachPort runs body over every backend, on a locked thread, with a fresh
+// port closed at the end.
+func eachPort(t *testing.T, body func(t *testing.T, p Port)) {
+	for _, pt := range ports {
+		t.Run(pt.name, func(t *testing.T) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			p, err := pt.make()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			body(t, p)
+		})
+	}
 }
 
 // backlog keeps completions reaped while waiting for another kind.
@@ -76,147 +87,124 @@ func listener(t *testing.T) (int, *unix.SockaddrInet4) {
 // Accept, connect, send and recv over a real loopback connection, then
 // end of stream.
 func TestPortSocketLifecycle(t *testing.T) {
-	for _, pt := range ports {
-		t.Run(pt.name, func(t *testing.T) {
-			lockThread(t)
-			p, err := pt.make()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			lfd, addr := listener(t)
-			if err := p.Accept(lfd, 1); err != nil {
-				t.Fatal(err)
-			}
-			cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-			defer unix.Close(cfd)
-			if err := p.Connect(cfd, addr, 2); err != nil {
-				t.Fatal(err)
-			}
-			if c := waitKind(t, p, KindConnect); c.Token != 2 || c.Err != 0 {
-				t.Fatalf("connect: %+v", c)
-			}
-			ac := waitKind(t, p, KindAccept)
-			if ac.Token != 1 || ac.Err != 0 || ac.N <= 0 {
-				t.Fatalf("accept: %+v", ac)
-			}
-			sfd := ac.N
-			defer unix.Close(sfd)
-			if err := p.Recv(sfd, 3); err != nil {
-				t.Fatal(err)
-			}
-			msg := []byte("hello, port")
-			if err := p.Send(cfd, [][]byte{msg[:5], msg[5:]}, 4); err != nil {
-				t.Fatal(err)
-			}
-			if c := waitKind(t, p, KindSend); c.Token != 4 || c.N != len(msg) {
-				t.Fatalf("send: %+v", c)
-			}
-			rc := waitKind(t, p, KindRecv)
-			if rc.Token != 3 || string(rc.Buf.B[:rc.N]) != string(msg) {
-				t.Fatalf("recv: %+v", rc)
-			}
-			p.Release(rc.Buf)
-			// A second recv pending, then the peer half-closes: N == 0.
-			p.Recv(sfd, 5)
-			unix.Shutdown(cfd, unix.SHUT_WR)
-			if c := waitKind(t, p, KindRecv); c.Token != 5 || c.N != 0 || c.Buf != nil {
-				t.Fatalf("eof: %+v", c)
-			}
-		})
-	}
+	eachPort(t, func(t *testing.T, p Port) {
+		lfd, addr := listener(t)
+		if err := p.Accept(lfd, 1); err != nil {
+			t.Fatal(err)
+		}
+		cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		defer unix.Close(cfd)
+		if err := p.Connect(cfd, addr, 2); err != nil {
+			t.Fatal(err)
+		}
+		if c := waitKind(t, p, KindConnect); c.Token != 2 || c.Err != 0 {
+			t.Fatalf("connect: %+v", c)
+		}
+		ac := waitKind(t, p, KindAccept)
+		if ac.Token != 1 || ac.Err != 0 || ac.N <= 0 {
+			t.Fatalf("accept: %+v", ac)
+		}
+		sfd := ac.N
+		defer unix.Close(sfd)
+		if err := p.Recv(sfd, 3); err != nil {
+			t.Fatal(err)
+		}
+		msg := []byte("hello, port")
+		if err := p.Send(cfd, [][]byte{msg[:5], msg[5:]}, 4); err != nil {
+			t.Fatal(err)
+		}
+		if c := waitKind(t, p, KindSend); c.Token != 4 || c.N != len(msg) {
+			t.Fatalf("send: %+v", c)
+		}
+		rc := waitKind(t, p, KindRecv)
+		if rc.Token != 3 || string(rc.Buf.B[:rc.N]) != string(msg) {
+			t.Fatalf("recv: %+v", rc)
+		}
+		p.Release(rc.Buf)
+		// A second recv pending, then the peer half-closes: N == 0.
+		p.Recv(sfd, 5)
+		unix.Shutdown(cfd, unix.SHUT_WR)
+		if c := waitKind(t, p, KindRecv); c.Token != 5 || c.N != 0 || c.Buf != nil {
+			t.Fatalf("eof: %+v", c)
+		}
+	})
 }
 
 // Connecting to a closed port completes with ECONNREFUSED.
 func TestPortConnectRefused(t *testing.T) {
-	for _, pt := range ports {
-		t.Run(pt.name, func(t *testing.T) {
-			lockThread(t)
-			p, _ := pt.make()
-			defer p.Close()
-			lfd, addr := listener(t)
-			unix.Close(lfd) // nobody listens there now
-			fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-			defer unix.Close(fd)
-			p.Connect(fd, addr, 9)
-			if c := waitKind(t, p, KindConnect); c.Err != unix.ECONNREFUSED {
-				t.Fatalf("connect: %+v", c)
-			}
-		})
-	}
+	eachPort(t, func(t *testing.T, p Port) {
+		lfd, addr := listener(t)
+		unix.Close(lfd) // nobody listens there now
+		fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		defer unix.Close(fd)
+		p.Connect(fd, addr, 9)
+		if c := waitKind(t, p, KindConnect); c.Err != unix.ECONNREFUSED {
+			t.Fatalf("connect: %+v", c)
+		}
+	})
 }
 
 // Regular files go through the worker pool and still complete on the port.
 func TestPortRegularFile(t *testing.T) {
-	for _, pt := range ports {
-		t.Run(pt.name, func(t *testing.T) {
-			lockThread(t)
-			p, _ := pt.make()
-			defer p.Close()
-			path := t.TempDir() + "/f"
-			fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unix.Close(fd)
-			if Pollable(fd) {
-				t.Fatal("a regular file reported pollable")
-			}
-			p.Send(fd, [][]byte{[]byte("file "), []byte("bytes")}, 1)
-			if c := waitKind(t, p, KindSend); c.N != 10 {
-				t.Fatalf("write: %+v", c)
-			}
-			unix.Seek(fd, 0, 0)
-			p.Recv(fd, 2)
-			c := waitKind(t, p, KindRecv)
-			if string(c.Buf.B[:c.N]) != "file bytes" {
-				t.Fatalf("read: %+v", c)
-			}
-			got, _ := os.ReadFile(path)
-			if string(got) != "file bytes" {
-				t.Fatalf("file holds %q", got)
-			}
-		})
-	}
+	eachPort(t, func(t *testing.T, p Port) {
+		path := t.TempDir() + "/f"
+		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		if Pollable(fd) {
+			t.Fatal("a regular file reported pollable")
+		}
+		p.Send(fd, [][]byte{[]byte("file "), []byte("bytes")}, 1)
+		if c := waitKind(t, p, KindSend); c.N != 10 {
+			t.Fatalf("write: %+v", c)
+		}
+		unix.Seek(fd, 0, 0)
+		p.Recv(fd, 2)
+		c := waitKind(t, p, KindRecv)
+		if string(c.Buf.B[:c.N]) != "file bytes" {
+			t.Fatalf("read: %+v", c)
+		}
+		got, _ := os.ReadFile(path)
+		if string(got) != "file bytes" {
+			t.Fatalf("file holds %q", got)
+		}
+	})
 }
 
 // Timers fire in deadline order; Wake ends a blocked Wait from another
 // goroutine.
 func TestPortTimersAndWake(t *testing.T) {
-	for _, pt := range ports {
-		t.Run(pt.name, func(t *testing.T) {
-			lockThread(t)
-			p, _ := pt.make()
-			defer p.Close()
-			p.After(30*time.Millisecond, 2)
-			p.After(10*time.Millisecond, 1)
-			var got []uint64
-			for len(got) < 2 {
-				cs, err := p.Wait(nil, true)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, c := range cs {
-					got = append(got, c.Token)
-				}
+	eachPort(t, func(t *testing.T, p Port) {
+		p.After(30*time.Millisecond, 2)
+		p.After(10*time.Millisecond, 1)
+		var got []uint64
+		for len(got) < 2 {
+			cs, err := p.Wait(nil, true)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got[0] != 1 || got[1] != 2 {
-				t.Fatalf("timers fired as %v", got)
+			for _, c := range cs {
+				got = append(got, c.Token)
 			}
-			go func() {
-				time.Sleep(20 * time.Millisecond)
-				p.Wake()
-			}()
-			p.After(5*time.Second, 3) // the fallback if Wake were lost
-			start := time.Now()
-			if cs, _ := p.Wait(nil, true); len(cs) != 0 {
-				t.Fatalf("woke with %v", cs)
-			}
-			if time.Since(start) > 4*time.Second {
-				t.Fatal("Wake did not end the wait")
-			}
-		})
-	}
+		}
+		if got[0] != 1 || got[1] != 2 {
+			t.Fatalf("timers fired as %v", got)
+		}
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			p.Wake()
+		}()
+		p.After(5*time.Second, 3) // the fallback if Wake were lost
+		start := time.Now()
+		if cs, _ := p.Wait(nil, true); len(cs) != 0 {
+			t.Fatalf("woke with %v", cs)
+		}
+		if time.Since(start) > 4*time.Second {
+			t.Fatal("Wake did not end the wait")
+		}
+	})
 }
 
 // Many producers, one consumer: every item arrives once, each producer's
@@ -264,92 +252,82 @@ func TestInboxManyProducers(t *testing.T) {
 // completes in pieces until everything arrived: the port keeps waiting for
 // writability after EAGAIN.
 func TestPortSendOutlastsSocketBuffers(t *testing.T) {
-	for _, pt := range ports {
-		t.Run(pt.name, func(t *testing.T) {
-			lockThread(t)
-			p, _ := pt.make()
-			defer p.Close()
-			lfd, addr := listener(t)
-			cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			defer unix.Close(cfd)
-			unix.SetsockoptInt(cfd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
-			if err := unix.Connect(cfd, addr); err != nil {
-				t.Fatal(err)
-			}
-			p.Accept(lfd, 1)
-			sfd := waitKind(t, p, KindAccept).N
-			defer unix.Close(sfd)
-			p.Cancel(lfd)
-			p.Recv(sfd, 7) // as the machine does: a recv stays pending
-			const total = 16 << 20
-			payload := make([]byte, total)
-			got := make(chan int)
-			start := make(chan struct{})
-			go func() {
-				<-start // read only once the sender is blocked, as slow peers do
-				n := 0
-				b := make([]byte, 4096)
-				for n < total {
-					m, err := unix.Read(cfd, b)
-					if err != nil || m == 0 {
-						break
-					}
-					n += m
-				}
-				got <- n
-			}()
-			// Like the interpreter: write inline until the socket is full,
-			// then hand the rest to the port.
-			sent := 0
-			var scratch []unix.Iovec
-			for {
-				n, err := Writev(sfd, [][]byte{payload[sent:min(sent+65536, total)]}, &scratch)
-				if err != nil {
+	eachPort(t, func(t *testing.T, p Port) {
+		lfd, addr := listener(t)
+		cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		defer unix.Close(cfd)
+		unix.SetsockoptInt(cfd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		if err := unix.Connect(cfd, addr); err != nil {
+			t.Fatal(err)
+		}
+		p.Accept(lfd, 1)
+		sfd := waitKind(t, p, KindAccept).N
+		defer unix.Close(sfd)
+		p.Cancel(lfd)
+		p.Recv(sfd, 7) // as the machine does: a recv stays pending
+		const total = 16 << 20
+		payload := make([]byte, total)
+		got := make(chan int)
+		start := make(chan struct{})
+		go func() {
+			<-start // read only once the sender is blocked, as slow peers do
+			n := 0
+			b := make([]byte, 4096)
+			for n < total {
+				m, err := unix.Read(cfd, b)
+				if err != nil || m == 0 {
 					break
 				}
-				sent += n
+				n += m
 			}
-			close(start)   // the socket is full: now the peer starts reading
-			noTimer = true // a missed edge must hang here, not be polled over
-			defer func() { noTimer = false }()
-			for sent < total {
-				p.Send(sfd, [][]byte{payload[sent:]}, 2)
-				c := waitKind(t, p, KindSend)
-				if c.Err != 0 {
-					t.Fatalf("send: %v", c.Err)
-				}
-				sent += c.N
+			got <- n
+		}()
+		// Like the interpreter: write inline until the socket is full,
+		// then hand the rest to the port.
+		sent := 0
+		var scratch []unix.Iovec
+		for {
+			n, err := Writev(sfd, [][]byte{payload[sent:min(sent+65536, total)]}, &scratch)
+			if err != nil {
+				break
 			}
-			if n := <-got; n != total {
-				t.Fatalf("reader got %d of %d", n, total)
+			sent += n
+		}
+		close(start)   // the socket is full: now the peer starts reading
+		noTimer = true // a missed edge must hang here, not be polled over
+		defer func() { noTimer = false }()
+		for sent < total {
+			p.Send(sfd, [][]byte{payload[sent:]}, 2)
+			c := waitKind(t, p, KindSend)
+			if c.Err != 0 {
+				t.Fatalf("send: %v", c.Err)
 			}
-		})
-	}
+			sent += c.N
+		}
+		if n := <-got; n != total {
+			t.Fatalf("reader got %d of %d", n, total)
+		}
+	})
 }
 
 // Accept stays armed: several connections complete from one Accept call.
 func TestPortAcceptStaysArmed(t *testing.T) {
-	for _, pt := range ports {
-		t.Run(pt.name, func(t *testing.T) {
-			lockThread(t)
-			p, _ := pt.make()
-			defer p.Close()
-			lfd, addr := listener(t)
-			if err := p.Accept(lfd, 1); err != nil {
+	eachPort(t, func(t *testing.T, p Port) {
+		lfd, addr := listener(t)
+		if err := p.Accept(lfd, 1); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			defer unix.Close(fd)
+			if err := unix.Connect(fd, addr); err != nil {
 				t.Fatal(err)
 			}
-			for i := range 5 {
-				fd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-				defer unix.Close(fd)
-				if err := unix.Connect(fd, addr); err != nil {
-					t.Fatal(err)
-				}
-				c := waitKind(t, p, KindAccept)
-				if c.Err != 0 || c.N <= 0 {
-					t.Fatalf("accept %d: %+v", i, c)
-				}
-				unix.Close(c.N)
+			c := waitKind(t, p, KindAccept)
+			if c.Err != 0 || c.N <= 0 {
+				t.Fatalf("accept %d: %+v", i, c)
 			}
-		})
-	}
+			unix.Close(c.N)
+		}
+	})
 }

@@ -381,18 +381,31 @@ func (p *uringPort) armWake() error {
 	return nil
 }
 
-func (p *uringPort) Accept(fd int, token uint64) error {
+// claim takes an op slot for fd's read side (accept, recv) or write side
+// (send, connect), refusing a second pending op on the same side.
+func (p *uringPort) claim(fd int, kind Kind, token uint64) (uint32, error) {
 	if p.closed {
-		return ErrClosed
+		return 0, ErrClosed
 	}
 	st := p.state(fd)
-	if st.rd != 0 {
-		return os.NewSyscallError("submit", unix.EBUSY)
+	side := &st.rd
+	if kind == KindSend || kind == KindConnect {
+		side = &st.wr
 	}
-	i := p.newOp(KindAccept, fd, token)
-	st.rd = i + 1
-	p.submitAccept(i)
-	return nil
+	if *side != 0 {
+		return 0, os.NewSyscallError("submit", unix.EBUSY)
+	}
+	i := p.newOp(kind, fd, token)
+	*side = i + 1
+	return i, nil
+}
+
+func (p *uringPort) Accept(fd int, token uint64) error {
+	i, err := p.claim(fd, KindAccept, token)
+	if err == nil {
+		p.submitAccept(i)
+	}
+	return err
 }
 
 func (p *uringPort) submitAccept(i uint32) {
@@ -408,17 +421,11 @@ func (p *uringPort) submitAccept(i uint32) {
 }
 
 func (p *uringPort) Recv(fd int, token uint64) error {
-	if p.closed {
-		return ErrClosed
+	i, err := p.claim(fd, KindRecv, token)
+	if err == nil {
+		p.submitRecv(i)
 	}
-	st := p.state(fd)
-	if st.rd != 0 {
-		return os.NewSyscallError("submit", unix.EBUSY)
-	}
-	i := p.newOp(KindRecv, fd, token)
-	st.rd = i + 1
-	p.submitRecv(i)
-	return nil
+	return err
 }
 
 func (p *uringPort) submitRecv(i uint32) {
@@ -444,16 +451,11 @@ func (p *uringPort) submitRecv(i uint32) {
 }
 
 func (p *uringPort) Send(fd int, iov [][]byte, token uint64) error {
-	if p.closed {
-		return ErrClosed
+	i, err := p.claim(fd, KindSend, token)
+	if err != nil {
+		return err
 	}
-	st := p.state(fd)
-	if st.wr != 0 {
-		return os.NewSyscallError("submit", unix.EBUSY)
-	}
-	i := p.newOp(KindSend, fd, token)
-	st.wr = i + 1
-	op := p.ops[i]
+	op, st := p.ops[i], &p.fds[fd]
 	s := p.sqe()
 	s.fd, s.userData = int32(fd), uint64(i)+1
 	var one []byte
@@ -484,25 +486,21 @@ func (p *uringPort) Send(fd int, iov [][]byte, token uint64) error {
 }
 
 func (p *uringPort) Connect(fd int, sa unix.Sockaddr, token uint64) error {
-	if p.closed {
-		return ErrClosed
+	i, err := p.claim(fd, KindConnect, token)
+	if err != nil {
+		return err
 	}
-	st := p.state(fd)
-	if st.wr != 0 {
-		return os.NewSyscallError("submit", unix.EBUSY)
-	}
-	i := p.newOp(KindConnect, fd, token)
 	op := p.ops[i]
 	if op.sa == nil {
 		op.sa = new([unix.SizeofSockaddrAny]byte)
 	}
 	n, err := rawSockaddr(sa, op.sa)
 	if err != nil {
+		p.fds[fd].wr = 0
 		p.freeOp(i)
 		p.ready = append(p.ready, Completion{Token: token, Kind: KindConnect, Err: errno(err)})
 		return nil
 	}
-	st.wr = i + 1
 	op.pin.Pin(op.sa)
 	s := p.sqe()
 	s.opcode, s.fd, s.userData = uringOpConnect, int32(fd), uint64(i)+1
