@@ -93,8 +93,11 @@ type Position struct {
 }
 
 func (p Position) String() string {
-	if p.File == "" && p.Line == 0 {
+	switch {
+	case p.Line == 0 && p.File == "":
 		return "-"
+	case p.Line == 0: // built in Go: no line to point at
+		return p.File
 	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }

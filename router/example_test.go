@@ -7,7 +7,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/pxroute/pxroute/endpoints"
 	"github.com/pxroute/pxroute/router"
+	"github.com/pxroute/pxroute/topology"
 )
 
 // Embed a chat relay: load a topology from bytes, start it, talk through
@@ -64,4 +66,41 @@ routes:
 	// Output:
 	// bad.yaml:3:56: unknown framing "morse": want raw, lines or length-prefix
 	// bad.yaml:5:38: unknown endpoint "lobby"
+}
+
+// Build a topology in Go instead of YAML: the same checks apply.
+func ExampleNew() {
+	room, err := endpoints.New("tcp", map[string]any{
+		"listen":    "127.0.0.1:0",
+		"framing":   "lines",
+		"max_frame": "64KiB",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	t := topology.New("embedded").
+		AddEndpoint("room", room).
+		AddRoute("relay", topology.RouteEnds{Members: []string{"room"}})
+	c, err := topology.Compile(t)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := router.New(c, router.Options{Loops: 1})
+	if err := r.Start(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Stop()
+	fmt.Println("listening:", r.Addr("room") != "")
+
+	// Mistakes are reported as they are for a file, without line numbers.
+	_, err = topology.Compile(topology.New("embedded").
+		AddEndpoint("room", room).
+		AddRoute("relay", topology.RouteEnds{Members: []string{"room", "lobby"}}))
+	fmt.Println(err)
+	// Output:
+	// listening: true
+	// embedded: unknown endpoint "lobby"
 }

@@ -1,0 +1,52 @@
+package topology
+
+import (
+	"time"
+
+	"github.com/pxroute/pxroute/endpoints"
+)
+
+// New starts a topology built in Go; name labels its errors in place of a
+// file name. Add endpoints and routes, then Compile.
+func New(name string) *Topology {
+	return &Topology{File: name, Engine: "auto", DrainTimeout: DefaultDrainTimeout,
+		pos: map[string]pos{"endpoints": {}, "routes": {}}}
+}
+
+// AddEndpoint adds an endpoint made with endpoints.New.
+func (t *Topology) AddEndpoint(name string, e endpoints.Endpoint) *Topology {
+	d := &EndpointDecl{Name: name, Endpoint: e}
+	if e != nil {
+		d.Kind = e.Kind()
+	}
+	t.Endpoints = append(t.Endpoints, d)
+	return t
+}
+
+// AddRoute adds a route. from, to, members and tap name endpoints; leave
+// empty what the pattern does not take (see Patterns).
+func (t *Topology) AddRoute(pattern string, r RouteEnds) *Topology {
+	t.Routes = append(t.Routes, &Route{Pattern: pattern, From: Refs(r.From...), To: Refs(r.To...),
+		Members: Refs(r.Members...), Tap: Refs(r.Tap...)})
+	return t
+}
+
+// RouteEnds names the endpoints of a route built in Go.
+type RouteEnds struct {
+	From, To, Members, Tap []string
+}
+
+// Refs makes references to the named endpoints, without positions.
+func Refs(names ...string) []Ref {
+	out := make([]Ref, len(names))
+	for i, n := range names {
+		out[i] = Ref{Name: n}
+	}
+	return out
+}
+
+// WithLoops sets the number of loops (0: one per core).
+func (t *Topology) WithLoops(n int) *Topology { t.Loops = n; return t }
+
+// WithDrainTimeout sets how long a stop waits for queued output.
+func (t *Topology) WithDrainTimeout(d time.Duration) *Topology { t.DrainTimeout = d; return t }
