@@ -42,7 +42,12 @@ type pendingOp struct {
 	token uint64
 	iov   [][]byte
 	sa    unix.Sockaddr
+	pipe  int // splice: the pipe end
+	n     int // splice: bytes to move
 }
+
+// spliceFlags: never block the loop, and move pages rather than copy.
+const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 
 // NewEpoll opens an epoll completion port.
 func NewEpoll() (Port, error) {
@@ -126,7 +131,11 @@ func (p *epollPort) submitRead(fd int, op pendingOp) error {
 		return os.NewSyscallError("submit", unix.EBUSY)
 	}
 	if s.file {
-		fileWork(p, fileJob{fd: fd, kind: op.kind, token: op.token, buf: p.bufs.get()})
+		job := fileJob{fd: fd, kind: op.kind, token: op.token, pipe: op.pipe, n: op.n}
+		if op.kind == KindRecv {
+			job.buf = p.bufs.get()
+		}
+		fileWork(p, job)
 		s.rd = pendingOp{kind: op.kind, token: op.token}
 		return nil
 	}
@@ -183,6 +192,26 @@ func (p *epollPort) Connect(fd int, sa unix.Sockaddr, token uint64) error {
 		s.writable = false
 	default:
 		p.ready = append(p.ready, Completion{Token: token, Kind: KindConnect, Err: errno(err)})
+	}
+	return nil
+}
+
+func (p *epollPort) SpliceIn(fd, pipeW, n int, token uint64) error {
+	return p.submitRead(fd, pendingOp{kind: KindSpliceIn, token: token, pipe: pipeW, n: n})
+}
+
+func (p *epollPort) SpliceOut(pipeR, fd, n int, token uint64) error {
+	s, err := p.writeSide(fd)
+	if err != nil {
+		return err
+	}
+	s.wr = pendingOp{kind: KindSpliceOut, token: token, pipe: pipeR, n: n}
+	if s.file {
+		fileWork(p, fileJob{fd: fd, kind: KindSpliceOut, token: token, pipe: pipeR, n: n})
+		return nil
+	}
+	if s.writable {
+		p.tryWrite(fd, s)
 	}
 	return nil
 }
@@ -293,7 +322,7 @@ func (p *epollPort) settleFile(d *fileDone) bool {
 	}
 	s := &p.fds[d.fd]
 	slot := &s.rd
-	if d.c.Kind == KindSend {
+	if d.c.Kind == KindSend || d.c.Kind == KindSpliceOut {
 		slot = &s.wr
 	}
 	if !s.file || slot.kind != d.c.Kind || slot.token != d.c.Token {
@@ -324,6 +353,20 @@ func (p *epollPort) tryRead(fd int, s *fdState) {
 			// Stay armed and take the whole backlog: with edge
 			// triggering, the next edge comes only after EAGAIN.
 			p.ready = append(p.ready, Completion{Token: op.token, Kind: KindAccept, N: int(nfd)})
+		}
+	case KindSpliceIn:
+		for {
+			n, err := unix.Splice(fd, nil, op.pipe, nil, op.n, spliceFlags)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				s.readable = false
+				return
+			}
+			s.rd = pendingOp{}
+			p.ready = append(p.ready, Completion{Token: op.token, Kind: KindSpliceIn, N: int(max(n, 0)), Err: errno(err)})
+			return
 		}
 	case KindRecv:
 		b := p.bufs.get()
@@ -368,6 +411,20 @@ func (p *epollPort) tryWrite(fd int, s *fdState) {
 			}
 		}
 		p.ready = append(p.ready, Completion{Token: op.token, Kind: KindConnect, Err: errno(err)})
+	case KindSpliceOut:
+		for {
+			n, err := unix.Splice(op.pipe, nil, fd, nil, op.n, spliceFlags)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				s.writable = false
+				return
+			}
+			s.wr = pendingOp{}
+			p.ready = append(p.ready, Completion{Token: op.token, Kind: KindSpliceOut, N: int(max(n, 0)), Err: errno(err)})
+			return
+		}
 	case KindSend:
 		for {
 			n, err := p.writev(fd, op.iov)

@@ -19,6 +19,8 @@ type fileJob struct {
 	token uint64
 	buf   *Buf     // KindRecv
 	iov   [][]byte // KindSend
+	pipe  int      // KindSpliceIn, KindSpliceOut
+	n     int
 }
 
 // fileDone carries a worker's result back to the owning port's inbox.
@@ -50,18 +52,27 @@ func fileWorker() {
 		var n int
 		var err error
 		for {
+			var n64 int64
 			switch j.kind {
 			case KindRecv:
 				n, err = unix.Read(j.fd, j.buf.B)
 			case KindSend:
 				n, err = Writev(j.fd, j.iov, &scratch)
+			case KindSpliceIn: // a file into the loop's pipe: blocks here, not there
+				n64, err = unix.Splice(j.fd, nil, j.pipe, nil, j.n, unix.SPLICE_F_MOVE)
+				n = int(n64)
+			case KindSpliceOut:
+				n64, err = unix.Splice(j.pipe, nil, j.fd, nil, j.n, unix.SPLICE_F_MOVE)
+				n = int(n64)
 			}
 			if err != unix.EINTR {
 				break
 			}
 		}
 		d.c.N, d.c.Err = max(n, 0), errno(err)
-		d.c.Buf = j.buf // the owner's reap keeps it only when it holds data
+		if j.buf != nil {
+			d.c.Buf = j.buf // the owner's reap keeps it only when it holds data
+		}
 		j.port.files.Push(d)
 		_ = j.port.Wake()
 	}

@@ -13,14 +13,16 @@ import (
 type Kind uint8
 
 const (
-	KindAccept  Kind = iota + 1 // N is the accepted fd
-	KindRecv                    // N bytes are in Buf.B[:N]; N == 0 is end of stream
-	KindSend                    // N bytes of the submitted iovecs were written
-	KindConnect                 // the connection is established (Err == 0)
-	KindTimer                   // the timer set with After fired
+	KindAccept    Kind = iota + 1 // N is the accepted fd
+	KindRecv                      // N bytes are in Buf.B[:N]; N == 0 is end of stream
+	KindSend                      // N bytes of the submitted iovecs were written
+	KindConnect                   // the connection is established (Err == 0)
+	KindTimer                     // the timer set with After fired
+	KindSpliceIn                  // N bytes moved from the descriptor into the pipe; 0 is end of stream
+	KindSpliceOut                 // N bytes moved from the pipe to the descriptor
 )
 
-var kindNames = [...]string{"", "accept", "recv", "send", "connect", "timer"}
+var kindNames = [...]string{"", "accept", "recv", "send", "connect", "timer", "splice-in", "splice-out"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -58,6 +60,13 @@ type Port interface {
 	Send(fd int, iov [][]byte, token uint64) error
 	// Connect starts connecting the non-blocking socket fd to sa.
 	Connect(fd int, sa unix.Sockaddr, token uint64) error
+	// SpliceIn moves up to n bytes from fd into the (empty) pipe pipeW
+	// without copying them to user space; it is fd's read-side operation.
+	// EINVAL means these descriptors cannot splice: use Recv instead.
+	SpliceIn(fd, pipeW, n int, token uint64) error
+	// SpliceOut moves up to n bytes, which must be in the pipe pipeR, to
+	// fd; it is fd's write-side operation.
+	SpliceOut(pipeR, fd, n int, token uint64) error
 	// After completes with KindTimer once d has passed.
 	After(d time.Duration, token uint64)
 	// Cancel drops every pending operation on fd without completing it; call

@@ -331,3 +331,87 @@ func TestPortAcceptStaysArmed(t *testing.T) {
 		}
 	})
 }
+
+// Splice moves a stream from one socket to another through a pipe, across
+// EAGAIN on both sides, and reports end of stream as N == 0.
+func TestPortSplice(t *testing.T) {
+	eachPort(t, func(t *testing.T, p Port) {
+		lfd, addr := listener(t)
+		p.Accept(lfd, 1)
+		pair := func() (client, server int) {
+			c, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err := unix.Connect(c, addr); err != nil {
+				t.Fatal(err)
+			}
+			return c, waitKind(t, p, KindAccept).N
+		}
+		srcClient, src := pair()           // we write into srcClient; the port splices from src
+		dst, dstClient := pair()           // ... into dst; we read from dstClient
+		unix.SetNonblock(dst, true)        // the port's descriptors are non-blocking,
+		unix.SetNonblock(dstClient, false) // the test's own ends block
+		p.Cancel(lfd)
+		for _, fd := range []int{srcClient, src, dst, dstClient} {
+			defer unix.Close(fd)
+		}
+		var pipe [2]int
+		if err := unix.Pipe2(pipe[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(pipe[0])
+		defer unix.Close(pipe[1])
+		const total = 8 << 20
+		go func() {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = byte(i)
+			}
+			for sent := 0; sent < total; sent += len(b) {
+				unix.Write(srcClient, b)
+			}
+			unix.Shutdown(srcClient, unix.SHUT_WR)
+		}()
+		got := make(chan int)
+		go func() {
+			n, b := 0, make([]byte, 64<<10)
+			for {
+				m, err := unix.Read(dstClient, b)
+				if m <= 0 || err != nil {
+					break
+				}
+				for k := range m {
+					if b[k] != byte(n+k) {
+						t.Errorf("byte %d is %d", n+k, b[k])
+						got <- n
+						return
+					}
+				}
+				n += m
+			}
+			got <- n
+		}()
+		moved := 0
+		for {
+			p.SpliceIn(src, pipe[1], 64<<10, 1)
+			c := waitKind(t, p, KindSpliceIn)
+			if c.Err != 0 {
+				t.Fatalf("splice in: %v", c.Err)
+			}
+			if c.N == 0 {
+				break
+			}
+			for left := c.N; left > 0; {
+				p.SpliceOut(pipe[0], dst, left, 2)
+				o := waitKind(t, p, KindSpliceOut)
+				if o.Err != 0 || o.N <= 0 {
+					t.Fatalf("splice out: %+v", o)
+				}
+				left -= o.N
+				moved += o.N
+			}
+		}
+		unix.Shutdown(dst, unix.SHUT_WR)
+		if n := <-got; n != total || moved != total {
+			t.Fatalf("moved %d, reader got %d, want %d", moved, n, total)
+		}
+	})
+}

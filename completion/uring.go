@@ -79,6 +79,8 @@ type uringOp struct {
 	sa        *[unix.SizeofSockaddrAny]byte
 	iovecs    []unix.Iovec
 	live      bool
+	pipe, n   int  // splice: the pipe end and the bytes to move
+	polling   bool // splice: waiting on a POLL_ADD, then splicing inline
 }
 
 const (
@@ -89,6 +91,7 @@ const (
 type uringFD struct {
 	known  bool // socket-ness looked up
 	socket bool
+	file   bool   // regular file, directory or block device: never ready-or-not
 	rd, wr uint32 // op index + 1 of the pending read-side and write-side op
 }
 
@@ -242,7 +245,8 @@ func (p *uringPort) probe() error {
 		return fmt.Errorf("io_uring: probing opcodes: %w", err)
 	}
 	var missing []string
-	for _, op := range []uint8{uringOpAccept, uringOpRecv, uringOpSend, uringOpRead, uringOpWrite, uringOpWritev, uringOpConnect, uringOpAsyncCancel} {
+	for _, op := range []uint8{uringOpAccept, uringOpRecv, uringOpSend, uringOpRead, uringOpWrite, uringOpWritev,
+		uringOpConnect, uringOpAsyncCancel, uringOpPollAdd, uringOpSplice} {
 		if op > pr.lastOp || pr.ops[op].flags&uringOpSupported == 0 {
 			missing = append(missing, uringOpNames[op])
 		}
@@ -316,7 +320,14 @@ func (p *uringPort) state(fd int) *uringFD {
 	s := &p.fds[fd]
 	if !s.known {
 		var st unix.Stat_t
-		s.socket = unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK
+		if unix.Fstat(fd, &st) == nil {
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFSOCK:
+				s.socket = true
+			case unix.S_IFREG, unix.S_IFDIR, unix.S_IFBLK:
+				s.file = true
+			}
+		}
 		s.known = true
 	}
 	return s
@@ -344,6 +355,7 @@ func (p *uringPort) freeOp(i uint32) {
 		p.bufs.put(op.buf)
 	}
 	op.kind, op.internal, op.fd, op.token, op.cancelled, op.buf, op.live = 0, 0, -1, 0, false, nil, false
+	op.pipe, op.n, op.polling = 0, 0, false
 	clear(op.iovecs)
 	op.iovecs = op.iovecs[:0]
 	p.freeOps = append(p.freeOps, i)
@@ -389,7 +401,7 @@ func (p *uringPort) claim(fd int, kind Kind, token uint64) (uint32, error) {
 	}
 	st := p.state(fd)
 	side := &st.rd
-	if kind == KindSend || kind == KindConnect {
+	if kind == KindSend || kind == KindConnect || kind == KindSpliceOut {
 		side = &st.wr
 	}
 	if *side != 0 {
@@ -507,6 +519,77 @@ func (p *uringPort) Connect(fd int, sa unix.Sockaddr, token uint64) error {
 	s.addr, s.off = uint64(uintptr(unsafe.Pointer(op.sa))), uint64(n)
 	p.push()
 	return nil
+}
+
+func (p *uringPort) SpliceIn(fd, pipeW, n int, token uint64) error {
+	i, err := p.claim(fd, KindSpliceIn, token)
+	if err == nil {
+		p.ops[i].pipe, p.ops[i].n = pipeW, n
+		p.splice(i)
+	}
+	return err
+}
+
+func (p *uringPort) SpliceOut(pipeR, fd, n int, token uint64) error {
+	i, err := p.claim(fd, KindSpliceOut, token)
+	if err == nil {
+		p.ops[i].pipe, p.ops[i].n = pipeR, n
+		p.splice(i)
+	}
+	return err
+}
+
+// splice moves op i's bytes. A regular file goes to IORING_OP_SPLICE (it
+// may block, in the kernel's workers). A socket or pipe is spliced inline,
+// non-blocking; on EAGAIN the op waits on a one-shot POLL_ADD and splices
+// again when it fires, so no kernel worker ever blocks on a quiet peer.
+func (p *uringPort) splice(i uint32) {
+	op := p.ops[i]
+	in, out := op.fd, op.pipe
+	if op.kind == KindSpliceOut {
+		in, out = op.pipe, op.fd
+	}
+	if p.fds[op.fd].file {
+		s := p.sqe()
+		s.opcode, s.fd, s.spliceFDIn = uringOpSplice, int32(out), int32(in)
+		s.off, s.addr = ^uint64(0), ^uint64(0) // both: the current position
+		s.len, s.opFlags = uint32(op.n), unix.SPLICE_F_MOVE
+		s.userData = uint64(i) + 1
+		p.push()
+		return
+	}
+	for {
+		n, err := unix.Splice(in, nil, out, nil, op.n, spliceFlags)
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			op.polling = true
+			s := p.sqe()
+			s.opcode, s.fd, s.userData = uringOpPollAdd, int32(op.fd), uint64(i)+1
+			s.opFlags = unix.POLLIN
+			if op.kind == KindSpliceOut {
+				s.opFlags = unix.POLLOUT
+			}
+			p.push()
+			return
+		}
+		p.finishSplice(i, Completion{Token: op.token, Kind: op.kind, N: int(max(n, 0)), Err: errno(err)})
+		return
+	}
+}
+
+// finishSplice reports a splice and frees its op and side.
+func (p *uringPort) finishSplice(i uint32, c Completion) {
+	op := p.ops[i]
+	st := &p.fds[op.fd]
+	if op.kind == KindSpliceOut {
+		st.wr = 0
+	} else {
+		st.rd = 0
+	}
+	p.freeOp(i)
+	p.ready = append(p.ready, c)
 }
 
 func (p *uringPort) After(d time.Duration, token uint64) { p.timers.add(d, token) }
@@ -668,6 +751,25 @@ func (p *uringPort) complete(dst []Completion, cqe uringCQE) []Completion {
 		if !more {
 			p.freeOp(i)
 		}
+		return dst
+	}
+	if op.kind == KindSpliceIn || op.kind == KindSpliceOut {
+		if op.polling && cqe.res >= 0 {
+			op.polling = false
+			p.splice(i) // ready now: splice inline (or poll again)
+			dst = append(dst, p.ready...)
+			p.ready = p.ready[:0]
+			return dst
+		}
+		c := Completion{Token: op.token, Kind: op.kind}
+		if cqe.res < 0 {
+			c.Err = syscall.Errno(-cqe.res)
+		} else {
+			c.N = int(cqe.res)
+		}
+		p.finishSplice(i, c)
+		dst = append(dst, p.ready...)
+		p.ready = p.ready[:0]
 		return dst
 	}
 	c := Completion{Token: op.token, Kind: op.kind}

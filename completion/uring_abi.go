@@ -39,6 +39,8 @@ const (
 // Opcodes.
 const (
 	uringOpWritev      = 2
+	uringOpPollAdd     = 6
+	uringOpSplice      = 30
 	uringOpAccept      = 13
 	uringOpAsyncCancel = 14
 	uringOpConnect     = 16
@@ -51,7 +53,7 @@ const (
 var uringOpNames = map[uint8]string{
 	uringOpWritev: "writev", uringOpAccept: "accept", uringOpAsyncCancel: "async_cancel",
 	uringOpConnect: "connect", uringOpRead: "read", uringOpWrite: "write",
-	uringOpSend: "send", uringOpRecv: "recv",
+	uringOpSend: "send", uringOpRecv: "recv", uringOpPollAdd: "poll_add", uringOpSplice: "splice",
 }
 
 type uringSQOffsets struct {

@@ -54,6 +54,15 @@ type conn struct {
 
 	peer   *conn
 	groups []uint32
+
+	// Splice: this conn's bytes go to its peer through pipe, never through
+	// user space. pipeFill bytes are in the pipe; spliceOut says a
+	// pipe->peer splice is pending on the peer's descriptor.
+	pipe      [2]int
+	havePipe  bool
+	pipeFill  int
+	spliceOut bool
+	noSplice  bool // these descriptors cannot splice: use the fallback
 }
 
 func (c *conn) queued() int { return len(c.out) - c.head }

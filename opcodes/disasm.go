@@ -55,6 +55,8 @@ func (p *Prog) operands(in Inst) string {
 		return fmt.Sprintf("%s -> %d", p.name(p.Groups, in.Arg), in.Out)
 	case OpRecv:
 		return fmt.Sprintf("-> %d, eof %d", in.Out, in.Alt)
+	case OpSplice:
+		return fmt.Sprintf("%v -> %d, eof %d, else %d", in.Mode, in.Out, in.Alt, in.Arg)
 	case OpFrame:
 		return fmt.Sprintf("-> %d, more %d", in.Out, in.Alt)
 	case OpSend, OpShutdown:

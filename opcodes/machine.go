@@ -222,6 +222,10 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			c.rpc = in.Out
 		}
 		m.run(c)
+	case completion.KindSpliceIn:
+		m.splicedIn(c, cp)
+	case completion.KindSpliceOut:
+		m.splicedOut(c, cp)
 	case completion.KindSend:
 		c.sending = false
 		if cp.Err != 0 {
@@ -240,6 +244,9 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		m.run(c)
 		if c.queued() > 0 && !c.closed {
 			m.runWriter(c)
+		}
+		if p := c.peer; p != nil && p.pipeFill > 0 {
+			m.spliceToPeer(p) // bytes spliced before c was connected
 		}
 	}
 }
@@ -336,6 +343,10 @@ func (m *Machine) run(c *conn) {
 			return
 		case OpJump:
 			c.rpc = in.Out
+		case OpSplice:
+			if m.splice(c, in) {
+				return
+			}
 		case OpHalt:
 			c.readDone = true
 			m.releaseInput(c)
@@ -657,6 +668,21 @@ func (m *Machine) close(c *conn, drop Drop) {
 		return
 	}
 	c.closed = true
+	if c.spliceOut {
+		// A splice from c's pipe is pending on the peer's descriptor; only
+		// closing the peer cancels it, before c's pipe goes away.
+		c.spliceOut = false
+		if p := c.peer; p != nil {
+			m.dropPipe(c)
+			m.close(p, DropDisconnect)
+		}
+	}
+	if p := c.peer; p != nil && p.spliceOut {
+		// The peer's splice into c is cancelled with c's descriptor.
+		p.spliceOut = false
+		m.dropPipe(p)
+	}
+	m.dropPipe(c)
 	m.port.Cancel(c.fd)
 	if err := c.endpoint.Release(c.fd); err != nil {
 		m.log.Debug("close", "endpoint", m.prog.Endpoints[c.ep], "err", err)

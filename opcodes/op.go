@@ -24,6 +24,7 @@ const (
 	OpClose              // close this conn and leave its groups
 	OpJump               // go to Out
 	OpHalt               // end this thread; the conn stays
+	OpSplice             // move bytes to the peer through a kernel pipe, no copy: progress -> Out, end of stream -> Alt; cannot splice -> Arg
 	NumOps               // number of opcodes
 )
 
@@ -45,6 +46,7 @@ var opNames = [NumOps]string{
 	OpClose:    "close",
 	OpJump:     "jump",
 	OpHalt:     "halt",
+	OpSplice:   "splice",
 }
 
 func (op Op) String() string {
@@ -81,8 +83,8 @@ type Inst struct {
 	Op   Op
 	Mode Mode   // send, shutdown
 	Out  uint32 // next pc; accept and open: where each conn starts
-	Alt  uint32 // recv: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler
-	Arg  uint32 // endpoint (accept, open, dial), group (join, send, shutdown), error handler (handle)
+	Alt  uint32 // recv, splice: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler
+	Arg  uint32 // endpoint (accept, open, dial), group (join, send, shutdown), error handler (handle), fallback (splice)
 	Pos  uint32 // index into Prog.Pos: where in the topology this came from
 }
 

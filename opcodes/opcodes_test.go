@@ -9,7 +9,7 @@ import (
 // Opcode and mode values are part of the disassembly format: pin them.
 func TestOpValuesArePinned(t *testing.T) {
 	want := []string{"fail", "accept", "open", "dial", "handle", "join", "recv", "frame", "send",
-		"discard", "sent", "shutdown", "drained", "error", "close", "jump", "halt"}
+		"discard", "sent", "shutdown", "drained", "error", "close", "jump", "halt", "splice"}
 	if int(NumOps) != len(want) {
 		t.Fatalf("%d ops, want %d", NumOps, len(want))
 	}
@@ -65,6 +65,8 @@ func TestVerify(t *testing.T) {
 		{"bad-mode", func(p *Prog) { p.Inst[5].Mode = 42 }, "bad mode"},
 		{"shutdown-group", func(p *Prog) { p.Inst[6] = Inst{Op: OpShutdown, Mode: ToGroup, Out: 3} }, "shutdown addresses peer or self"},
 		{"unknown-op", func(p *Prog) { p.Inst[6].Op = 200 }, "unknown op"},
+		{"splice-not-peer", func(p *Prog) { p.Inst[3] = Inst{Op: OpSplice, Mode: ToSelf, Out: 3, Alt: 6, Arg: 3} }, "splice addresses the peer"},
+		{"splice-fallback-range", func(p *Prog) { p.Inst[3] = Inst{Op: OpSplice, Mode: ToPeer, Out: 3, Alt: 6, Arg: 0} }, "fallback target 0"},
 		{"start-not-start-op", func(p *Prog) { p.Start[0] = 3 }, "want accept or open"},
 		{"start-range", func(p *Prog) { p.Start[0] = 0 }, "start 0: pc 0 out of range"},
 		{"position-range", func(p *Prog) { p.Inst[3].Pos = 5 }, "position 5 out of range"},

@@ -242,4 +242,7 @@ func (m *Machine) sent(c *conn) {
 		m.flush(c)
 	}
 	m.resume(c)
+	if p := c.peer; p != nil && p.pipeFill > 0 && !c.sending {
+		m.spliceToPeer(p) // it waited for c's write side
+	}
 }

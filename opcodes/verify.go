@@ -72,6 +72,14 @@ func (p *Prog) Verify() error {
 				continue
 			}
 			target(pc, "out", in.Out)
+		case OpSplice:
+			if in.Mode != ToPeer {
+				bad(pc, "splice addresses the peer, not %v", in.Mode)
+				continue
+			}
+			if target(pc, "out", in.Out) && target(pc, "eof", in.Alt) {
+				target(pc, "fallback", in.Arg)
+			}
 		case OpDiscard, OpSent, OpDrained, OpError, OpJump:
 			target(pc, "out", in.Out)
 		case OpClose, OpHalt:

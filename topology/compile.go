@@ -213,6 +213,13 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 		c.emit(opcodes.Inst{Op: opcodes.OpHalt, Pos: where})
 		return
 	}
+	var splice uint32
+	if c.spliceable(d, route, asPeer) {
+		// Zero-copy through a kernel pipe; the copying program below is
+		// its fallback for descriptors that cannot splice.
+		splice = c.emit(opcodes.Inst{Op: opcodes.OpSplice, Mode: opcodes.ToPeer, Pos: c.at(route.Line, route.Col)})
+		c.prog.Inst[splice].Out, c.prog.Inst[splice].Arg = splice, splice+1
+	}
 	recv := c.emit(opcodes.Inst{Op: opcodes.OpRecv, Out: c.next(), Pos: where})
 	frame := c.emit(opcodes.Inst{Op: opcodes.OpFrame, Out: c.next(), Alt: recv, Pos: where})
 	var eof opcodes.Inst
@@ -254,4 +261,28 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 		c.emit(opcodes.Inst{Op: opcodes.OpHalt, Pos: where})
 	}
 	c.prog.Inst[recv].Alt = eofPC
+	if splice != 0 {
+		c.prog.Inst[splice].Alt = eofPC
+	}
+}
+
+// spliceable says whether d's bytes can go to its peer by splice: a raw
+// bridge or forward (bytes pass unchanged, no framing to look at) with no
+// tap (a tap needs the bytes in user space), on the side that sends.
+func (c *compiler) spliceable(d *EndpointDecl, route *Route, asPeer bool) bool {
+	if route == nil || len(route.Tap) > 0 || d.Endpoint.Options().Framing.Boundaries() {
+		return false
+	}
+	switch {
+	case route.Pattern == "bridge":
+	case route.Pattern == "forward" && !asPeer:
+	default:
+		return false
+	}
+	other := route.To[0].Name
+	if asPeer {
+		other = route.From[0].Name
+	}
+	o := c.r.decls[other]
+	return o != nil && o.Endpoint != nil && !o.Endpoint.Options().Framing.Boundaries()
 }

@@ -1,0 +1,136 @@
+package opcodes
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/completion"
+)
+
+// spliceChunk is how much one splice moves: a pipe's default capacity.
+const spliceChunk = 64 << 10
+
+// pipeSize is asked of each splice pipe; a larger pipe means fewer
+// round trips. The kernel may refuse (fs.pipe-user-pages-soft), and then
+// the default 64KiB serves.
+const pipeSize = 256 << 10
+
+// splice runs OpSplice for c; it reports whether c parked.
+func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
+	switch {
+	case c.noSplice || c.peer == nil || len(c.cur) > 0:
+		c.rpc = in.Arg // copy through user space instead
+		return false
+	case c.pipeFill > 0 || c.spliceOut || c.recvPending || m.stopping:
+		return true // the splice-out completion (or nothing, when stopping) resumes it
+	}
+	if !c.havePipe {
+		if err := unix.Pipe2(c.pipe[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+			c.noSplice = true // out of descriptors, say: copying still works
+			c.rpc = in.Arg
+			return false
+		}
+		unix.FcntlInt(uintptr(c.pipe[1]), unix.F_SETPIPE_SZ, pipeSize)
+		c.havePipe = true
+	}
+	if err := m.port.SpliceIn(c.fd, c.pipe[1], spliceChunk, m.tok(c)); err != nil {
+		m.fail(c, DropDisconnect, errnoOf(err))
+		return false
+	}
+	c.recvPending = true
+	return true
+}
+
+// splicedIn handles bytes (or the end) arriving in c's pipe.
+func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
+	c.recvPending = false
+	in := &m.inst[c.rpc]
+	switch {
+	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
+		c.noSplice = true // this pair of descriptors cannot splice
+	case cp.Err != 0:
+		m.fail(c, DropDisconnect, cp.Err)
+		return
+	case cp.N == 0:
+		c.rpc = in.Alt
+	default:
+		m.counters[c.ep].BytesIn += uint64(cp.N)
+		m.counters[c.ep].MsgsIn++
+		p := c.peer
+		if p == nil || p.closed {
+			m.counters[c.ep].Drops[DropDisconnect]++
+			m.closePipe(c) // the bytes in it have nowhere to go
+			break
+		}
+		c.pipeFill = cp.N
+		m.busy++
+		m.counters[p.ep].Queued += int64(cp.N)
+		m.counters[p.ep].QueuedMsgs++
+		m.spliceToPeer(c)
+		return
+	}
+	m.run(c)
+}
+
+// spliceToPeer moves what is in c's pipe to c's peer, once the peer can
+// take writes.
+func (m *Machine) spliceToPeer(c *conn) {
+	p := c.peer
+	if c.spliceOut || c.pipeFill == 0 || p == nil || p.connecting || p.sending {
+		return // p's connect or send completion calls back here
+	}
+	if err := m.port.SpliceOut(c.pipe[0], p.fd, c.pipeFill, m.tok(c)); err != nil {
+		m.fail(p, DropDisconnect, errnoOf(err))
+		return
+	}
+	c.spliceOut = true
+}
+
+// splicedOut handles bytes that left c's pipe for c's peer.
+func (m *Machine) splicedOut(c *conn, cp *completion.Completion) {
+	c.spliceOut = false
+	p := c.peer
+	if p == nil {
+		return // the peer closed meanwhile; close(p) settled the pipe
+	}
+	if cp.Err != 0 || cp.N <= 0 {
+		m.dropPipe(c)
+		m.fail(p, DropDisconnect, cp.Err)
+		return
+	}
+	m.counters[p.ep].BytesOut += uint64(cp.N)
+	m.counters[p.ep].Queued -= int64(cp.N)
+	c.pipeFill -= cp.N
+	if c.pipeFill > 0 {
+		m.spliceToPeer(c)
+		return
+	}
+	m.counters[p.ep].MsgsOut++
+	m.counters[p.ep].QueuedMsgs--
+	m.busy--
+	m.run(c) // the pipe is empty: read the next chunk
+}
+
+// dropPipe counts what is stranded in c's pipe as lost to c's peer and
+// closes the pipe.
+func (m *Machine) dropPipe(c *conn) {
+	if c.pipeFill > 0 {
+		ep := c.ep
+		if c.peer != nil {
+			ep = c.peer.ep
+		}
+		m.counters[ep].Drops[DropDisconnect]++
+		m.counters[ep].Queued -= int64(c.pipeFill)
+		m.counters[ep].QueuedMsgs--
+		m.busy--
+		c.pipeFill = 0
+	}
+	m.closePipe(c)
+}
+
+func (m *Machine) closePipe(c *conn) {
+	if c.havePipe {
+		unix.Close(c.pipe[0])
+		unix.Close(c.pipe[1])
+		c.havePipe = false
+	}
+}

@@ -1,0 +1,96 @@
+package opcodes_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/opcodes"
+	"github.com/pxroute/pxroute/topology"
+)
+
+// noSplicePort is a real epoll port whose SpliceIn always reports EINVAL,
+// as for descriptors the kernel cannot splice (a tty, say).
+type noSplicePort struct {
+	completion.Port
+	refused []completion.Completion
+}
+
+func (p *noSplicePort) SpliceIn(fd, pipeW, n int, token uint64) error {
+	p.refused = append(p.refused, completion.Completion{Token: token, Kind: completion.KindSpliceIn, Err: unix.EINVAL})
+	return nil
+}
+
+func (p *noSplicePort) Wait(dst []completion.Completion, block bool) ([]completion.Completion, error) {
+	if len(p.refused) > 0 {
+		dst = append(dst, p.refused...)
+		p.refused = p.refused[:0]
+		block = false
+	}
+	return p.Port.Wait(dst, block)
+}
+
+// Where splice is refused, a raw bridge falls back to copying, and the
+// bytes still arrive whole.
+func TestSpliceFallsBackToCopying(t *testing.T) {
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		c, err := echo.Accept()
+		if err == nil {
+			io.Copy(c, c)
+			c.Close()
+		}
+	}()
+	front, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := front.Addr().String()
+	front.Close()
+	c, err := topology.Load("t.yaml", []byte(fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "%s"}
+  back:  {kind: tcp, connect: "%s"}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`, addr, echo.Addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := opcodes.Start(opcodes.Config{
+		Prog: c.Prog, Endpoints: c.Bind(), Loops: 1,
+		NewPort: func() (completion.Port, error) {
+			p, err := completion.NewEpoll()
+			return &noSplicePort{Port: p}, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Stop(time.Second)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := []byte("copied, not spliced")
+	conn.Write(msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(conn, got); err != nil || string(got) != string(msg) {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rt.Stats().Ops["recv"] == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if ops := rt.Stats().Ops; ops["splice"] == 0 || ops["recv"] == 0 {
+		t.Fatalf("splice %d, recv %d: want a refused splice, then copying", ops["splice"], ops["recv"])
+	}
+}
