@@ -59,6 +59,7 @@ type conn struct {
 	// user space. pipeFill bytes are in the pipe; spliceOut says a
 	// pipe->peer splice is pending on the peer's descriptor.
 	pipe      [2]int
+	pipeCap   int // what the pipe holds: one splice moves at most this
 	havePipe  bool
 	pipeFill  int
 	spliceOut bool

@@ -6,13 +6,10 @@ import (
 	"github.com/pxroute/pxroute/completion"
 )
 
-// spliceChunk is how much one splice moves: a pipe's default capacity.
-const spliceChunk = 64 << 10
-
-// pipeSize is asked of each splice pipe; a larger pipe means fewer
-// round trips. The kernel may refuse (fs.pipe-user-pages-soft), and then
-// the default 64KiB serves.
-const pipeSize = 256 << 10
+// pipeSize is asked of each splice pipe: a larger pipe moves more per
+// round trip. The kernel may refuse (fs.pipe-user-pages-soft caps what one
+// user's pipes may hold), and then the default 64KiB serves.
+const pipeSize = 1 << 20
 
 // splice runs OpSplice for c; it reports whether c parked.
 func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
@@ -29,10 +26,14 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 			c.rpc = in.Arg
 			return false
 		}
-		unix.FcntlInt(uintptr(c.pipe[1]), unix.F_SETPIPE_SZ, pipeSize)
+		size, err := unix.FcntlInt(uintptr(c.pipe[1]), unix.F_SETPIPE_SZ, pipeSize)
+		if err != nil {
+			size = 64 << 10 // the default capacity
+		}
+		c.pipeCap = size
 		c.havePipe = true
 	}
-	if err := m.port.SpliceIn(c.fd, c.pipe[1], spliceChunk, m.tok(c)); err != nil {
+	if err := m.port.SpliceIn(c.fd, c.pipe[1], c.pipeCap, m.tok(c)); err != nil {
 		m.fail(c, DropDisconnect, errnoOf(err))
 		return false
 	}

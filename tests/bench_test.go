@@ -74,3 +74,79 @@ routes:
 		})
 	}
 }
+
+// BenchmarkBridge: one TCP stream through a raw bridge to a discarding
+// sink, in one process; b.N chunks of 256 KiB. "direct" is the same client
+// and sink with no router between them: the ceiling to compare against.
+func BenchmarkBridge(b *testing.B) {
+	for _, engine := range append([]string{"direct"}, engines...) {
+		b.Run(engine, func(b *testing.B) {
+			if err := router.EngineUnavailable(engine); engine != "direct" && err != nil {
+				b.Skipf("%s: %v", engine, err)
+			}
+			sink, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sink.Close()
+			const chunk = 256 << 10
+			done := make(chan int64, 1)
+			go func() {
+				c, err := sink.Accept()
+				if err != nil {
+					return
+				}
+				var n int64
+				buf := make([]byte, chunk)
+				for {
+					m, err := c.Read(buf)
+					n += int64(m)
+					if err != nil {
+						break
+					}
+				}
+				done <- n
+			}()
+			target := sink.Addr().String()
+			var r *router.Router
+			if engine != "direct" {
+				r, err = router.LoadBytes("bench.yaml", []byte(fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0"}
+  back:  {kind: tcp, connect: "%s"}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`, target)), router.Options{Loops: 1, Engine: engine, Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := r.Start(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				defer r.Stop()
+				target = r.Addr("front")
+			}
+			c, err := net.Dial("tcp", target)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, chunk)
+			b.SetBytes(chunk)
+			b.ResetTimer()
+			for range b.N {
+				if _, err := c.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			c.(*net.TCPConn).CloseWrite()
+			if n := <-done; n != int64(b.N)*chunk {
+				b.Fatalf("sink got %d of %d bytes", n, int64(b.N)*chunk)
+			}
+			b.StopTimer()
+			c.Close()
+			if r != nil {
+				b.ReportMetric(float64(r.Stats().Ops["splice"])/float64(b.N), "splices/op")
+			}
+		})
+	}
+}
