@@ -185,8 +185,10 @@ routes:
 			}
 			// Spliced: no message took the copying path (the sink side
 			// reads only to see its end, so recv may run there).
-			if ops := r.Stats().Ops; ops["splice"] < 64 || ops["send"] != 0 {
-				t.Fatalf("splice %d, send %d: want 4MiB spliced in 64KiB chunks, no copying", ops["splice"], ops["send"])
+			// At least one chunk and the end; how many chunks depends on
+			// the pipe size the kernel granted.
+			if ops := r.Stats().Ops; ops["splice"] < 2 || ops["send"] != 0 {
+				t.Fatalf("splice %d, send %d: want the file spliced, no copying", ops["splice"], ops["send"])
 			}
 		},
 	},
