@@ -24,7 +24,11 @@ func startRouter(cfg config, engine, topology string, loops int, ready ...string
 	if err := os.WriteFile(path, []byte(topology), 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(cfg.bin, "run", path, "--engine", engine, "--loops", strconv.Itoa(loops), "--log-level", "warn")
+	args := []string{"run", path, "--engine", engine, "--loops", strconv.Itoa(loops), "--log-level", "warn"}
+	if cfg.profileDir != "" {
+		args = append(args, "--cpuprofile", filepath.Join(cfg.profileDir, fmt.Sprintf("%s-%d.prof", engine, time.Now().UnixNano())))
+	}
+	cmd := exec.Command(cfg.bin, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -76,6 +80,25 @@ func (r *router) rssBytes() (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS")
 }
+
+// cpuSeconds is the process's user+system CPU time so far, from /proc.
+func (r *router) cpuSeconds() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on Linux.
+const clockTicks = 100
 
 // openFDs counts the process's open descriptors.
 func (r *router) openFDs() int {

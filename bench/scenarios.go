@@ -13,10 +13,10 @@ import (
 
 // benchBridge: one TCP stream through a raw bridge to a sink that discards;
 // MB/s arriving at the sink.
-func benchBridge(cfg config, engine string) (float64, error) {
+func benchBridge(cfg config, engine string) (result, error) {
 	sink, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer sink.Close()
 	var got atomic.Int64
@@ -41,7 +41,7 @@ func benchBridge(cfg config, engine string) (float64, error) {
 	}()
 	addrs, err := freeAddrs(1)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	r, err := startRouter(cfg, engine, fmt.Sprintf(`
 endpoints:
@@ -51,12 +51,12 @@ routes:
   - {pattern: bridge, from: front, to: back}
 `, addrs[0], sink.Addr()), 1, addrs[0])
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer r.stop()
 	c, err := net.Dial("tcp", addrs[0])
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer c.Close()
 	dur := 3 * time.Second
@@ -74,16 +74,19 @@ routes:
 		}
 	}()
 	time.Sleep(300 * time.Millisecond)
-	start, n0 := time.Now(), got.Load()
+	start, n0, cpu0 := time.Now(), got.Load(), r.cpuSeconds()
 	time.Sleep(dur)
-	n1 := got.Load()
-	return float64(n1-n0) / time.Since(start).Seconds() / 1e6, nil
+	n1, cpu1 := got.Load(), r.cpuSeconds()
+	return result{
+		value: float64(n1-n0) / time.Since(start).Seconds() / 1e6,
+		cpu:   (cpu1 - cpu0) / (float64(n1-n0) / 1e9),
+	}, nil
 }
 
 // benchFanout: one publisher, 100 subscribers, 64-byte lines; delivered
 // messages per second until every subscriber has every line (or the time
 // limit, counting what arrived).
-func benchFanout(cfg config, engine string) (float64, error) {
+func benchFanout(cfg config, engine string) (result, error) {
 	const subs = 100
 	msgs := 100000
 	if cfg.quick {
@@ -91,7 +94,7 @@ func benchFanout(cfg config, engine string) (float64, error) {
 	}
 	addrs, err := freeAddrs(2)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	r, err := startRouter(cfg, engine, fmt.Sprintf(`
 endpoints:
@@ -101,7 +104,7 @@ routes:
   - {pattern: fanout, from: pub, to: subs}
 `, addrs[0], addrs[1]), 2, addrs...)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer r.stop()
 	var delivered atomic.Int64
@@ -110,7 +113,7 @@ routes:
 	for i := range conns {
 		c, err := net.Dial("tcp", addrs[1])
 		if err != nil {
-			return 0, err
+			return result{}, err
 		}
 		defer c.Close()
 		conns[i] = c
@@ -140,27 +143,28 @@ routes:
 	payload := bytes.Repeat(line, msgs)
 	pub, err := net.Dial("tcp", addrs[0])
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer pub.Close()
-	start := time.Now()
+	start, cpu0 := time.Now(), r.cpuSeconds()
 	if _, err := pub.Write(payload); err != nil {
-		return 0, err
+		return result{}, err
 	}
 	wg.Wait()
-	return float64(delivered.Load()) / time.Since(start).Seconds(), nil
+	d := float64(delivered.Load())
+	return result{value: d / time.Since(start).Seconds(), cpu: (r.cpuSeconds() - cpu0) / (d / 1e6)}, nil
 }
 
 // benchIdle: 15,000 idle TCP connections held by a relay; the router's RSS
 // growth per connection.
-func benchIdle(cfg config, engine string) (float64, error) {
+func benchIdle(cfg config, engine string) (result, error) {
 	n := 15000
 	if cfg.quick {
 		n = 1000
 	}
 	addrs, err := freeAddrs(1)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	r, err := startRouter(cfg, engine, fmt.Sprintf(`
 endpoints:
@@ -169,7 +173,7 @@ routes:
   - {pattern: relay, members: room}
 `, addrs[0]), 2, addrs[0])
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer r.stop()
 	// One message through the room first, so the first-use costs (buffers,
@@ -180,12 +184,12 @@ routes:
 	io.WriteString(a, "warm\n")
 	b.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := bufio.NewReader(b).ReadString('\n'); err != nil {
-		return 0, fmt.Errorf("warm-up: %w", err)
+		return result{}, fmt.Errorf("warm-up: %w", err)
 	}
 	time.Sleep(200 * time.Millisecond)
 	base, err := r.rssBytes()
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	fds0 := r.openFDs()
 	conns := make([]net.Conn, 0, n)
@@ -199,21 +203,21 @@ routes:
 	for range n {
 		c, err := net.Dial("tcp", addrs[0])
 		if err != nil {
-			return 0, fmt.Errorf("after %d connections: %w", len(conns), err)
+			return result{}, fmt.Errorf("after %d connections: %w", len(conns), err)
 		}
 		conns = append(conns, c)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for r.openFDs() < fds0+n {
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("router holds %d fds, want %d", r.openFDs(), fds0+n)
+			return result{}, fmt.Errorf("router holds %d fds, want %d", r.openFDs(), fds0+n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
 	rss, err := r.rssBytes()
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
-	return float64(rss-base) / float64(n), nil
+	return result{value: float64(rss-base) / float64(n)}, nil
 }

@@ -3,6 +3,7 @@ package opcodes
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -45,7 +46,8 @@ type Machine struct {
 	// groups holds this loop's members of each group.
 	groups  [][]*conn
 	doomed  []*conn
-	dirty   []*conn // conns queued to this turn, flushed once each in Turn
+	outbox  []*groupBatch // per loop: messages for its members, posted in Turn
+	dirty   []*conn       // conns queued to this turn, flushed once each in Turn
 	parts   [3][]byte
 	iov1    [1][]byte
 	hdr     [8]byte
@@ -83,17 +85,22 @@ type machinePub struct {
 	conns  atomic.Int64
 }
 
-// groupMail carries one message to another loop's members of a group. The
-// sender is never on the receiving loop, so "others" is "group" there. wire
-// is a private copy, shared read-only by every receiving loop.
-type groupMail struct {
-	src    uint32 // the sender's endpoint, charged if nobody is left
-	group  uint32
-	frID   uint32
-	fr     Framing
-	wire   []byte
-	lo, hi int
+// groupBatch carries one turn's messages from one loop to another loop's
+// group members. The sender is never on the receiving loop, so "others" is
+// "group" there. Batches are recycled through batchPool.
+type groupBatch struct {
+	data []byte // every message's wire bytes, back to back
+	msgs []batchMsg
 }
+
+type batchMsg struct {
+	src, group, frID uint32 // sender's endpoint (charged if nobody is left), group, framing id
+	fr               Framing
+	end              int // data[previous end:end] is this message's wire
+	lo, hi           int // payload bounds inside the wire
+}
+
+var batchPool = sync.Pool{New: func() any { return new(groupBatch) }}
 
 // startMail runs a start thread; fd is a descriptor Runtime.Start opened
 // already, or -1.
@@ -117,10 +124,17 @@ func (m *Machine) Done() bool { return m.done }
 // Mail handles an item from the loop's inbox.
 func (m *Machine) Mail(v any) {
 	switch v := v.(type) {
-	case *groupMail:
-		if m.deliverGroup(nil, v.group, v.frID, v.fr, v.wire, v.lo, v.hi) == 0 {
-			m.counters[v.src].Drops[DropNoRoute]++ // the members left meanwhile
+	case *groupBatch:
+		start := 0
+		for _, msg := range v.msgs {
+			if m.deliverGroup(nil, msg.group, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) == 0 {
+				m.counters[msg.src].Drops[DropNoRoute]++ // the members left meanwhile
+			}
+			start = msg.end
 		}
+		clear(v.msgs) // drop Framing references before pooling
+		v.data, v.msgs = v.data[:0], v.msgs[:0]
+		batchPool.Put(v)
 	case *connMail:
 		m.adopt(v.fd, v.ep, v.pc)
 	case startMail:
@@ -128,6 +142,9 @@ func (m *Machine) Mail(v any) {
 		m.rt.liveDone() // the placeholder Start counted for this thread
 	case stopMail:
 		m.stop()
+		// What this loop produced so far must be in the other inboxes
+		// before it says it has stopped (see Runtime.Stop).
+		m.postBatches()
 		v.ack()
 	case finishMail:
 		m.finishing = true
@@ -182,6 +199,7 @@ func (m *Machine) Turn() {
 		m.flushDirty()
 		m.settle()
 	}
+	m.postBatches()
 	if m.finishing && !m.done && m.busy == 0 {
 		m.closeAll()
 	}

@@ -113,6 +113,7 @@ func Start(cfg Config) (*Runtime, error) {
 			inst:         p.Inst,
 			log:          log.With("loop", i),
 			groups:       make([][]*conn, len(p.Groups)),
+			outbox:       make([]*groupBatch, n),
 			counters:     make([]epCounters, len(p.Endpoints)),
 			lastCounters: make([]epCounters, len(p.Endpoints)),
 			active:       make([]int64, len(p.Endpoints)),

@@ -44,26 +44,39 @@ func (m *Machine) deliverGroup(skip *conn, g, frID uint32, fr Framing, wire []by
 	return n
 }
 
-// postGroup hands the message to every other loop with members in g, with
-// one private copy shared by all of them, and returns how many loops.
+// postGroup adds the message to this turn's batch for every other loop with
+// members in g, and returns how many loops.
 func (m *Machine) postGroup(c *conn, g uint32) int {
 	loops := len(m.rt.machines)
 	if loops == 1 {
 		return 0
 	}
-	var mail *groupMail
 	n := 0
 	for i := range loops {
 		if i == m.id || m.rt.members[int(g)*loops+i].Load() == 0 {
 			continue
 		}
-		if mail == nil {
-			mail = &groupMail{src: c.ep, group: g, frID: c.frID, fr: c.fr, wire: append([]byte(nil), c.msg...), lo: c.lo, hi: c.hi}
+		b := m.outbox[i]
+		if b == nil {
+			b = batchPool.Get().(*groupBatch)
+			m.outbox[i] = b
 		}
-		m.rt.machines[i].loop.Post(mail)
+		b.data = append(b.data, c.msg...)
+		b.msgs = append(b.msgs, batchMsg{src: c.ep, group: g, frID: c.frID, fr: c.fr, end: len(b.data), lo: c.lo, hi: c.hi})
 		n++
 	}
 	return n
+}
+
+// postBatches sends this turn's batches to the other loops: one inbox
+// push and at most one wakeup per loop per turn.
+func (m *Machine) postBatches() {
+	for i, b := range m.outbox {
+		if b != nil {
+			m.rt.machines[i].loop.Post(b)
+			m.outbox[i] = nil
+		}
+	}
 }
 
 // deliver queues one message for d and marks d for this turn's flush, so

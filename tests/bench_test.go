@@ -13,23 +13,24 @@ import (
 	"github.com/pxroute/pxroute/router"
 )
 
-// BenchmarkFanout: one publisher, 20 subscribers, 64-byte lines, in one
-// process; b.N lines are published and every subscriber reads them all.
-// Run with -cpuprofile to see the interpreter's share.
+// BenchmarkFanout: one publisher, 100 subscribers, 64-byte lines, in one
+// process, on 1 and 2 loops; b.N lines are published and every subscriber
+// reads them all. Run with -cpuprofile to see the interpreter's share.
 func BenchmarkFanout(b *testing.B) {
-	for _, engine := range engines {
-		b.Run(engine, func(b *testing.B) {
+	for _, v := range []variant{{"epoll", 1}, {"io_uring", 1}, {"epoll", 2}, {"io_uring", 2}} {
+		engine := v.engine
+		b.Run(v.String(), func(b *testing.B) {
 			if err := router.EngineUnavailable(engine); err != nil {
 				b.Skipf("%s: %v", engine, err)
 			}
-			const subs = 20
+			const subs = 100
 			r, err := router.LoadBytes("bench.yaml", []byte(`
 endpoints:
   pub:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
   subs: {kind: tcp, listen: "127.0.0.1:0", framing: lines, high_water: 64MiB}
 routes:
   - {pattern: fanout, from: pub, to: subs}
-`), router.Options{Loops: 1, Engine: engine, Logger: slog.New(slog.DiscardHandler)})
+`), router.Options{Loops: v.loops, Engine: engine, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				b.Fatal(err)
 			}

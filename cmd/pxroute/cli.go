@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -19,7 +20,7 @@ import (
 var Version = "dev"
 
 const usage = `usage:
-  pxroute run [FILE] [--loops N] [--engine auto|io_uring|epoll] [--log-level L] [--log-format text|json]
+  pxroute run [FILE] [--loops N] [--engine auto|io_uring|epoll] [--log-level L] [--log-format text|json] [--cpuprofile F]
         run a topology; without FILE, the embedded chat relay on 127.0.0.1:7000
   pxroute check FILE...     check topologies: exit 0 valid, 1 invalid, 2 usage
   pxroute disasm FILE       print the compiled program
@@ -80,6 +81,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	engine := fs.String("engine", "", "completion engine: auto, io_uring or epoll (default: the topology's)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -103,6 +105,19 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitInvalid
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "pxroute run: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "pxroute run: %v\n", err)
+			return exitUsage
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
