@@ -44,13 +44,10 @@ type conn struct {
 	lo  int    // payload bounds inside msg
 	hi  int
 
-	// Output: out[head:] is queued; ends holds the absolute end offset of
-	// each queued message, to count deliveries and drops by message.
-	out      []byte
-	head     int
-	ends     []int
-	iov      [1][]byte
-	lastSent int // bytes the last send completion reported
+	// Output: what is queued for this conn, by block and by message.
+	out      outQueue
+	iovs     [][]byte // the blocks of the send in flight; reused
+	lastSent int      // bytes the last send completion reported
 
 	peer   *conn
 	groups []uint32
@@ -66,4 +63,4 @@ type conn struct {
 	noSplice  bool // these descriptors cannot splice: use the fallback
 }
 
-func (c *conn) queued() int { return len(c.out) - c.head }
+func (c *conn) queued() int { return c.out.len() }

@@ -49,7 +49,8 @@ type Machine struct {
 	outbox  []*groupBatch // per loop: messages for its members, posted in Turn
 	dirty   []*conn       // conns queued to this turn, flushed once each in Turn
 	parts   [3][]byte
-	iov1    [1][]byte
+	blocks  [][]byte  // scratch: the blocks of an inline write
+	chunks  chunkPool // output blocks for this loop's conns
 	hdr     [8]byte
 	iov     []unix.Iovec
 	running *conn
@@ -708,11 +709,16 @@ func (m *Machine) close(c *conn, drop Drop) {
 	if c.queued() > 0 {
 		m.busy--
 	}
-	m.counters[c.ep].Drops[drop] += uint64(len(c.ends))
-	m.counters[c.ep].QueuedMsgs -= int64(len(c.ends))
+	m.counters[c.ep].Drops[drop] += uint64(c.out.msgs())
+	m.counters[c.ep].QueuedMsgs -= int64(c.out.msgs())
 	m.counters[c.ep].Queued -= int64(c.queued())
 	m.releaseInput(c)
-	c.in, c.out, c.ends, c.msg = nil, nil, nil, nil
+	if c.sending {
+		c.out.reset(nil) // a write in flight may still read the blocks
+	} else {
+		c.out.reset(&m.chunks)
+	}
+	c.in, c.msg, c.iovs = nil, nil, nil
 	m.leave(c)
 	if p := c.peer; p != nil {
 		c.peer, p.peer = nil, nil

@@ -114,6 +114,7 @@ func Start(cfg Config) (*Runtime, error) {
 			log:          log.With("loop", i),
 			groups:       make([][]*conn, len(p.Groups)),
 			outbox:       make([]*groupBatch, n),
+			chunks:       chunkPool{max: 512}, // 32MiB of spare blocks per loop at most
 			counters:     make([]epCounters, len(p.Endpoints)),
 			lastCounters: make([]epCounters, len(p.Endpoints)),
 			active:       make([]int64, len(p.Endpoints)),

@@ -117,10 +117,7 @@ func (m *Machine) deliver(src, d *conn, frID uint32, fr Framing, wire []byte, lo
 	if q == 0 {
 		m.busy++
 	}
-	for _, p := range parts {
-		d.out = append(d.out, p...)
-	}
-	d.ends = append(d.ends, len(d.out))
+	d.out.push(&m.chunks, parts)
 	m.counters[d.ep].QueuedMsgs++
 	m.counters[d.ep].Queued += int64(total)
 	if !d.dirty && !d.sending && !d.connecting {
@@ -161,8 +158,8 @@ func (m *Machine) writeNow(d *conn) {
 		return
 	}
 	if d.inline {
-		m.iov1[0] = d.out[d.head:]
-		n, err := completion.Writev(d.fd, m.iov1[:], &m.iov)
+		m.blocks = d.out.iov(m.blocks[:0])
+		n, err := completion.Writev(d.fd, m.blocks, &m.iov)
 		switch err {
 		case nil:
 			m.wrote(d, n)
@@ -184,15 +181,8 @@ func (m *Machine) flush(d *conn) {
 	if d.sending || d.connecting || d.queued() == 0 || d.closed {
 		return
 	}
-	if d.head > 0 && d.head >= cap(d.out)/2 {
-		n := copy(d.out, d.out[d.head:])
-		for i := range d.ends {
-			d.ends[i] -= d.head
-		}
-		d.out, d.head = d.out[:n], 0
-	}
-	d.iov[0] = d.out[d.head:]
-	if err := m.port.Send(d.fd, d.iov[:], m.tok(d)); err != nil {
+	d.iovs = d.out.iov(d.iovs[:0])
+	if err := m.port.Send(d.fd, d.iovs, m.tok(d)); err != nil {
 		m.fail(d, DropDisconnect, errnoOf(err))
 		return
 	}
@@ -204,28 +194,20 @@ func (m *Machine) wrote(c *conn, n int) {
 	if n <= 0 {
 		return
 	}
-	c.head += n
+	done := c.out.consume(&m.chunks, n)
 	m.counters[c.ep].BytesOut += uint64(n)
 	m.counters[c.ep].Queued -= int64(n)
-	i := 0
-	for i < len(c.ends) && c.ends[i] <= c.head {
-		i++
-	}
-	if i > 0 {
-		m.counters[c.ep].MsgsOut += uint64(i)
-		m.counters[c.ep].QueuedMsgs -= int64(i)
-		c.ends = append(c.ends[:0], c.ends[i:]...)
-	}
+	m.counters[c.ep].MsgsOut += uint64(done)
+	m.counters[c.ep].QueuedMsgs -= int64(done)
 }
 
-// emptied resets a queue that was just written out and gives back a
-// burst's memory.
+// emptied notes a queue that was just written out (its blocks are back in
+// the pool already).
 func (m *Machine) emptied(c *conn) {
 	m.busy--
-	if cap(c.out) > 256<<10 {
-		c.out, c.ends = nil, nil // a burst is over: do not hold its memory
+	if cap(c.iovs) > maxWriteChunks {
+		c.iovs = nil
 	}
-	c.out, c.head = c.out[:0], 0
 }
 
 // resume restarts readers gated on c once its queue is down to half.
