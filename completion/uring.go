@@ -62,6 +62,7 @@ type uringPort struct {
 	wakeBuf []byte // 8 bytes of mmap'd memory the eventfd read fills
 
 	multishotAccept bool
+	multishotRecv   bool
 	notesMu         sync.Mutex // Notes is read by Stats from other goroutines
 	notes           []string
 	closed          bool
@@ -81,6 +82,7 @@ type uringOp struct {
 	live      bool
 	pipe, n   int  // splice: the pipe end and the bytes to move
 	polling   bool // splice: waiting on a POLL_ADD, then splicing inline
+	multishot bool // a multishot recv: completions come until one lacks F_MORE
 }
 
 const (
@@ -93,7 +95,20 @@ type uringFD struct {
 	socket bool
 	file   bool   // regular file, directory or block device: never ready-or-not
 	rd, wr uint32 // op index + 1 of the pending read-side and write-side op
+
+	// Multishot recv (sockets): ms is its op index + 1 while armed. Results
+	// that arrive while the owner has no Recv outstanding wait in backlog;
+	// a full backlog cancels the multishot, so a reader that stopped
+	// asking leaves the bytes in the socket (TCP back-pressure) and not in
+	// the ring's buffers.
+	ms      uint32
+	want    bool   // the owner has a Recv outstanding
+	token   uint64 // ... with this token
+	backlog []Completion
 }
+
+// msBacklog is how many early receive results one socket may hold.
+const msBacklog = 2
 
 // NewUring opens an io_uring completion port. It must be called on the
 // thread that will use it (the ring is made SINGLE_ISSUER where the kernel
@@ -165,6 +180,7 @@ func (p *uringPort) setup() error {
 	}
 	p.setupBufRing()
 	p.multishotAccept = true                         // tried on first use; the kernel says EINVAL if not
+	p.multishotRecv = p.pbufRing != nil              // needs provided buffers; EINVAL on first use turns it off
 	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC) // blocking: the ring waits on it
 	if err != nil {
 		return os.NewSyscallError("eventfd", err)
@@ -355,7 +371,7 @@ func (p *uringPort) freeOp(i uint32) {
 		p.bufs.put(op.buf)
 	}
 	op.kind, op.internal, op.fd, op.token, op.cancelled, op.buf, op.live = 0, 0, -1, 0, false, nil, false
-	op.pipe, op.n, op.polling = 0, 0, false
+	op.pipe, op.n, op.polling, op.multishot = 0, 0, false, false
 	clear(op.iovecs)
 	op.iovecs = op.iovecs[:0]
 	p.freeOps = append(p.freeOps, i)
@@ -433,11 +449,106 @@ func (p *uringPort) submitAccept(i uint32) {
 }
 
 func (p *uringPort) Recv(fd int, token uint64) error {
+	if p.closed {
+		return ErrClosed
+	}
+	if st := p.state(fd); st.socket && p.multishotRecv && st.rd == 0 {
+		if st.want {
+			return os.NewSyscallError("submit", unix.EBUSY)
+		}
+		if len(st.backlog) > 0 {
+			c := st.backlog[0]
+			copy(st.backlog, st.backlog[1:])
+			st.backlog = st.backlog[:len(st.backlog)-1]
+			c.Token = token
+			p.ready = append(p.ready, c)
+			return nil
+		}
+		st.want, st.token = true, token
+		if st.ms == 0 {
+			p.armMultishot(fd)
+		}
+		return nil
+	}
 	i, err := p.claim(fd, KindRecv, token)
 	if err == nil {
 		p.submitRecv(i)
 	}
 	return err
+}
+
+// armMultishot submits one multishot recv on socket fd; its results are
+// handed out by Recv.
+func (p *uringPort) armMultishot(fd int) {
+	st := &p.fds[fd]
+	i := p.newOp(KindRecv, fd, 0)
+	p.ops[i].multishot = true
+	st.ms = i + 1
+	s := p.sqe()
+	s.opcode, s.fd, s.userData = uringOpRecv, int32(fd), uint64(i)+1
+	s.ioprio = uringRecvMultishot
+	s.flags, s.bufIndex = uringSQEBufferSelect, 0
+	p.push()
+}
+
+// multishotResult files one result of fd's multishot recv: to the owner if
+// it is asking, else to the backlog, which cancels the multishot when full.
+func (p *uringPort) multishotResult(dst []Completion, i uint32, cqe uringCQE, buf *Buf) []Completion {
+	fd := p.ops[i].fd
+	st := &p.fds[fd]
+	more := cqe.flags&uringCQEFMore != 0
+	if !more {
+		st.ms = 0
+		p.freeOp(i) // resets the op: use fd, not the op, from here on
+	}
+	c := Completion{Kind: KindRecv}
+	switch {
+	case cqe.res == -int32(unix.ECANCELED):
+		return dst // we stopped it: the backlog was full
+	case cqe.res == -int32(unix.ENOBUFS):
+		if st.want {
+			p.starved = append(p.starved, fd) // Release arms it again
+		}
+		return dst
+	case cqe.res == -int32(unix.EINVAL) && !more && buf == nil && st.want:
+		// Multishot recv is Linux 6.0+: one recv per submission instead.
+		p.multishotRecv = false
+		p.note("recv: multishot unsupported; one recv per submission")
+		st.want = false
+		if j, err := p.claim(fd, KindRecv, st.token); err == nil {
+			p.submitRecv(j)
+		}
+		return dst
+	case cqe.res < 0:
+		c.Err = syscall.Errno(-cqe.res)
+	default:
+		c.N = int(cqe.res)
+		if buf != nil && c.N > 0 {
+			c.Buf = buf
+		} else if buf != nil {
+			p.pbufPut(int(buf.id))
+		}
+	}
+	if st.want {
+		st.want = false
+		c.Token = st.token
+		return append(dst, c)
+	}
+	st.backlog = append(st.backlog, c)
+	if len(st.backlog) >= msBacklog && st.ms != 0 && more {
+		p.cancelOp(st.ms)
+	}
+	return dst
+}
+
+// cancelOp asks the kernel to cancel op slot (index + 1) by user_data.
+func (p *uringPort) cancelOp(slot uint32) {
+	c := p.newOp(0, -1, 0)
+	p.ops[c].internal = opCancel
+	s := p.sqe()
+	s.opcode, s.fd = uringOpAsyncCancel, -1
+	s.addr, s.userData = uint64(slot), uint64(c)+1
+	p.push()
 }
 
 func (p *uringPort) submitRecv(i uint32) {
@@ -602,17 +713,17 @@ func (p *uringPort) Cancel(fd int) {
 		return
 	}
 	st := &p.fds[fd]
-	for _, slot := range []uint32{st.rd, st.wr} {
+	for _, slot := range []uint32{st.rd, st.wr, st.ms} {
 		if slot == 0 {
 			continue
 		}
 		p.ops[slot-1].cancelled = true
-		c := p.newOp(0, -1, 0)
-		p.ops[c].internal = opCancel
-		s := p.sqe()
-		s.opcode, s.fd = uringOpAsyncCancel, -1
-		s.addr, s.userData = uint64(slot), uint64(c)+1
-		p.push()
+		p.cancelOp(slot)
+	}
+	for _, c := range st.backlog {
+		if c.Buf != nil {
+			p.Release(c.Buf)
+		}
 	}
 	for i, sfd := range p.starved {
 		if sfd == fd {
@@ -636,8 +747,13 @@ func (p *uringPort) Release(b *Buf) {
 		// A recv that found the ring empty can go again now.
 		fd := p.starved[0]
 		p.starved = p.starved[1:]
-		if fd < len(p.fds) && p.fds[fd].rd != 0 {
-			p.submitRecv(p.fds[fd].rd - 1)
+		if fd < len(p.fds) {
+			switch st := &p.fds[fd]; {
+			case st.rd != 0:
+				p.submitRecv(st.rd - 1)
+			case st.want && st.ms == 0:
+				p.armMultishot(fd)
+			}
 		}
 	}
 }
@@ -741,6 +857,8 @@ func (p *uringPort) complete(dst []Completion, cqe uringCQE) []Completion {
 	case op.internal == opCancel:
 		p.freeOp(i)
 		return dst
+	case op.multishot && !op.cancelled:
+		return p.multishotResult(dst, i, cqe, buf)
 	case op.cancelled:
 		if buf != nil {
 			p.pbufPut(int(buf.id))

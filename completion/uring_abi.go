@@ -30,6 +30,7 @@ const (
 	uringCQEFMore          = 1 << 1
 	uringCQEBufferShift    = 16
 	uringAcceptMultishot   = 1 << 0
+	uringRecvMultishot     = 1 << 1
 	uringOpSupported       = 1 << 0
 	uringSQNeedWakeup      = 1 << 0
 	uringSQCQOverflow      = 1 << 1

@@ -1,0 +1,84 @@
+package completion
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Multishot recv: one submission serves many results; results that come
+// while the owner is not asking wait in order; a full backlog stops the
+// multishot (the rest stays in the socket) and the next Recv re-arms it.
+func TestUringMultishotRecv(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	port, err := NewUring()
+	if err != nil {
+		t.Skipf("io_uring cannot run here: %v", err)
+	}
+	defer port.Close()
+	p := port.(*uringPort)
+	if !p.multishotRecv {
+		t.Fatalf("multishot recv is off on this kernel: %v", p.Notes())
+	}
+	sv, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sv[0])
+	defer unix.Close(sv[1])
+	fd, peer := sv[0], sv[1]
+
+	recv := func() string {
+		t.Helper()
+		if err := p.Recv(fd, 7); err != nil {
+			t.Fatal(err)
+		}
+		c := waitKind(t, p, KindRecv)
+		if c.Err != 0 || c.Token != 7 {
+			t.Fatalf("recv: %+v", c)
+		}
+		s := string(c.Buf.B[:c.N])
+		p.Release(c.Buf)
+		return s
+	}
+	unix.Write(peer, []byte("one"))
+	if got := recv(); got != "one" {
+		t.Fatalf("got %q", got)
+	}
+	if p.fds[fd].ms == 0 {
+		t.Fatal("no multishot recv armed after the first Recv")
+	}
+	// Nobody asks now: results queue up to msBacklog, then it stops.
+	for i, m := range []string{"two", "three", "four"} {
+		unix.Write(peer, []byte(m))
+		// Wait for this message to land in the backlog, unless the
+		// multishot has stopped (then it stays in the socket).
+		deadline := time.Now().Add(5 * time.Second)
+		for p.fds[fd].ms != 0 && len(p.fds[fd].backlog) <= i && time.Now().Before(deadline) {
+			backlog[p], _ = p.Wait(backlog[p], false)
+			time.Sleep(time.Millisecond)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.fds[fd].ms != 0 && time.Now().Before(deadline) {
+		backlog[p], _ = p.Wait(backlog[p], false)
+		time.Sleep(time.Millisecond)
+	}
+	if p.fds[fd].ms != 0 || len(p.fds[fd].backlog) < msBacklog {
+		t.Fatalf("backlog %d, multishot armed %v: want it stopped at %d", len(p.fds[fd].backlog), p.fds[fd].ms != 0, msBacklog)
+	}
+	// Every byte comes out, in order: the backlog first, then the socket.
+	var got string
+	for len(got) < len("twothreefour") {
+		got += recv()
+	}
+	if got != "twothreefour" {
+		t.Fatalf("got %q", got)
+	}
+	if p.fds[fd].ms == 0 {
+		t.Fatal("multishot not re-armed once the backlog drained")
+	}
+}
