@@ -223,6 +223,15 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 	case completion.KindRecv:
 		c.recvPending = false
 		in := &m.inst[c.rpc]
+		if in.Op != OpRecv || c.readDone {
+			// The reader moved on (its error handler ran) while the recv
+			// was in flight: the bytes have no reader.
+			if cp.Buf != nil {
+				m.counters[c.ep].BytesIn += uint64(cp.N)
+				m.port.Release(cp.Buf)
+			}
+			return
+		}
 		switch {
 		case cp.Err != 0:
 			m.fail(c, DropDisconnect, cp.Err)
@@ -281,6 +290,12 @@ func (m *Machine) run(c *conn) {
 	for {
 		if c.failed {
 			c.failed = false
+			if c.epc == 0 {
+				// No handler yet: count the error and close.
+				m.counters[c.ep].Errors++
+				m.close(c, c.failDrop)
+				return
+			}
 			c.rpc = c.epc
 		}
 		in := &m.inst[c.rpc]
@@ -297,9 +312,14 @@ func (m *Machine) run(c *conn) {
 			c.rpc = in.Out
 		case OpRecv:
 			if len(c.cur) > 0 {
-				// Bytes are waiting (a throttled reader resumed): frame them first.
-				c.rpc = in.Out
-				continue
+				// Bytes nobody framed: keep them with what comes next, up
+				// to max_frame, rather than spin on them.
+				m.carry(c)
+				if len(c.in) > c.maxFrame {
+					m.counters[c.ep].Drops[DropMaxFrame]++
+					m.fail(c, DropDisconnect, 0)
+					continue
+				}
 			}
 			if g := c.gate; g != nil && !g.closed && g.queued() > g.hwm {
 				c.parked = true

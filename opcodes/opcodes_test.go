@@ -70,6 +70,13 @@ func TestVerify(t *testing.T) {
 		{"start-not-start-op", func(p *Prog) { p.Start[0] = 3 }, "want accept or open"},
 		{"start-range", func(p *Prog) { p.Start[0] = 0 }, "start 0: pc 0 out of range"},
 		{"position-range", func(p *Prog) { p.Inst[3].Pos = 5 }, "position 5 out of range"},
+		{"writer-op-in-reader", func(p *Prog) { p.Inst[6] = Inst{Op: OpSent, Out: 3} }, "pc 6 (sent): not an op a connection's reader runs"},
+		{"reader-op-in-writer", func(p *Prog) { p.Inst[10] = Inst{Op: OpRecv, Out: 11, Alt: 11} }, "pc 10 (recv): not an op a send-complete handler runs"},
+		{"start-op-in-program", func(p *Prog) { p.Inst[6] = Inst{Op: OpAccept, Arg: 0, Out: 2} }, "pc 6 (accept): not an op a connection's reader runs"},
+		{"spinning-loop", func(p *Prog) { p.Inst[5] = Inst{Op: OpJump, Out: 5} }, "a loop through pc 5 that never parks"},
+		{"frame-loop-without-recv", func(p *Prog) { p.Inst[4].Alt = 4 }, "a loop through pc 4 that never parks"},
+		{"splice-fallback-to-itself", func(p *Prog) { p.Inst[3] = Inst{Op: OpSplice, Mode: ToPeer, Out: 3, Alt: 6, Arg: 3} }, "a loop through pc 3 that never parks"},
+		{"spinning-writer", func(p *Prog) { p.Inst[10] = Inst{Op: OpDrained, Out: 9} }, "never parks, consumes input or ends"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

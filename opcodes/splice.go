@@ -45,6 +45,15 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 	c.recvPending = false
 	in := &m.inst[c.rpc]
+	if in.Op != OpSplice || c.readDone {
+		// The reader moved on while the splice was in flight.
+		if cp.N > 0 {
+			m.counters[c.ep].BytesIn += uint64(cp.N)
+			m.counters[c.ep].Drops[DropDisconnect]++
+			m.closePipe(c)
+		}
+		return
+	}
 	switch {
 	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
 		c.noSplice = true // this pair of descriptors cannot splice

@@ -5,9 +5,12 @@ import (
 	"fmt"
 )
 
-// Verify checks every jump target, endpoint, group and position index, and
-// every op and mode, before the program touches a descriptor. It returns all
-// problems found, one per instruction at most.
+// Verify checks a program before it touches a descriptor: every jump
+// target, endpoint, group and position index, every op and mode; then that
+// each reachable instruction runs in a thread that can execute it (a start
+// op, a connection's reader, or its send-complete handler) and that no loop
+// in a thread goes round without parking, consuming input or ending. It
+// returns all problems found.
 func (p *Prog) Verify() error {
 	var errs []error
 	n := uint32(len(p.Inst))
@@ -95,6 +98,9 @@ func (p *Prog) Verify() error {
 		if op := p.Inst[pc].Op; op != OpAccept && op != OpOpen {
 			errs = append(errs, fmt.Errorf("verify: start %d: pc %d is %v, want accept or open", i, pc, op))
 		}
+	}
+	if len(errs) == 0 {
+		errs = p.verifyThreads()
 	}
 	return errors.Join(errs...)
 }
