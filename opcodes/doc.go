@@ -1,0 +1,41 @@
+// Package opcodes is pxroute's instruction set and its interpreter.
+//
+// The topology compiler turns patterns (bridge, fanout, relay, ...) into a
+// Prog: a flat list of instructions, immutable and shared by every loop.
+// Each loop runs one Machine, which keeps per-connection state (two program
+// counters: a reader and a send-complete handler) and executes the program
+// in one switch. Async instructions park the connection and return to the
+// loop; the completion resumes it. Adding a pattern changes the compiler,
+// never the Machine.
+//
+// pc 0 is always fail, so 0 means "no target". Verify checks a program
+// before it touches a descriptor (ranges, thread kinds, loops that could
+// spin); Disasm prints it, one instruction a line.
+//
+// The instruction set (Out: next pc unless said otherwise):
+//
+//	op        runs in   fields                       does
+//	fail      -         -                            never reached: pc 0
+//	accept    start     Arg endpoint, Out entry      accept connections on Arg; each runs from Out
+//	open      start     Arg endpoint, Out entry      open or connect Arg once; the connection runs from Out
+//	handle    reader    Arg error pc, Alt sent pc    set the connection's error and send-complete handlers
+//	join      reader    Arg group                    join group Arg
+//	dial      reader    Arg endpoint, Alt peer entry open a new connection to Arg as this one's peer; it runs from Alt
+//	recv      reader    Out data, Alt end            park until bytes arrive (connection made/data received)
+//	frame     reader    Out message, Alt need more   split the next message off the input by the endpoint's framing
+//	send      reader    Mode, Arg group              deliver the message to the peer, self, group or others (fan-out);
+//	                                                 queued per connection, written once per loop turn, inline first
+//	splice    reader    Out, Alt end, Arg fallback   move bytes to the peer through a kernel pipe, no copy
+//	discard   reader    -                            count the message as dropped: no route
+//	shutdown  reader    Mode peer or self            half-close: shut the target's write side once its queue drains
+//	error     reader    -                            handle error: count the connection's failure
+//	close     both      -                            close the connection, leave its groups
+//	jump      both      -                            go to Out
+//	halt      both      -                            end this thread; the connection stays
+//	sent      writer    -                            send complete: account it, keep the queue moving, resume readers
+//	drained   writer    -                            maybe-shutdown: act on a half-close or a departed peer once drained
+//
+// Opcode values are pinned by a test. Per-op execution counts, per
+// endpoint figures and drops by reason are published once per loop turn and
+// summed by Runtime.Stats.
+package opcodes
