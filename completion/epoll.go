@@ -46,8 +46,16 @@ type pendingOp struct {
 	n     int // splice: bytes to move
 }
 
-// spliceFlags: never block the loop, and move pages rather than copy.
-const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
+// spliceNow moves up to n bytes from in to out without blocking (EAGAIN
+// when it would), retrying on EINTR. Pages move rather than copy.
+func spliceNow(in, out, n int) (int, error) {
+	for {
+		moved, err := unix.Splice(in, nil, out, nil, n, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		if err != unix.EINTR {
+			return int(max(moved, 0)), err
+		}
+	}
+}
 
 // NewEpoll opens an epoll completion port.
 func NewEpoll() (Port, error) {
@@ -355,19 +363,13 @@ func (p *epollPort) tryRead(fd int, s *fdState) {
 			p.ready = append(p.ready, Completion{Token: op.token, Kind: KindAccept, N: int(nfd)})
 		}
 	case KindSpliceIn:
-		for {
-			n, err := unix.Splice(fd, nil, op.pipe, nil, op.n, spliceFlags)
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err == unix.EAGAIN:
-				s.readable = false
-				return
-			}
-			s.rd = pendingOp{}
-			p.ready = append(p.ready, Completion{Token: op.token, Kind: KindSpliceIn, N: int(max(n, 0)), Err: errno(err)})
+		n, err := spliceNow(fd, op.pipe, op.n)
+		if err == unix.EAGAIN {
+			s.readable = false
 			return
 		}
+		s.rd = pendingOp{}
+		p.ready = append(p.ready, Completion{Token: op.token, Kind: KindSpliceIn, N: n, Err: errno(err)})
 	case KindRecv:
 		b := p.bufs.get()
 		for {
@@ -412,19 +414,13 @@ func (p *epollPort) tryWrite(fd int, s *fdState) {
 		}
 		p.ready = append(p.ready, Completion{Token: op.token, Kind: KindConnect, Err: errno(err)})
 	case KindSpliceOut:
-		for {
-			n, err := unix.Splice(op.pipe, nil, fd, nil, op.n, spliceFlags)
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err == unix.EAGAIN:
-				s.writable = false
-				return
-			}
-			s.wr = pendingOp{}
-			p.ready = append(p.ready, Completion{Token: op.token, Kind: KindSpliceOut, N: int(max(n, 0)), Err: errno(err)})
+		n, err := spliceNow(op.pipe, fd, op.n)
+		if err == unix.EAGAIN {
+			s.writable = false
 			return
 		}
+		s.wr = pendingOp{}
+		p.ready = append(p.ready, Completion{Token: op.token, Kind: KindSpliceOut, N: n, Err: errno(err)})
 	case KindSend:
 		for {
 			n, err := p.writev(fd, op.iov)

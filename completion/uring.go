@@ -633,18 +633,17 @@ func (p *uringPort) Connect(fd int, sa unix.Sockaddr, token uint64) error {
 }
 
 func (p *uringPort) SpliceIn(fd, pipeW, n int, token uint64) error {
-	i, err := p.claim(fd, KindSpliceIn, token)
-	if err == nil {
-		p.ops[i].pipe, p.ops[i].n = pipeW, n
-		p.splice(i)
-	}
-	return err
+	return p.startSplice(KindSpliceIn, fd, pipeW, n, token)
 }
 
 func (p *uringPort) SpliceOut(pipeR, fd, n int, token uint64) error {
-	i, err := p.claim(fd, KindSpliceOut, token)
+	return p.startSplice(KindSpliceOut, fd, pipeR, n, token)
+}
+
+func (p *uringPort) startSplice(kind Kind, fd, pipe, n int, token uint64) error {
+	i, err := p.claim(fd, kind, token)
 	if err == nil {
-		p.ops[i].pipe, p.ops[i].n = pipeR, n
+		p.ops[i].pipe, p.ops[i].n = pipe, n
 		p.splice(i)
 	}
 	return err
@@ -669,25 +668,19 @@ func (p *uringPort) splice(i uint32) {
 		p.push()
 		return
 	}
-	for {
-		n, err := unix.Splice(in, nil, out, nil, op.n, spliceFlags)
-		switch err {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			op.polling = true
-			s := p.sqe()
-			s.opcode, s.fd, s.userData = uringOpPollAdd, int32(op.fd), uint64(i)+1
-			s.opFlags = unix.POLLIN
-			if op.kind == KindSpliceOut {
-				s.opFlags = unix.POLLOUT
-			}
-			p.push()
-			return
-		}
-		p.finishSplice(i, Completion{Token: op.token, Kind: op.kind, N: int(max(n, 0)), Err: errno(err)})
+	n, err := spliceNow(in, out, op.n)
+	if err != unix.EAGAIN {
+		p.finishSplice(i, Completion{Token: op.token, Kind: op.kind, N: n, Err: errno(err)})
 		return
 	}
+	op.polling = true
+	s := p.sqe()
+	s.opcode, s.fd, s.userData = uringOpPollAdd, int32(op.fd), uint64(i)+1
+	s.opFlags = unix.POLLIN
+	if op.kind == KindSpliceOut {
+		s.opFlags = unix.POLLOUT
+	}
+	p.push()
 }
 
 // finishSplice reports a splice and frees its op and side.

@@ -32,7 +32,6 @@ const (
 	uringAcceptMultishot   = 1 << 0
 	uringRecvMultishot     = 1 << 1
 	uringOpSupported       = 1 << 0
-	uringSQNeedWakeup      = 1 << 0
 	uringSQCQOverflow      = 1 << 1
 	uringSQTaskrun         = 1 << 2
 )

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,5 +195,3 @@ routes:
 		t.Fatalf("sink got %d bytes, want %d", len(got), len(payload))
 	}
 }
-
-var _ = net.Dial
