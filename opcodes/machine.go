@@ -75,8 +75,8 @@ type listener struct {
 	pc    uint32
 	ep    uint32
 	fd    int
-	next  int // round-robin cursor over loops
-	pause bool
+	next  int  // round-robin cursor over loops
+	pause bool // in an episode of failed accepts (EMFILE): retried on a timer
 }
 
 type machinePub struct {
@@ -176,8 +176,7 @@ func (m *Machine) Complete(cp *completion.Completion) {
 		m.accepted(slot, cp)
 	case tagAccept:
 		if int(slot) < len(m.lists) && m.lists[slot].fd >= 0 {
-			m.lists[slot].pause = false
-			m.armAccept(slot)
+			m.armAccept(slot) // try again; the episode lasts until one succeeds
 		}
 	case tagReopen:
 		if !m.stopping {
@@ -506,12 +505,17 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 	l := m.lists[i]
 	switch cp.Err {
 	case 0:
+		if l.pause {
+			l.pause = false
+			m.log.Info("accept resumed", "endpoint", m.prog.Endpoints[l.ep])
+		}
 	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
-		// Out of descriptors or memory: pause instead of spinning.
+		// Out of descriptors or memory: retry every 100ms instead of
+		// spinning, and say so once per episode.
 		if !l.pause {
+			l.pause = true
 			m.log.Warn("accept paused", "endpoint", m.prog.Endpoints[l.ep], "err", cp.Err)
 		}
-		l.pause = true
 		m.port.After(100*time.Millisecond, token(tagAccept, 0, i))
 		return
 	default:
