@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -43,8 +44,8 @@ routes:
   - {pattern: relay, members: room}
 `, addrs[0]))
 			cmd := exec.Command("bash", "-c", fmt.Sprintf("ulimit -n 64 && exec %s run %s --loops 1 --engine %s", pxroute, topo, engine))
-			var logs bytes.Buffer
-			cmd.Stderr = &logs
+			logs := new(lockedBuffer) // written by exec's copier, read here
+			cmd.Stderr = logs
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -94,4 +95,22 @@ routes:
 			}
 		})
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
