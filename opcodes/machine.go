@@ -287,6 +287,9 @@ func (m *Machine) run(c *conn) {
 	m.running = c
 	defer func() { m.running = prev }()
 	for {
+		if c.closed {
+			return // an op closed it under us (its writer thread, a peer's close)
+		}
 		if c.failed {
 			c.failed = false
 			if c.epc == 0 {
