@@ -831,6 +831,17 @@ func (p *uringPort) reap(dst []Completion) []Completion {
 	return dst
 }
 
+// result turns a CQE's res into a Completion for op: a count or an errno.
+func result(op *uringOp, cqe uringCQE) Completion {
+	c := Completion{Token: op.token, Kind: op.kind}
+	if cqe.res < 0 {
+		c.Err = syscall.Errno(-cqe.res)
+	} else {
+		c.N = int(cqe.res)
+	}
+	return c
+}
+
 func (p *uringPort) complete(dst []Completion, cqe uringCQE) []Completion {
 	i := uint32(cqe.userData - 1)
 	if cqe.userData == 0 || int(i) >= len(p.ops) || !p.ops[i].live {
@@ -872,23 +883,12 @@ func (p *uringPort) complete(dst []Completion, cqe uringCQE) []Completion {
 			p.ready = p.ready[:0]
 			return dst
 		}
-		c := Completion{Token: op.token, Kind: op.kind}
-		if cqe.res < 0 {
-			c.Err = syscall.Errno(-cqe.res)
-		} else {
-			c.N = int(cqe.res)
-		}
-		p.finishSplice(i, c)
+		p.finishSplice(i, result(op, cqe))
 		dst = append(dst, p.ready...)
 		p.ready = p.ready[:0]
 		return dst
 	}
-	c := Completion{Token: op.token, Kind: op.kind}
-	if cqe.res < 0 {
-		c.Err = syscall.Errno(-cqe.res)
-	} else {
-		c.N = int(cqe.res)
-	}
+	c := result(op, cqe)
 	st := &p.fds[op.fd]
 	switch op.kind {
 	case KindAccept:
