@@ -41,7 +41,6 @@ type pendingOp struct {
 	kind  Kind
 	token uint64
 	iov   [][]byte
-	sa    unix.Sockaddr
 	pipe  int // splice: the pipe end
 	n     int // splice: bytes to move
 }

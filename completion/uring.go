@@ -47,7 +47,8 @@ type uringPort struct {
 	freeOps []uint32
 	fds     []uringFD
 	timers  timerHeap
-	ready   []Completion
+	ready   []Completion // finished without a CQE (inline splices, backlogged recvs)
+	early   []Completion // reaped while making room in the submission queue
 	bufs    bufPool
 
 	// Provided buffers: ring entries and buffer memory, both off the Go
@@ -389,6 +390,12 @@ func (p *uringPort) sqe() *uringSQE {
 			return s
 		}
 		p.enter(0, 0, nil)
+		if atomic.LoadUint32(p.sqHead) == head {
+			// Nothing was taken (EBUSY: completions must be reaped first).
+			// Reap them into early, which Wait hands out first, so the
+			// ring can take submissions again.
+			p.early = p.reap(p.early)
+		}
 	}
 }
 
@@ -773,21 +780,19 @@ func (p *uringPort) enter(wait uint32, flags uint32, timeout *time.Duration) err
 		argp, argsz = unsafe.Pointer(&arg), unsafe.Sizeof(arg)
 		flags |= uringEnterExtArg
 	}
-	for {
-		n, err := uringEnter(p.fd, p.toSubmit, wait, flags, argp, argsz)
-		runtime.KeepAlive(&ts)
-		if n > 0 {
-			p.toSubmit -= uint32(min(uint32(n), p.toSubmit))
-		}
-		switch err {
-		case nil, unix.ETIME, unix.EINTR:
-			return nil
-		case unix.EBUSY, unix.EAGAIN:
-			// The completion queue is full: reap, then submit again.
-			return nil
-		}
-		return os.NewSyscallError("io_uring_enter", err)
+	n, err := uringEnter(p.fd, p.toSubmit, wait, flags, argp, argsz)
+	runtime.KeepAlive(&ts)
+	if n > 0 {
+		p.toSubmit -= uint32(min(uint32(n), p.toSubmit))
 	}
+	switch err {
+	case nil, unix.ETIME, unix.EINTR:
+		return nil
+	case unix.EBUSY, unix.EAGAIN:
+		// The completion queue must be reaped first; callers reap next.
+		return nil
+	}
+	return os.NewSyscallError("io_uring_enter", err)
 }
 
 func (p *uringPort) Wait(dst []Completion, block bool) ([]Completion, error) {
@@ -795,6 +800,8 @@ func (p *uringPort) Wait(dst []Completion, block bool) ([]Completion, error) {
 		return dst, ErrClosed
 	}
 	start := len(dst)
+	dst = append(dst, p.early...)
+	p.early = p.early[:0]
 	dst = append(dst, p.ready...)
 	p.ready = p.ready[:0]
 	now := time.Now()

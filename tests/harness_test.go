@@ -98,16 +98,6 @@ func readLines(t *testing.T, r *bufio.Reader, n int) []string {
 	return out
 }
 
-// expectSilence checks that nothing arrives on c for a short while.
-func expectSilence(t *testing.T, c net.Conn, r *bufio.Reader) {
-	t.Helper()
-	c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
-	if line, err := r.ReadString('\n'); err == nil || line != "" {
-		t.Fatalf("unexpected data %q (err %v)", line, err)
-	}
-	c.SetReadDeadline(time.Now().Add(ioTimeout))
-}
-
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
