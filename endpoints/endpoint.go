@@ -64,6 +64,11 @@ type Options struct {
 	Framing   Framing
 	MaxFrame  int // largest message a peer may send, bytes
 	HighWater int // bytes queued for one connection before drops or back-pressure
+	// HighWaterMsgs limits the queue in messages too; 0: no limit.
+	HighWaterMsgs int
+	// Overflow names the policy at the mark (one of Overflows); empty: the
+	// route's, else its pattern's default.
+	Overflow string
 }
 
 // Defaults for Options.

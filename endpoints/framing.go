@@ -147,5 +147,32 @@ func parseOptions(p Params) Options {
 			o.HighWater = int(n)
 		}
 	}
+	if n, ok := p.Size("high_water_msgs"); ok {
+		if n < 1 || n > 1<<32 {
+			p.Errorf("high_water_msgs", "high_water_msgs must be between 1 and 2^32 messages")
+		} else {
+			o.HighWaterMsgs = int(n)
+		}
+	}
+	if s, ok := p.String("overflow"); ok {
+		if !validOverflow(s) {
+			p.Errorf("overflow", "unknown overflow policy %q: want one of %v", s, Overflows())
+		} else {
+			o.Overflow = s
+		}
+	}
 	return o
+}
+
+// Overflows lists the overflow policies: what a send does when a
+// connection's queue is over its high-water mark.
+func Overflows() []string { return []string{"block", "drop-newest", "drop-oldest", "disconnect"} }
+
+func validOverflow(s string) bool {
+	for _, o := range Overflows() {
+		if s == o {
+			return true
+		}
+	}
+	return false
 }

@@ -15,16 +15,18 @@ type conn struct {
 	frID      uint32 // index of fr among the program's distinct framings
 	raw       bool   // fr keeps no boundaries: output is the source's wire bytes
 	maxFrame  int
-	hwm       int
-	inline    bool // pollable: a write may be tried inline (never for regular files)
+	hwm       int    // the endpoint's marks and policy; edges may override them
+	hwmMsgs   int    // 0: no limit in messages
+	policy    Policy // PolicyDefault: the edge's
+	inline    bool   // pollable: a write may be tried inline (never for regular files)
 
 	rpc, epc, wpc uint32 // reader pc, error handler, send-complete handler
 	start         uint32 // the open thread that made it (singletons), else 0
 
 	connecting  bool // connect in flight: sends only queue
 	recvPending bool
-	parked      bool  // reader waits for gate's queue to drain
-	gate        *conn // the conn whose full queue stopped this reader
+	blocked     bool // a send blocked on a full queue: read no more until it drains
+	parked      bool // reader stopped at recv or frame because it is blocked
 	readDone    bool
 	wantShut    bool // half-close requested once the queue drains
 	writeShut   bool
@@ -52,6 +54,19 @@ type conn struct {
 	peer   *conn
 	groups []uint32
 
+	// Senders blocked on this conn's queue, woken when it is down to
+	// resumeAt bytes and resumeMsgs messages.
+	waiters    []connRef
+	resumeAt   int
+	resumeMsgs int
+	inflight   int // bytes of the queue in a port Send: not droppable
+
+	filters  []filter  // fan-out topic prefixes, per group; none: everything
+	name     []byte    // relay: how others see this member
+	announce [][2]uint32 // relay groups (and edges) told when this conn leaves
+	replies  []connRef // request/reply worker: who asked each request it holds, oldest first
+	replyAt  int       // replies[replyAt:] are outstanding
+
 	// Splice: this conn's bytes go to its peer through pipe, never through
 	// user space. pipeFill bytes are in the pipe; spliceOut says a
 	// pipe->peer splice is pending on the peer's descriptor.
@@ -64,3 +79,22 @@ type conn struct {
 }
 
 func (c *conn) queued() int { return c.out.len() }
+
+// connRef names a conn at one generation: a slot reused since does not match.
+type connRef struct {
+	c   *conn
+	gen uint32
+}
+
+func (r connRef) live() *conn {
+	if r.c == nil || r.c.gen != r.gen || r.c.closed {
+		return nil
+	}
+	return r.c
+}
+
+// filter is one conn's topic prefixes in one fan-out group.
+type filter struct {
+	group    uint32
+	prefixes [][]byte
+}

@@ -33,7 +33,51 @@ func (p *Prog) Disasm(w io.Writer) error {
 			return err
 		}
 	}
+	for i, e := range p.Edges {
+		if _, err := fmt.Fprintf(w, "; edge %d: %v\n", i, e); err != nil {
+			return err
+		}
+	}
+	for i, t := range p.Topics {
+		if _, err := fmt.Fprintf(w, "; topics %d: %q\n", i+1, t); err != nil {
+			return err
+		}
+	}
+	for ep, pin := range p.Pin {
+		if pin >= 0 {
+			if _, err := fmt.Fprintf(w, "; %s: pinned to loop set %d\n", p.name(p.Endpoints, uint32(ep)), pin); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// String describes an edge for disassembly: "drop-newest, high_water
+// endpoint's" and the like.
+func (e Edge) String() string {
+	var b strings.Builder
+	if e.Policy == PolicyDefault {
+		fmt.Fprintf(&b, "overflow endpoint's else %v", e.Fallback)
+	} else {
+		fmt.Fprintf(&b, "overflow %v", e.Policy)
+	}
+	if e.HWM > 0 {
+		fmt.Fprintf(&b, ", high_water %d", e.HWM)
+	}
+	if e.HWMMsgs > 0 {
+		fmt.Fprintf(&b, ", high_water_msgs %d", e.HWMMsgs)
+	}
+	if e.Pick == PickLeastLoaded {
+		b.WriteString(", least-loaded")
+	}
+	if e.Prefix {
+		b.WriteString(", name prefix")
+	}
+	if e.Reply {
+		b.WriteString(", replies return")
+	}
+	return b.String()
 }
 
 func (p *Prog) name(list []string, i uint32) string {
@@ -52,7 +96,20 @@ func (p *Prog) operands(in Inst) string {
 	case OpHandle:
 		return fmt.Sprintf("error %d, sent %d -> %d", in.Arg, in.Alt, in.Out)
 	case OpJoin:
+		if in.Alt > 0 {
+			return fmt.Sprintf("%s topics %d -> %d", p.name(p.Groups, in.Arg), in.Alt, in.Out)
+		}
 		return fmt.Sprintf("%s -> %d", p.name(p.Groups, in.Arg), in.Out)
+	case OpSubscribe:
+		return fmt.Sprintf("%s -> %d", p.name(p.Groups, in.Arg), in.Out)
+	case OpAnnounce:
+		return fmt.Sprintf("%s edge %d -> %d", p.name(p.Groups, in.Arg), in.Alt, in.Out)
+	case OpName:
+		from := "address"
+		if in.Arg == NameFromMessage {
+			from = "message"
+		}
+		return fmt.Sprintf("from %s -> %d", from, in.Out)
 	case OpRecv:
 		return fmt.Sprintf("-> %d, eof %d", in.Out, in.Alt)
 	case OpSplice:
@@ -60,10 +117,15 @@ func (p *Prog) operands(in Inst) string {
 	case OpFrame:
 		return fmt.Sprintf("-> %d, more %d", in.Out, in.Alt)
 	case OpSend, OpShutdown:
-		if in.Mode == ToGroup || in.Mode == ToOthers {
-			return fmt.Sprintf("%v %s -> %d", in.Mode, p.name(p.Groups, in.Arg), in.Out)
+		edge := ""
+		if in.Op == OpSend && len(p.Edges) > 0 {
+			edge = fmt.Sprintf(" edge %d", in.Alt)
 		}
-		return fmt.Sprintf("%v -> %d", in.Mode, in.Out)
+		switch in.Mode {
+		case ToGroup, ToOthers, ToOne:
+			return fmt.Sprintf("%v %s%s -> %d", in.Mode, p.name(p.Groups, in.Arg), edge, in.Out)
+		}
+		return fmt.Sprintf("%v%s -> %d", in.Mode, edge, in.Out)
 	case OpDiscard, OpSent, OpDrained, OpError, OpJump:
 		return fmt.Sprintf("-> %d", in.Out)
 	}

@@ -31,6 +31,11 @@ type Endpoint interface {
 	// HighWater is how many bytes may queue for one connection before
 	// fan-out drops or a bridge stops reading its source.
 	HighWater() int
+	// HighWaterMsgs is the same mark in messages; 0 means none.
+	HighWaterMsgs() int
+	// Overflow is the endpoint's policy at the mark; PolicyDefault leaves
+	// it to the route.
+	Overflow() Policy
 }
 
 // Framing turns a byte stream into messages and messages into a byte stream.

@@ -54,6 +54,17 @@ type Machine struct {
 	hdr     [8]byte
 	iov     []unix.Iovec
 	running *conn
+	wake    []connRef // blocked senders to run again, in settle
+	cursor  []int     // per group: the next member a round robin tries
+
+	// A group send copies a large message once into shared, a chunk
+	// filled message after message (shareFill), and queues references.
+	fanning   bool
+	shared    *chunk
+	sharedB   []byte
+	shareFill *chunk
+	named     []byte // scratch: "<name> payload"
+	prefixBuf []byte // scratch: that, framed
 
 	ops      [NumOps]uint64
 	counters []epCounters
@@ -96,6 +107,7 @@ type groupBatch struct {
 
 type batchMsg struct {
 	src, group, frID uint32 // sender's endpoint (charged if nobody is left), group, framing id
+	edge             uint32
 	fr               Framing
 	end              int // data[previous end:end] is this message's wire
 	lo, hi           int // payload bounds inside the wire
@@ -128,9 +140,10 @@ func (m *Machine) Mail(v any) {
 	case *groupBatch:
 		start := 0
 		for _, msg := range v.msgs {
-			if m.deliverGroup(nil, msg.group, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) == 0 {
+			if m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) == 0 {
 				m.counters[msg.src].Drops[DropNoRoute]++ // the members left meanwhile
 			}
+			m.unshare()
 			start = msg.end
 		}
 		clear(v.msgs) // drop Framing references before pooling
@@ -195,7 +208,7 @@ func (m *Machine) Turn() {
 	// Error handlers can queue more (a peer told of a close), and flushes
 	// can fail conns: repeat until neither has work, so nothing queued is
 	// left unflushed while the loop sleeps.
-	for len(m.dirty) > 0 || len(m.doomed) > 0 {
+	for len(m.dirty) > 0 || len(m.doomed) > 0 || len(m.wake) > 0 {
 		m.flushDirty()
 		m.settle()
 	}
@@ -307,7 +320,7 @@ func (m *Machine) run(c *conn) {
 			c.epc, c.wpc = in.Arg, in.Alt
 			c.rpc = in.Out
 		case OpJoin:
-			m.join(c, in.Arg)
+			m.join(c, in.Arg, in.Alt)
 			c.rpc = in.Out
 		case OpDial:
 			m.dial(c, in)
@@ -323,11 +336,10 @@ func (m *Machine) run(c *conn) {
 					continue
 				}
 			}
-			if g := c.gate; g != nil && !g.closed && g.queued() > g.hwm {
+			if c.blocked {
 				c.parked = true
 				return
 			}
-			c.gate = nil
 			if m.stopping || c.recvPending {
 				return
 			}
@@ -343,7 +355,7 @@ func (m *Machine) run(c *conn) {
 				c.rpc = in.Alt
 				continue
 			}
-			if g := c.gate; g != nil && !g.closed && g.queued() > g.hwm {
+			if c.blocked {
 				c.parked = true
 				return
 			}
@@ -388,6 +400,16 @@ func (m *Machine) run(c *conn) {
 			if m.splice(c, in) {
 				return
 			}
+		case OpSubscribe:
+			m.subscribe(c, in.Arg)
+			c.rpc = in.Out
+		case OpName:
+			m.name(c, in.Arg)
+			c.rpc = in.Out
+		case OpAnnounce:
+			m.announce(c, in.Arg, in.Alt, "joined")
+			c.announce = append(c.announce, [2]uint32{in.Arg, in.Alt})
+			c.rpc = in.Out
 		case OpHalt:
 			c.readDone = true
 			m.releaseInput(c)
@@ -528,6 +550,9 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 	// Accept stays armed: no resubmission per connection.
 	target := l.next % len(m.rt.machines)
 	l.next++
+	if pin := m.rt.pin(l.ep); pin >= 0 {
+		target = pin
+	}
 	if target == m.id {
 		m.adopt(cp.N, l.ep, m.inst[l.pc].Out)
 		return
@@ -561,6 +586,7 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 	e := m.rt.eps[ep]
 	c.fd, c.ep, c.endpoint, c.rpc = fd, ep, e, pc
 	c.fr, c.maxFrame, c.hwm = e.Framing(), e.MaxFrame(), e.HighWater()
+	c.hwmMsgs, c.policy = e.HighWaterMsgs(), e.Overflow()
 	c.frID, c.raw = m.rt.frIDs[ep], !c.fr.Boundaries()
 	m.counters[ep].Opened++
 	m.active[ep]++
@@ -620,7 +646,14 @@ func (m *Machine) target(c *conn, mode Mode) *conn {
 	return nil
 }
 
-func (m *Machine) join(c *conn, g uint32) {
+func (m *Machine) join(c *conn, g, topics uint32) {
+	if topics > 0 {
+		f := filter{group: g}
+		for _, t := range m.prog.Topics[topics-1] {
+			f.prefixes = append(f.prefixes, []byte(t))
+		}
+		c.filters = append(c.filters, f)
+	}
 	m.groups[g] = append(m.groups[g], c)
 	c.groups = append(c.groups, g)
 	m.rt.members[int(g)*len(m.rt.machines)+m.id].Add(1)
@@ -689,8 +722,16 @@ func (m *Machine) fail(c *conn, drop Drop, err syscall.Errno) {
 	m.doomed = append(m.doomed, c)
 }
 
-// settle runs the error handlers of conns that failed while another ran.
+// settle runs the error handlers of conns that failed while another ran,
+// and the readers of senders a drained queue unblocked.
 func (m *Machine) settle() {
+	for len(m.wake) > 0 {
+		w := m.wake[len(m.wake)-1]
+		m.wake = m.wake[:len(m.wake)-1]
+		if c := w.live(); c != nil && !c.blocked {
+			m.run(c)
+		}
+	}
 	for len(m.doomed) > 0 {
 		c := m.doomed[len(m.doomed)-1]
 		m.doomed = m.doomed[:len(m.doomed)-1]
@@ -706,6 +747,9 @@ func (m *Machine) settle() {
 		}
 		c.connecting, c.parked, c.recvPending = false, false, false
 		m.run(c)
+	}
+	if len(m.wake) > 0 {
+		m.settle() // error handlers closed conns that others waited on
 	}
 }
 
@@ -740,19 +784,31 @@ func (m *Machine) close(c *conn, drop Drop) {
 	m.counters[c.ep].QueuedMsgs -= int64(c.out.msgs())
 	m.counters[c.ep].Queued -= int64(c.queued())
 	m.releaseInput(c)
-	if c.sending {
-		c.out.reset(nil) // a write in flight may still read the blocks
-	} else {
-		c.out.reset(&m.chunks)
-	}
+	c.out.reset(&m.chunks, c.sending) // a write in flight may still read the chunks
 	c.in, c.msg, c.iovs = nil, nil, nil
 	m.leave(c)
+	if !m.stopping {
+		for _, a := range c.announce {
+			m.announce(c, a[0], a[1], "left")
+		}
+	}
+	if n := len(c.replies) - c.replyAt; n > 0 {
+		m.log.Warn("worker closed with requests unanswered", "endpoint", m.prog.Endpoints[c.ep], "requests", n)
+	}
+	c.filters, c.name, c.announce, c.replies, c.replyAt = nil, nil, nil, nil, 0
+	// Senders blocked on c go on: their next message finds c gone. Its
+	// peer is not one of them; it follows c out once drained (below).
+	for i, w := range c.waiters {
+		if w.c == c.peer {
+			c.waiters[i] = connRef{}
+		}
+	}
+	m.wakeAll(c)
+	c.blocked = false
 	if p := c.peer; p != nil {
 		c.peer, p.peer = nil, nil
 		p.peerGone, p.wantShut = true, true
-		if p.parked {
-			p.parked = false
-		}
+		p.parked, p.blocked = false, false
 		m.runWriter(p)
 	}
 	m.counters[c.ep].Closed++

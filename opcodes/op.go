@@ -7,47 +7,59 @@ import "fmt"
 type Op uint8
 
 const (
-	OpFail     Op = iota // pc 0: never a target; reaching it is a compiler bug
-	OpAccept             // listener thread: accept on endpoint Arg; each conn runs from Out
-	OpOpen               // start thread: open or connect endpoint Arg; the conn runs from Out
-	OpDial               // make a peer for this conn on endpoint Arg; the peer runs from Alt; go to Out
-	OpHandle             // set this conn's error handler (Arg) and send-complete handler (Alt); go to Out
-	OpJoin               // join group Arg; go to Out
-	OpRecv               // park until bytes arrive: data -> Out, end of stream -> Alt
-	OpFrame              // split the next message off the input: message -> Out, need more bytes -> Alt
-	OpSend               // send the current message to Mode/Arg, writing inline first; go to Out
-	OpDiscard            // count the current message as dropped (no route); go to Out
-	OpSent               // send complete: keep flushing the queue, resume throttled readers; go to Out
-	OpShutdown           // half-close: Mode's write side shuts down once its queue drains; go to Out
-	OpDrained            // maybe-shutdown: act on a requested half-close or close once the queue is empty; go to Out
-	OpError              // handle error: count this conn's failure by reason; go to Out
-	OpClose              // close this conn and leave its groups
-	OpJump               // go to Out
-	OpHalt               // end this thread; the conn stays
-	OpSplice             // move bytes to the peer through a kernel pipe, no copy: progress -> Out, end of stream -> Alt; cannot splice -> Arg
-	NumOps               // number of opcodes
+	OpFail      Op = iota // pc 0: never a target; reaching it is a compiler bug
+	OpAccept              // listener thread: accept on endpoint Arg; each conn runs from Out
+	OpOpen                // start thread: open or connect endpoint Arg; the conn runs from Out
+	OpDial                // make a peer for this conn on endpoint Arg; the peer runs from Alt; go to Out
+	OpHandle              // set this conn's error handler (Arg) and send-complete handler (Alt); go to Out
+	OpJoin                // join group Arg; go to Out
+	OpRecv                // park until bytes arrive: data -> Out, end of stream -> Alt
+	OpFrame               // split the next message off the input: message -> Out, need more bytes -> Alt
+	OpSend                // send the current message to Mode/Arg, writing inline first; go to Out
+	OpDiscard             // count the current message as dropped (no route); go to Out
+	OpSent                // send complete: keep flushing the queue, resume throttled readers; go to Out
+	OpShutdown            // half-close: Mode's write side shuts down once its queue drains; go to Out
+	OpDrained             // maybe-shutdown: act on a requested half-close or close once the queue is empty; go to Out
+	OpError               // handle error: count this conn's failure by reason; go to Out
+	OpClose               // close this conn and leave its groups
+	OpJump                // go to Out
+	OpHalt                // end this thread; the conn stays
+	OpSplice              // move bytes to the peer through a kernel pipe, no copy: progress -> Out, end of stream -> Alt; cannot splice -> Arg
+	OpSubscribe           // the current message changes this conn's topics in group Arg (+prefix or \x01prefix adds, -prefix or \x00prefix removes); go to Out
+	OpName                // name this conn: Arg NameFromAddress (its peer's address) or NameFromMessage (the current message); go to Out
+	OpAnnounce            // tell group Arg's other members (edge Alt) that this conn joined, and later that it left; go to Out
+	NumOps                // number of opcodes
 )
 
 var opNames = [NumOps]string{
-	OpFail:     "fail",
-	OpAccept:   "accept",
-	OpOpen:     "open",
-	OpDial:     "dial",
-	OpHandle:   "handle",
-	OpJoin:     "join",
-	OpRecv:     "recv",
-	OpFrame:    "frame",
-	OpSend:     "send",
-	OpDiscard:  "discard",
-	OpSent:     "sent",
-	OpShutdown: "shutdown",
-	OpDrained:  "drained",
-	OpError:    "error",
-	OpClose:    "close",
-	OpJump:     "jump",
-	OpHalt:     "halt",
-	OpSplice:   "splice",
+	OpFail:      "fail",
+	OpAccept:    "accept",
+	OpOpen:      "open",
+	OpDial:      "dial",
+	OpHandle:    "handle",
+	OpJoin:      "join",
+	OpRecv:      "recv",
+	OpFrame:     "frame",
+	OpSend:      "send",
+	OpDiscard:   "discard",
+	OpSent:      "sent",
+	OpShutdown:  "shutdown",
+	OpDrained:   "drained",
+	OpError:     "error",
+	OpClose:     "close",
+	OpJump:      "jump",
+	OpHalt:      "halt",
+	OpSplice:    "splice",
+	OpSubscribe: "subscribe",
+	OpName:      "name",
+	OpAnnounce:  "announce",
 }
+
+// What OpName takes a name from.
+const (
+	NameFromAddress = 0
+	NameFromMessage = 1
+)
 
 func (op Op) String() string {
 	if op < NumOps {
@@ -60,15 +72,17 @@ func (op Op) String() string {
 type Mode uint8
 
 const (
-	ToNone   Mode = iota
-	ToPeer        // the conn paired with this one by OpDial
-	ToSelf        // this conn (echo)
-	ToGroup       // every member of group Arg
-	ToOthers      // every member of group Arg but this conn (relay)
+	ToNone      Mode = iota
+	ToPeer           // the conn paired with this one by OpDial
+	ToSelf           // this conn (echo)
+	ToGroup          // every member of group Arg
+	ToOthers         // every member of group Arg but this conn (relay)
+	ToOne            // one member of group Arg, picked by the edge (balance, request)
+	ToRequester      // the conn whose request this worker is answering (request/reply)
 	NumModes
 )
 
-var modeNames = [NumModes]string{"", "peer", "self", "group", "others"}
+var modeNames = [NumModes]string{"", "peer", "self", "group", "others", "one", "requester"}
 
 func (m Mode) String() string {
 	if m < NumModes {
@@ -83,8 +97,8 @@ type Inst struct {
 	Op   Op
 	Mode Mode   // send, shutdown
 	Out  uint32 // next pc; accept and open: where each conn starts
-	Alt  uint32 // recv, splice: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler
-	Arg  uint32 // endpoint (accept, open, dial), group (join, send, shutdown), error handler (handle), fallback (splice)
+	Alt  uint32 // recv, splice: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler; send, announce: edge; join: topic set + 1
+	Arg  uint32 // endpoint (accept, open, dial), group (join, send, shutdown, subscribe, announce), error handler (handle), fallback (splice), source (name)
 	Pos  uint32 // index into Prog.Pos: where in the topology this came from
 }
 
@@ -112,4 +126,10 @@ type Prog struct {
 	Endpoints []string   // endpoint names, indexed by Arg of accept, open, dial
 	Groups    []string   // group names, indexed by Arg of join, send, shutdown
 	Pos       []Position // indexed by Inst.Pos; Pos[0] is "unknown"
+	Edges     []Edge     // indexed by Alt of send and announce
+	Topics    [][]string // topic prefix sets, indexed by Alt-1 of join (0: no filter)
+	// Pin keeps each endpoint's conns on one loop: Pin[ep] >= 0 puts them
+	// all on loop Pin[ep] mod loops (routes whose senders block on a group
+	// need their conns together); -1 or absent spreads them.
+	Pin []int32
 }

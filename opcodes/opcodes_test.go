@@ -9,7 +9,8 @@ import (
 // Opcode and mode values are part of the disassembly format: pin them.
 func TestOpValuesArePinned(t *testing.T) {
 	want := []string{"fail", "accept", "open", "dial", "handle", "join", "recv", "frame", "send",
-		"discard", "sent", "shutdown", "drained", "error", "close", "jump", "halt", "splice"}
+		"discard", "sent", "shutdown", "drained", "error", "close", "jump", "halt", "splice",
+		"subscribe", "name", "announce"}
 	if int(NumOps) != len(want) {
 		t.Fatalf("%d ops, want %d", NumOps, len(want))
 	}
@@ -18,9 +19,14 @@ func TestOpValuesArePinned(t *testing.T) {
 			t.Errorf("Op(%d) = %s, want %s", i, got, name)
 		}
 	}
-	for i, name := range []string{"", "peer", "self", "group", "others"} {
+	for i, name := range []string{"", "peer", "self", "group", "others", "one", "requester"} {
 		if got := Mode(i).String(); got != name {
 			t.Errorf("Mode(%d) = %s, want %s", i, got, name)
+		}
+	}
+	for i, name := range []string{"default", "block", "drop-newest", "drop-oldest", "disconnect"} {
+		if got := Policy(i).String(); got != name {
+			t.Errorf("Policy(%d) = %s, want %s", i, got, name)
 		}
 	}
 }

@@ -1,43 +1,72 @@
 package opcodes
 
-// outChunk is the size of the blocks a connection's output queue is made
-// of. Appending never moves what is queued; a write sends up to
-// maxWriteChunks blocks with one writev.
+// outChunk is the size of the pooled blocks output is copied into. A write
+// sends up to maxWriteChunks segments with one writev.
 const (
 	outChunk       = 64 << 10
 	maxWriteChunks = 64
 )
 
-// chunkPool is a loop's free list of output blocks.
+// chunk is a block of output bytes that queues reference. A message for
+// many connections is copied into one chunk once, and every queue holds a
+// reference to it instead of a copy; the chunk goes back to the pool when
+// the last reference is written or dropped.
+type chunk struct {
+	b    []byte
+	refs int32
+	// noPool: a write still in flight may read it after the last reference
+	// went (its connection closed under it): leave it to the collector.
+	noPool bool
+}
+
+// chunkPool is a loop's free list of pooled chunks.
 type chunkPool struct {
-	free [][]byte
-	max  int // blocks kept; more go to the garbage collector
+	free []*chunk
+	max  int // chunks kept; more go to the garbage collector
 }
 
-func (p *chunkPool) get() []byte {
-	if n := len(p.free); n > 0 {
-		b := p.free[n-1]
-		p.free[n-1] = nil
-		p.free = p.free[:n-1]
-		return b
+// get returns an empty chunk of cap outChunk, or of cap n when n is larger.
+func (p *chunkPool) get(n int) *chunk {
+	if n > outChunk {
+		return &chunk{b: make([]byte, 0, n)} // never pooled: sized for one message
 	}
-	return make([]byte, 0, outChunk)
+	if k := len(p.free); k > 0 {
+		c := p.free[k-1]
+		p.free[k-1] = nil
+		p.free = p.free[:k-1]
+		return c
+	}
+	return &chunk{b: make([]byte, 0, outChunk)}
 }
 
-func (p *chunkPool) put(b []byte) {
-	if len(p.free) < p.max && cap(b) == outChunk {
-		p.free = append(p.free, b[:0])
+// unref drops one reference to c, and pools it when it was the last.
+func (p *chunkPool) unref(c *chunk) {
+	c.refs--
+	if c.refs > 0 {
+		return
+	}
+	if !c.noPool && cap(c.b) == outChunk && len(p.free) < p.max {
+		c.b, c.refs = c.b[:0], 0
+		p.free = append(p.free, c)
 	}
 }
 
-// outQueue is one connection's queued output: blocks filled front to back,
-// and the end of each queued message, to count deliveries and drops by
-// message. Positions are counted from the connection's first byte.
+// seg is queued bytes inside one chunk.
+type seg struct {
+	b []byte
+	c *chunk
+}
+
+// outQueue is one connection's queued output: segments front to back, and
+// the end of each queued message, to count deliveries and drops by message.
+// Positions count from the connection's first byte.
 type outQueue struct {
-	chunks   [][]byte
-	head     int // chunks[0][head:] is the next byte to write
-	appended int // bytes ever queued
-	written  int // bytes ever written
+	segs     []seg
+	head     int    // segs[head:] are live
+	fill     *chunk // where small messages are copied; the queue holds a reference
+	appended int    // bytes ever queued
+	written  int    // bytes ever written
+	first    int    // where the message ends[0] ends began
 	ends     []int
 }
 
@@ -46,77 +75,190 @@ func (q *outQueue) len() int { return q.appended - q.written }
 // msgs is how many messages are queued, whole or in part.
 func (q *outQueue) msgs() int { return len(q.ends) }
 
-// push queues one message made of parts.
+// push copies one message made of parts into the queue's own chunks.
 func (q *outQueue) push(pool *chunkPool, parts [][]byte) {
 	for _, p := range parts {
 		for len(p) > 0 {
-			n := len(q.chunks)
-			if n == 0 || len(q.chunks[n-1]) == outChunk {
-				q.chunks = append(q.chunks, pool.get())
-				n++
+			f := q.fill
+			if f == nil || len(f.b) == cap(f.b) {
+				if f != nil {
+					pool.unref(f)
+				}
+				f = pool.get(0)
+				f.refs = 1
+				q.fill = f
 			}
-			last := q.chunks[n-1]
-			k := min(len(p), outChunk-len(last))
-			q.chunks[n-1] = append(last, p[:k]...)
+			start := len(f.b)
+			k := min(len(p), cap(f.b)-start)
+			f.b = append(f.b, p[:k]...)
+			q.add(f, f.b[start:start+k])
 			p = p[k:]
-			q.appended += k
 		}
 	}
 	q.ends = append(q.ends, q.appended)
 }
 
-// iov appends the queued bytes to dst, one slice per block, at most
-// maxWriteChunks of them.
+// pushShared queues one message that lies in a shared chunk.
+func (q *outQueue) pushShared(c *chunk, b []byte) {
+	q.add(c, b)
+	q.ends = append(q.ends, q.appended)
+}
+
+// add appends b, which lies in c, extending the last segment when b
+// continues it.
+func (q *outQueue) add(c *chunk, b []byte) {
+	q.appended += len(b)
+	if len(b) == 0 {
+		return
+	}
+	if n := len(q.segs); n > q.head {
+		last := &q.segs[n-1]
+		if last.c == c && len(b) > 0 && cap(last.b)-len(last.b) == cap(b) {
+			last.b = last.b[:len(last.b)+len(b)]
+			return
+		}
+	}
+	c.refs++
+	q.segs = append(q.segs, seg{b: b, c: c})
+}
+
+// iov appends the queued bytes to dst, at most maxWriteChunks slices.
 func (q *outQueue) iov(dst [][]byte) [][]byte {
-	for i, c := range q.chunks {
-		if i == maxWriteChunks {
-			break
-		}
-		if i == 0 {
-			c = c[q.head:]
-		}
-		dst = append(dst, c)
+	for i := q.head; i < len(q.segs) && i-q.head < maxWriteChunks; i++ {
+		dst = append(dst, q.segs[i].b)
 	}
 	return dst
 }
 
-// consume marks n bytes written, recycles the blocks they emptied, and
+// consume marks n bytes written, drops the references they finished, and
 // returns how many messages they completed.
 func (q *outQueue) consume(pool *chunkPool, n int) int {
 	q.written += n
 	for n > 0 {
-		avail := len(q.chunks[0]) - q.head
-		if n < avail {
-			q.head += n
+		s := &q.segs[q.head]
+		if n < len(s.b) {
+			s.b = s.b[n:]
 			break
 		}
-		n -= avail
-		pool.put(q.chunks[0])
-		copy(q.chunks, q.chunks[1:])
-		q.chunks[len(q.chunks)-1] = nil
-		q.chunks = q.chunks[:len(q.chunks)-1]
-		q.head = 0
+		n -= len(s.b)
+		pool.unref(s.c)
+		*s = seg{}
+		q.head++
 	}
+	q.compact(pool)
 	done := 0
 	for done < len(q.ends) && q.ends[done] <= q.written {
 		done++
 	}
 	if done > 0 {
+		q.first = q.ends[done-1]
 		q.ends = append(q.ends[:0], q.ends[done:]...)
 	}
 	return done
 }
 
-// reset empties the queue. Its blocks go back to pool, unless a write
-// still in flight may read them (pool nil): then the collector has them
-// once the port lets go.
-func (q *outQueue) reset(pool *chunkPool) {
-	for i, c := range q.chunks {
-		if pool != nil {
-			pool.put(c)
+// compact reclaims the front of segs; an empty queue lets go of its fill
+// chunk, so an idle connection holds no output memory.
+func (q *outQueue) compact(pool *chunkPool) {
+	switch {
+	case q.head == len(q.segs):
+		q.segs, q.head = q.segs[:0], 0
+		if q.fill != nil {
+			pool.unref(q.fill)
+			q.fill = nil
 		}
-		q.chunks[i] = nil
+	case q.head > 32 && q.head > len(q.segs)/2:
+		n := copy(q.segs, q.segs[q.head:])
+		clear(q.segs[n:])
+		q.segs, q.head = q.segs[:n], 0
 	}
-	q.chunks, q.head, q.ends = q.chunks[:0], 0, q.ends[:0]
+}
+
+// dropOldest drops the oldest messages that no write has started on (the
+// first inflight bytes may be in a write), until at most keepBytes bytes and
+// keepMsgs messages are queued or none is left to drop. It returns how many
+// messages and bytes went.
+func (q *outQueue) dropOldest(pool *chunkPool, inflight, keepBytes, keepMsgs int) (msgs, bytes int) {
+	busy := q.written + inflight // bytes before this may be on their way
+	i := 0                       // first droppable message
+	for i < len(q.ends) && q.start(i) < busy {
+		i++
+	}
+	j := i
+	for j < len(q.ends) {
+		j++ // drop i..j-1: does what is left fit?
+		if q.len()-(q.ends[j-1]-q.start(i)) <= keepBytes && len(q.ends)-(j-i) <= keepMsgs {
+			break
+		}
+	}
+	if j == i {
+		return 0, 0
+	}
+	from, to := q.start(i), q.ends[j-1]
+	q.cut(pool, from, to)
+	n := to - from
+	for k := j; k < len(q.ends); k++ {
+		q.ends[k] -= n
+	}
+	q.ends = append(q.ends[:i], q.ends[j:]...)
+	q.appended -= n
+	q.compact(pool)
+	return j - i, n
+}
+
+func (q *outQueue) start(i int) int {
+	if i == 0 {
+		return q.first
+	}
+	return q.ends[i-1]
+}
+
+// cut removes bytes [from, to) (absolute positions, none written yet).
+func (q *outQueue) cut(pool *chunkPool, from, to int) {
+	pos := q.written
+	out := q.segs[:q.head]
+	var tail []seg
+	for _, s := range q.segs[q.head:] {
+		lo, hi := pos, pos+len(s.b)
+		pos = hi
+		switch {
+		case hi <= from || lo >= to: // untouched
+			tail = append(tail, s)
+		case lo >= from && hi <= to: // inside: gone
+			pool.unref(s.c)
+		default: // overlaps an edge: keep what is outside [from, to)
+			if lo < from {
+				tail = append(tail, seg{b: s.b[:from-lo], c: s.c})
+			}
+			if hi > to {
+				if lo < from {
+					s.c.refs++ // the segment became two
+				}
+				tail = append(tail, seg{b: s.b[to-lo:], c: s.c})
+			}
+		}
+	}
+	q.segs = append(out, tail...)
+}
+
+// reset empties the queue. inflight says a write may still read its
+// chunks: those then never return to the pool.
+func (q *outQueue) reset(pool *chunkPool, inflight bool) {
+	for i := q.head; i < len(q.segs); i++ {
+		if inflight {
+			q.segs[i].c.noPool = true
+		}
+		pool.unref(q.segs[i].c)
+	}
+	clear(q.segs)
+	if q.fill != nil {
+		if inflight {
+			q.fill.noPool = true
+		}
+		pool.unref(q.fill)
+		q.fill = nil
+	}
+	q.segs, q.head, q.ends = q.segs[:0], 0, q.ends[:0]
 	q.written = q.appended
+	q.first = q.appended
 }

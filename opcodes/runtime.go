@@ -113,6 +113,7 @@ func Start(cfg Config) (*Runtime, error) {
 			inst:         p.Inst,
 			log:          log.With("loop", i),
 			groups:       make([][]*conn, len(p.Groups)),
+			cursor:       make([]int, len(p.Groups)),
 			outbox:       make([]*groupBatch, n),
 			chunks:       chunkPool{max: 512}, // 32MiB of spare blocks per loop at most
 			counters:     make([]epCounters, len(p.Endpoints)),
@@ -151,7 +152,11 @@ func Start(cfg Config) (*Runtime, error) {
 	// before the threads have run.
 	rt.live.Store(int64(len(p.Start)))
 	for i, pc := range p.Start {
-		rt.machines[i%n].loop.Post(startMail{pc: pc, fd: fds[i]})
+		loop := i % n
+		if pin := rt.pin(p.Inst[pc].Arg); pin >= 0 {
+			loop = pin
+		}
+		rt.machines[loop].loop.Post(startMail{pc: pc, fd: fds[i]})
 	}
 	go func() {
 		rt.wg.Wait()
@@ -172,6 +177,15 @@ func (rt *Runtime) serve(m *Machine, open func() (completion.Port, error), ready
 		rt.errMu.Unlock()
 		rt.log.Error("loop failed", "loop", m.id, "err", err)
 	}
+}
+
+// pin returns the loop all of endpoint ep's conns run on, or -1 when they
+// spread over the loops.
+func (rt *Runtime) pin(ep uint32) int {
+	if int(ep) >= len(rt.prog.Pin) || rt.prog.Pin[ep] < 0 {
+		return -1
+	}
+	return int(rt.prog.Pin[ep]) % len(rt.machines)
 }
 
 func (rt *Runtime) liveDone() {

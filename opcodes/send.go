@@ -1,52 +1,160 @@
 package opcodes
 
 import (
+	"bytes"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/completion"
 )
 
+// shareMin is the size from which a message for more than one connection
+// is copied once into a shared chunk that every queue references; smaller
+// ones are copied into each queue, which costs less than a reference.
+const shareMin = 1024
+
 // send delivers c's current message as in addresses it.
 func (m *Machine) send(c *conn, in *Inst) {
+	e := m.edge(in)
+	wire, lo, hi := c.msg, c.lo, c.hi
+	if e.Prefix && len(c.name) > 0 {
+		wire, lo, hi = m.prefixed(c, wire[lo:hi])
+	}
 	switch in.Mode {
 	case ToPeer:
 		if c.peer == nil {
 			m.counters[c.ep].Drops[DropDisconnect]++
 			return
 		}
-		m.deliver(c, c.peer, c.frID, c.fr, c.msg, c.lo, c.hi, true)
+		m.deliver(c, c.peer, e, c.frID, c.fr, wire, lo, hi)
 	case ToSelf:
-		m.deliver(c, c, c.frID, c.fr, c.msg, c.lo, c.hi, true)
+		m.deliver(c, c, e, c.frID, c.fr, wire, lo, hi)
 	case ToGroup, ToOthers:
 		skip := (*conn)(nil)
 		if in.Mode == ToOthers {
 			skip = c
 		}
-		n := m.deliverGroup(skip, in.Arg, c.frID, c.fr, c.msg, c.lo, c.hi)
-		n += m.postGroup(c, in.Arg)
+		n := m.deliverGroup(c, skip, in.Arg, in.Alt, c.frID, c.fr, wire, lo, hi)
+		n += m.postGroup(c, in.Arg, in.Alt, wire, lo, hi)
+		m.unshare()
 		if n == 0 {
 			m.counters[c.ep].Drops[DropNoRoute]++
 		}
+	case ToOne:
+		d := m.pick(in.Arg, e)
+		if d == nil {
+			m.counters[c.ep].Drops[DropNoRoute]++
+			return
+		}
+		if m.deliver(c, d, e, c.frID, c.fr, wire, lo, hi) && e.Reply {
+			d.replies = append(d.replies, connRef{c, c.gen})
+		}
+	case ToRequester:
+		if c.replyAt == len(c.replies) {
+			m.counters[c.ep].Drops[DropNoRoute]++ // an answer nobody asked for
+			return
+		}
+		to := c.replies[c.replyAt].live()
+		c.replies[c.replyAt] = connRef{}
+		c.replyAt++
+		if c.replyAt == len(c.replies) {
+			c.replies, c.replyAt = c.replies[:0], 0
+		}
+		if to == nil {
+			m.counters[c.ep].Drops[DropNoRoute]++ // the requester has gone
+			return
+		}
+		m.deliver(c, to, e, c.frID, c.fr, wire, lo, hi)
 	}
 }
 
+// prefixed builds "<name> payload" as a message in c's own framing, in
+// scratch space valid until the next call.
+func (m *Machine) prefixed(c *conn, payload []byte) (wire []byte, lo, hi int) {
+	body := append(append(append(m.named[:0], c.name...), ' '), payload...)
+	m.named = body
+	head, tail := c.fr.Encode(m.hdr[:], body)
+	m.prefixBuf = append(append(append(m.prefixBuf[:0], head...), body...), tail...)
+	return m.prefixBuf, len(head), len(head) + len(body)
+}
+
 // deliverGroup delivers to this loop's members of group g but skip, and
-// returns how many members it addressed.
-func (m *Machine) deliverGroup(skip *conn, g, frID uint32, fr Framing, wire []byte, lo, hi int) int {
+// returns how many members it addressed. src is nil for messages from
+// another loop.
+func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr Framing, wire []byte, lo, hi int) int {
+	e := m.edgeAt(edge, ToGroup)
 	n := 0
+	m.fanning = true
 	for _, d := range m.groups[g] {
-		if d == skip {
+		if d == skip || (d.filters != nil && !d.wants(g, wire[lo:hi])) {
 			continue
 		}
-		m.deliver(nil, d, frID, fr, wire, lo, hi, false)
+		m.deliver(src, d, e, frID, fr, wire, lo, hi)
 		n++
 	}
+	m.fanning = false
 	return n
+}
+
+func (m *Machine) edgeAt(i uint32, mode Mode) *Edge {
+	return m.edge(&Inst{Mode: mode, Alt: i})
+}
+
+// wants reports whether c's topics in group g take a message with this
+// payload.
+func (c *conn) wants(g uint32, payload []byte) bool {
+	for _, f := range c.filters {
+		if f.group != g {
+			continue
+		}
+		for _, p := range f.prefixes {
+			if bytes.HasPrefix(payload, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // no filter in g: everything
+}
+
+// pick chooses the one member of group g a balanced message goes to: by
+// round robin or least queued, skipping members over their marks; nil
+// when the group is empty. When every member is full it returns the least
+// loaded, whose block policy then holds the sender back.
+func (m *Machine) pick(g uint32, e *Edge) *conn {
+	members := m.groups[g]
+	if len(members) == 0 {
+		return nil
+	}
+	var best *conn
+	bestLoad := 0
+	start := m.cursor[g]
+	for i := range members {
+		d := members[(start+i)%len(members)]
+		if d.closed || d.failed || d.wantShut || d.writeShut {
+			continue
+		}
+		_, hwm, msgs := e.limits(d)
+		load := d.queued()
+		full := load >= hwm || (msgs > 0 && d.out.msgs() >= msgs)
+		if e.Pick == PickRoundRobin && !full {
+			m.cursor[g] = (start + i + 1) % len(members)
+			return d
+		}
+		if best == nil || load < bestLoad {
+			best, bestLoad = d, load
+		}
+	}
+	if best == nil {
+		best = members[start%len(members)] // all are leaving: deliver counts it
+	}
+	m.cursor[g] = (start + 1) % len(members)
+	return best
 }
 
 // postGroup adds the message to this turn's batch for every other loop with
 // members in g, and returns how many loops.
-func (m *Machine) postGroup(c *conn, g uint32) int {
+func (m *Machine) postGroup(c *conn, g, edge uint32, wire []byte, lo, hi int) int {
 	loops := len(m.rt.machines)
 	if loops == 1 {
 		return 0
@@ -61,8 +169,8 @@ func (m *Machine) postGroup(c *conn, g uint32) int {
 			b = batchPool.Get().(*groupBatch)
 			m.outbox[i] = b
 		}
-		b.data = append(b.data, c.msg...)
-		b.msgs = append(b.msgs, batchMsg{src: c.ep, group: g, frID: c.frID, fr: c.fr, end: len(b.data), lo: c.lo, hi: c.hi})
+		b.data = append(b.data, wire...)
+		b.msgs = append(b.msgs, batchMsg{src: c.ep, group: g, edge: edge, frID: c.frID, fr: c.fr, end: len(b.data), lo: lo, hi: hi})
 		n++
 	}
 	return n
@@ -79,54 +187,130 @@ func (m *Machine) postBatches() {
 	}
 }
 
-// deliver queues one message for d and marks d for this turn's flush, so
-// that everything a turn sends to one connection leaves in one write. For a
-// group (block false) a queue over the high-water mark drops the message;
-// for a peer or self (block true) the message queues and the source stops
-// reading until the queue drains.
-func (m *Machine) deliver(src, d *conn, frID uint32, fr Framing, wire []byte, lo, hi int, block bool) {
+// deliver queues one message for d as edge e says, and marks d for this
+// turn's flush, so that everything a turn sends to one connection leaves in
+// one write. Over d's marks the edge's policy applies; under block the
+// message queues and src reads no more until d's queue drains. It reports
+// whether the message was queued.
+func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire []byte, lo, hi int) bool {
 	if d.closed || d.failed || d.wantShut || d.writeShut {
 		m.counters[d.ep].Drops[DropDisconnect]++
-		return
+		return false
 	}
-	parts := m.parts[:1]
-	if d.frID == frID || d.raw {
-		parts[0] = wire // same framing, or raw: the source's bytes as they came
-	} else {
-		payload := wire[lo:hi]
-		head, tail := d.fr.Encode(m.hdr[:], payload)
-		parts = append(parts[:0], head, payload, tail)
+	pol, hwm, hwmMsgs := e.limits(d)
+	same := d.frID == frID || d.raw // the source's bytes as they came
+	total := len(wire)
+	var head, tail []byte
+	if !same {
+		head, tail = d.fr.Encode(m.hdr[:], wire[lo:hi])
+		total = len(head) + (hi - lo) + len(tail)
 	}
-	total := 0
-	for _, p := range parts {
-		total += len(p)
+	over := func() bool {
+		q := d.queued()
+		return q > 0 && (q+total > hwm || (hwmMsgs > 0 && d.out.msgs() >= hwmMsgs))
 	}
-	q := d.queued()
-	if !block && q > 0 && q+total > d.hwm {
+	if pol != PolicyBlock && over() {
 		if !d.sending {
 			// This turn's batch alone reached the mark: see what the
 			// socket takes now. The mark counts only what it refused.
 			m.writeNow(d)
-			q = d.queued()
 		}
-		if q > 0 && q+total > d.hwm {
-			m.counters[d.ep].Drops[DropHWM]++
-			return
+		if over() && pol == PolicyDropOldest {
+			m.dropOldest(d, hwm-total, hwmMsgs)
+		}
+		if over() {
+			m.refuse(d, pol)
+			return false
 		}
 	}
-	if q == 0 {
+	if d.queued() == 0 {
 		m.busy++
 	}
-	d.out.push(&m.chunks, parts)
+	switch {
+	case same && len(wire) >= shareMin && m.fanning:
+		c, b := m.share(wire)
+		d.out.pushShared(c, b)
+	case same:
+		d.out.push(&m.chunks, [][]byte{wire})
+	default:
+		m.parts = [3][]byte{head, wire[lo:hi], tail}
+		d.out.push(&m.chunks, m.parts[:])
+		m.parts = [3][]byte{}
+	}
 	m.counters[d.ep].QueuedMsgs++
 	m.counters[d.ep].Queued += int64(total)
 	if !d.dirty && !d.sending && !d.connecting {
 		d.dirty = true
 		m.dirty = append(m.dirty, d)
 	}
-	if block && src != nil && d.queued() > d.hwm {
-		src.gate = d
+	if pol == PolicyBlock && src != nil && (d.queued() > hwm || (hwmMsgs > 0 && d.out.msgs() >= hwmMsgs)) {
+		m.block(src, d, hwm, hwmMsgs)
 	}
+	return true
+}
+
+// dropOldest makes room in d's queue for a message that leaves keep bytes
+// under the mark, by dropping the oldest messages no write has started on.
+func (m *Machine) dropOldest(d *conn, keep, hwmMsgs int) {
+	keepMsgs := 1 << 62
+	if hwmMsgs > 0 {
+		keepMsgs = hwmMsgs - 1
+	}
+	had := d.queued()
+	n, b := d.out.dropOldest(&m.chunks, d.inflight, max(keep, 0), keepMsgs)
+	if had > 0 && d.queued() == 0 {
+		m.busy--
+	}
+	m.counters[d.ep].Drops[DropHWM] += uint64(n)
+	m.counters[d.ep].QueuedMsgs -= int64(n)
+	m.counters[d.ep].Queued -= int64(b)
+}
+
+// refuse drops a message for d, over its marks, as policy pol says.
+func (m *Machine) refuse(d *conn, pol Policy) {
+	m.counters[d.ep].Drops[DropHWM]++
+	if pol == PolicyDisconnect {
+		m.log.Warn("disconnecting a connection over its high-water mark", "endpoint", m.prog.Endpoints[d.ep], "queued", d.queued())
+		m.fail(d, DropDisconnect, 0)
+	}
+}
+
+// share returns the shared chunk holding this send's message and the
+// message inside it, copying it there on first use. Consecutive messages
+// share a chunk, so one subscriber's queue references a run of them as
+// one segment.
+func (m *Machine) share(wire []byte) (*chunk, []byte) {
+	if m.shared != nil {
+		return m.shared, m.sharedB
+	}
+	f := m.shareFill
+	if f == nil || cap(f.b)-len(f.b) < len(wire) {
+		if f != nil {
+			m.chunks.unref(f)
+		}
+		f = m.chunks.get(len(wire))
+		f.refs = 1 // the machine's, while it fills
+		m.shareFill = f
+	}
+	start := len(f.b)
+	f.b = append(f.b, wire...)
+	m.shared, m.sharedB = f, f.b[start:len(f.b):len(f.b)]
+	return f, m.sharedB
+}
+
+// unshare ends a send's use of its shared chunk.
+func (m *Machine) unshare() { m.shared, m.sharedB = nil, nil }
+
+// block stops src reading until d's queue drains.
+func (m *Machine) block(src, d *conn, hwm, hwmMsgs int) {
+	src.blocked = true
+	for _, w := range d.waiters {
+		if w.c == src && w.gen == src.gen {
+			return
+		}
+	}
+	d.waiters = append(d.waiters, connRef{src, src.gen})
+	d.resumeAt, d.resumeMsgs = hwm/2, hwmMsgs/2
 }
 
 // flushDirty writes, once per connection, what this turn queued.
@@ -187,6 +371,10 @@ func (m *Machine) flush(d *conn) {
 		return
 	}
 	d.sending = true
+	d.inflight = 0
+	for _, b := range d.iovs {
+		d.inflight += len(b)
+	}
 }
 
 // wrote accounts n bytes of c's queue as written, and the messages they end.
@@ -210,25 +398,34 @@ func (m *Machine) emptied(c *conn) {
 	}
 }
 
-// resume restarts readers gated on c once its queue is down to half.
+// resume wakes the senders blocked on c once its queue is down to half
+// the marks they hit. They run in settle, not under the caller.
 func (m *Machine) resume(c *conn) {
-	if c.queued() > c.hwm/2 {
+	if len(c.waiters) == 0 || c.queued() > c.resumeAt || (c.resumeMsgs > 0 && c.out.msgs() > c.resumeMsgs) {
 		return
 	}
-	if p := c.peer; p != nil && p.parked && p.gate == c {
-		p.parked, p.gate = false, nil
-		m.run(p)
+	m.wakeAll(c)
+}
+
+// wakeAll unblocks every sender waiting on c.
+func (m *Machine) wakeAll(c *conn) {
+	for i, w := range c.waiters {
+		c.waiters[i] = connRef{}
+		if s := w.live(); s != nil && s.blocked {
+			s.blocked = false
+			if s.parked {
+				s.parked = false
+				m.wake = append(m.wake, w)
+			}
+		}
 	}
-	if c.parked && c.gate == c && !c.closed {
-		c.parked, c.gate = false, nil
-		m.run(c)
-	}
+	c.waiters = c.waiters[:0]
 }
 
 // sent accounts a finished send and keeps the queue moving.
 func (m *Machine) sent(c *conn) {
 	n := c.lastSent
-	c.lastSent = 0
+	c.lastSent, c.inflight = 0, 0
 	had := c.queued()
 	m.wrote(c, n)
 	if had > 0 && c.queued() == 0 {

@@ -14,6 +14,7 @@ const (
 var readerOps = map[Op]bool{
 	OpHandle: true, OpJoin: true, OpDial: true, OpRecv: true, OpFrame: true, OpSend: true,
 	OpDiscard: true, OpShutdown: true, OpError: true, OpClose: true, OpJump: true, OpHalt: true, OpSplice: true,
+	OpSubscribe: true, OpName: true, OpAnnounce: true,
 }
 
 var writerOps = map[Op]bool{OpSent: true, OpDrained: true, OpJump: true, OpHalt: true, OpClose: true}

@@ -28,6 +28,24 @@ func (p *Prog) Verify() error {
 		return true
 	}
 	eps, groups := uint32(len(p.Endpoints)), uint32(len(p.Groups))
+	edge := func(pc int, e uint32) bool {
+		if len(p.Edges) == 0 && e == 0 {
+			return true // no edge table: the mode's defaults
+		}
+		if e >= uint32(len(p.Edges)) {
+			bad(pc, "edge %d out of range", e)
+			return false
+		}
+		return true
+	}
+	if len(p.Pin) > 0 && len(p.Pin) != len(p.Endpoints) {
+		errs = append(errs, fmt.Errorf("verify: %d pins for %d endpoints", len(p.Pin), len(p.Endpoints)))
+	}
+	for i, e := range p.Edges {
+		if e.Policy >= NumPolicies || e.Fallback >= NumPolicies || e.HWM < 0 || e.HWMMsgs < 0 || e.Pick > PickLeastLoaded {
+			errs = append(errs, fmt.Errorf("verify: edge %d: %+v out of range", i, e))
+		}
+	}
 	for pc := 1; pc < len(p.Inst); pc++ {
 		in := p.Inst[pc]
 		if in.Pos >= uint32(len(p.Pos)) && in.Pos != 0 {
@@ -48,9 +66,22 @@ func (p *Prog) Verify() error {
 			if target(pc, "out", in.Out) && target(pc, "error", in.Arg) {
 				target(pc, "sent", in.Alt)
 			}
-		case OpJoin:
+		case OpJoin, OpSubscribe, OpAnnounce:
 			if in.Arg >= groups {
 				bad(pc, "group %d out of range", in.Arg)
+				continue
+			}
+			if in.Op == OpJoin && in.Alt > uint32(len(p.Topics)) {
+				bad(pc, "topic set %d out of range", in.Alt)
+				continue
+			}
+			if in.Op == OpAnnounce && !edge(pc, in.Alt) {
+				continue
+			}
+			target(pc, "out", in.Out)
+		case OpName:
+			if in.Arg != NameFromAddress && in.Arg != NameFromMessage {
+				bad(pc, "bad name source %d", in.Arg)
 				continue
 			}
 			target(pc, "out", in.Out)
@@ -59,9 +90,16 @@ func (p *Prog) Verify() error {
 				target(pc, "alt", in.Alt)
 			}
 		case OpSend, OpShutdown:
+			if in.Op == OpSend && !edge(pc, in.Alt) {
+				continue
+			}
 			switch in.Mode {
-			case ToPeer, ToSelf:
-			case ToGroup, ToOthers:
+			case ToPeer, ToSelf, ToRequester:
+				if in.Op == OpShutdown && in.Mode == ToRequester {
+					bad(pc, "shutdown addresses peer or self, not %v", in.Mode)
+					continue
+				}
+			case ToGroup, ToOthers, ToOne:
 				if in.Op == OpShutdown {
 					bad(pc, "shutdown addresses peer or self, not %v", in.Mode)
 					continue

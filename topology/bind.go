@@ -27,6 +27,11 @@ func (b bound) Release(fd int) error                { return b.e.Release(fd) }
 func (b bound) Framing() opcodes.Framing            { return b.e.Options().Framing }
 func (b bound) MaxFrame() int                       { return b.e.Options().MaxFrame }
 func (b bound) HighWater() int                      { return b.e.Options().HighWater }
+func (b bound) HighWaterMsgs() int                  { return b.e.Options().HighWaterMsgs }
+func (b bound) Overflow() opcodes.Policy {
+	p, _ := opcodes.PolicyByName(b.e.Options().Overflow) // "" is PolicyDefault
+	return p
+}
 
 var _ opcodes.Endpoint = bound{}
 

@@ -81,15 +81,20 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 		want("from", rt.From, 1, 1)
 		want("to", rt.To, 1, 1)
 		forbid("members", rt.Members)
-	case "fanout":
+	case "fanout", "balance", "request":
 		want("from", rt.From, 1, -1)
 		want("to", rt.To, 1, -1)
+		forbid("members", rt.Members)
+	case "merge":
+		want("from", rt.From, 1, -1)
+		want("to", rt.To, 1, 1)
 		forbid("members", rt.Members)
 	case "relay", "echo":
 		want("members", rt.Members, 1, -1)
 		forbid("from", rt.From)
 		forbid("to", rt.To)
 	}
+	r.checkOptions(el, rt)
 	type source struct {
 		ref Ref
 		ep  endpoints.Endpoint
@@ -104,10 +109,10 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 		if !ep.Readable() {
 			el.add(ref.Line, ref.Col, "%s is write-only (%v) and cannot be a source of %s", ref.Name, ep, rt.Pattern)
 		}
-		if rt.Pattern == "relay" && !ep.Options().Framing.Boundaries() {
-			el.add(ref.Line, ref.Col, "relay member %s has raw framing: a relay needs whole messages (framing: lines or length-prefix) so senders never interleave", ref.Name)
+		if wholeMessages[rt.Pattern] != "" && !ep.Options().Framing.Boundaries() {
+			el.add(ref.Line, ref.Col, "%s %s has raw framing: %s", sourceWord[rt.Pattern], ref.Name, wholeMessages[rt.Pattern])
 		}
-		if rt.Pattern == "relay" || rt.Pattern == "echo" {
+		if rt.Pattern == "relay" || rt.Pattern == "echo" || rt.Pattern == "request" {
 			if !ep.Writable() {
 				el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot be a %s member", ref.Name, ep, rt.Pattern)
 			}
@@ -117,6 +122,9 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 	if rt.Pattern == "bridge" || rt.Pattern == "forward" {
 		destRole = "dial"
 	}
+	if rt.Pattern == "request" {
+		destRole = "worker"
+	}
 	check := func(refs []Ref, role string) {
 		for _, ref := range refs {
 			ep := r.ref(el, rt, ref, role)
@@ -125,6 +133,14 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 			}
 			if !ep.Writable() {
 				el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot receive messages", ref.Name, ep)
+			}
+			if role == "worker" {
+				if !ep.Readable() {
+					el.add(ref.Line, ref.Col, "%s is write-only (%v): a request worker answers", ref.Name, ep)
+				}
+				if !ep.Options().Framing.Boundaries() {
+					el.add(ref.Line, ref.Col, "worker %s has raw framing: %s", ref.Name, wholeMessages["request"])
+				}
 			}
 			if rt.Pattern == "bridge" && !ep.Readable() {
 				el.add(ref.Line, ref.Col, "%s is write-only (%v): a bridge carries both ways; use forward", ref.Name, ep)
@@ -154,9 +170,47 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 }
 
 var keyOwners = map[string]string{
-	"from":    "bridge, forward and fanout",
-	"to":      "bridge, forward and fanout",
+	"from":    "bridge, forward, fanout, balance, merge and request",
+	"to":      "bridge, forward, fanout, balance, merge and request",
 	"members": "relay and echo",
+}
+
+// wholeMessages says, per pattern that needs message boundaries, why.
+var wholeMessages = map[string]string{
+	"relay":   "a relay needs whole messages (framing: lines or length-prefix) so senders never interleave",
+	"balance": "balance hands out whole messages (framing: lines or length-prefix); raw chunks would split them between workers",
+	"merge":   "merge interleaves whole messages (framing: lines or length-prefix); raw chunks from several sources would mix",
+	"request": "request/reply pairs each reply with its request, so both sides need whole messages (framing: lines or length-prefix)",
+}
+
+var sourceWord = map[string]string{"relay": "relay member", "balance": "producer", "merge": "source", "request": "client"}
+
+// optionOwners lists which patterns take each pattern-specific route key.
+var optionOwners = map[string][]string{
+	"pick":    {"balance", "request"},
+	"topics":  {"fanout"},
+	"in_band": {"fanout"},
+	"names":   {"relay"},
+	"notices": {"relay"},
+}
+
+// checkOptions checks route keys that only some patterns take, and the
+// endpoints topics: names.
+func (r *resolved) checkOptions(el *errorList, rt *Route) {
+	for key, owners := range optionOwners {
+		if p, ok := rt.keys[key]; ok && !oneOf(rt.Pattern, owners) {
+			el.add(p.line, p.col, "%s: is for %v routes, not %s", key, owners, rt.Pattern)
+		}
+	}
+	for _, td := range rt.Topics {
+		found := false
+		for _, to := range rt.To {
+			found = found || to.Name == td.Name
+		}
+		if !found {
+			el.add(td.Line, td.Col, "topics for %q, which is not in this route's to:", td.Name)
+		}
+	}
 }
 
 // checkDial checks the to: side of a bridge or forward, which is opened
@@ -184,7 +238,7 @@ func (r *resolved) checkEndpoint(el *errorList, d *EndpointDecl) {
 	for i := range r.uses[d.Name] {
 		u := &r.uses[d.Name][i]
 		switch u.role {
-		case "source":
+		case "source", "worker":
 			if firstSource != nil {
 				el.add(u.ref.Line, u.ref.Col, "%s is already a source of the %s route at line %d; an endpoint feeds one route (add tap: there instead)",
 					d.Name, firstSource.route.Pattern, firstSource.route.Line)

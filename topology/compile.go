@@ -64,9 +64,11 @@ func Compile(t *Topology) (*Compiled, error) {
 		out.Endpoints = append(out.Endpoints, d.Endpoint)
 	}
 	c.groups()
+	c.edges()
 	for _, d := range t.Endpoints {
 		c.endpoint(d)
 	}
+	c.pins()
 	if err := c.prog.Verify(); err != nil {
 		return nil, fmt.Errorf("%s: internal compiler error: %w", t.File, err)
 	}
@@ -79,8 +81,14 @@ type peerKey struct {
 }
 
 type join struct {
-	group uint32
-	ref   Ref
+	group  uint32
+	ref    Ref
+	topics uint32 // topic set + 1; 0: no filter
+}
+
+// routeEdges are the edge indexes of one route's sends.
+type routeEdges struct {
+	main, tap, reply uint32
 }
 
 type compiler struct {
@@ -91,6 +99,7 @@ type compiler struct {
 	peers map[peerKey]uint32   // the program of each dialled endpoint, per route
 	joins map[string][]join    // groups each endpoint's conns join
 	group map[*Route][2]uint32 // route -> its main group, its tap group (+1; 0 = none)
+	edge  map[*Route]routeEdges
 }
 
 func (c *compiler) at(line, col int) uint32 {
@@ -119,15 +128,17 @@ func (c *compiler) groups() {
 		g := uint32(len(c.prog.Groups))
 		c.prog.Groups = append(c.prog.Groups, fmt.Sprintf("route%d.%s", i+1, what))
 		for _, ref := range refs {
-			c.joins[ref.Name] = append(c.joins[ref.Name], join{group: g, ref: ref})
+			c.joins[ref.Name] = append(c.joins[ref.Name], join{group: g, ref: ref, topics: c.topicSet(rt, ref.Name)})
 		}
 		return g + 1
 	}
 	for i, rt := range c.r.t.Routes {
 		var gs [2]uint32
 		switch rt.Pattern {
-		case "fanout":
+		case "fanout", "merge":
 			gs[0] = add(rt, i, "to", rt.To)
+		case "balance", "request":
+			gs[0] = add(rt, i, "workers", rt.To)
 		case "relay":
 			gs[0] = add(rt, i, "members", rt.Members)
 		}
@@ -138,6 +149,145 @@ func (c *compiler) groups() {
 	}
 }
 
+// topicSet returns the topic set (+1) conns of name start with in rt's
+// group: its declared prefixes, none at all for an in-band fanout that
+// declares none (they subscribe themselves), else 0: everything.
+func (c *compiler) topicSet(rt *Route, name string) uint32 {
+	if rt.Pattern != "fanout" {
+		return 0
+	}
+	for _, td := range rt.Topics {
+		if td.Name == name {
+			c.prog.Topics = append(c.prog.Topics, td.Prefixes)
+			return uint32(len(c.prog.Topics))
+		}
+	}
+	if rt.InBand {
+		c.prog.Topics = append(c.prog.Topics, []string{})
+		return uint32(len(c.prog.Topics))
+	}
+	return 0
+}
+
+// fallbacks are each pattern's overflow policy: block where one
+// destination's delay should reach the sender (1:1, work queues, fan-in),
+// drop-newest where one slow destination must not stall the others.
+var fallbacks = map[string]opcodes.Policy{
+	"bridge": opcodes.PolicyBlock, "forward": opcodes.PolicyBlock, "echo": opcodes.PolicyBlock,
+	"balance": opcodes.PolicyBlock, "request": opcodes.PolicyBlock, "merge": opcodes.PolicyBlock,
+	"fanout": opcodes.PolicyDropNewest, "relay": opcodes.PolicyDropNewest,
+}
+
+// edges makes the edge table: each route's main edge carries its
+// overflow settings; a tap never holds its route back unless its own
+// endpoint says block; replies to a requester drop rather than stall a
+// worker that serves everyone.
+func (c *compiler) edges() {
+	c.edge = map[*Route]routeEdges{}
+	add := func(e opcodes.Edge) uint32 {
+		c.prog.Edges = append(c.prog.Edges, e)
+		return uint32(len(c.prog.Edges) - 1)
+	}
+	for _, rt := range c.r.t.Routes {
+		main := opcodes.Edge{Fallback: fallbacks[rt.Pattern], HWM: int(rt.HighWater), HWMMsgs: int(rt.HighWaterMsgs)}
+		main.Policy, _ = opcodes.PolicyByName(rt.Overflow)
+		main.Pick = opcodes.PickRoundRobin
+		if rt.Pick == "least-loaded" {
+			main.Pick = opcodes.PickLeastLoaded
+		}
+		main.Prefix = rt.Names == "address" || rt.Names == "first-message"
+		main.Reply = rt.Pattern == "request"
+		var es routeEdges
+		es.main = add(main)
+		if len(rt.Tap) > 0 {
+			es.tap = add(opcodes.Edge{Fallback: opcodes.PolicyDropNewest})
+		}
+		if rt.Pattern == "request" {
+			es.reply = add(opcodes.Edge{Fallback: opcodes.PolicyDropNewest})
+		}
+		c.edge[rt] = es
+	}
+}
+
+// pins keeps together, on one loop, the endpoints of every route whose
+// senders may block on a group (balance, request, merge, or an overflow:
+// block fan-out): a sender can only wait for a queue on its own loop.
+// Routes that share an endpoint share the loop.
+func (c *compiler) pins() {
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		if p, ok := parent[x]; ok && p != x {
+			r := find(p)
+			parent[x] = r
+			return r
+		}
+		parent[x] = x
+		return x
+	}
+	pinned := false
+	for _, rt := range c.r.t.Routes {
+		if !c.blocksOnGroup(rt) {
+			continue
+		}
+		pinned = true
+		all := append(append(append(append([]Ref{}, rt.From...), rt.To...), rt.Members...), rt.Tap...)
+		for _, ref := range all {
+			parent[find(ref.Name)] = find(all[0].Name)
+		}
+	}
+	if !pinned {
+		return
+	}
+	c.prog.Pin = make([]int32, len(c.prog.Endpoints))
+	sets := map[string]int32{}
+	for i, name := range c.prog.Endpoints {
+		c.prog.Pin[i] = -1
+		if _, ok := parent[name]; !ok {
+			continue
+		}
+		root := find(name)
+		if _, ok := sets[root]; !ok {
+			sets[root] = int32(len(sets))
+		}
+		c.prog.Pin[i] = sets[root]
+	}
+}
+
+// blocksOnGroup says whether a send of rt to a group may block: its
+// policy, or a destination endpoint's, resolves to block.
+func (c *compiler) blocksOnGroup(rt *Route) bool {
+	var dests []Ref
+	switch rt.Pattern {
+	case "fanout", "merge", "balance", "request":
+		dests = rt.To
+	case "relay":
+		dests = rt.Members
+	}
+	if rt.Pattern == "balance" || rt.Pattern == "request" {
+		return true // back-pressure on the workers reaches the producer
+	}
+	e := c.prog.Edges[c.edge[rt].main]
+	for _, ref := range dests {
+		pol := e.Policy
+		if d := c.r.decls[ref.Name]; pol == opcodes.PolicyDefault && d != nil && d.Endpoint != nil {
+			pol, _ = opcodes.PolicyByName(d.Endpoint.Options().Overflow)
+		}
+		if pol == opcodes.PolicyDefault {
+			pol = e.Fallback
+		}
+		if pol == opcodes.PolicyBlock {
+			return true
+		}
+	}
+	for _, ref := range rt.Tap {
+		if d := c.r.decls[ref.Name]; d != nil && d.Endpoint != nil && d.Endpoint.Options().Overflow == "block" {
+			return true
+		}
+	}
+	return false
+}
+
 // endpoint emits the start thread and conn program of one endpoint, unless
 // it is only ever dialled (its programs come with the dialling route).
 func (c *compiler) endpoint(d *EndpointDecl) {
@@ -146,7 +296,7 @@ func (c *compiler) endpoint(d *EndpointDecl) {
 		switch u.role {
 		case "dial":
 			return
-		case "source":
+		case "source", "worker":
 			source = u.route
 		}
 	}
@@ -169,7 +319,7 @@ func (c *compiler) conn(d *EndpointDecl, source, dialledBy *Route) uint32 {
 	c.prog.Inst[entry].Out = entry + 1
 	if dialledBy == nil {
 		for _, j := range c.joins[d.Name] {
-			c.emit(opcodes.Inst{Op: opcodes.OpJoin, Arg: j.group, Out: c.next(), Pos: c.at(j.ref.Line, j.ref.Col)})
+			c.emit(opcodes.Inst{Op: opcodes.OpJoin, Arg: j.group, Alt: j.topics, Out: c.next(), Pos: c.at(j.ref.Line, j.ref.Col)})
 		}
 	}
 	var peer *EndpointDecl
@@ -220,21 +370,43 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 		splice = c.emit(opcodes.Inst{Op: opcodes.OpSplice, Mode: opcodes.ToPeer, Pos: c.at(route.Line, route.Col)})
 		c.prog.Inst[splice].Out, c.prog.Inst[splice].Arg = splice, splice+1
 	}
+	var prologue []uint32 // relay naming: its last op continues at the main frame
+	if route != nil && route.Pattern == "relay" {
+		prologue = c.relayPrologue(d, route)
+	}
 	recv := c.emit(opcodes.Inst{Op: opcodes.OpRecv, Out: c.next(), Pos: where})
 	frame := c.emit(opcodes.Inst{Op: opcodes.OpFrame, Out: c.next(), Alt: recv, Pos: where})
+	if n := len(prologue); n > 0 {
+		c.prog.Inst[prologue[n-1]].Out = frame
+	}
 	var eof opcodes.Inst
 	switch {
 	case route == nil || (asPeer && route.Pattern == "forward"):
-		// Only receives: what it sends has nowhere to go.
-		c.emit(opcodes.Inst{Op: opcodes.OpDiscard, Out: frame, Pos: where})
+		// Only receives: what it sends has nowhere to go, unless it is an
+		// in-band subscriber, whose messages change its topics.
+		last := uint32(0)
+		for _, g := range c.inBandGroups(d) {
+			pc := c.emit(opcodes.Inst{Op: opcodes.OpSubscribe, Arg: g, Out: c.next(), Pos: where})
+			if last == 0 {
+				last = pc
+			}
+		}
+		if last == 0 {
+			c.emit(opcodes.Inst{Op: opcodes.OpDiscard, Out: frame, Pos: where})
+		} else {
+			c.prog.Inst[len(c.prog.Inst)-1].Out = frame
+		}
 		eof = opcodes.Inst{Op: opcodes.OpClose, Pos: where}
 		if asPeer {
 			eof = opcodes.Inst{Op: opcodes.OpHalt, Pos: where} // a sink that stops talking may still listen
 		}
 	default:
 		rpos := c.at(route.Line, route.Col)
-		send := opcodes.Inst{Op: opcodes.OpSend, Out: c.next(), Pos: rpos}
+		es := c.edge[route]
+		send := opcodes.Inst{Op: opcodes.OpSend, Out: c.next(), Alt: es.main, Pos: rpos}
 		gs := c.group[route]
+		worker := route.Pattern == "request" && refersTo(route.To, d.Name)
+		eof = opcodes.Inst{Op: opcodes.OpClose, Pos: where}
 		switch route.Pattern {
 		case "bridge", "forward":
 			send.Mode = opcodes.ToPeer
@@ -242,16 +414,19 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 		case "echo":
 			send.Mode = opcodes.ToSelf
 			eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: rpos}
-		case "fanout":
+		case "fanout", "merge":
 			send.Mode, send.Arg = opcodes.ToGroup, gs[0]-1
-			eof = opcodes.Inst{Op: opcodes.OpClose, Pos: where}
 		case "relay":
 			send.Mode, send.Arg = opcodes.ToOthers, gs[0]-1
-			eof = opcodes.Inst{Op: opcodes.OpClose, Pos: where}
+		case "balance", "request":
+			send.Mode, send.Arg = opcodes.ToOne, gs[0]-1
+			if worker {
+				send.Mode, send.Arg, send.Alt = opcodes.ToRequester, 0, es.reply
+			}
 		}
 		pc := c.emit(send)
-		if gs[1] != 0 {
-			pc = c.emit(opcodes.Inst{Op: opcodes.OpSend, Mode: opcodes.ToGroup, Arg: gs[1] - 1, Pos: rpos})
+		if gs[1] != 0 && !worker {
+			pc = c.emit(opcodes.Inst{Op: opcodes.OpSend, Mode: opcodes.ToGroup, Arg: gs[1] - 1, Alt: es.tap, Pos: rpos})
 		}
 		c.prog.Inst[pc].Out = frame
 	}
@@ -264,6 +439,58 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 	if splice != 0 {
 		c.prog.Inst[splice].Alt = eofPC
 	}
+	for _, pc := range prologue {
+		if c.prog.Inst[pc].Op == opcodes.OpRecv {
+			c.prog.Inst[pc].Alt = eofPC
+		}
+	}
+}
+
+// relayPrologue emits what a relay member runs before its first message:
+// take a name (its address, or its first message: a nickname) and tell the
+// room. It returns the pcs emitted; the last one's Out is left for the
+// caller.
+func (c *compiler) relayPrologue(d *EndpointDecl, rt *Route) []uint32 {
+	where, rpos := c.at(d.Line, d.Col), c.at(rt.Line, rt.Col)
+	var pcs []uint32
+	emit := func(in opcodes.Inst) uint32 {
+		in.Out = c.next()
+		pc := c.emit(in)
+		pcs = append(pcs, pc)
+		return pc
+	}
+	switch rt.Names {
+	case "first-message":
+		recv := emit(opcodes.Inst{Op: opcodes.OpRecv, Pos: where}) // Alt: eof, set by reader
+		emit(opcodes.Inst{Op: opcodes.OpFrame, Alt: recv, Pos: where})
+		emit(opcodes.Inst{Op: opcodes.OpName, Arg: opcodes.NameFromMessage, Pos: rpos})
+	case "address":
+		emit(opcodes.Inst{Op: opcodes.OpName, Arg: opcodes.NameFromAddress, Pos: rpos})
+	}
+	if rt.Notices {
+		emit(opcodes.Inst{Op: opcodes.OpAnnounce, Arg: c.group[rt][0] - 1, Alt: c.edge[rt].main, Pos: rpos})
+	}
+	return pcs
+}
+
+// inBandGroups lists the groups of in-band fanouts d receives from.
+func (c *compiler) inBandGroups(d *EndpointDecl) []uint32 {
+	var gs []uint32
+	for _, u := range c.r.uses[d.Name] {
+		if u.role == "destination" && u.route.Pattern == "fanout" && u.route.InBand {
+			gs = append(gs, c.group[u.route][0]-1)
+		}
+	}
+	return gs
+}
+
+func refersTo(refs []Ref, name string) bool {
+	for _, r := range refs {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // spliceable says whether d's bytes can go to its peer by splice: a raw

@@ -40,6 +40,24 @@ type Route struct {
 	To      []Ref
 	Members []Ref
 	Tap     []Ref
+
+	// Flow control of the route's main edge; zero: the destination
+	// endpoint's own, else the pattern's default.
+	Overflow      string
+	HighWater     int64
+	HighWaterMsgs int64
+	Pick          string       // balance, request: round-robin (default) or least-loaded
+	Topics        []TopicsDecl // fanout: prefixes per destination endpoint
+	InBand        bool         // fanout: subscribers change their topics with +prefix / -prefix messages
+	Names         string       // relay: none (default), address or first-message
+	Notices       bool         // relay: tell members who joins and leaves
+	keys          map[string]pos
+}
+
+// TopicsDecl is the topic prefixes one fanout destination subscribes to.
+type TopicsDecl struct {
+	Ref
+	Prefixes []string
 }
 
 // Ref names an endpoint at a position.
@@ -51,7 +69,15 @@ type Ref struct {
 type pos struct{ line, col int }
 
 // Patterns lists the route patterns, in documentation order.
-func Patterns() []string { return []string{"bridge", "forward", "fanout", "relay", "echo"} }
+func Patterns() []string {
+	return []string{"bridge", "forward", "fanout", "relay", "echo", "balance", "merge", "request"}
+}
+
+// Picks lists how balance and request choose a worker.
+func Picks() []string { return []string{"round-robin", "least-loaded"} }
+
+// NameSources lists where relay member names come from.
+func NameSources() []string { return []string{"none", "address", "first-message"} }
 
 // Engines lists the accepted engine names.
 func Engines() []string { return []string{"auto", "io_uring", "epoll"} }
@@ -173,8 +199,9 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 			el.add(item.Line, item.Column, "a route is a mapping with pattern: and its endpoints, not a %s", kindName(item))
 			continue
 		}
-		r := &Route{Line: item.Line, Col: item.Column}
+		r := &Route{Line: item.Line, Col: item.Column, keys: map[string]pos{}}
 		forEachKey(el, item, func(key, v *yaml.Node) {
+			r.keys[key.Value] = pos{key.Line, key.Column}
 			switch key.Value {
 			case "pattern":
 				if s, ok := stringValue(el, v); ok {
@@ -192,8 +219,54 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 				r.Members = refs(el, v)
 			case "tap":
 				r.Tap = refs(el, v)
+			case "overflow":
+				if s, ok := stringValue(el, v); ok {
+					if !oneOf(s, endpoints.Overflows()) {
+						el.add(v.Line, v.Column, "unknown overflow policy %q: want one of %v", s, endpoints.Overflows())
+					} else {
+						r.Overflow = s
+					}
+				}
+			case "high_water":
+				if n, ok := sizeValue(el, v); ok {
+					if n < 1 || n > 1<<40 {
+						el.add(v.Line, v.Column, "high_water must be between 1 byte and 1TiB")
+					} else {
+						r.HighWater = n
+					}
+				}
+			case "high_water_msgs":
+				if n, ok := intValue(el, v); ok {
+					if n < 1 {
+						el.add(v.Line, v.Column, "high_water_msgs must be at least 1")
+					} else {
+						r.HighWaterMsgs = int64(n)
+					}
+				}
+			case "pick":
+				if s, ok := stringValue(el, v); ok {
+					if !oneOf(s, Picks()) {
+						el.add(v.Line, v.Column, "unknown pick %q: want one of %v", s, Picks())
+					} else {
+						r.Pick = s
+					}
+				}
+			case "topics":
+				r.Topics = topics(el, v)
+			case "in_band":
+				r.InBand, _ = boolValue(el, v)
+			case "names":
+				if s, ok := stringValue(el, v); ok {
+					if !oneOf(s, NameSources()) {
+						el.add(v.Line, v.Column, "unknown names %q: want one of %v", s, NameSources())
+					} else {
+						r.Names = s
+					}
+				}
+			case "notices":
+				r.Notices, _ = boolValue(el, v)
 			default:
-				el.add(key.Line, key.Column, "unknown route key %q: want pattern, from, to, members or tap", key.Value)
+				el.add(key.Line, key.Column, "unknown route key %q: want one of %v", key.Value, routeKeys)
 			}
 		})
 		if r.Pattern == "" {
@@ -204,6 +277,32 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 		}
 		t.Routes = append(t.Routes, r)
 	}
+}
+
+var routeKeys = []string{"pattern", "from", "to", "members", "tap", "overflow", "high_water", "high_water_msgs",
+	"pick", "topics", "in_band", "names", "notices"}
+
+// topics reads a mapping of endpoint names to lists of topic prefixes.
+func topics(el *errorList, v *yaml.Node) []TopicsDecl {
+	if v.Kind != yaml.MappingNode {
+		el.add(v.Line, v.Column, "topics: maps destination endpoints to lists of prefixes, not a %s", kindName(v))
+		return nil
+	}
+	var out []TopicsDecl
+	forEachKey(el, v, func(key, list *yaml.Node) {
+		d := TopicsDecl{Ref: Ref{Name: key.Value, Line: key.Line, Col: key.Column}}
+		if list.Kind != yaml.SequenceNode {
+			el.add(list.Line, list.Column, "topics of %s: want a list of prefixes, not a %s", key.Value, kindName(list))
+			return
+		}
+		for _, item := range list.Content {
+			if s, ok := stringValue(el, item); ok {
+				d.Prefixes = append(d.Prefixes, s)
+			}
+		}
+		out = append(out, d)
+	})
+	return out
 }
 
 // refs reads one endpoint name or a list of them.
@@ -291,6 +390,27 @@ func intValue(el *errorList, v *yaml.Node) (int, bool) {
 		return 0, false
 	}
 	return int(n), true
+}
+
+func boolValue(el *errorList, v *yaml.Node) (bool, bool) {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		el.add(v.Line, v.Column, "want true or false, not %s", kindName(v))
+		return false, false
+	}
+	return v.Value == "true", true
+}
+
+func sizeValue(el *errorList, v *yaml.Node) (int64, bool) {
+	if v.Kind != yaml.ScalarNode {
+		el.add(v.Line, v.Column, "want a size such as 64KiB, not a %s", kindName(v))
+		return 0, false
+	}
+	n, err := endpoints.ParseSize(v.Value)
+	if err != nil {
+		el.add(v.Line, v.Column, "%v", err)
+		return 0, false
+	}
+	return n, true
 }
 
 func durationValue(el *errorList, v *yaml.Node) (time.Duration, bool) {

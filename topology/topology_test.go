@@ -96,7 +96,7 @@ routes:
 		`t.yaml:12:39: unknown endpoint "nowhere"`,
 		`t.yaml:13:31: relay member raw has raw framing`,
 		`t.yaml:13:31: raw is opened per connection by the bridge route at line 11, so it cannot also be a source here`,
-		`t.yaml:13:40: relay has no to: (it is for bridge, forward and fanout)`,
+		`t.yaml:13:40: relay has no to: (it is for bridge, forward, fanout, balance, merge and request)`,
 		`t.yaml:14:43: in is read-only (stdin) and cannot receive messages`,
 		`t.yaml:15:29: raw is already a source of the relay route at line 13`,
 		`t.yaml:15:29: raw is opened per connection by the bridge route at line 11`,
