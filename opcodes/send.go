@@ -71,7 +71,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 // prefixed builds "<name> payload" as a message in c's own framing, in
 // scratch space valid until the next call.
 func (m *Machine) prefixed(c *conn, payload []byte) (wire []byte, lo, hi int) {
-	body := append(append(append(m.named[:0], c.name...), ' '), payload...)
+	body := append(append(append(append(m.named[:0], '<'), c.name...), "> "...), payload...)
 	m.named = body
 	head, tail := c.fr.Encode(m.hdr[:], body)
 	m.prefixBuf = append(append(append(m.prefixBuf[:0], head...), body...), tail...)
