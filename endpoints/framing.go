@@ -117,6 +117,18 @@ func (lengthPrefix) Split(b []byte, max int) (int, int, int, error) {
 	}
 	return 8 + int(n), 8, 8 + int(n), nil
 }
+// Size reads the header alone: the message's wire length, for cut-through.
+func (lengthPrefix) Size(b []byte) (int, bool) {
+	if len(b) < 8 {
+		return 0, false
+	}
+	n := binary.LittleEndian.Uint64(b)
+	if n > 1<<62 {
+		return 0, false
+	}
+	return 8 + int(n), true
+}
+
 func (lengthPrefix) Encode(hdr []byte, payload []byte) ([]byte, []byte) {
 	binary.LittleEndian.PutUint64(hdr, uint64(len(payload)))
 	return hdr[:8], nil

@@ -61,11 +61,17 @@ type conn struct {
 	resumeMsgs int
 	inflight   int // bytes of the queue in a port Send: not droppable
 
-	filters  []filter  // fan-out topic prefixes, per group; none: everything
-	name     []byte    // relay: how others see this member
+	filters  []filter    // fan-out topic prefixes, per group; none: everything
+	name     []byte      // relay: how others see this member
 	announce [][2]uint32 // relay groups (and edges) told when this conn leaves
-	replies  []connRef // request/reply worker: who asked each request it holds, oldest first
-	replyAt  int       // replies[replyAt:] are outstanding
+	replies  []connRef   // request/reply worker: who asked each request it holds, oldest first
+	replyAt  int         // replies[replyAt:] are outstanding
+
+	// Cut-through: streamLeft bytes of a large message are still to come
+	// and go to streamTo as they arrive.
+	streamLeft int
+	streamTo   connRef
+	streamLost bool // streamTo went away: the message is lost
 
 	// Splice: this conn's bytes go to its peer through pipe, never through
 	// user space. pipeFill bytes are in the pipe; spliceOut says a

@@ -55,3 +55,10 @@ type Framing interface {
 	// does not: its messages are whatever one read returned).
 	Boundaries() bool
 }
+
+// Sizer is implemented by framings whose header states a message's length
+// (length-prefix). Size returns the whole message's wire length once the
+// header is in b; such a message can be forwarded as it arrives.
+type Sizer interface {
+	Size(b []byte) (wire int, ok bool)
+}

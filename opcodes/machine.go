@@ -250,6 +250,15 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		case cp.N == 0:
 			c.rpc = in.Alt
+		case c.streamLeft > 0:
+			// The rest of a message being cut through; bytes after its
+			// end are framed as usual.
+			m.counters[c.ep].BytesIn += uint64(cp.N)
+			rest := m.streamRecv(c, cp.Buf.B[:cp.N])
+			c.in = append(c.in[:0], rest...)
+			c.cur = c.in
+			m.port.Release(cp.Buf)
+			c.rpc = in.Out
 		default:
 			m.counters[c.ep].BytesIn += uint64(cp.N)
 			if len(c.cur) == 0 && len(c.in) == 0 {
@@ -368,6 +377,10 @@ func (m *Machine) run(c *conn) {
 				continue
 			}
 			if wire == 0 {
+				if c.streamLeft == 0 && m.startStream(c, in) {
+					c.rpc = in.Alt
+					continue
+				}
 				m.carry(c)
 				c.rpc = in.Alt
 				continue
@@ -758,6 +771,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 		return
 	}
 	c.closed = true
+	m.streamAborted(c)
 	if c.spliceOut {
 		// A splice from c's pipe is pending on the peer's descriptor; only
 		// closing the peer cancels it, before c's pipe goes away.

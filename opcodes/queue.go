@@ -78,24 +78,32 @@ func (q *outQueue) msgs() int { return len(q.ends) }
 // push copies one message made of parts into the queue's own chunks.
 func (q *outQueue) push(pool *chunkPool, parts [][]byte) {
 	for _, p := range parts {
-		for len(p) > 0 {
-			f := q.fill
-			if f == nil || len(f.b) == cap(f.b) {
-				if f != nil {
-					pool.unref(f)
-				}
-				f = pool.get(0)
-				f.refs = 1
-				q.fill = f
-			}
-			start := len(f.b)
-			k := min(len(p), cap(f.b)-start)
-			f.b = append(f.b, p[:k]...)
-			q.add(f, f.b[start:start+k])
-			p = p[k:]
-		}
+		q.pushPart(pool, p)
 	}
-	q.ends = append(q.ends, q.appended)
+	q.endMessage()
+}
+
+// endMessage ends the message pushPart has been queueing.
+func (q *outQueue) endMessage() { q.ends = append(q.ends, q.appended) }
+
+// pushPart copies bytes of a message still arriving (cut-through).
+func (q *outQueue) pushPart(pool *chunkPool, p []byte) {
+	for len(p) > 0 {
+		f := q.fill
+		if f == nil || len(f.b) == cap(f.b) {
+			if f != nil {
+				pool.unref(f)
+			}
+			f = pool.get(0)
+			f.refs = 1
+			q.fill = f
+		}
+		start := len(f.b)
+		k := min(len(p), cap(f.b)-start)
+		f.b = append(f.b, p[:k]...)
+		q.add(f, f.b[start:start+k])
+		p = p[k:]
+	}
 }
 
 // pushShared queues one message that lies in a shared chunk.

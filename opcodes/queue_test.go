@@ -164,4 +164,3 @@ func TestOutQueueDropOldest(t *testing.T) {
 		})
 	}
 }
-
