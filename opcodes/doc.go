@@ -23,7 +23,7 @@
 //	dial      reader    Arg endpoint, Alt peer entry open a new connection to Arg as this one's peer; it runs from Alt
 //	recv      reader    Out data, Alt end            park until bytes arrive (connection made/data received)
 //	frame     reader    Out message, Alt need more   split the next message off the input by the endpoint's framing
-//	send      reader    Mode, Arg group              deliver the message to the peer, self, group or others (fan-out);
+//	send      reader    Mode, Arg group, Alt edge    deliver the message to the peer, self, group, others, one or requester;
 //	                                                 queued per connection, written once per loop turn, inline first
 //	splice    reader    Out, Alt end, Arg fallback   move bytes to the peer through a kernel pipe, no copy
 //	discard   reader    -                            count the message as dropped: no route
@@ -34,6 +34,18 @@
 //	halt      both      -                            end this thread; the connection stays
 //	sent      writer    -                            send complete: account it, keep the queue moving, resume readers
 //	drained   writer    -                            maybe-shutdown: act on a half-close or a departed peer once drained
+//	subscribe reader    Arg group                    the message changes this conn's topics in Arg (+p / \x01p, -p / \x00p)
+//	name      reader    Arg source                   name the conn by its peer's address or the current message
+//	announce  reader    Arg group, Alt edge          tell Arg's other members this conn joined (and, at close, left)
+//
+// Send modes: peer, self, group (every member), others (every member but
+// the sender), one (one member, picked by the edge: balance, request) and
+// requester (the conn whose request a worker answers). Each send names an
+// edge (Prog.Edges, by Alt): the overflow policy and marks of its
+// destinations' queues — block, drop-newest, drop-oldest or disconnect.
+// Large length-prefixed messages on a peer or self send are cut through
+// (forwarded as they arrive). Prog.Pin keeps the conns of routes whose
+// senders block on a group on one loop.
 //
 // Opcode values are pinned by a test. Per-op execution counts, per
 // endpoint figures and drops by reason are published once per loop turn and
