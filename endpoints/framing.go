@@ -117,6 +117,7 @@ func (lengthPrefix) Split(b []byte, max int) (int, int, int, error) {
 	}
 	return 8 + int(n), 8, 8 + int(n), nil
 }
+
 // Size reads the header alone: the message's wire length, for cut-through.
 func (lengthPrefix) Size(b []byte) (int, bool) {
 	if len(b) < 8 {
