@@ -119,6 +119,33 @@ routes:
 		`t.yaml:10:30: front is already a source of the bridge route at line 8`,
 		`t.yaml:10:41: out (stdout) can serve one connection, but front accepts many`,
 	}},
+	{"flow-control-mistakes", `
+endpoints:
+  pub:  {kind: tcp, listen: "127.0.0.1:0", framing: lines, overflow: sometimes}
+  subs: {kind: tcp, listen: "127.0.0.1:0", framing: lines, high_water_msgs: 0}
+  jobs: {kind: tcp, listen: "127.0.0.1:0"}
+  work: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  chat: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: pub, to: subs, pick: least-loaded, topics: {nobody: [a]}, overflow: later}
+  - {pattern: balance, from: jobs, to: work, high_water: lots, in_band: true}
+  - {pattern: relay, members: chat, names: everyone, notices: yes}
+  - {pattern: merge, from: chat, to: [work, subs]}
+`, []string{
+		`t.yaml:3:70: unknown overflow policy "sometimes": want one of [block drop-newest drop-oldest disconnect]`,
+		`t.yaml:4:77: high_water_msgs must be between 1 and 2^32 messages`,
+		`t.yaml:9:44: pick: is for [balance request] routes, not fanout`,
+		`t.yaml:9:73: topics for "nobody", which is not in this route's to:`,
+		`t.yaml:9:97: unknown overflow policy "later"`,
+		`t.yaml:10:30: producer jobs has raw framing: balance hands out whole messages`,
+		`t.yaml:10:40: work frames messages (lines) but source jobs is raw`,
+		`t.yaml:10:58: bad size "lots"`,
+		`t.yaml:10:64: in_band: is for [fanout] routes, not balance`,
+		`t.yaml:11:44: unknown names "everyone"`,
+		`t.yaml:11:63: want true or false, not scalar (yes)`,
+		`t.yaml:12:28: chat is already a source of the relay route at line 11`,
+		`t.yaml:12:45: merge takes 1 endpoint(s) in to:, not 2`,
+	}},
 }
 
 func TestBadTopologiesListEveryError(t *testing.T) {
