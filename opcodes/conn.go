@@ -72,6 +72,7 @@ type conn struct {
 	streamLeft int
 	streamTo   connRef
 	streamLost bool // streamTo went away: the message is lost
+	streamHWM  int  // the edge's mark at streamTo
 
 	// Splice: this conn's bytes go to its peer through pipe, never through
 	// user space. pipeFill bytes are in the pipe; spliceOut says a

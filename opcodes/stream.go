@@ -34,10 +34,11 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	if d == nil || d.closed || (d.frID != c.frID && !d.raw) || e.Prefix {
 		return false
 	}
-	if pol, _, _ := e.limits(d); pol != PolicyBlock {
+	pol, hwm, _ := e.limits(d)
+	if pol != PolicyBlock {
 		return false
 	}
-	c.streamTo, c.streamLeft = connRef{d, d.gen}, total
+	c.streamTo, c.streamLeft, c.streamHWM = connRef{d, d.gen}, total, hwm
 	c.streamLost = false
 	m.streamBytes(c, c.cur)
 	m.releaseInput(c)
@@ -70,8 +71,8 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 			d.dirty = true
 			m.dirty = append(m.dirty, d)
 		}
-		if d.queued() > d.hwm {
-			m.block(c, d, d.hwm, 0)
+		if d.queued() > c.streamHWM {
+			m.block(c, d, c.streamHWM, 0)
 		}
 	}
 	if c.streamLeft > 0 {
