@@ -54,13 +54,13 @@ type Edge struct {
 	Reply    bool   // request: the worker's next reply goes back to the sender
 }
 
-// edge returns the edge of a send at in; programs built without Edges get
+// edge returns edge i of a send in mode; programs built without Edges get
 // the defaults the mode implies.
-func (m *Machine) edge(in *Inst) *Edge {
-	if int(in.Alt) < len(m.prog.Edges) {
-		return &m.prog.Edges[in.Alt]
+func (m *Machine) edge(mode Mode, i uint32) *Edge {
+	if int(i) < len(m.prog.Edges) {
+		return &m.prog.Edges[i]
 	}
-	if in.Mode == ToPeer || in.Mode == ToSelf || in.Mode == ToOne {
+	if mode == ToPeer || mode == ToSelf || mode == ToOne {
 		return &blockEdge
 	}
 	return &dropEdge

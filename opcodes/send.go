@@ -15,7 +15,7 @@ const shareMin = 1024
 
 // send delivers c's current message as in addresses it.
 func (m *Machine) send(c *conn, in *Inst) {
-	e := m.edge(in)
+	e := m.edge(in.Mode, in.Alt)
 	wire, lo, hi := c.msg, c.lo, c.hi
 	if e.Prefix && len(c.name) > 0 {
 		wire, lo, hi = m.prefixed(c, wire[lo:hi])
@@ -82,7 +82,7 @@ func (m *Machine) prefixed(c *conn, payload []byte) (wire []byte, lo, hi int) {
 // returns how many members it addressed. src is nil for messages from
 // another loop.
 func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr Framing, wire []byte, lo, hi int) int {
-	e := m.edgeAt(edge, ToGroup)
+	e := m.edge(ToGroup, edge)
 	n := 0
 	m.fanning = true
 	for _, d := range m.groups[g] {
@@ -94,10 +94,6 @@ func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr Framing
 	}
 	m.fanning = false
 	return n
-}
-
-func (m *Machine) edgeAt(i uint32, mode Mode) *Edge {
-	return m.edge(&Inst{Mode: mode, Alt: i})
 }
 
 // wants reports whether c's topics in group g take a message with this

@@ -30,7 +30,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	case ToSelf:
 		d = c
 	}
-	e := m.edge(send)
+	e := m.edge(send.Mode, send.Alt)
 	if d == nil || d.closed || (d.frID != c.frID && !d.raw) || e.Prefix {
 		return false
 	}

@@ -6,27 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 )
 
-// peakRSS reads the process's peak resident set (VmHWM), in bytes.
-func peakRSS(t *testing.T) int64 {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
-}
+// peakRSS is the process's peak resident set (VmHWM), in bytes.
+func peakRSS(t *testing.T) int64 { return procStatus(t, "VmHWM") << 10 }
 
 // A 100 MB length-prefixed frame crosses a bridge to an echo server and
 // back, forwarded as it arrives: the router never holds the whole frame,

@@ -62,6 +62,32 @@ func collect(t *testing.T, conns []*net.TCPConn, want int) [][]string {
 	return got
 }
 
+// numberedLine is message n of a numbered stream, 95 bytes with its LF.
+func numberedLine(n int) string {
+	return fmt.Sprintf("message %06d %s\n", n, strings.Repeat(".", 80))
+}
+
+// publishInSteps sends lines numbered lines to pub in steps the fast
+// reader takes whole (~47 KB, under a 64KiB mark) before the next, so
+// that only a slow reader ever has a backlog, and checks the fast reader
+// gets each in order.
+func publishInSteps(t *testing.T, pub io.Writer, fast *bufio.Reader, lines int) {
+	t.Helper()
+	const step = 500
+	for n := 0; n < lines; n += step {
+		var b strings.Builder
+		for i := n; i < n+step; i++ {
+			b.WriteString(numberedLine(i))
+		}
+		io.WriteString(pub, b.String())
+		for i, l := range readLines(t, fast, step) {
+			if !strings.HasPrefix(l, fmt.Sprintf("message %06d ", n+i)) {
+				t.Fatalf("fast reader: line %d is %q", n+i, l[:20])
+			}
+		}
+	}
+}
+
 var flowCases = []patternCase{
 	{
 		name: "balance/round-robin-each-message-to-exactly-one-worker",
@@ -363,7 +389,7 @@ routes:
 			pub := dial(t, r.Addr("pub"))
 			bw := bufio.NewWriter(pub)
 			for n := range lines {
-				fmt.Fprintf(bw, "message %06d %s\n", n, strings.Repeat(".", 80))
+				bw.WriteString(numberedLine(n))
 			}
 			bw.Flush()
 			waitFor(t, "the burst in", func() bool { return endpoint(r.Stats(), "pub").MsgsIn == lines })
@@ -409,18 +435,8 @@ routes:
 			fast := bufio.NewReader(dial(t, r.Addr("subs")))
 			waitFor(t, "subscribers", func() bool { return endpoint(r.Stats(), "subs").Active == 2 })
 			const lines = 100000 // ~9.5 MB: past the slow one's mark and its socket buffers
-			pub := dial(t, r.Addr("pub"))
-			// In lockstep with the fast subscriber, so that only the slow
-			// one ever has a backlog: disconnect is for falling behind.
-			const step = 1000
-			for n := 0; n < lines; n += step {
-				var b strings.Builder
-				for i := n; i < n+step; i++ {
-					fmt.Fprintf(&b, "message %06d %s\n", i, strings.Repeat(".", 80))
-				}
-				io.WriteString(pub, b.String())
-				readLines(t, fast, step)
-			}
+			// disconnect is for falling behind: only the slow one does.
+			publishInSteps(t, dial(t, r.Addr("pub")), fast, lines)
 			waitFor(t, "the slow one gone", func() bool { return endpoint(r.Stats(), "subs").Active == 1 })
 			// The slow one reads what reached its socket, then end of stream.
 			slowGot := 0

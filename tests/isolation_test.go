@@ -110,22 +110,7 @@ routes:
 				fast := bufio.NewReader(dial(t, r.Addr(shape.subs)))
 				waitFor(t, "subscribers", func() bool { return endpoint(r.Stats(), shape.subs).Active == 2 })
 				const lines = 50000 // ~5 MB: far past the slow one's socket buffers and 64KiB
-				pub := dial(t, r.Addr(shape.pub))
-				// In steps the fast reader takes whole (~47 KB, under its
-				// mark), so that only the slow one ever has a backlog.
-				const step = 500
-				for n := 0; n < lines; n += step {
-					var b strings.Builder
-					for i := n; i < n+step; i++ {
-						fmt.Fprintf(&b, "message %06d %s\n", i, strings.Repeat(".", 80))
-					}
-					io.WriteString(pub, b.String())
-					for i, l := range readLines(t, fast, step) {
-						if !strings.HasPrefix(l, fmt.Sprintf("message %06d ", n+i)) {
-							t.Fatalf("fast subscriber: line %d is %q", n+i, l[:20])
-						}
-					}
-				}
+				publishInSteps(t, dial(t, r.Addr(shape.pub)), fast, lines)
 				// Each message, for each of the two readers, is delivered,
 				// dropped or still queued for the slow one: exactly.
 				waitFor(t, "accounting to reconcile", func() bool {

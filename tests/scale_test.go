@@ -12,25 +12,29 @@ import (
 	"time"
 )
 
-// osThreads reads this process's thread count from /proc.
-func osThreads(t *testing.T) int {
+// procStatus reads the number in field key of /proc/self/status
+// ("Threads", "VmHWM" in kB).
+func procStatus(t *testing.T, key string) int64 {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			n, err := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}
 	}
-	t.Fatal("no Threads: line in /proc/self/status")
+	t.Fatalf("no %s: line in /proc/self/status", key)
 	return 0
 }
+
+// osThreads is this process's thread count.
+func osThreads(t *testing.T) int { return int(procStatus(t, "Threads")) }
 
 // 2,000 connections through a relay: goroutines and OS threads stay flat.
 // Only the router runs in this test's process besides the clients, whose
