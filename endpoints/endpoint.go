@@ -59,6 +59,13 @@ type Bound interface {
 	BoundAddr() string
 }
 
+// Resolver is implemented by kinds whose addresses may name hosts. Loading
+// a topology never resolves; the router calls Resolve once before it
+// starts, and a failure stops the start with the endpoint named.
+type Resolver interface {
+	Resolve() error
+}
+
 // Options are the settings every endpoint has.
 type Options struct {
 	Framing   Framing

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -53,42 +54,88 @@ func listenOn(sa unix.Sockaddr, prepare func(fd int) error) (int, error) {
 	return fd, nil
 }
 
-// inetSockaddr resolves "host:port" to a socket address. An empty host is
-// refused: a wildcard must be written out (0.0.0.0 or [::]).
-func inetSockaddr(addr string) (unix.Sockaddr, error) {
+// inetAddr is a parsed "host:port". A literal IP is turned into a socket
+// address at once; a host name waits for resolve, so that loading or
+// checking a topology never touches the network.
+type inetAddr struct {
+	host string
+	port int
+	sa   unix.Sockaddr // nil until resolved
+}
+
+// parseInetAddr checks "host:port" without resolving anything. An empty
+// host is refused: a wildcard must be written out (0.0.0.0 or [::]).
+func parseInetAddr(addr string) (inetAddr, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, err
+		return inetAddr{}, err
 	}
 	if host == "" {
-		return nil, fmt.Errorf("address %q has no host: write 0.0.0.0 or [::] to listen on every interface", addr)
+		return inetAddr{}, fmt.Errorf("address %q has no host: write 0.0.0.0 or [::] to listen on every interface", addr)
 	}
 	pn, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
-		return nil, fmt.Errorf("address %q: bad port", addr)
+		return inetAddr{}, fmt.Errorf("address %q: bad port", addr)
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		ips, err := net.LookupIP(host)
-		if err != nil || len(ips) == 0 {
-			return nil, fmt.Errorf("address %q: cannot resolve host", addr)
+	a := inetAddr{host: host, port: int(pn)}
+	if ip := net.ParseIP(host); ip != nil {
+		a.sa = ipSockaddr(ip, a.port)
+	} else if !validHostname(host) {
+		return inetAddr{}, fmt.Errorf("address %q: %q is neither an IP address nor a host name", addr, host)
+	}
+	return a, nil
+}
+
+// validHostname accepts RFC 1123 names: dot-separated labels of letters,
+// digits and inner hyphens (underscores too, as resolvers do).
+func validHostname(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
 		}
-		ip = ips[0]
-		for _, cand := range ips {
-			if cand.To4() != nil { // prefer IPv4 as dialers usually do
-				ip = cand
-				break
+		for _, r := range label {
+			ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+			if !ok {
+				return false
 			}
 		}
 	}
-	if v4 := ip.To4(); v4 != nil {
-		sa := &unix.SockaddrInet4{Port: int(pn)}
-		copy(sa.Addr[:], v4)
-		return sa, nil
+	return true
+}
+
+// resolve looks a host name up (an IP literal needs nothing), preferring
+// IPv4 as dialers usually do.
+func (a *inetAddr) resolve() error {
+	if a.sa != nil {
+		return nil
 	}
-	sa := &unix.SockaddrInet6{Port: int(pn)}
+	ips, err := net.LookupIP(a.host)
+	if err != nil || len(ips) == 0 {
+		return fmt.Errorf("cannot resolve host %q: %v", a.host, err)
+	}
+	ip := ips[0]
+	for _, cand := range ips {
+		if cand.To4() != nil {
+			ip = cand
+			break
+		}
+	}
+	a.sa = ipSockaddr(ip, a.port)
+	return nil
+}
+
+func ipSockaddr(ip net.IP, port int) unix.Sockaddr {
+	if v4 := ip.To4(); v4 != nil {
+		sa := &unix.SockaddrInet4{Port: port}
+		copy(sa.Addr[:], v4)
+		return sa
+	}
+	sa := &unix.SockaddrInet6{Port: port}
 	copy(sa.Addr[:], ip.To16())
-	return sa, nil
+	return sa
 }
 
 // tcpEndpoint listens on or connects to a TCP address.
@@ -96,7 +143,7 @@ type tcpEndpoint struct {
 	base
 	mode  Mode
 	addr  string
-	sa    unix.Sockaddr
+	in    inetAddr
 	bound atomic.Pointer[string] // what Listen bound, port 0 resolved
 }
 
@@ -106,12 +153,12 @@ func newTCP(p Params) Endpoint {
 	if e.addr == "" {
 		return nil
 	}
-	sa, err := inetSockaddr(e.addr)
+	in, err := parseInetAddr(e.addr)
 	if err != nil {
 		p.Errorf(e.mode.String(), "%v", err)
 		return nil
 	}
-	e.sa = sa
+	e.in = in
 	return e
 }
 
@@ -148,7 +195,7 @@ func (e *tcpEndpoint) Listen() (int, error) {
 	if e.mode != Listen {
 		return e.base.Listen()
 	}
-	fd, err := listenOn(e.sa, func(fd int) error {
+	fd, err := listenOn(e.in.sa, func(fd int) error {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return os.NewSyscallError("setsockopt", err)
 		}
@@ -191,7 +238,7 @@ func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {
 	if e.mode != Connect {
 		return e.base.Socket()
 	}
-	fd, err := socketFor(e.sa, unix.SOCK_STREAM)
+	fd, err := socketFor(e.in.sa, unix.SOCK_STREAM)
 	if err != nil {
 		return -1, nil, err
 	}
@@ -199,7 +246,7 @@ func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {
 		unix.Close(fd)
 		return -1, nil, err
 	}
-	return fd, copySockaddr(e.sa), nil
+	return fd, copySockaddr(e.in.sa), nil
 }
 
 // copySockaddr returns a private copy: x/sys/unix marshals a Sockaddr into
@@ -215,6 +262,9 @@ func copySockaddr(sa unix.Sockaddr) unix.Sockaddr {
 	}
 	return sa
 }
+
+// Resolve looks the host name up, once, before the router starts.
+func (e *tcpEndpoint) Resolve() error { return e.in.resolve() }
 
 func (e *tcpEndpoint) Release(fd int) error { return closeFD(fd) }
 

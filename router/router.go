@@ -159,6 +159,17 @@ func (r *Router) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
+	for i, e := range r.topo.Endpoints {
+		if res, ok := e.(endpoints.Resolver); ok {
+			if err := res.Resolve(); err != nil {
+				errs = append(errs, fmt.Errorf("endpoint %s: %w", r.topo.Prog.Endpoints[i], err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
 	rt, err := opcodes.Start(opcodes.Config{
 		Prog:      r.topo.Prog,
 		Endpoints: r.topo.Bind(),

@@ -56,8 +56,11 @@ endpoints:
   f: {listen: "127.0.0.1:0"}
   a: {kind: tcp, listen: "127.0.0.1:0"}
   "bad name": {kind: stdin}
+  g: {kind: tcp, connect: "no host!:80", framing: lines}
+  h: {kind: tcp, connect: "unresolvable.invalid:80", framing: lines}
 routes:
   - {pattern: relay, members: [a, b, c, d, e, f, "bad name"]}
+  - {pattern: merge, from: h, to: g}
 `, []string{
 		`t.yaml:3:50: set listen or connect, not both`,
 		`t.yaml:4:13: unknown endpoint kind "carrier-pigeon"`,
@@ -68,8 +71,9 @@ routes:
 		`t.yaml:8:3: endpoint "f" needs kind:`,
 		`t.yaml:9:3: endpoint "a" is defined twice (first at line 3)`,
 		`t.yaml:10:3: endpoint name "bad name"`,
-		`t.yaml:12:50: relay member bad name has raw framing`,
-		`t.yaml:12:50: bad name is read-only (stdin) and cannot be a relay member`,
+		`t.yaml:11:27: address "no host!:80": "no host!" is neither an IP address nor a host name`,
+		`t.yaml:14:50: relay member bad name has raw framing`,
+		`t.yaml:14:50: bad name is read-only (stdin) and cannot be a relay member`,
 	}},
 	{"route-mistakes", `
 endpoints:
