@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Framing turns a byte stream into messages and back. It has the method set
@@ -26,10 +27,17 @@ type Framing interface {
 // ErrTooLarge says a peer sent a message over max_frame.
 var ErrTooLarge = errors.New("message larger than max_frame")
 
-// Framings lists the framing names a topology may use.
-func Framings() []string { return []string{"raw", "lines", "length-prefix"} }
+// ErrBadHeader says a length header cannot be right (an inclusive length
+// shorter than the header itself).
+var ErrBadHeader = errors.New("length header shorter than the header itself")
 
-// FramingByName returns the framing called name.
+// Framings lists the framing names a topology may use.
+func Framings() []string {
+	return []string{"raw", "lines", "delimiter", "length-prefix", "datagram"}
+}
+
+// FramingByName returns the framing called name with its default settings;
+// delimiter needs one and has none.
 func FramingByName(name string) (Framing, error) {
 	switch name {
 	case "raw":
@@ -38,8 +46,12 @@ func FramingByName(name string) (Framing, error) {
 		return Lines, nil
 	case "length-prefix":
 		return LengthPrefix, nil
+	case "datagram":
+		return Datagram, nil
+	case "delimiter":
+		return nil, errors.New("framing delimiter needs delimiter: (the byte string that ends each message)")
 	}
-	return nil, fmt.Errorf("unknown framing %q: want raw, lines or length-prefix", name)
+	return nil, fmt.Errorf("unknown framing %q: want one of %v", name, Framings())
 }
 
 // Raw passes bytes as they come: each read is one message, and output is
@@ -55,21 +67,56 @@ func (rawFraming) Split(b []byte, _ int) (int, int, int, error) {
 }
 func (rawFraming) Encode(_ []byte, _ []byte) ([]byte, []byte) { return nil, nil }
 
+// Datagram is one message per datagram (udp, unix datagram sockets): each
+// read is one message with its boundaries, and each message leaves as one
+// datagram.
+var Datagram Framing = datagramFraming{}
+
+// MaxDatagram is the largest payload a datagram endpoint sends: the UDP
+// limit over IPv4, applied to unix datagram sockets too.
+const MaxDatagram = 65507
+
+type datagramFraming struct{}
+
+func (datagramFraming) Name() string     { return "datagram" }
+func (datagramFraming) Boundaries() bool { return true }
+func (datagramFraming) Datagrams() bool  { return true }
+
+// MaxPayload caps what is sent (opcodes.Capped): larger messages are
+// dropped for this destination and counted.
+func (datagramFraming) MaxPayload() int { return MaxDatagram }
+func (datagramFraming) Split(b []byte, max int) (int, int, int, error) {
+	if len(b) > max {
+		return 0, 0, 0, ErrTooLarge
+	}
+	return len(b), 0, len(b), nil
+}
+func (datagramFraming) Encode(_ []byte, _ []byte) ([]byte, []byte) { return nil, nil }
+
 // Lines splits at LF; the payload excludes the terminator (LF or CRLF), and
 // output ends each message with LF (CRLF when the payload ends in CR, so
 // that it reads back unchanged).
 var Lines Framing = linesFraming{}
 
-type linesFraming struct{}
+// LinesKeep is lines with the terminator left in the payload (strip:
+// false); output adds LF only to a payload that does not end in one.
+var LinesKeep Framing = linesFraming{keep: true}
+
+type linesFraming struct{ keep bool }
 
 var (
 	newline = []byte{'\n'}
 	crlf    = []byte{'\r', '\n'}
 )
 
-func (linesFraming) Name() string     { return "lines" }
+func (f linesFraming) Name() string {
+	if f.keep {
+		return "lines/keep"
+	}
+	return "lines"
+}
 func (linesFraming) Boundaries() bool { return true }
-func (linesFraming) Split(b []byte, max int) (int, int, int, error) {
+func (f linesFraming) Split(b []byte, max int) (int, int, int, error) {
 	limit := b
 	if len(limit) > max {
 		limit = limit[:max]
@@ -81,70 +128,219 @@ func (linesFraming) Split(b []byte, max int) (int, int, int, error) {
 		}
 		return 0, 0, 0, nil
 	}
+	if f.keep {
+		return i + 1, 0, i + 1, nil
+	}
 	end := i
 	if end > 0 && b[end-1] == '\r' {
 		end--
 	}
 	return i + 1, 0, end, nil
 }
-func (linesFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
-	if n := len(payload); n > 0 && payload[n-1] == '\r' {
+func (f linesFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
+	n := len(payload)
+	if f.keep && n > 0 && payload[n-1] == '\n' {
+		return nil, nil
+	}
+	if n > 0 && payload[n-1] == '\r' && !f.keep {
 		// A bare LF would make this read back as CRLF, losing the CR.
 		return nil, crlf
 	}
 	return nil, newline
 }
 
-// LengthPrefix is an 8-byte little-endian payload length, then the payload.
-// A length over max is refused from the header alone, before any of the
-// payload is held.
-var LengthPrefix Framing = lengthPrefix{}
+// delimiterFraming ends each message with a byte string ("\r\n\r\n",
+// "\x00"). The payload excludes it unless keep is set; a message must not
+// contain the delimiter, since it would read back as two.
+type delimiterFraming struct {
+	delim []byte
+	keep  bool
+}
 
-type lengthPrefix struct{}
+// NewDelimiter returns the framing that ends messages with delim.
+func NewDelimiter(delim []byte, keep bool) (Framing, error) {
+	if len(delim) == 0 {
+		return nil, errors.New("delimiter must not be empty")
+	}
+	return delimiterFraming{delim: bytes.Clone(delim), keep: keep}, nil
+}
 
-func (lengthPrefix) Name() string     { return "length-prefix" }
-func (lengthPrefix) Boundaries() bool { return true }
-func (lengthPrefix) Split(b []byte, max int) (int, int, int, error) {
-	if len(b) < 8 {
+func (f delimiterFraming) Name() string {
+	name := fmt.Sprintf("delimiter/%x", f.delim)
+	if f.keep {
+		name += "/keep"
+	}
+	return name
+}
+func (delimiterFraming) Boundaries() bool { return true }
+func (f delimiterFraming) Split(b []byte, max int) (int, int, int, error) {
+	// A message of max bytes may be followed by the whole delimiter.
+	limit := b
+	if len(limit) > max+len(f.delim) {
+		limit = limit[:max+len(f.delim)]
+	}
+	i := bytes.Index(limit, f.delim)
+	if i < 0 || i > max {
+		if len(b) >= max+len(f.delim) || i > max {
+			return 0, 0, 0, ErrTooLarge
+		}
 		return 0, 0, 0, nil
 	}
-	n := binary.LittleEndian.Uint64(b)
+	wire := i + len(f.delim)
+	if f.keep {
+		if wire > max {
+			return 0, 0, 0, ErrTooLarge
+		}
+		return wire, 0, wire, nil
+	}
+	return wire, 0, i, nil
+}
+func (f delimiterFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
+	if f.keep && bytes.HasSuffix(payload, f.delim) {
+		return nil, nil
+	}
+	return nil, f.delim
+}
+
+// LengthPrefix is an 8-byte little-endian payload length, then the payload:
+// the router's own framing. Other layouts come from NewLengthPrefix.
+var LengthPrefix Framing = lengthPrefix{size: 8}
+
+// lengthPrefix is a length header of size bytes (1, 2, 4 or 8), big or
+// little endian, counting the payload alone or the header too. A length
+// over max is refused from the header alone, before any payload is held.
+type lengthPrefix struct {
+	size      int
+	big       bool
+	inclusive bool // the length counts the header too
+}
+
+// NewLengthPrefix returns the length-prefix framing with a size-byte
+// header in the given byte order; inclusive lengths count the header.
+func NewLengthPrefix(size int, big, inclusive bool) (Framing, error) {
+	switch size {
+	case 1, 2, 4, 8:
+	default:
+		return nil, fmt.Errorf("length_bytes must be 1, 2, 4 or 8, not %d", size)
+	}
+	return lengthPrefix{size: size, big: big, inclusive: inclusive}, nil
+}
+
+func (f lengthPrefix) Name() string {
+	if f == (lengthPrefix{size: 8}) {
+		return "length-prefix"
+	}
+	order := "le"
+	if f.big {
+		order = "be"
+	}
+	name := fmt.Sprintf("length-prefix/%d%s", f.size, order)
+	if f.inclusive {
+		name += "/inclusive"
+	}
+	return name
+}
+func (lengthPrefix) Boundaries() bool { return true }
+
+// header reads the length field: the payload length it states; complete is
+// false while the header is still arriving, valid false for an inclusive
+// length shorter than the header.
+func (f lengthPrefix) header(b []byte) (n uint64, complete, valid bool) {
+	if len(b) < f.size {
+		return 0, false, true
+	}
+	switch {
+	case f.size == 1:
+		n = uint64(b[0])
+	case f.size == 2 && f.big:
+		n = uint64(binary.BigEndian.Uint16(b))
+	case f.size == 2:
+		n = uint64(binary.LittleEndian.Uint16(b))
+	case f.size == 4 && f.big:
+		n = uint64(binary.BigEndian.Uint32(b))
+	case f.size == 4:
+		n = uint64(binary.LittleEndian.Uint32(b))
+	case f.big:
+		n = binary.BigEndian.Uint64(b)
+	default:
+		n = binary.LittleEndian.Uint64(b)
+	}
+	if f.inclusive {
+		if n < uint64(f.size) {
+			return 0, true, false // shorter than its own header
+		}
+		n -= uint64(f.size)
+	}
+	return n, true, true
+}
+
+func (f lengthPrefix) Split(b []byte, max int) (int, int, int, error) {
+	n, complete, valid := f.header(b)
+	if !valid {
+		return 0, 0, 0, ErrBadHeader
+	}
+	if !complete {
+		return 0, 0, 0, nil
+	}
 	if n > uint64(max) {
 		return 0, 0, 0, ErrTooLarge
 	}
-	if uint64(len(b)-8) < n {
+	if uint64(len(b)-f.size) < n {
 		return 0, 0, 0, nil
 	}
-	return 8 + int(n), 8, 8 + int(n), nil
+	return f.size + int(n), f.size, f.size + int(n), nil
 }
 
 // Size reads the header alone: the message's wire length, for cut-through.
-func (lengthPrefix) Size(b []byte) (int, bool) {
-	if len(b) < 8 {
+func (f lengthPrefix) Size(b []byte) (int, bool) {
+	n, complete, valid := f.header(b)
+	if !complete || !valid || n > 1<<62 {
 		return 0, false
 	}
-	n := binary.LittleEndian.Uint64(b)
-	if n > 1<<62 {
-		return 0, false
-	}
-	return 8 + int(n), true
+	return f.size + int(n), true
 }
 
-func (lengthPrefix) Encode(hdr []byte, payload []byte) ([]byte, []byte) {
-	binary.LittleEndian.PutUint64(hdr, uint64(len(payload)))
-	return hdr[:8], nil
+// MaxPayload is the largest payload the header can state (opcodes.Capped).
+func (f lengthPrefix) MaxPayload() int {
+	if f.size == 8 {
+		return 1 << 62
+	}
+	limit := 1<<(8*f.size) - 1
+	if f.inclusive {
+		limit -= f.size
+	}
+	return limit
+}
+
+func (f lengthPrefix) Encode(hdr []byte, payload []byte) ([]byte, []byte) {
+	n := uint64(len(payload))
+	if f.inclusive {
+		n += uint64(f.size)
+	}
+	switch {
+	case f.size == 1:
+		hdr[0] = byte(n)
+	case f.size == 2 && f.big:
+		binary.BigEndian.PutUint16(hdr, uint16(n))
+	case f.size == 2:
+		binary.LittleEndian.PutUint16(hdr, uint16(n))
+	case f.size == 4 && f.big:
+		binary.BigEndian.PutUint32(hdr, uint32(n))
+	case f.size == 4:
+		binary.LittleEndian.PutUint32(hdr, uint32(n))
+	case f.big:
+		binary.BigEndian.PutUint64(hdr, n)
+	default:
+		binary.LittleEndian.PutUint64(hdr, n)
+	}
+	return hdr[:f.size], nil
 }
 
 // parseOptions reads framing, max_frame and high_water.
 func parseOptions(p Params) Options {
 	o := Options{Framing: Raw, MaxFrame: DefaultMaxFrame, HighWater: DefaultHighWater}
-	if name, ok := p.String("framing"); ok {
-		f, err := FramingByName(name)
-		if err != nil {
-			p.Errorf("framing", "%v", err)
-		} else {
-			o.Framing = f
-		}
+	if f := parseFraming(p); f != nil {
+		o.Framing = f
 	}
 	if n, ok := p.Size("max_frame"); ok {
 		if n < 1 || n > 1<<40 {
@@ -175,6 +371,79 @@ func parseOptions(p Params) Options {
 		}
 	}
 	return o
+}
+
+// parseFraming reads framing: and the keys that tune it; nil when absent
+// or wrong (the errors are recorded).
+func parseFraming(p Params) Framing {
+	name, ok := p.String("framing")
+	delim, hasDelim := p.String("delimiter")
+	strip, hasStrip := p.Bool("strip")
+	size, hasSize := p.Size("length_bytes")
+	order, hasOrder := p.String("length_order")
+	inclusive, hasIncl := p.Bool("length_includes_header")
+	only := func(key string, present bool, framings string) {
+		if present && !strings.Contains(framings, name) {
+			p.Errorf(key, "%s applies to framing %s, not %q", key, framings, name)
+		}
+	}
+	only("delimiter", hasDelim, "delimiter")
+	only("strip", hasStrip, "lines or delimiter")
+	only("length_bytes", hasSize, "length-prefix")
+	only("length_order", hasOrder, "length-prefix")
+	only("length_includes_header", hasIncl, "length-prefix")
+	if !ok {
+		return nil
+	}
+	switch name {
+	case "lines":
+		if hasStrip && !strip {
+			return LinesKeep
+		}
+		return Lines
+	case "delimiter":
+		if !hasDelim {
+			p.Errorf("framing", "framing delimiter needs delimiter: (the byte string that ends each message, such as \"\\r\\n\\r\\n\")")
+			return nil
+		}
+		f, err := NewDelimiter([]byte(delim), hasStrip && !strip)
+		if err != nil {
+			p.Errorf("delimiter", "%v", err)
+			return nil
+		}
+		return f
+	case "length-prefix":
+		if !hasSize && !hasOrder && !hasIncl {
+			return LengthPrefix
+		}
+		if !hasSize {
+			size = 8
+		}
+		big, badOrder := false, false
+		switch order {
+		case "", "little":
+		case "big":
+			big = true
+		default:
+			p.Errorf("length_order", "length_order %q: want big or little", order)
+			badOrder = true
+		}
+		f, err := NewLengthPrefix(int(size), big, inclusive)
+		if err != nil {
+			p.Errorf("length_bytes", "%v", err)
+			return nil
+		}
+		if badOrder {
+			return nil
+		}
+		return f
+	}
+	f, err := FramingByName(name)
+	if err != nil {
+		p.Errorf("framing", "%v", err)
+		return nil
+	}
+	return f
 }
 
 // Overflows lists the overflow policies: what a send does when a

@@ -19,6 +19,8 @@ type conn struct {
 	hwmMsgs   int    // 0: no limit in messages
 	policy    Policy // PolicyDefault: the edge's
 	inline    bool   // pollable: a write may be tried inline (never for regular files)
+	dgram     bool   // a datagram socket: one write per message, no EOF
+	maxOut    int    // largest payload fr can encode; 0: any
 
 	rpc, epc, wpc uint32 // reader pc, error handler, send-complete handler
 	start         uint32 // the open thread that made it (singletons), else 0

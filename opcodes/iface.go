@@ -56,6 +56,20 @@ type Framing interface {
 	Boundaries() bool
 }
 
+// Datagrams is implemented by the datagram framing: each message is read
+// as one datagram and must leave as one, so writes are not coalesced, and
+// an empty read is an empty datagram, not end of stream.
+type Datagrams interface {
+	Datagrams() bool
+}
+
+// Capped is implemented by framings that cannot carry every payload (a
+// 1-byte length header, a datagram): a larger message is dropped for that
+// destination and counted as max_frame.
+type Capped interface {
+	MaxPayload() int
+}
+
 // Sizer is implemented by framings whose header states a message's length
 // (length-prefix). Size returns the whole message's wire length once the
 // header is in b; such a message can be forwarded as it arrives.

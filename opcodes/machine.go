@@ -245,6 +245,13 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		}
 		switch {
+		case c.dgram && (cp.Err == unix.ECONNREFUSED || cp.Err == 0 && cp.N == 0):
+			// A connected datagram socket hears of an earlier datagram
+			// refused by the peer's host; an empty datagram carries no
+			// message. Neither ends the socket: read on.
+			if cp.Buf != nil {
+				m.port.Release(cp.Buf)
+			}
 		case cp.Err != 0:
 			m.fail(c, DropDisconnect, cp.Err)
 			return
@@ -277,6 +284,11 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		m.splicedOut(c, cp)
 	case completion.KindSend:
 		c.sending = false
+		if c.dgram && cp.Err == unix.ECONNREFUSED {
+			// An earlier datagram was refused; this one was not sent.
+			// The error is reported once: send it again.
+			cp.Err, cp.N = 0, 0
+		}
 		if cp.Err != 0 {
 			m.fail(c, DropDisconnect, cp.Err)
 			return
@@ -601,6 +613,12 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 	c.fr, c.maxFrame, c.hwm = e.Framing(), e.MaxFrame(), e.HighWater()
 	c.hwmMsgs, c.policy = e.HighWaterMsgs(), e.Overflow()
 	c.frID, c.raw = m.rt.frIDs[ep], !c.fr.Boundaries()
+	if d, ok := c.fr.(Datagrams); ok && d.Datagrams() {
+		c.dgram = true
+	}
+	if cp, ok := c.fr.(Capped); ok {
+		c.maxOut = cp.MaxPayload()
+	}
 	m.counters[ep].Opened++
 	m.active[ep]++
 	m.rt.live.Add(1)

@@ -138,6 +138,24 @@ func (q *outQueue) iov(dst [][]byte) [][]byte {
 	return dst
 }
 
+// iovFirst appends the bytes of the first queued message alone (for a
+// datagram socket, where one write is one message).
+func (q *outQueue) iovFirst(dst [][]byte) [][]byte {
+	if len(q.ends) == 0 {
+		return dst
+	}
+	left := q.ends[0] - q.written
+	for i := q.head; i < len(q.segs) && left > 0; i++ {
+		b := q.segs[i].b
+		if len(b) > left {
+			b = b[:left]
+		}
+		dst = append(dst, b)
+		left -= len(b)
+	}
+	return dst
+}
+
 // consume marks n bytes written, drops the references they finished, and
 // returns how many messages they completed.
 func (q *outQueue) consume(pool *chunkPool, n int) int {

@@ -193,6 +193,11 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 		m.counters[d.ep].Drops[DropDisconnect]++
 		return false
 	}
+	if d.maxOut > 0 && hi-lo > d.maxOut {
+		// Its framing cannot carry it (a datagram, a short length header).
+		m.counters[d.ep].Drops[DropMaxFrame]++
+		return false
+	}
 	pol, hwm, hwmMsgs := e.limits(d)
 	same := d.frID == frID || d.raw // the source's bytes as they came
 	total := len(wire)
@@ -337,7 +342,11 @@ func (m *Machine) writeNow(d *conn) {
 	if d.closed || d.sending || d.connecting || d.queued() == 0 {
 		return
 	}
-	if d.inline {
+	if d.inline && d.dgram {
+		if !m.writeDatagrams(d) {
+			return
+		}
+	} else if d.inline {
 		m.blocks = d.out.iov(m.blocks[:0])
 		n, err := completion.Writev(d.fd, m.blocks, &m.iov)
 		switch err {
@@ -348,12 +357,39 @@ func (m *Machine) writeNow(d *conn) {
 			m.fail(d, DropDisconnect, errnoOf(err))
 			return
 		}
-		if d.queued() == 0 {
-			m.emptied(d)
-			return
-		}
+	}
+	if d.queued() == 0 {
+		m.emptied(d)
+		return
 	}
 	m.flush(d)
+}
+
+// writeDatagrams writes d's queued messages one datagram each until the
+// socket would block. It reports false if d failed.
+func (m *Machine) writeDatagrams(d *conn) bool {
+	for d.queued() > 0 {
+		m.blocks = d.out.iovFirst(m.blocks[:0])
+		var n int
+		var err error
+		if len(m.blocks) == 0 {
+			_, err = unix.Write(d.fd, nil) // an empty datagram
+		} else {
+			n, err = completion.Writev(d.fd, m.blocks, &m.iov)
+		}
+		switch err {
+		case nil:
+			m.wrote(d, n)
+		case unix.ECONNREFUSED, unix.EINTR:
+			// ECONNREFUSED is about an earlier datagram: try this one again.
+		case unix.EAGAIN:
+			return true
+		default:
+			m.fail(d, DropDisconnect, errnoOf(err))
+			return false
+		}
+	}
+	return true
 }
 
 // flush submits everything queued for d as one send, unless one is in flight.
@@ -361,7 +397,11 @@ func (m *Machine) flush(d *conn) {
 	if d.sending || d.connecting || d.queued() == 0 || d.closed {
 		return
 	}
-	d.iovs = d.out.iov(d.iovs[:0])
+	if d.dgram {
+		d.iovs = d.out.iovFirst(d.iovs[:0])
+	} else {
+		d.iovs = d.out.iov(d.iovs[:0])
+	}
 	if err := m.port.Send(d.fd, d.iovs, m.tok(d)); err != nil {
 		m.fail(d, DropDisconnect, errnoOf(err))
 		return
@@ -375,7 +415,7 @@ func (m *Machine) flush(d *conn) {
 
 // wrote accounts n bytes of c's queue as written, and the messages they end.
 func (m *Machine) wrote(c *conn, n int) {
-	if n <= 0 {
+	if n < 0 || n == 0 && !c.dgram { // a datagram may be empty
 		return
 	}
 	done := c.out.consume(&m.chunks, n)

@@ -8,7 +8,7 @@ type Drop uint8
 const (
 	DropHWM        Drop = iota // the destination's queue was over its high-water mark
 	DropDisconnect             // the destination went away with the message queued or unsent
-	DropMaxFrame               // the message exceeded max_frame; its sender was closed
+	DropMaxFrame               // over the sender's max_frame (the sender is closed), or more than the destination's framing can carry
 	DropNoRoute                // nobody was there to receive it
 	DropShutdown               // still queued when the drain deadline passed
 	NumDrops

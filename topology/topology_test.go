@@ -75,6 +75,22 @@ routes:
 		`t.yaml:14:50: relay member bad name has raw framing`,
 		`t.yaml:14:50: bad name is read-only (stdin) and cannot be a relay member`,
 	}},
+	{"framing-mistakes", `
+endpoints:
+  a: {kind: tcp, listen: "127.0.0.1:0", framing: delimiter}
+  b: {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix, length_bytes: 3, length_order: middle}
+  c: {kind: tcp, listen: "127.0.0.1:0", framing: lines, delimiter: "\0", length_bytes: 2}
+  d: {kind: tcp, listen: "127.0.0.1:0", framing: delimiter, delimiter: ""}
+routes:
+  - {pattern: relay, members: [a, b, c, d]}
+`, []string{
+		`t.yaml:3:50: framing delimiter needs delimiter:`,
+		`t.yaml:4:79: length_bytes must be 1, 2, 4 or 8, not 3`,
+		`t.yaml:4:96: length_order "middle": want big or little`,
+		`t.yaml:5:68: delimiter applies to framing delimiter, not "lines"`,
+		`t.yaml:5:88: length_bytes applies to framing length-prefix, not "lines"`,
+		`t.yaml:6:72: delimiter must not be empty`,
+	}},
 	{"route-mistakes", `
 endpoints:
   l:   {kind: tcp, listen: "127.0.0.1:0"}
