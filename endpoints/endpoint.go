@@ -143,6 +143,7 @@ func Kinds() []string {
 
 func init() {
 	Register("tcp", newTCP)
+	Register("udp", newUDP)
 	Register("unix", newUnix)
 	Register("file", newFile)
 	Register("stdin", func(p Params) Endpoint { return newStdio(p, 0) })

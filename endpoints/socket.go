@@ -33,7 +33,13 @@ func socketFor(sa unix.Sockaddr, typ int) (int, error) {
 
 // listenOn binds and listens on sa, with prepare run on the socket first.
 func listenOn(sa unix.Sockaddr, prepare func(fd int) error) (int, error) {
-	fd, err := socketFor(sa, unix.SOCK_STREAM)
+	return bindOn(sa, unix.SOCK_STREAM, prepare)
+}
+
+// bindOn makes a socket of typ bound to sa, with prepare run on it first;
+// a stream socket also listens.
+func bindOn(sa unix.Sockaddr, typ int, prepare func(fd int) error) (int, error) {
+	fd, err := socketFor(sa, typ)
 	if err != nil {
 		return -1, err
 	}
@@ -46,6 +52,9 @@ func listenOn(sa unix.Sockaddr, prepare func(fd int) error) (int, error) {
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return -1, os.NewSyscallError("bind", err)
+	}
+	if typ != unix.SOCK_STREAM {
+		return fd, nil
 	}
 	if err := unix.Listen(fd, listenBacklog); err != nil {
 		unix.Close(fd)

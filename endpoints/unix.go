@@ -4,25 +4,59 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
 
-// unixEndpoint listens on or connects to a unix stream socket.
+// unixEndpoint is a unix socket: stream (listen accepts connections) or
+// datagram (listen binds one socket that receives; connect sends to a bound
+// one). A path starting with @ is in the abstract namespace: no file, so
+// nothing to remove, chmod or chown.
 type unixEndpoint struct {
 	base
 	mode     Mode
+	dgram    bool
 	path     string
 	sa       *unix.SockaddrUnix
-	listenFD atomic.Int64 // the live listening socket, to unlink its path once
+	perm     os.FileMode  // socket file mode; 0: as umask leaves it
+	uid, gid int          // socket file owner; -1: unchanged
+	listenFD atomic.Int64 // the live bound socket, to unlink its path once
 }
 
 func newUnix(p Params) Endpoint {
-	e := &unixEndpoint{base: base{opts: parseOptions(p)}}
+	e := &unixEndpoint{base: base{opts: parseOptions(p)}, uid: -1, gid: -1}
 	e.mode, e.path = listenOrConnect(p)
+	switch typ, _ := p.String("type"); typ {
+	case "", "stream":
+	case "datagram":
+		e.dgram = true
+		e.opts.Framing = datagramFramingOf(p, "unix datagram sockets")
+	default:
+		p.Errorf("type", "unix socket type %q: want stream or datagram", typ)
+	}
+	if perm, ok := p.String("mode"); ok {
+		n, err := strconv.ParseUint(perm, 8, 32)
+		if err != nil || n > 0o777 {
+			p.Errorf("mode", "mode %q: want octal permissions such as \"0660\"", perm)
+		}
+		e.perm = os.FileMode(n)
+	}
+	if owner, ok := p.String("owner"); ok {
+		var err error
+		if e.uid, e.gid, err = parseOwner(owner); err != nil {
+			p.Errorf("owner", "%v", err)
+		}
+	}
 	if e.path == "" {
 		return nil
+	}
+	abstract := e.path[0] == '@'
+	if (e.perm != 0 || e.uid >= 0 || e.gid >= 0) && (e.mode != Listen || abstract) {
+		p.Errorf("mode", "mode and owner apply to the socket file of a unix listen path, not to %s", e.path)
 	}
 	if len(e.path) >= 108 {
 		p.Errorf(e.mode.String(), "socket path is %d bytes; the limit is 107", len(e.path))
@@ -33,30 +67,128 @@ func newUnix(p Params) Endpoint {
 	return e
 }
 
-func (e *unixEndpoint) Kind() string   { return "unix" }
-func (e *unixEndpoint) Mode() Mode     { return e.mode }
+// datagramFramingOf is the framing of a datagram kind: datagram, and any
+// other framing asked for is an error, since a datagram socket neither
+// splits nor joins messages.
+func datagramFramingOf(p Params, what string) Framing {
+	if name, ok := p.String("framing"); ok && name != "datagram" {
+		p.Errorf("framing", "%s carry one message per datagram: framing must be datagram (or left out), not %q", what, name)
+	}
+	return Datagram
+}
+
+// parseOwner reads "user", "user:group", "uid" or "uid:gid"; a missing
+// group leaves the group unchanged.
+func parseOwner(s string) (uid, gid int, err error) {
+	name, group, hasGroup := strings.Cut(s, ":")
+	uid, gid = -1, -1
+	if name != "" {
+		if uid, err = strconv.Atoi(name); err != nil {
+			u, lerr := user.Lookup(name)
+			if lerr != nil {
+				return -1, -1, fmt.Errorf("owner %q: no such user", s)
+			}
+			uid, _ = strconv.Atoi(u.Uid)
+		}
+	}
+	if hasGroup && group != "" {
+		if gid, err = strconv.Atoi(group); err != nil {
+			g, lerr := user.LookupGroup(group)
+			if lerr != nil {
+				return -1, -1, fmt.Errorf("owner %q: no such group", s)
+			}
+			gid, _ = strconv.Atoi(g.Gid)
+		}
+	}
+	return uid, gid, nil
+}
+
+func (e *unixEndpoint) Kind() string { return "unix" }
+
+// Mode is how the machine gets the socket: a bound datagram socket is
+// opened once and receives from anyone.
+func (e *unixEndpoint) Mode() Mode {
+	if e.dgram && e.mode == Listen {
+		return Open
+	}
+	return e.mode
+}
 func (e *unixEndpoint) Readable() bool { return true }
-func (e *unixEndpoint) Writable() bool { return true }
-func (e *unixEndpoint) String() string { return "unix " + e.mode.String() + " " + e.path }
+
+// Writable: a bound datagram socket only receives.
+func (e *unixEndpoint) Writable() bool { return !(e.dgram && e.mode == Listen) }
+func (e *unixEndpoint) String() string {
+	typ := ""
+	if e.dgram {
+		typ = " datagram"
+	}
+	return "unix" + typ + " " + e.mode.String() + " " + e.path
+}
+
+func (e *unixEndpoint) sockType() int {
+	if e.dgram {
+		return unix.SOCK_DGRAM
+	}
+	return unix.SOCK_STREAM
+}
 
 func (e *unixEndpoint) Listen() (int, error) {
-	if e.mode != Listen {
+	if e.mode != Listen || e.dgram {
 		return e.base.Listen()
 	}
-	if err := removeStaleSocket(e.path); err != nil {
-		return -1, err
+	return e.bind()
+}
+
+// Open binds the receiving socket of a datagram listen.
+func (e *unixEndpoint) Open() (int, error) {
+	if e.mode != Listen || !e.dgram {
+		return e.base.Open()
 	}
-	fd, err := listenOn(e.sa, nil)
+	return e.bind()
+}
+
+func (e *unixEndpoint) bind() (int, error) {
+	abstract := e.path[0] == '@'
+	if !abstract {
+		if err := removeStaleSocket(e.path, e.sockType()); err != nil {
+			return -1, err
+		}
+	}
+	fd, err := bindOn(e.sa, e.sockType(), nil)
 	if err != nil {
 		return -1, err
+	}
+	if !abstract {
+		if err := e.setFileMode(); err != nil {
+			unix.Close(fd)
+			os.Remove(e.path)
+			return -1, err
+		}
 	}
 	e.listenFD.Store(int64(fd))
 	return fd, nil
 }
 
-// removeStaleSocket removes path if it is a socket nobody listens on. A live
-// socket, or anything that is not a socket, is left alone and reported.
-func removeStaleSocket(path string) error {
+// setFileMode applies mode and owner to the socket file. Connecting to a
+// unix socket needs write permission on its file, so these decide who may.
+func (e *unixEndpoint) setFileMode() error {
+	if e.perm != 0 {
+		if err := os.Chmod(e.path, e.perm); err != nil {
+			return err
+		}
+	}
+	if e.uid >= 0 || e.gid >= 0 {
+		if err := os.Lchown(e.path, e.uid, e.gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeStaleSocket removes path if it is a socket nobody is bound to. A
+// live socket, or anything that is not a socket, is left alone and
+// reported.
+func removeStaleSocket(path string, typ int) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -67,22 +199,24 @@ func removeStaleSocket(path string) error {
 	if fi.Mode()&os.ModeSocket == 0 {
 		return fmt.Errorf("%s exists and is not a socket", path)
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return os.NewSyscallError("socket", err)
 	}
 	defer unix.Close(fd)
 	switch err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err {
 	case nil:
-		return fmt.Errorf("%s: another process is listening there", path)
+		return fmt.Errorf("%s: another process is bound there", path)
 	case unix.ECONNREFUSED:
 		return os.Remove(path)
+	case unix.EPROTOTYPE:
+		return fmt.Errorf("%s: a socket of another type (stream or datagram) is bound there", path)
 	default:
 		return fmt.Errorf("%s: %w", path, err)
 	}
 }
 
-// BoundAddr is the socket path once listening.
+// BoundAddr is the socket path once bound.
 func (e *unixEndpoint) BoundAddr() string {
 	if e.listenFD.Load() >= 0 {
 		return e.path
@@ -94,12 +228,12 @@ func (e *unixEndpoint) Socket() (int, unix.Sockaddr, error) {
 	if e.mode != Connect {
 		return e.base.Socket()
 	}
-	fd, err := socketFor(e.sa, unix.SOCK_STREAM)
+	fd, err := socketFor(e.sa, e.sockType())
 	return fd, copySockaddr(e.sa), err
 }
 
 func (e *unixEndpoint) Release(fd int) error {
-	if e.listenFD.CompareAndSwap(int64(fd), -1) {
+	if e.listenFD.CompareAndSwap(int64(fd), -1) && e.path[0] != '@' {
 		os.Remove(e.path) // best effort: it may have been replaced meanwhile
 	}
 	return closeFD(fd)

@@ -381,6 +381,13 @@ func (m *Machine) run(c *conn) {
 				return
 			}
 			wire, lo, hi, err := c.fr.Split(c.cur, c.maxFrame)
+			if err != nil && c.dgram {
+				// One socket hears every sender: drop the datagram, not
+				// the socket.
+				m.counters[c.ep].Drops[DropMaxFrame]++
+				c.cur = nil
+				continue
+			}
 			if err != nil {
 				m.counters[c.ep].Drops[DropMaxFrame]++
 				m.log.Warn("closing connection", "endpoint", m.prog.Endpoints[c.ep], "reason", err)

@@ -1,0 +1,94 @@
+package endpoints
+
+import (
+	"os"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// udpEndpoint is a UDP socket, one message per datagram. listen binds a
+// socket that receives from any sender (like socat's UDP-RECV); connect
+// sends to one address and receives only from it. A listen socket does
+// not answer: replies need a connect endpoint aimed at the sender.
+type udpEndpoint struct {
+	base
+	mode  Mode
+	addr  string
+	in    inetAddr
+	bound atomic.Pointer[string]
+}
+
+func newUDP(p Params) Endpoint {
+	e := &udpEndpoint{base: base{opts: parseOptions(p)}}
+	e.opts.Framing = datagramFramingOf(p, "udp sockets")
+	if e.opts.MaxFrame > MaxDatagram {
+		e.opts.MaxFrame = MaxDatagram
+	}
+	e.mode, e.addr = listenOrConnect(p)
+	if e.addr == "" {
+		return nil
+	}
+	in, err := parseInetAddr(e.addr)
+	if err != nil {
+		p.Errorf(e.mode.String(), "%v", err)
+		return nil
+	}
+	e.in = in
+	return e
+}
+
+func (e *udpEndpoint) Kind() string { return "udp" }
+
+// Mode: a listen socket is bound once at start and read like a stream of
+// datagrams; connect goes through the loop's connect, and so reconnects.
+func (e *udpEndpoint) Mode() Mode {
+	if e.mode == Listen {
+		return Open
+	}
+	return Connect
+}
+func (e *udpEndpoint) Readable() bool       { return true }
+func (e *udpEndpoint) Writable() bool       { return e.mode == Connect }
+func (e *udpEndpoint) String() string       { return "udp " + e.mode.String() + " " + e.addr }
+func (e *udpEndpoint) Resolve() error       { return e.in.resolve() }
+func (e *udpEndpoint) Release(fd int) error { return closeFD(fd) }
+
+// Open binds the receiving socket of a listen.
+func (e *udpEndpoint) Open() (int, error) {
+	if e.mode != Listen {
+		return e.base.Open()
+	}
+	fd, err := bindOn(e.in.sa, unix.SOCK_DGRAM, func(fd int) error {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return -1, err
+	}
+	if sa, err := unix.Getsockname(fd); err == nil {
+		s := sockaddrString(sa)
+		e.bound.Store(&s)
+	}
+	return fd, nil
+}
+
+// BoundAddr is the address bound, port 0 resolved; empty before Open.
+func (e *udpEndpoint) BoundAddr() string {
+	if p := e.bound.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func (e *udpEndpoint) Socket() (int, unix.Sockaddr, error) {
+	if e.mode != Connect {
+		return e.base.Socket()
+	}
+	fd, err := socketFor(e.in.sa, unix.SOCK_DGRAM)
+	return fd, copySockaddr(e.in.sa), err
+}
+
+var _ Endpoint = (*udpEndpoint)(nil)

@@ -1,0 +1,291 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pxroute/pxroute/router"
+)
+
+// Cases for the endpoint kinds beyond tcp and unix streams, and for the
+// framings; TestPatterns runs them over every engine and loop count.
+func init() {
+	patternCases = append(patternCases, zooCases...)
+}
+
+// shortDir is a temporary directory with a path short enough for unix
+// socket names (108 bytes), which t.TempDir's long names can pass.
+func shortDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "px")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+var abstractSeq atomic.Int64
+
+// udpPeer is a Go UDP socket that collects datagrams.
+func udpPeer(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readDatagrams reads n datagrams from c.
+func readDatagrams(t *testing.T, c net.PacketConn, n int) []string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(ioTimeout))
+	buf := make([]byte, 1<<16)
+	var out []string
+	for len(out) < n {
+		k, _, err := c.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("after %d datagrams: %v", len(out), err)
+		}
+		out = append(out, string(buf[:k]))
+	}
+	return out
+}
+
+var zooCases = []patternCase{
+	{
+		name: "udp/datagrams-fanned-out-as-lines",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  in:   {kind: udp, listen: "127.0.0.1:0", max_frame: 1000}
+  subs: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: in, to: subs}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			sub := dial(t, r.Addr("subs"))
+			waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "subs").Active == 1 })
+			out, err := net.Dial("udp", r.Addr("in"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			const n = 50
+			for i := range n {
+				if i == n/2 {
+					// Over max_frame: this datagram alone is dropped.
+					out.Write(bytes.Repeat([]byte("x"), 2000))
+				}
+				fmt.Fprintf(out, "datagram %d", i)
+				if i%10 == 9 {
+					time.Sleep(time.Millisecond) // no flood: loopback UDP may drop one
+				}
+			}
+			for i, l := range readLines(t, bufio.NewReader(sub), n) {
+				if want := fmt.Sprintf("datagram %d", i); l != want {
+					t.Fatalf("line %d: %q, want %q", i, l, want)
+				}
+			}
+			waitFor(t, "the oversized datagram counted", func() bool {
+				return endpoint(r.Stats(), "in").Drops["max_frame"] == 1
+			})
+		},
+	},
+	{
+		name: "udp/connect-sends-one-datagram-per-line",
+		yaml: func(t *testing.T, env map[string]string) string {
+			peer := udpPeer(t)
+			udpPeers[t.Name()] = peer
+			return fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: lines, max_frame: 128KiB}
+  out:   {kind: udp, connect: "%s"}
+routes:
+  - {pattern: forward, from: front, to: out}
+`, peer.LocalAddr())
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			peer := udpPeers[t.Name()]
+			c := dial(t, r.Addr("front"))
+			var b strings.Builder
+			for i := range 20 {
+				fmt.Fprintf(&b, "line %d\n", i)
+				if i == 10 {
+					b.WriteString(strings.Repeat("y", 70000) + "\n") // no datagram holds it
+				}
+			}
+			io.WriteString(c, b.String())
+			for i, d := range readDatagrams(t, peer, 20) {
+				if want := fmt.Sprintf("line %d", i); d != want {
+					t.Fatalf("datagram %d: %q, want %q", i, d, want)
+				}
+			}
+			waitFor(t, "the oversized line counted", func() bool {
+				return endpoint(r.Stats(), "out").Drops["max_frame"] == 1
+			})
+		},
+	},
+	{
+		name: "unix-datagram/bound-socket-forwards-to-a-connected-one",
+		yaml: func(t *testing.T, env map[string]string) string {
+			dir := shortDir(t)
+			env["in"], env["out"] = filepath.Join(dir, "in"), filepath.Join(dir, "out")
+			peer, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: env["out"], Net: "unixgram"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { peer.Close() })
+			unixPeers[t.Name()] = peer
+			return fmt.Sprintf(`
+endpoints:
+  in:  {kind: unix, type: datagram, listen: "%s"}
+  out: {kind: unix, type: datagram, connect: "%s"}
+routes:
+  - {pattern: forward, from: in, to: out}
+`, env["in"], env["out"])
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			c, err := net.Dial("unixgram", env["in"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			waitFor(t, "the connected socket", func() bool { return endpoint(r.Stats(), "out").Active == 1 })
+			for i := range 10 {
+				fmt.Fprintf(c, "dgram %d", i)
+			}
+			for i, d := range readDatagrams(t, unixPeers[t.Name()], 10) {
+				if want := fmt.Sprintf("dgram %d", i); d != want {
+					t.Fatalf("datagram %d: %q, want %q", i, d, want)
+				}
+			}
+		},
+	},
+	{
+		name: "unix/abstract-namespace-echo",
+		yaml: func(t *testing.T, env map[string]string) string {
+			env["addr"] = fmt.Sprintf("@pxroute-test-%d-%d", os.Getpid(), abstractSeq.Add(1))
+			return fmt.Sprintf(`
+endpoints:
+  e: {kind: unix, listen: "%s", framing: lines}
+routes:
+  - {pattern: echo, members: e}
+`, env["addr"])
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			c, err := net.Dial("unix", env["addr"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(ioTimeout))
+			io.WriteString(c, "no file\n")
+			if got := readLines(t, bufio.NewReader(c), 1)[0]; got != "no file" {
+				t.Fatalf("got %q", got)
+			}
+		},
+	},
+	{
+		name: "unix/socket-file-mode-and-owner",
+		yaml: func(t *testing.T, env map[string]string) string {
+			env["sock"] = filepath.Join(shortDir(t), "s")
+			return fmt.Sprintf(`
+endpoints:
+  e: {kind: unix, listen: "%s", framing: lines, mode: "0600", owner: "%d:%d"}
+routes:
+  - {pattern: echo, members: e}
+`, env["sock"], os.Getuid(), os.Getgid())
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			fi, err := os.Stat(env["sock"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("socket file mode %v, want a socket with 0600", fi.Mode())
+			}
+		},
+	},
+	{
+		name: "framings/echo-keeps-every-framing's-bytes",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  delim: {kind: tcp, listen: "127.0.0.1:0", framing: delimiter, delimiter: "\r\n\r\n"}
+  be16:  {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix, length_bytes: 2, length_order: big, length_includes_header: true}
+  keep:  {kind: tcp, listen: "127.0.0.1:0", framing: lines, strip: false}
+routes:
+  - {pattern: echo, members: [delim, be16, keep]}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			for _, tc := range []struct{ ep, wire string }{
+				{"delim", "GET / HTTP/1.0\r\nHost: x\r\n\r\nsecond\r\n\r\n"},
+				{"be16", "\x00\x05abc\x00\x02\x00\x04hi"},
+				{"keep", "crlf\r\nlf\n\n"},
+			} {
+				c := dial(t, r.Addr(tc.ep))
+				io.WriteString(c, tc.wire)
+				got := make([]byte, len(tc.wire))
+				if _, err := io.ReadFull(c, got); err != nil {
+					t.Fatalf("%s: %v", tc.ep, err)
+				}
+				if string(got) != tc.wire {
+					t.Fatalf("%s echoed %q, want %q", tc.ep, got, tc.wire)
+				}
+			}
+			waitFor(t, "messages counted", func() bool {
+				s := r.Stats()
+				return endpoint(s, "delim").MsgsIn == 2 && endpoint(s, "be16").MsgsIn == 3 && endpoint(s, "keep").MsgsIn == 3
+			})
+		},
+	},
+	{
+		name: "framings/lines-to-a-one-byte-length-prefix",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  pub: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  sub: {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix, length_bytes: 1}
+routes:
+  - {pattern: fanout, from: pub, to: sub}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			sub := dial(t, r.Addr("sub"))
+			waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "sub").Active == 1 })
+			pub := dial(t, r.Addr("pub"))
+			io.WriteString(pub, "short\n"+strings.Repeat("z", 300)+"\nafter\n")
+			want := "\x05short\x05after"
+			got := make([]byte, len(want))
+			if _, err := io.ReadFull(sub, got); err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+			waitFor(t, "the 300-byte line counted at the subscriber", func() bool {
+				return endpoint(r.Stats(), "sub").Drops["max_frame"] == 1
+			})
+		},
+	},
+}
+
+// Peers a case's yaml step made, for its run step, by test name.
+var (
+	udpPeers  = map[string]*net.UDPConn{}
+	unixPeers = map[string]*net.UnixConn{}
+)
