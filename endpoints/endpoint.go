@@ -66,6 +66,12 @@ type Resolver interface {
 	Resolve() error
 }
 
+// Reopener is implemented by kinds that write files: Reopen points what
+// is open at a fresh open of the path (log rotation, on SIGHUP).
+type Reopener interface {
+	Reopen() error
+}
+
 // Options are the settings every endpoint has.
 type Options struct {
 	Framing   Framing
@@ -146,6 +152,7 @@ func init() {
 	Register("udp", newUDP)
 	Register("unix", newUnix)
 	Register("file", newFile)
+	Register("fifo", newFIFO)
 	Register("stdin", func(p Params) Endpoint { return newStdio(p, 0) })
 	Register("stdout", func(p Params) Endpoint { return newStdio(p, 1) })
 }

@@ -1,27 +1,49 @@
 package endpoints
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// fileEndpoint reads a file from the start, or writes one (append or
-// truncate). Regular files are served by the completion worker pool.
+// fileEndpoint reads a file from the start, follows one like tail -F, or
+// writes one (append or truncate). Regular files are served by the
+// completion worker pool; a followed file comes through a pipe its
+// follower goroutine fills.
 type fileEndpoint struct {
 	base
 	path  string
-	mode  string // read, append, truncate
+	mode  string // read, follow, append, truncate
 	flags int
 	perm  uint32
+	// follow settings
+	fromEnd bool
+	poll    time.Duration
+
+	mu      sync.Mutex
+	writers map[int]bool         // open write descriptors, for Reopen
+	follows map[int]chan struct{} // follower of each pipe read end, to stop it
 }
 
+// DefaultFollowPoll is how often a followed file at its end is checked for
+// growth, truncation and rotation.
+const DefaultFollowPoll = 200 * time.Millisecond
+
 func newFile(p Params) Endpoint {
-	e := &fileEndpoint{base: base{opts: parseOptions(p)}, mode: "read", perm: 0o644}
+	e := &fileEndpoint{base: base{opts: parseOptions(p)}, mode: "read", perm: 0o644, poll: DefaultFollowPoll}
 	path, ok := p.String("path")
 	if m, ok := p.String("mode"); ok {
 		e.mode = m
+	}
+	from, hasFrom := p.String("from")
+	poll, hasPoll := p.Duration("poll")
+	if (hasFrom || hasPoll) && e.mode != "follow" {
+		p.Errorf("from", "from: and poll: apply to mode follow")
 	}
 	if !ok || path == "" {
 		p.Errorf("path", "file needs a path")
@@ -29,34 +51,127 @@ func newFile(p Params) Endpoint {
 	}
 	e.path = path
 	switch e.mode {
-	case "read":
+	case "read", "follow":
 		e.flags = unix.O_RDONLY
 	case "append":
 		e.flags = unix.O_WRONLY | unix.O_CREAT | unix.O_APPEND
 	case "truncate":
 		e.flags = unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC
 	default:
-		p.Errorf("mode", "file mode %q: want read, append or truncate", e.mode)
+		p.Errorf("mode", "file mode %q: want read, follow, append or truncate", e.mode)
 		return nil
+	}
+	switch from {
+	case "", "end":
+		e.fromEnd = e.mode == "follow"
+	case "start":
+	default:
+		p.Errorf("from", "from %q: want start or end", from)
+	}
+	if hasPoll {
+		if poll < time.Millisecond || poll > time.Minute {
+			p.Errorf("poll", "poll must be between 1ms and 1m")
+		} else {
+			e.poll = poll
+		}
 	}
 	return e
 }
 
 func (e *fileEndpoint) Kind() string   { return "file" }
 func (e *fileEndpoint) Mode() Mode     { return Open }
-func (e *fileEndpoint) Readable() bool { return e.mode == "read" }
-func (e *fileEndpoint) Writable() bool { return e.mode != "read" }
+func (e *fileEndpoint) Readable() bool { return e.mode == "read" || e.mode == "follow" }
+func (e *fileEndpoint) Writable() bool { return !e.Readable() }
 func (e *fileEndpoint) String() string { return fmt.Sprintf("file %s %s", e.mode, e.path) }
 
 func (e *fileEndpoint) Open() (int, error) {
+	if e.mode == "follow" {
+		return e.follow()
+	}
 	fd, err := unix.Open(e.path, e.flags|unix.O_NONBLOCK|unix.O_CLOEXEC, e.perm)
 	if err != nil {
 		return -1, &os.PathError{Op: "open", Path: e.path, Err: err}
 	}
+	if e.Writable() {
+		e.mu.Lock()
+		if e.writers == nil {
+			e.writers = map[int]bool{}
+		}
+		e.writers[fd] = true
+		e.mu.Unlock()
+	}
 	return fd, nil
 }
 
-func (e *fileEndpoint) Release(fd int) error { return closeFD(fd) }
+// Reopen points every open write descriptor at a fresh open of the path,
+// for log rotation (SIGHUP): the loops keep writing to the same descriptor
+// numbers, now the new file. The new file is appended to, never truncated.
+func (e *fileEndpoint) Reopen() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var errs []error
+	for fd := range e.writers {
+		nfd, err := unix.Open(e.path, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_CLOEXEC, e.perm)
+		if err != nil {
+			errs = append(errs, &os.PathError{Op: "reopen", Path: e.path, Err: err})
+			continue
+		}
+		// dup3 swaps what fd refers to in one step; a write in flight
+		// finishes on the old file, which it holds.
+		if err := unix.Dup3(nfd, fd, unix.O_CLOEXEC); err != nil {
+			errs = append(errs, &os.PathError{Op: "reopen", Path: e.path, Err: err})
+		}
+		unix.Close(nfd)
+	}
+	return errors.Join(errs...)
+}
+
+func (e *fileEndpoint) Release(fd int) error {
+	e.mu.Lock()
+	delete(e.writers, fd)
+	if stop, ok := e.follows[fd]; ok {
+		close(stop)
+		delete(e.follows, fd)
+	}
+	e.mu.Unlock()
+	return closeFD(fd)
+}
+
+// follow opens the file and starts its follower; the endpoint reads the
+// pipe it fills.
+func (e *fileEndpoint) follow() (int, error) {
+	f, err := os.Open(e.path)
+	if err != nil {
+		return -1, err
+	}
+	if e.fromEnd {
+		if _, err := f.Seek(0, io.SeekEnd); err != nil {
+			f.Close()
+			return -1, err
+		}
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		f.Close()
+		return -1, os.NewSyscallError("pipe2", err)
+	}
+	if err := unix.SetNonblock(p[0], true); err != nil {
+		f.Close()
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return -1, os.NewSyscallError("fcntl", err)
+	}
+	stop := make(chan struct{})
+	e.mu.Lock()
+	if e.follows == nil {
+		e.follows = map[int]chan struct{}{}
+	}
+	e.follows[p[0]] = stop
+	e.mu.Unlock()
+	fl := &follower{path: e.path, f: f, out: os.NewFile(uintptr(p[1]), "follow-pipe"), poll: e.poll, stop: stop}
+	go fl.run()
+	return p[0], nil
+}
 
 var _ Endpoint = (*fileEndpoint)(nil)
 

@@ -199,6 +199,20 @@ func (r *Router) Start(ctx context.Context) error {
 	return nil
 }
 
+// Reopen reopens every file endpoint being written, at its path, for log
+// rotation; connections and queues are untouched.
+func (r *Router) Reopen() error {
+	var errs []error
+	for i, e := range r.topo.Endpoints {
+		if ro, ok := e.(endpoints.Reopener); ok {
+			if err := ro.Reopen(); err != nil {
+				errs = append(errs, fmt.Errorf("endpoint %s: %w", r.topo.Prog.Endpoints[i], err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Addr returns the address endpoint name listens on, with port 0 resolved;
 // empty if it is not a started listener.
 func (r *Router) Addr(name string) string {

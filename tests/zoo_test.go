@@ -282,6 +282,129 @@ routes:
 			})
 		},
 	},
+	{
+		name: "file/follow-sees-appends-truncation-and-rotation",
+		yaml: func(t *testing.T, env map[string]string) string {
+			env["log"] = filepath.Join(t.TempDir(), "app.log")
+			if err := os.WriteFile(env["log"], []byte("before the router started\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf(`
+endpoints:
+  log:  {kind: file, path: "%s", mode: follow, poll: 5ms, framing: lines}
+  subs: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: log, to: subs}
+`, env["log"])
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			sub := bufio.NewReader(dial(t, r.Addr("subs")))
+			waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "subs").Active == 1 })
+			appendTo := func(path, s string) {
+				f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				f.WriteString(s)
+			}
+			expect := func(want string) {
+				t.Helper()
+				if got := readLines(t, sub, 1)[0]; got != want {
+					t.Fatalf("got %q, want %q", got, want)
+				}
+			}
+			appendTo(env["log"], "appended\n")
+			expect("appended") // and not the line from before the start
+			if err := os.Truncate(env["log"], 0); err != nil {
+				t.Fatal(err)
+			}
+			appendTo(env["log"], "after truncation\n")
+			expect("after truncation")
+			if err := os.Rename(env["log"], env["log"]+".1"); err != nil {
+				t.Fatal(err)
+			}
+			appendTo(env["log"]+".1", "last line of the old file\n")
+			appendTo(env["log"], "first line of the new file\n")
+			expect("last line of the old file")
+			expect("first line of the new file")
+		},
+	},
+	{
+		name: "file/reopen-writes-to-a-fresh-file-after-rotation",
+		yaml: func(t *testing.T, env map[string]string) string {
+			env["log"] = filepath.Join(t.TempDir(), "out.log")
+			return fmt.Sprintf(`
+endpoints:
+  in:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  log: {kind: file, path: "%s", mode: append, framing: lines}
+routes:
+  - {pattern: fanout, from: in, to: log}
+`, env["log"])
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			in := dial(t, r.Addr("in"))
+			fileHas := func(path, want string) {
+				t.Helper()
+				waitFor(t, path+" to hold "+want, func() bool {
+					b, _ := os.ReadFile(path)
+					return string(b) == want
+				})
+			}
+			io.WriteString(in, "before\n")
+			fileHas(env["log"], "before\n")
+			if err := os.Rename(env["log"], env["log"]+".1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Reopen(); err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(in, "after\n")
+			fileHas(env["log"], "after\n")
+			fileHas(env["log"]+".1", "before\n")
+		},
+	},
+	{
+		name: "fifo/read-one-named-pipe-write-another",
+		yaml: func(t *testing.T, env map[string]string) string {
+			dir := t.TempDir()
+			env["in"], env["out"] = filepath.Join(dir, "in"), filepath.Join(dir, "out")
+			return fmt.Sprintf(`
+endpoints:
+  in:  {kind: fifo, path: "%s", framing: lines}
+  out: {kind: fifo, path: "%s", mode: write, framing: lines}
+routes:
+  - {pattern: forward, from: in, to: out}
+`, env["in"], env["out"])
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			// Both are made by the router and open read-write, so neither
+			// open below blocks.
+			waitFor(t, "both fifos open", func() bool {
+				s := r.Stats()
+				return endpoint(s, "in").Active == 1 && endpoint(s, "out").Active == 1
+			})
+			out, err := os.OpenFile(env["out"], os.O_RDONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			for round := range 2 {
+				// A writer that comes and goes does not end the stream.
+				in, err := os.OpenFile(env["in"], os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(in, "writer %d\n", round)
+				in.Close()
+			}
+			out.SetReadDeadline(time.Now().Add(ioTimeout))
+			got := readLines(t, bufio.NewReader(out), 2)
+			if got[0] != "writer 0" || got[1] != "writer 1" {
+				t.Fatalf("got %q", got)
+			}
+		},
+	},
 }
 
 // Peers a case's yaml step made, for its run step, by test name.

@@ -128,10 +128,26 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
 		fmt.Fprintln(stdout, "pxroute: chat relay listening on 127.0.0.1:7000 — join with: nc 127.0.0.1 7000  (Ctrl-C stops)")
 	}
-	select {
-	case <-ctx.Done():
-	case <-r.Idle():
-	case <-r.Done():
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case <-hup:
+			// Log rotation: files written to are reopened at their paths.
+			if err := r.Reopen(); err != nil {
+				logger.Error("reopen", "err", err)
+			} else {
+				logger.Info("reopened files on SIGHUP")
+			}
+		case <-ctx.Done():
+			break wait
+		case <-r.Idle():
+			break wait
+		case <-r.Done():
+			break wait
+		}
 	}
 	if err := r.Stop(); err != nil {
 		fmt.Fprintf(stderr, "pxroute: %v\n", err)
