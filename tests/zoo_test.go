@@ -351,6 +351,7 @@ routes:
 					return string(b) == want
 				})
 			}
+			waitFor(t, "the file open", func() bool { return endpoint(r.Stats(), "log").Active == 1 })
 			io.WriteString(in, "before\n")
 			fileHas(env["log"], "before\n")
 			if err := os.Rename(env["log"], env["log"]+".1"); err != nil {
