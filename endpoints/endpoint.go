@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -66,6 +67,12 @@ type Resolver interface {
 	Resolve() error
 }
 
+// Logged is implemented by kinds with something to log of their own (a
+// child's stderr); the router gives them its logger before it starts.
+type Logged interface {
+	SetLogger(*slog.Logger)
+}
+
 // Reopener is implemented by kinds that write files: Reopen points what
 // is open at a fresh open of the path (log rotation, on SIGHUP).
 type Reopener interface {
@@ -96,7 +103,10 @@ const (
 type Params interface {
 	// String returns the key's string value and whether it was present.
 	String(key string) (string, bool)
-	// Bool, Size (bytes, with units such as 64KiB) and Duration likewise.
+	// Strings returns a list of strings (a single string is a list of
+	// one); Bool, Size (bytes, with units such as 64KiB) and Duration
+	// likewise.
+	Strings(key string) ([]string, bool)
 	Bool(key string) (bool, bool)
 	Size(key string) (int64, bool)
 	Duration(key string) (time.Duration, bool)
@@ -153,6 +163,7 @@ func init() {
 	Register("unix", newUnix)
 	Register("file", newFile)
 	Register("fifo", newFIFO)
+	Register("exec", newExec)
 	Register("stdin", func(p Params) Endpoint { return newStdio(p, 0) })
 	Register("stdout", func(p Params) Endpoint { return newStdio(p, 1) })
 }

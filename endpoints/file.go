@@ -26,7 +26,7 @@ type fileEndpoint struct {
 	poll    time.Duration
 
 	mu      sync.Mutex
-	writers map[int]bool         // open write descriptors, for Reopen
+	writers map[int]bool          // open write descriptors, for Reopen
 	follows map[int]chan struct{} // follower of each pipe read end, to stop it
 }
 

@@ -85,4 +85,3 @@ func (fl *follower) check() {
 		fl.f.Seek(0, io.SeekStart) // truncated (copytruncate): start over
 	}
 }
-

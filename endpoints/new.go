@@ -61,6 +61,21 @@ func (p *mapParams) String(key string) (string, bool) {
 	return s, ok
 }
 
+func (p *mapParams) Strings(key string) ([]string, bool) {
+	v, ok := p.get(key)
+	if !ok {
+		return nil, false
+	}
+	switch l := v.(type) {
+	case string:
+		return []string{l}, true
+	case []string:
+		return l, true
+	}
+	p.Errorf(key, "%s: want a list of strings, not %T", key, v)
+	return nil, false
+}
+
 func (p *mapParams) Bool(key string) (bool, bool) {
 	v, ok := p.get(key)
 	if !ok {

@@ -161,6 +161,9 @@ func (r *Router) Start(ctx context.Context) error {
 	}
 	var errs []error
 	for i, e := range r.topo.Endpoints {
+		if l, ok := e.(endpoints.Logged); ok {
+			l.SetLogger(r.log)
+		}
 		if res, ok := e.(endpoints.Resolver); ok {
 			if err := res.Resolve(); err != nil {
 				errs = append(errs, fmt.Errorf("endpoint %s: %w", r.topo.Prog.Endpoints[i], err))

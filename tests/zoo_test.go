@@ -406,6 +406,86 @@ routes:
 			}
 		},
 	},
+	{
+		name: "exec/a-line-service-answers-each-client",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  clients: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  service:
+    kind: exec
+    command: [sh, -c, 'while IFS= read -r l; do printf "%s!\n" "$l"; done']
+    framing: lines
+routes:
+  - {pattern: request, from: clients, to: service}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			waitFor(t, "the child", func() bool { return endpoint(r.Stats(), "service").Active == 1 })
+			var conns []*net.TCPConn
+			for range 3 {
+				conns = append(conns, dial(t, r.Addr("clients")))
+			}
+			for round := range 5 {
+				for i, c := range conns {
+					fmt.Fprintf(c, "client %d asks %d\n", i, round)
+				}
+			}
+			for i, c := range conns {
+				rd := bufio.NewReader(c)
+				for round, l := range readLines(t, rd, 5) {
+					if want := fmt.Sprintf("client %d asks %d!", i, round); l != want {
+						t.Fatalf("client %d got %q, want %q", i, l, want)
+					}
+				}
+			}
+		},
+	},
+	{
+		name: "exec/restart-always-keeps-the-connection",
+		yaml: func(t *testing.T, env map[string]string) string {
+			// Each child answers one line, then exits 0; restart: always
+			// starts the next on the same socket pair.
+			return `
+endpoints:
+  in: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  once:
+    kind: exec
+    command: [sh, -c, 'IFS= read -r l; echo "pid $$ got $l"; echo "exiting" >&2']
+    restart: always
+    restart_delay: 10ms
+    framing: lines
+  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: merge, from: in, to: once}
+  - {pattern: fanout, from: once, to: out}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			out := bufio.NewReader(dial(t, r.Addr("out")))
+			waitFor(t, "subscriber and child", func() bool {
+				s := r.Stats()
+				return endpoint(s, "out").Active == 1 && endpoint(s, "once").Active == 1
+			})
+			in := dial(t, r.Addr("in"))
+			pids := map[string]bool{}
+			for i := range 3 {
+				fmt.Fprintf(in, "line %d\n", i)
+				l := readLines(t, out, 1)[0]
+				var pid, n int
+				if _, err := fmt.Sscanf(l, "pid %d got line %d", &pid, &n); err != nil || n != i {
+					t.Fatalf("got %q after line %d", l, i)
+				}
+				pids[fmt.Sprint(pid)] = true
+			}
+			if len(pids) != 3 {
+				t.Fatalf("3 lines were answered by %d children, want 3 (one each)", len(pids))
+			}
+			if s := endpoint(r.Stats(), "once"); s.Opened != 1 {
+				t.Fatalf("the exec endpoint was opened %d times; restarts should keep its one connection", s.Opened)
+			}
+		},
+	},
 }
 
 // Peers a case's yaml step made, for its run step, by test name.

@@ -48,6 +48,30 @@ func (p *params) String(key string) (string, bool) {
 	return v.Value, true
 }
 
+// Strings reads a list of strings; a single string is a list of one.
+func (p *params) Strings(key string) ([]string, bool) {
+	v := p.node(key)
+	if v == nil {
+		return nil, false
+	}
+	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+		return []string{v.Value}, true
+	}
+	if v.Kind != yaml.SequenceNode {
+		p.add(v, "%s: want a list of strings, not a %s", key, kindName(v))
+		return nil, false
+	}
+	out := make([]string, 0, len(v.Content))
+	for _, item := range v.Content {
+		if item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
+			p.add(item, "%s: want a string, not a %s", key, kindName(item))
+			return nil, false
+		}
+		out = append(out, item.Value)
+	}
+	return out, true
+}
+
 func (p *params) Bool(key string) (bool, bool) {
 	v := p.node(key)
 	if v == nil {
