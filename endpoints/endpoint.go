@@ -164,6 +164,8 @@ func init() {
 	Register("file", newFile)
 	Register("fifo", newFIFO)
 	Register("exec", newExec)
+	Register("device", newDevice)
+	Register("pty", newPTY)
 	Register("stdin", func(p Params) Endpoint { return newStdio(p, 0) })
 	Register("stdout", func(p Params) Endpoint { return newStdio(p, 1) })
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pxroute/pxroute/router"
 )
 
@@ -486,7 +488,139 @@ routes:
 			}
 		},
 	},
+	{
+		name: "device/serial-port-shared-by-tcp-clients",
+		yaml: func(t *testing.T, env map[string]string) string {
+			master, slave := ptyPair(t)
+			ptyMasters[t.Name()] = master
+			return fmt.Sprintf(`
+endpoints:
+  clients: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  serial:  {kind: device, path: "%s", baud: 115200, parity: none, stop_bits: 1, framing: lines}
+routes:
+  - {pattern: merge, from: clients, to: serial}
+  - {pattern: fanout, from: serial, to: clients}
+`, slave)
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			master := ptyMasters[t.Name()]
+			waitFor(t, "the serial port open", func() bool { return endpoint(r.Stats(), "serial").Active == 1 })
+			const clients, lines = 3, 20
+			var conns []*net.TCPConn
+			for range clients {
+				conns = append(conns, dial(t, r.Addr("clients")))
+			}
+			waitFor(t, "clients", func() bool { return endpoint(r.Stats(), "clients").Active == clients })
+			for i, c := range conns {
+				var b strings.Builder
+				for n := range lines {
+					fmt.Fprintf(&b, "client %d line %d %s\n", i, n, strings.Repeat("p", 40+n))
+				}
+				go io.WriteString(c, b.String()) // all at once: lines must still not interleave
+			}
+			master.SetReadDeadline(time.Now().Add(ioTimeout))
+			next := map[int]int{}
+			for _, l := range readLines(t, bufio.NewReader(master), clients*lines) {
+				var from, n int
+				var pad string
+				if _, err := fmt.Sscanf(l, "client %d line %d %s", &from, &n, &pad); err != nil || len(pad) != 40+n || n != next[from] {
+					t.Fatalf("the device got a torn or out-of-order line %q", l)
+				}
+				next[from]++
+			}
+			io.WriteString(master, "reading 42\n")
+			for i, c := range conns {
+				if got := readLines(t, bufio.NewReader(c), 1)[0]; got != "reading 42" {
+					t.Fatalf("client %d got %q", i, got)
+				}
+			}
+		},
+	},
+	{
+		name: "pty/a-program-opens-the-link",
+		yaml: func(t *testing.T, env map[string]string) string {
+			env["link"] = filepath.Join(t.TempDir(), "ttyFAKE0")
+			return fmt.Sprintf(`
+endpoints:
+  net:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  port: {kind: pty, link: "%s", framing: lines}
+routes:
+  - {pattern: merge, from: net, to: port}
+  - {pattern: fanout, from: port, to: net}
+`, env["link"])
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			waitFor(t, "the pty", func() bool { return endpoint(r.Stats(), "port").Active == 1 })
+			prog, err := os.OpenFile(env["link"], os.O_RDWR|unix.O_NOCTTY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer prog.Close()
+			c := dial(t, r.Addr("net"))
+			waitFor(t, "the client", func() bool { return endpoint(r.Stats(), "net").Active == 1 })
+			io.WriteString(prog, "hello from the program\n")
+			if got := readLines(t, bufio.NewReader(c), 1)[0]; got != "hello from the program" {
+				t.Fatalf("client got %q", got)
+			}
+			io.WriteString(c, "hello program\n")
+			prog.SetReadDeadline(time.Now().Add(ioTimeout))
+			if got := readLines(t, bufio.NewReader(prog), 1)[0]; got != "hello program" {
+				t.Fatalf("program got %q", got)
+			}
+		},
+	},
+	{
+		name: "device/urandom-source-and-null-sink",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  noise: {kind: device, path: /dev/urandom, mode: read}
+  subs:  {kind: tcp, listen: "127.0.0.1:0"}
+  in:    {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  void:  {kind: device, path: /dev/null, mode: write, framing: lines}
+routes:
+  - {pattern: fanout, from: noise, to: subs}
+  - {pattern: fanout, from: in, to: void}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			sub := dial(t, r.Addr("subs"))
+			got := make([]byte, 1<<20)
+			if _, err := io.ReadFull(sub, got); err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Count(got, []byte{0}) > len(got)/100 {
+				t.Fatalf("%d zero bytes in 1MiB from /dev/urandom", bytes.Count(got, []byte{0}))
+			}
+			waitFor(t, "the null sink open", func() bool { return endpoint(r.Stats(), "void").Active == 1 })
+			in := dial(t, r.Addr("in"))
+			io.WriteString(in, strings.Repeat("into the void\n", 100))
+			waitFor(t, "100 lines written to /dev/null", func() bool { return endpoint(r.Stats(), "void").MsgsOut == 100 })
+		},
+	},
 }
+
+// ptyPair opens a pseudo-terminal for a test: the master, which plays a
+// serial device, and the slave's path, which the router opens as one.
+func ptyPair(t *testing.T) (*os.File, string) {
+	t.Helper()
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master := os.NewFile(uintptr(fd), "ptmx")
+	t.Cleanup(func() { master.Close() })
+	return master, fmt.Sprintf("/dev/pts/%d", n)
+}
+
+var ptyMasters = map[string]*os.File{}
 
 // Peers a case's yaml step made, for its run step, by test name.
 var (
