@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/completion"
 )
 
 // Mode is how an endpoint comes to have a connection.
@@ -89,6 +91,43 @@ type Options struct {
 	// Overflow names the policy at the mark (one of Overflows); empty: the
 	// route's, else its pattern's default.
 	Overflow string
+	// Reconnect is how a connect endpoint the router opens itself comes
+	// back after losing its connection (reconnect_initial, reconnect_max,
+	// give_up_after).
+	Reconnect completion.Backoff
+}
+
+// Reconnect defaults: 100ms doubling to 5s, with jitter, never giving up.
+const (
+	DefaultReconnectInitial = 100 * time.Millisecond
+	DefaultReconnectMax     = 5 * time.Second
+)
+
+// parseReconnect reads the reconnect keys, which only connect endpoints
+// take.
+func parseReconnect(p Params, mode Mode, o *Options) {
+	o.Reconnect = completion.Backoff{Initial: DefaultReconnectInitial, Max: DefaultReconnectMax}
+	for _, k := range []string{"reconnect_initial", "reconnect_max", "give_up_after"} {
+		d, ok := p.Duration(k)
+		if !ok {
+			continue
+		}
+		if mode != Connect {
+			p.Errorf(k, "%s applies to connect endpoints", k)
+			continue
+		}
+		switch k {
+		case "reconnect_initial":
+			o.Reconnect.Initial = max(d, time.Millisecond)
+		case "reconnect_max":
+			o.Reconnect.Max = d
+		case "give_up_after":
+			o.Reconnect.GiveUp = d
+		}
+	}
+	if o.Reconnect.Max < o.Reconnect.Initial {
+		p.Errorf("reconnect_max", "reconnect_max (%v) is below reconnect_initial (%v)", o.Reconnect.Max, o.Reconnect.Initial)
+	}
 }
 
 // Defaults for Options.

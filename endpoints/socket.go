@@ -159,6 +159,7 @@ type tcpEndpoint struct {
 func newTCP(p Params) Endpoint {
 	e := &tcpEndpoint{base: base{opts: parseOptions(p)}}
 	e.mode, e.addr = listenOrConnect(p)
+	parseReconnect(p, e.mode, &e.opts)
 	if e.addr == "" {
 		return nil
 	}

@@ -26,6 +26,7 @@ func newUDP(p Params) Endpoint {
 		e.opts.MaxFrame = MaxDatagram
 	}
 	e.mode, e.addr = listenOrConnect(p)
+	parseReconnect(p, e.mode, &e.opts)
 	if e.addr == "" {
 		return nil
 	}

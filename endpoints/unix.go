@@ -30,6 +30,7 @@ type unixEndpoint struct {
 func newUnix(p Params) Endpoint {
 	e := &unixEndpoint{base: base{opts: parseOptions(p)}, uid: -1, gid: -1}
 	e.mode, e.path = listenOrConnect(p)
+	parseReconnect(p, e.mode, &e.opts)
 	switch typ, _ := p.String("type"); typ {
 	case "", "stream":
 	case "datagram":

@@ -26,6 +26,8 @@ type conn struct {
 	start         uint32 // the open thread that made it (singletons), else 0
 
 	connecting  bool // connect in flight: sends only queue
+	down        bool // lost, waiting to reconnect: sends queue up to the marks
+	retry       completion.BackoffState
 	recvPending bool
 	blocked     bool // a send blocked on a full queue: read no more until it drains
 	parked      bool // reader stopped at recv or frame because it is blocked

@@ -1,6 +1,10 @@
 package opcodes
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/completion"
+)
 
 // Role is how an endpoint comes to have a connection.
 type Role uint8
@@ -36,6 +40,9 @@ type Endpoint interface {
 	// Overflow is the endpoint's policy at the mark; PolicyDefault leaves
 	// it to the route.
 	Overflow() Policy
+	// Reconnect is how a connect endpoint opened by the router itself
+	// (not dialled for a peer) comes back after its connection is lost.
+	Reconnect() completion.Backoff
 }
 
 // Framing turns a byte stream into messages and messages into a byte stream.

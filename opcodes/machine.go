@@ -1,6 +1,7 @@
 package opcodes
 
 import (
+	"slices"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -19,7 +20,8 @@ const (
 	tagListener = 1
 	tagReopen   = 2
 	tagDrain    = 3
-	tagAccept   = 4 // resume an accept paused by EMFILE
+	tagAccept    = 4 // resume an accept paused by EMFILE
+	tagReconnect = 5 // bring a lost connect endpoint back
 )
 
 func token(tag uint8, gen, slot uint32) uint64 {
@@ -75,7 +77,7 @@ type Machine struct {
 	pub          *machinePub
 	active       []int64 // per endpoint
 
-	reopenWait map[uint32]time.Duration // start pc -> next backoff
+	reopenWait map[uint32]*completion.BackoffState // start pc -> its retry schedule
 	stopping   bool
 	finishing  bool
 	done       bool
@@ -196,6 +198,10 @@ func (m *Machine) Complete(cp *completion.Completion) {
 			m.exec(slot, -1)
 		}
 		m.rt.liveDone() // the placeholder reopenLater counted
+	case tagReconnect:
+		if c := m.lookup(slot, gen); c != nil && c.down && !c.closed {
+			m.reconnect(c)
+		}
 	case tagDrain:
 		m.closeAll()
 	}
@@ -302,6 +308,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		}
 		m.log.Debug("connected", "endpoint", m.prog.Endpoints[c.ep])
+		c.retry.Reset()
 		m.run(c)
 		if c.queued() > 0 && !c.closed {
 			m.runWriter(c)
@@ -534,13 +541,21 @@ func (m *Machine) exec(pc uint32, fd int) {
 	}
 }
 
+// reopenLater retries a connect endpoint whose socket could not even be
+// made (out of descriptors, say), on the endpoint's reconnect schedule.
 func (m *Machine) reopenLater(pc uint32, err error) {
-	d := m.reopenWait[pc]
-	if d == 0 {
-		d = 100 * time.Millisecond
+	in := &m.inst[pc]
+	s := m.reopenWait[pc]
+	if s == nil {
+		s = new(completion.BackoffState)
+		m.reopenWait[pc] = s
 	}
-	m.log.Warn("endpoint unavailable, retrying", "endpoint", m.prog.Endpoints[m.inst[pc].Arg], "in", d, "err", err)
-	m.reopenWait[pc] = min(2*d, 5*time.Second)
+	d, ok := s.Next(m.rt.eps[in.Arg].Reconnect(), time.Now())
+	if !ok {
+		m.log.Error("giving up on endpoint", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
+		return
+	}
+	m.log.Warn("endpoint unavailable, retrying", "endpoint", m.prog.Endpoints[in.Arg], "in", d.Round(time.Millisecond), "err", err)
 	m.rt.live.Add(1)
 	m.port.After(d, token(tagReopen, 0, pc))
 }
@@ -685,6 +700,9 @@ func (m *Machine) target(c *conn, mode Mode) *conn {
 }
 
 func (m *Machine) join(c *conn, g, topics uint32) {
+	if slices.Contains(c.groups, g) {
+		return // a reconnected conn runs its program again
+	}
 	if topics > 0 {
 		f := filter{group: g}
 		for _, t := range m.prog.Topics[topics-1] {
@@ -792,7 +810,7 @@ func (m *Machine) settle() {
 }
 
 func (m *Machine) close(c *conn, drop Drop) {
-	if c.closed {
+	if c.closed || m.suspend(c) {
 		return
 	}
 	c.closed = true
@@ -812,9 +830,13 @@ func (m *Machine) close(c *conn, drop Drop) {
 		m.dropPipe(p)
 	}
 	m.dropPipe(c)
-	m.port.Cancel(c.fd)
-	if err := c.endpoint.Release(c.fd); err != nil {
-		m.log.Debug("close", "endpoint", m.prog.Endpoints[c.ep], "err", err)
+	if c.fd >= 0 { // -1: down, waiting to reconnect
+		m.port.Cancel(c.fd)
+		if err := c.endpoint.Release(c.fd); err != nil {
+			m.log.Debug("close", "endpoint", m.prog.Endpoints[c.ep], "err", err)
+		}
+		m.counters[c.ep].Closed++
+		m.active[c.ep]--
 	}
 	if c.queued() > 0 {
 		m.busy--
@@ -850,14 +872,82 @@ func (m *Machine) close(c *conn, drop Drop) {
 		p.parked, p.blocked = false, false
 		m.runWriter(p)
 	}
-	m.counters[c.ep].Closed++
-	m.active[c.ep]--
 	m.free = append(m.free, c.slot)
 	m.log.Debug("closed", "endpoint", m.prog.Endpoints[c.ep])
-	if c.start != 0 && !m.stopping && m.rt.eps[c.ep].Role() == RoleConnect {
-		m.reopenLater(c.start, fmt.Errorf("connection closed"))
-	}
 	m.rt.liveDone()
+}
+
+// suspend keeps a lost connect endpoint that the router opened itself (a
+// fan-out sink, a merge sink, a source it connects to) instead of closing
+// it: its descriptor goes, but its place in groups and its queue stay, so
+// messages keep queueing up to its marks under its overflow policy while a
+// new connection is made after a backoff. Messages a write had started on
+// are dropped (disconnect): the new connection must not get their tails.
+// It reports false when c should close for good: stopping, a dialled conn,
+// or the backoff gave up.
+func (m *Machine) suspend(c *conn) bool {
+	if c.start == 0 || m.stopping || c.endpoint.Role() != RoleConnect || c.peer != nil || c.spliceOut || c.pipeFill > 0 {
+		return false
+	}
+	d, ok := c.retry.Next(c.endpoint.Reconnect(), time.Now())
+	if !ok {
+		m.log.Warn("giving up reconnecting", "endpoint", m.prog.Endpoints[c.ep], "queued", c.out.msgs())
+		return false
+	}
+	m.streamAborted(c)
+	m.dropPipe(c)
+	if c.fd >= 0 {
+		m.port.Cancel(c.fd)
+		c.endpoint.Release(c.fd)
+		c.fd = -1
+		m.counters[c.ep].Closed++
+		m.active[c.ep]--
+	}
+	had := c.queued()
+	inflight := 0
+	if c.sending {
+		inflight = c.inflight
+	}
+	msgs, n := c.out.abandonStarted(&m.chunks, inflight)
+	m.counters[c.ep].Drops[DropDisconnect] += uint64(msgs)
+	m.counters[c.ep].QueuedMsgs -= int64(msgs)
+	m.counters[c.ep].Queued -= int64(n)
+	if had > 0 && c.queued() == 0 {
+		m.busy--
+	}
+	m.releaseInput(c)
+	c.in, c.cur, c.msg = nil, nil, nil
+	// Completions of the old descriptor's operations must not find c:
+	// a new generation makes their tokens stale.
+	c.gen++
+	c.sending, c.recvPending, c.readDone, c.wantShut, c.writeShut = false, false, false, false, false
+	c.peerGone, c.failed, c.parked, c.blocked = false, false, false, false
+	c.epc, c.wpc = 0, 0
+	c.connecting, c.down = true, true
+	m.wakeAll(c) // its senders go on: what they send now queues or drops by policy
+	m.log.Warn("connection lost, reconnecting", "endpoint", m.prog.Endpoints[c.ep], "in", d.Round(time.Millisecond), "queued", c.out.msgs())
+	m.port.After(d, token(tagReconnect, c.gen, c.slot))
+	return true
+}
+
+// reconnect makes a new connection for a suspended conn; its program runs
+// again from the start once connected (joins are kept, not repeated).
+func (m *Machine) reconnect(c *conn) {
+	fd, sa, err := c.endpoint.Socket()
+	if err == nil {
+		c.fd = fd
+		c.inline = true
+		m.counters[c.ep].Opened++
+		m.active[c.ep]++
+		if err = m.port.Connect(fd, sa, m.tok(c)); err == nil {
+			c.down = false
+			c.rpc = m.inst[c.start].Out
+			return
+		}
+	}
+	m.log.Debug("reconnect failed", "endpoint", m.prog.Endpoints[c.ep], "err", err)
+	m.counters[c.ep].Errors++
+	m.close(c, DropDisconnect) // suspends it again, or gives up
 }
 
 // stop stops accepting and reading; queued output keeps flowing.

@@ -239,6 +239,29 @@ func (q *outQueue) start(i int) int {
 	return q.ends[i-1]
 }
 
+// abandonStarted drops the messages a write has started on, as their
+// connection is lost: partly written, or maybe in an unfinished send of
+// inflight bytes (their chunks then never return to the pool). A new
+// connection must not get their tails. It returns the messages and bytes
+// dropped.
+func (q *outQueue) abandonStarted(pool *chunkPool, inflight int) (msgs, bytes int) {
+	busy := q.written + inflight
+	k := 0
+	for k < len(q.ends) && q.start(k) < busy {
+		k++
+	}
+	if k == 0 {
+		return 0, 0
+	}
+	left := inflight
+	for i := q.head; i < len(q.segs) && left > 0; i++ {
+		q.segs[i].c.noPool = true
+		left -= len(q.segs[i].b)
+	}
+	n := q.ends[k-1] - q.written
+	return q.consume(pool, n), n
+}
+
 // cut removes bytes [from, to) (absolute positions, none written yet).
 func (q *outQueue) cut(pool *chunkPool, from, to int) {
 	pos := q.written

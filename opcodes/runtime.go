@@ -120,7 +120,7 @@ func Start(cfg Config) (*Runtime, error) {
 			lastCounters: make([]epCounters, len(p.Endpoints)),
 			active:       make([]int64, len(p.Endpoints)),
 			lastActive:   make([]int64, len(p.Endpoints)),
-			reopenWait:   map[uint32]time.Duration{},
+			reopenWait:   map[uint32]*completion.BackoffState{},
 			pub: &machinePub{
 				eps:    make([]epPublished, len(p.Endpoints)),
 				active: make([]atomic.Int64, len(p.Endpoints)),

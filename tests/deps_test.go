@@ -18,7 +18,7 @@ var allowedDeps = map[string][]string{
 	"completion":  {},
 	"opcodes":     {"completion"},
 	"endpoints":   {"completion"},
-	"topology":    {"opcodes", "endpoints"},
+	"topology":    {"completion", "opcodes", "endpoints"},
 	"topologies":  {},
 	"router":      {"completion", "opcodes", "endpoints", "topology", "topologies"},
 	"cmd/pxroute": {"router"},

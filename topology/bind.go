@@ -3,6 +3,7 @@ package topology
 import (
 	"golang.org/x/sys/unix"
 
+	"github.com/pxroute/pxroute/completion"
 	"github.com/pxroute/pxroute/endpoints"
 	"github.com/pxroute/pxroute/opcodes"
 )
@@ -32,6 +33,8 @@ func (b bound) Overflow() opcodes.Policy {
 	p, _ := opcodes.PolicyByName(b.e.Options().Overflow) // "" is PolicyDefault
 	return p
 }
+
+func (b bound) Reconnect() completion.Backoff { return b.e.Options().Reconnect }
 
 var _ opcodes.Endpoint = bound{}
 
