@@ -3,6 +3,8 @@ package endpoints
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"sort"
 	"sync"
 	"time"
@@ -95,6 +97,82 @@ type Options struct {
 	// back after losing its connection (reconnect_initial, reconnect_max,
 	// give_up_after).
 	Reconnect completion.Backoff
+	// IdleTimeout closes a connection that read and wrote nothing for
+	// that long; 0: never.
+	IdleTimeout time.Duration
+	// IgnoreEOF keeps the other side open when this one ends its input
+	// (no half-close is passed on).
+	IgnoreEOF bool
+	// Listener limits, enforced on each accepted connection before its
+	// first read: at most MaxConns open at once (0: no limit), AcceptRate
+	// accepts a second (0: no limit), peers in Deny refused, and if Allow
+	// is set, only peers in it admitted.
+	MaxConns    int
+	AcceptRate  float64
+	Allow, Deny []netip.Prefix
+}
+
+// parseListenLimits reads max_conns, accept_rate, allow and deny, which
+// only listeners take.
+func parseListenLimits(p Params, mode Mode, o *Options) {
+	notListen := func(k string) {
+		p.Errorf(k, "%s applies to listen endpoints", k)
+	}
+	if n, ok := p.Size("max_conns"); ok {
+		switch {
+		case mode != Listen:
+			notListen("max_conns")
+		case n < 1 || n > 1<<30:
+			p.Errorf("max_conns", "max_conns must be at least 1")
+		default:
+			o.MaxConns = int(n)
+		}
+	}
+	if n, ok := p.Size("accept_rate"); ok {
+		switch {
+		case mode != Listen:
+			notListen("accept_rate")
+		case n < 1:
+			p.Errorf("accept_rate", "accept_rate is connections a second, at least 1")
+		default:
+			o.AcceptRate = float64(n)
+		}
+	}
+	for _, k := range []string{"allow", "deny"} {
+		list, ok := p.Strings(k)
+		if !ok {
+			continue
+		}
+		if mode != Listen {
+			notListen(k)
+			continue
+		}
+		for _, s := range list {
+			pfx, err := parsePrefix(s)
+			if err != nil {
+				p.Errorf(k, "%s: %q is not an address or CIDR prefix (10.0.0.0/8, ::1)", k, s)
+				continue
+			}
+			if k == "allow" {
+				o.Allow = append(o.Allow, pfx)
+			} else {
+				o.Deny = append(o.Deny, pfx)
+			}
+		}
+	}
+}
+
+// parsePrefix reads a CIDR prefix or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // Reconnect defaults: 100ms doubling to 5s, with jitter, never giving up.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Framing turns a byte stream into messages and back. It has the method set
@@ -362,6 +363,15 @@ func parseOptions(p Params) Options {
 		} else {
 			o.HighWaterMsgs = int(n)
 		}
+	}
+	if d, ok := p.Duration("idle_timeout"); ok {
+		if d < time.Millisecond {
+			p.Errorf("idle_timeout", "idle_timeout must be at least 1ms")
+		}
+		o.IdleTimeout = d
+	}
+	if b, ok := p.Bool("ignore_eof"); ok {
+		o.IgnoreEOF = b
 	}
 	if s, ok := p.String("overflow"); ok {
 		if !validOverflow(s) {

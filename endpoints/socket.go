@@ -160,6 +160,7 @@ func newTCP(p Params) Endpoint {
 	e := &tcpEndpoint{base: base{opts: parseOptions(p)}}
 	e.mode, e.addr = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
+	parseListenLimits(p, e.mode, &e.opts)
 	if e.addr == "" {
 		return nil
 	}

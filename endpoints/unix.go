@@ -31,11 +31,18 @@ func newUnix(p Params) Endpoint {
 	e := &unixEndpoint{base: base{opts: parseOptions(p)}, uid: -1, gid: -1}
 	e.mode, e.path = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
+	parseListenLimits(p, e.mode, &e.opts)
+	if len(e.opts.Allow)+len(e.opts.Deny) > 0 {
+		p.Errorf("allow", "allow and deny filter IP addresses: they apply to tcp listeners, not unix")
+	}
 	switch typ, _ := p.String("type"); typ {
 	case "", "stream":
 	case "datagram":
 		e.dgram = true
 		e.opts.Framing = datagramFramingOf(p, "unix datagram sockets")
+		if e.opts.MaxConns > 0 || e.opts.AcceptRate > 0 {
+			p.Errorf("max_conns", "a datagram socket accepts no connections: max_conns and accept_rate do not apply")
+		}
 	default:
 		p.Errorf("type", "unix socket type %q: want stream or datagram", typ)
 	}

@@ -1,6 +1,8 @@
 package opcodes
 
 import (
+	"time"
+
 	"github.com/pxroute/pxroute/completion"
 )
 
@@ -27,6 +29,10 @@ type conn struct {
 
 	connecting  bool // connect in flight: sends only queue
 	down        bool // lost, waiting to reconnect: sends queue up to the marks
+	counted     bool // holds a place in its listener's max_conns
+	ignoreEOF   bool
+	idle        time.Duration // idle_timeout; 0: none
+	lastIO      int64         // unix nanoseconds of its last read or write, when idle > 0
 	retry       completion.BackoffState
 	recvPending bool
 	blocked     bool // a send blocked on a full queue: read no more until it drains

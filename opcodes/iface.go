@@ -1,6 +1,9 @@
 package opcodes
 
 import (
+	"net/netip"
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/completion"
@@ -43,6 +46,24 @@ type Endpoint interface {
 	// Reconnect is how a connect endpoint opened by the router itself
 	// (not dialled for a peer) comes back after its connection is lost.
 	Reconnect() completion.Backoff
+	// IdleTimeout closes a connection quiet for that long; 0: never.
+	IdleTimeout() time.Duration
+	// IgnoreEOF keeps the peer open when this side's input ends.
+	IgnoreEOF() bool
+	// Admission is what a listener admits (RoleListen).
+	Admission() Admission
+}
+
+// Admission limits a listener; zero values mean no limit. Each accepted
+// connection is checked before its first read.
+type Admission struct {
+	MaxConns    int     // open at once
+	Rate        float64 // accepts a second, in bursts of up to one second's worth
+	Allow, Deny []netip.Prefix
+}
+
+func (a Admission) any() bool {
+	return a.MaxConns > 0 || a.Rate > 0 || len(a.Allow) > 0 || len(a.Deny) > 0
 }
 
 // Framing turns a byte stream into messages and messages into a byte stream.

@@ -1,9 +1,9 @@
 package opcodes
 
 import (
-	"slices"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,12 +16,13 @@ import (
 
 // Token layout: low 32 bits a slot, next 24 a generation, top byte a tag.
 const (
-	tagConn     = 0
-	tagListener = 1
-	tagReopen   = 2
-	tagDrain    = 3
+	tagConn      = 0
+	tagListener  = 1
+	tagReopen    = 2
+	tagDrain     = 3
 	tagAccept    = 4 // resume an accept paused by EMFILE
 	tagReconnect = 5 // bring a lost connect endpoint back
+	tagIdle      = 6 // look for idle connections
 )
 
 func token(tag uint8, gen, slot uint32) uint64 {
@@ -78,6 +79,7 @@ type Machine struct {
 	active       []int64 // per endpoint
 
 	reopenWait map[uint32]*completion.BackoffState // start pc -> its retry schedule
+	idleEvery  time.Duration                       // the idle sweep's period; 0: none
 	stopping   bool
 	finishing  bool
 	done       bool
@@ -90,6 +92,11 @@ type listener struct {
 	fd    int
 	next  int  // round-robin cursor over loops
 	pause bool // in an episode of failed accepts (EMFILE): retried on a timer
+	// admission: the endpoint's limits, and the accept-rate bucket
+	adm      Admission
+	tokens   float64
+	filled   time.Time
+	refusing bool // in an episode of refusals: logged once
 }
 
 type machinePub struct {
@@ -198,6 +205,8 @@ func (m *Machine) Complete(cp *completion.Completion) {
 			m.exec(slot, -1)
 		}
 		m.rt.liveDone() // the placeholder reopenLater counted
+	case tagIdle:
+		m.sweepIdle()
 	case tagReconnect:
 		if c := m.lookup(slot, gen); c != nil && c.down && !c.closed {
 			m.reconnect(c)
@@ -261,6 +270,12 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		case cp.Err != 0:
 			m.fail(c, DropDisconnect, cp.Err)
 			return
+		case cp.N == 0 && c.ignoreEOF:
+			// Its input ended; the peer is not told. It stays open for
+			// writing until a write fails, it idles out, or the router
+			// stops.
+			c.readDone = true
+			return
 		case cp.N == 0:
 			c.rpc = in.Alt
 		case c.streamLeft > 0:
@@ -274,6 +289,9 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			c.rpc = in.Out
 		default:
 			m.counters[c.ep].BytesIn += uint64(cp.N)
+			if c.idle > 0 {
+				c.lastIO = time.Now().UnixNano()
+			}
 			if len(c.cur) == 0 && len(c.in) == 0 {
 				c.cur, c.buf = cp.Buf.B[:cp.N], cp.Buf
 			} else {
@@ -517,7 +535,7 @@ func (m *Machine) exec(pc uint32, fd int) {
 	switch in.Op {
 	case OpAccept:
 		m.rt.live.Add(1)
-		m.lists = append(m.lists, &listener{pc: pc, ep: in.Arg, fd: fd, next: m.id})
+		m.lists = append(m.lists, &listener{pc: pc, ep: in.Arg, fd: fd, next: m.id, adm: ep.Admission()})
 		m.armAccept(uint32(len(m.lists) - 1))
 	case OpOpen:
 		var c *conn
@@ -595,6 +613,13 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 		return
 	}
 	// Accept stays armed: no resubmission per connection.
+	if !m.admit(l, cp.N) {
+		unix.Close(cp.N)
+		return
+	}
+	if l.adm.MaxConns > 0 {
+		m.rt.listenConns[l.ep].Add(1) // taken back when the conn closes
+	}
 	target := l.next % len(m.rt.machines)
 	l.next++
 	if pin := m.rt.pin(l.ep); pin >= 0 {
@@ -610,11 +635,15 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 // adopt makes a conn of an accepted descriptor and starts it at pc.
 func (m *Machine) adopt(fd int, ep uint32, pc uint32) {
 	if m.stopping {
+		if m.rt.eps[ep].Admission().MaxConns > 0 {
+			m.rt.listenConns[ep].Add(-1)
+		}
 		unix.Close(fd)
 		return
 	}
 	c := m.newConn(fd, ep, pc)
 	c.inline = true
+	c.counted = c.endpoint.Admission().MaxConns > 0
 	m.run(c)
 }
 
@@ -634,6 +663,7 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 	c.fd, c.ep, c.endpoint, c.rpc = fd, ep, e, pc
 	c.fr, c.maxFrame, c.hwm = e.Framing(), e.MaxFrame(), e.HighWater()
 	c.hwmMsgs, c.policy = e.HighWaterMsgs(), e.Overflow()
+	c.idle, c.ignoreEOF, c.lastIO = e.IdleTimeout(), e.IgnoreEOF(), time.Now().UnixNano()
 	c.frID, c.raw = m.rt.frIDs[ep], !c.fr.Boundaries()
 	if d, ok := c.fr.(Datagrams); ok && d.Datagrams() {
 		c.dgram = true
@@ -871,6 +901,9 @@ func (m *Machine) close(c *conn, drop Drop) {
 		p.peerGone, p.wantShut = true, true
 		p.parked, p.blocked = false, false
 		m.runWriter(p)
+	}
+	if c.counted {
+		m.rt.listenConns[c.ep].Add(-1)
 	}
 	m.free = append(m.free, c.slot)
 	m.log.Debug("closed", "endpoint", m.prog.Endpoints[c.ep])

@@ -28,15 +28,18 @@ type Runtime struct {
 	engine   string
 	machines []*Machine
 	members  []atomic.Int32 // [group*loops + loop]: members on each loop
-	frIDs    []uint32       // per endpoint: its framing's index among distinct names
-	live     atomic.Int64   // listeners, conns, pending starts and retries
-	idle     chan struct{}
-	idleOnce sync.Once
-	exited   chan struct{}
-	wg       sync.WaitGroup
-	errMu    sync.Mutex
-	runErr   error
-	stopOnce sync.Once
+	// listenConns counts each listener's open connections over all
+	// loops, for max_conns.
+	listenConns []atomic.Int64
+	frIDs       []uint32     // per endpoint: its framing's index among distinct names
+	live        atomic.Int64 // listeners, conns, pending starts and retries
+	idle        chan struct{}
+	idleOnce    sync.Once
+	exited      chan struct{}
+	wg          sync.WaitGroup
+	errMu       sync.Mutex
+	runErr      error
+	stopOnce    sync.Once
 }
 
 // Start verifies the program, opens its listeners and files (so that a busy
@@ -56,12 +59,13 @@ func Start(cfg Config) (*Runtime, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	rt := &Runtime{
-		prog:    p,
-		eps:     cfg.Endpoints,
-		log:     log,
-		members: make([]atomic.Int32, len(p.Groups)*n),
-		idle:    make(chan struct{}),
-		exited:  make(chan struct{}),
+		prog:        p,
+		eps:         cfg.Endpoints,
+		log:         log,
+		members:     make([]atomic.Int32, len(p.Groups)*n),
+		listenConns: make([]atomic.Int64, len(cfg.Endpoints)),
+		idle:        make(chan struct{}),
+		exited:      make(chan struct{}),
 	}
 	// Framings with one name encode alike: number them once, so a delivery
 	// compares integers, not interfaces.
@@ -169,6 +173,9 @@ func (rt *Runtime) serve(m *Machine, open func() (completion.Port, error), ready
 	defer rt.wg.Done()
 	err := m.loop.Serve(open, func(p completion.Port, err error) {
 		m.port = p // on the loop's own thread, before it handles anything
+		if err == nil {
+			m.armIdleSweep()
+		}
 		ready <- err
 	}, m)
 	if err != nil && m.port != nil {
@@ -246,9 +253,12 @@ func (rt *Runtime) Stats() Stats {
 	}
 	s.Endpoints = make([]EndpointStats, len(rt.prog.Endpoints))
 	for i, name := range rt.prog.Endpoints {
-		s.Endpoints[i] = EndpointStats{Name: name, Drops: make(map[string]uint64, NumDrops)}
+		s.Endpoints[i] = EndpointStats{Name: name, Drops: make(map[string]uint64, NumDrops), Refused: make(map[string]uint64, NumRefusals)}
 		for _, d := range dropNames {
 			s.Endpoints[i].Drops[d] = 0
+		}
+		for _, r := range refusalNames {
+			s.Endpoints[i].Refused[r] = 0
 		}
 	}
 	for _, m := range rt.machines {
@@ -270,6 +280,10 @@ func (rt *Runtime) Stats() Stats {
 			e.Opened += p.Opened.Load()
 			e.Closed += p.Closed.Load()
 			e.Errors += p.Errors.Load()
+			e.IdleClosed += p.IdleClosed.Load()
+			for r := range NumRefusals {
+				e.Refused[r.String()] += p.Refused[r].Load()
+			}
 			e.BytesIn += p.BytesIn.Load()
 			e.BytesOut += p.BytesOut.Load()
 			e.MsgsIn += p.MsgsIn.Load()

@@ -2,6 +2,7 @@ package opcodes
 
 import (
 	"bytes"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -419,6 +420,9 @@ func (m *Machine) wrote(c *conn, n int) {
 		return
 	}
 	done := c.out.consume(&m.chunks, n)
+	if c.idle > 0 {
+		c.lastIO = time.Now().UnixNano()
+	}
 	m.counters[c.ep].BytesOut += uint64(n)
 	m.counters[c.ep].Queued -= int64(n)
 	m.counters[c.ep].MsgsOut += uint64(done)

@@ -60,6 +60,9 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 	case cp.Err != 0:
 		m.fail(c, DropDisconnect, cp.Err)
 		return
+	case cp.N == 0 && c.ignoreEOF:
+		c.readDone = true // as in a recv: the peer is not told
+		return
 	case cp.N == 0:
 		c.rpc = in.Alt
 	default:

@@ -18,6 +18,21 @@ var dropNames = [NumDrops]string{"hwm", "disconnect", "max_frame", "no_route", "
 
 func (d Drop) String() string { return dropNames[d] }
 
+// Refusal is why a listener closed a connection it accepted, before its
+// first read.
+type Refusal uint8
+
+const (
+	RefuseMaxConns   Refusal = iota // max_conns were open already
+	RefuseAcceptRate                // over accept_rate
+	RefuseDenied                    // its address is denied, or not allowed
+	NumRefusals
+)
+
+var refusalNames = [NumRefusals]string{"max_conns", "accept_rate", "denied"}
+
+func (r Refusal) String() string { return refusalNames[r] }
+
 // DropNames lists the drop reasons in order.
 func DropNames() []string { return dropNames[:] }
 
@@ -25,6 +40,8 @@ func DropNames() []string { return dropNames[:] }
 // only by the loop, published to atomics once a turn.
 type epCounters struct {
 	Opened, Closed, Errors             uint64
+	IdleClosed                         uint64 // closed by idle_timeout
+	Refused                            [NumRefusals]uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
 	Drops                              [NumDrops]uint64
 	Queued                             int64 // bytes queued now
@@ -33,6 +50,8 @@ type epCounters struct {
 
 type epPublished struct {
 	Opened, Closed, Errors             atomic.Uint64
+	IdleClosed                         atomic.Uint64
+	Refused                            [NumRefusals]atomic.Uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
 	Queued                             atomic.Int64
@@ -43,6 +62,10 @@ func (p *epPublished) store(c *epCounters) {
 	p.Opened.Store(c.Opened)
 	p.Closed.Store(c.Closed)
 	p.Errors.Store(c.Errors)
+	p.IdleClosed.Store(c.IdleClosed)
+	for i := range c.Refused {
+		p.Refused[i].Store(c.Refused[i])
+	}
 	p.BytesIn.Store(c.BytesIn)
 	p.BytesOut.Store(c.BytesOut)
 	p.MsgsIn.Store(c.MsgsIn)
@@ -61,6 +84,10 @@ type EndpointStats struct {
 	Opened     uint64
 	Closed     uint64
 	Errors     uint64 // connections lost to an error
+	IdleClosed uint64 // connections closed by idle_timeout
+	// Refused counts accepted connections a listener closed before their
+	// first read, by reason (max_conns, accept_rate, denied).
+	Refused    map[string]uint64
 	BytesIn    uint64
 	BytesOut   uint64
 	MsgsIn     uint64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -113,4 +114,170 @@ routes:
 			}
 		},
 	},
+	{
+		name: "listener/max-conns-refuses-the-extra-connection",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  e: {kind: tcp, listen: "127.0.0.1:0", framing: lines, max_conns: 2}
+routes:
+  - {pattern: echo, members: e}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			a, b := dial(t, r.Addr("e")), dial(t, r.Addr("e"))
+			waitFor(t, "two in", func() bool { return endpoint(r.Stats(), "e").Active == 2 })
+			third := dial(t, r.Addr("e"))
+			io.WriteString(third, "hello?\n")
+			if _, err := third.Read(make([]byte, 1)); err == nil {
+				t.Fatal("a third connection was served with max_conns 2")
+			}
+			a.Close()
+			waitFor(t, "a place free", func() bool { return endpoint(r.Stats(), "e").Active == 1 })
+			fourth := dial(t, r.Addr("e"))
+			io.WriteString(fourth, "now?\n")
+			if got := readLines(t, bufio.NewReader(fourth), 1)[0]; got != "now?" {
+				t.Fatalf("got %q", got)
+			}
+			_ = b
+			if n := refused(r, "e", "max_conns"); n != 1 {
+				t.Fatalf("refused for max_conns: %d, want 1", n)
+			}
+		},
+	},
+	{
+		name: "listener/allow-and-deny-by-address",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  denied:     {kind: tcp, listen: "127.0.0.1:0", framing: lines, deny: ["127.0.0.0/8"]}
+  notallowed: {kind: tcp, listen: "127.0.0.1:0", framing: lines, allow: ["10.0.0.0/8", "::1"]}
+  allowed:    {kind: tcp, listen: "127.0.0.1:0", framing: lines, allow: ["127.0.0.1"], deny: ["10.0.0.0/8"]}
+routes:
+  - {pattern: echo, members: [denied, notallowed, allowed]}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			for _, ep := range []string{"denied", "notallowed"} {
+				c := dial(t, r.Addr(ep))
+				io.WriteString(c, "let me in\n")
+				if _, err := c.Read(make([]byte, 1)); err == nil {
+					t.Fatalf("%s served a refused peer", ep)
+				}
+			}
+			c := dial(t, r.Addr("allowed"))
+			io.WriteString(c, "in\n")
+			if got := readLines(t, bufio.NewReader(c), 1)[0]; got != "in" {
+				t.Fatalf("got %q", got)
+			}
+			s := r.Stats()
+			for _, ep := range []string{"denied", "notallowed"} {
+				if n := refused(r, ep, "denied"); n != 1 || endpoint(s, ep).MsgsIn != 0 {
+					t.Fatalf("%s: refused %d, read %d messages; want 1 and none", ep, n, endpoint(s, ep).MsgsIn)
+				}
+			}
+		},
+	},
+	{
+		name: "listener/accept-rate",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  e: {kind: tcp, listen: "127.0.0.1:0", framing: lines, accept_rate: 1}
+routes:
+  - {pattern: echo, members: e}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			const n = 5
+			for range n {
+				dial(t, r.Addr("e"))
+			}
+			waitFor(t, "every connection admitted or refused", func() bool {
+				return endpoint(r.Stats(), "e").Opened+refused(r, "e", "accept_rate") == n
+			})
+			// One a second, in bursts of one: five dials within a second
+			// get one in (two if the dials straddled a refill).
+			if got := refused(r, "e", "accept_rate"); got < n-2 {
+				t.Fatalf("refused %d of %d connections at accept_rate 1", got, n)
+			}
+		},
+	},
+	{
+		name: "idle-timeout/closes-a-quiet-connection-not-a-busy-one",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  e: {kind: tcp, listen: "127.0.0.1:0", framing: lines, idle_timeout: 150ms}
+routes:
+  - {pattern: echo, members: e}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			quiet, busy := dial(t, r.Addr("e")), dial(t, r.Addr("e"))
+			brd := bufio.NewReader(busy)
+			start := time.Now()
+			for time.Since(start) < 600*time.Millisecond {
+				io.WriteString(busy, "still here\n")
+				readLines(t, brd, 1)
+				time.Sleep(20 * time.Millisecond)
+			}
+			if _, err := quiet.Read(make([]byte, 1)); err != io.EOF {
+				t.Fatalf("quiet connection: %v, want EOF from the idle timeout", err)
+			}
+			io.WriteString(busy, "and now?\n")
+			if got := readLines(t, brd, 1)[0]; got != "and now?" {
+				t.Fatalf("busy connection got %q", got)
+			}
+			if s := r.Stats(); idleClosed(s, "e") != 1 {
+				t.Fatalf("idle-closed %d, want 1", idleClosed(s, "e"))
+			}
+		},
+	},
+	{
+		name: "half-close/ignore-eof-keeps-the-other-side-open",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0", ignore_eof: true}
+  back:  {kind: tcp, connect: "%s"}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`, echoServer(t))
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			c := dial(t, r.Addr("front"))
+			io.WriteString(c, "ping")
+			c.CloseWrite()
+			got := make([]byte, 4)
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != "ping" {
+				t.Fatalf("got %q, %v", got, err)
+			}
+			// The echo server half-closes only when it sees EOF; it never
+			// does, so neither does the client.
+			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			if _, err := c.Read(got); err == nil || !os.IsTimeout(err) {
+				t.Fatalf("read after the echo: %v, want a timeout (the server was not told of EOF)", err)
+			}
+		},
+	},
+}
+
+// refused returns how many connections listener ep refused for reason.
+func refused(r *router.Router, ep, reason string) uint64 {
+	for _, e := range r.Stats().Endpoints {
+		if e.Name == ep {
+			return e.Refused[reason]
+		}
+	}
+	return 0
+}
+
+func idleClosed(s router.Stats, ep string) uint64 {
+	for _, e := range s.Endpoints {
+		if e.Name == ep {
+			return e.IdleClosed
+		}
+	}
+	return 0
 }

@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/completion"
@@ -35,6 +37,12 @@ func (b bound) Overflow() opcodes.Policy {
 }
 
 func (b bound) Reconnect() completion.Backoff { return b.e.Options().Reconnect }
+func (b bound) IdleTimeout() time.Duration    { return b.e.Options().IdleTimeout }
+func (b bound) IgnoreEOF() bool               { return b.e.Options().IgnoreEOF }
+func (b bound) Admission() opcodes.Admission {
+	o := b.e.Options()
+	return opcodes.Admission{MaxConns: o.MaxConns, Rate: o.AcceptRate, Allow: o.Allow, Deny: o.Deny}
+}
 
 var _ opcodes.Endpoint = bound{}
 

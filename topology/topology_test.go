@@ -91,6 +91,24 @@ routes:
 		`t.yaml:5:88: length_bytes applies to framing length-prefix, not "lines"`,
 		`t.yaml:6:72: delimiter must not be empty`,
 	}},
+	{"lifecycle-mistakes", `
+endpoints:
+  a: {kind: tcp, listen: "127.0.0.1:0", framing: lines, reconnect_initial: 1s, deny: ["300.1.1.1"]}
+  b: {kind: tcp, connect: "127.0.0.1:9", framing: lines, max_conns: 5, reconnect_initial: 2s, reconnect_max: 1s}
+  c: {kind: unix, listen: "/tmp/c.sock", framing: lines, allow: ["10.0.0.0/8"], idle_timeout: 0s}
+  d: {kind: exec, command: [], framing: lines}
+routes:
+  - {pattern: relay, members: [a, c]}
+  - {pattern: merge, from: d, to: b}
+`, []string{
+		`t.yaml:3:76: reconnect_initial applies to connect endpoints`,
+		`t.yaml:3:86: deny: "300.1.1.1" is not an address or CIDR prefix`,
+		`t.yaml:4:69: max_conns applies to listen endpoints`,
+		`t.yaml:4:110: reconnect_max (1s) is below reconnect_initial (2s)`,
+		`t.yaml:5:65: allow and deny filter IP addresses`,
+		`t.yaml:5:95: idle_timeout must be at least 1ms`,
+		`t.yaml:6:28: exec needs command:`,
+	}},
 	{"route-mistakes", `
 endpoints:
   l:   {kind: tcp, listen: "127.0.0.1:0"}
