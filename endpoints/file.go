@@ -141,10 +141,13 @@ func (e *fileEndpoint) Release(fd int) error {
 // pipe it fills.
 func (e *fileEndpoint) follow() (int, error) {
 	f, err := os.Open(e.path)
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		f = nil // like tail -F: wait for it to appear, then read it all
+	case err != nil:
 		return -1, err
 	}
-	if e.fromEnd {
+	if f != nil && e.fromEnd {
 		if _, err := f.Seek(0, io.SeekEnd); err != nil {
 			f.Close()
 			return -1, err
@@ -152,11 +155,15 @@ func (e *fileEndpoint) follow() (int, error) {
 	}
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		f.Close()
+		if f != nil {
+			f.Close()
+		}
 		return -1, os.NewSyscallError("pipe2", err)
 	}
 	if err := unix.SetNonblock(p[0], true); err != nil {
-		f.Close()
+		if f != nil {
+			f.Close()
+		}
 		unix.Close(p[0])
 		unix.Close(p[1])
 		return -1, os.NewSyscallError("fcntl", err)

@@ -333,6 +333,29 @@ routes:
 		},
 	},
 	{
+		name: "file/follow-waits-for-the-file-to-appear",
+		yaml: func(t *testing.T, env map[string]string) string {
+			env["log"] = filepath.Join(t.TempDir(), "later.log")
+			return fmt.Sprintf(`
+endpoints:
+  log:  {kind: file, path: "%s", mode: follow, poll: 5ms, framing: lines}
+  subs: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: log, to: subs}
+`, env["log"])
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			sub := bufio.NewReader(dial(t, r.Addr("subs")))
+			waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "subs").Active == 1 })
+			if err := os.WriteFile(env["log"], []byte("first\nsecond\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got := readLines(t, sub, 2); got[0] != "first" || got[1] != "second" {
+				t.Fatalf("got %q", got)
+			}
+		},
+	},
+	{
 		name: "file/reopen-writes-to-a-fresh-file-after-rotation",
 		yaml: func(t *testing.T, env map[string]string) string {
 			env["log"] = filepath.Join(t.TempDir(), "out.log")
