@@ -141,6 +141,44 @@ routes:
 		},
 	},
 	{
+		name: "udp/connect-survives-port-unreachable",
+		yaml: func(t *testing.T, env map[string]string) string {
+			probe := udpPeer(t)
+			env["addr"] = probe.LocalAddr().String()
+			probe.Close() // nothing listens there: sends draw ICMP port unreachable
+			return fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  out:   {kind: udp, connect: "%s"}
+routes:
+  - {pattern: fanout, from: front, to: out}
+`, env["addr"])
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			waitFor(t, "the udp socket", func() bool { return endpoint(r.Stats(), "out").Active == 1 })
+			c := dial(t, r.Addr("front"))
+			for i := range 5 {
+				fmt.Fprintf(c, "into the void %d\n", i)
+				time.Sleep(2 * time.Millisecond)
+			}
+			waitFor(t, "the lost datagrams sent", func() bool { return endpoint(r.Stats(), "out").MsgsOut == 5 })
+			a, _ := net.ResolveUDPAddr("udp", env["addr"])
+			peer, err := net.ListenUDP("udp", a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			fmt.Fprintf(c, "heard\n")
+			if got := readDatagrams(t, peer, 1)[0]; got != "heard" {
+				t.Fatalf("got %q", got)
+			}
+			s := r.Stats()
+			if endpoint(s, "out").Opened != 1 || errorsOf(s, "out") != 0 {
+				t.Fatalf("the udp socket was reopened (%d opens) or failed (%d errors)", endpoint(s, "out").Opened, errorsOf(s, "out"))
+			}
+		},
+	},
+	{
 		name: "unix-datagram/bound-socket-forwards-to-a-connected-one",
 		yaml: func(t *testing.T, env map[string]string) string {
 			dir := shortDir(t)
@@ -467,6 +505,41 @@ routes:
 		},
 	},
 	{
+		name: "exec/one-child-per-client-reaped-when-it-leaves",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0"}
+  cat:   {kind: exec, command: [cat]}
+routes:
+  - {pattern: bridge, from: front, to: cat}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			before := len(childPIDs(t, "cat"))
+			var conns []*net.TCPConn
+			for i := range 3 {
+				c := dial(t, r.Addr("front"))
+				fmt.Fprintf(c, "client %d", i)
+				conns = append(conns, c)
+			}
+			for i, c := range conns {
+				want := fmt.Sprintf("client %d", i)
+				got := make([]byte, len(want))
+				if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+					t.Fatalf("client %d: %q, %v", i, got, err)
+				}
+			}
+			if n := len(childPIDs(t, "cat")) - before; n != 3 {
+				t.Fatalf("%d children for 3 clients", n)
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+			waitFor(t, "every child reaped", func() bool { return len(childPIDs(t, "cat")) == before })
+		},
+	},
+	{
 		name: "exec/restart-always-keeps-the-connection",
 		yaml: func(t *testing.T, env map[string]string) string {
 			// Each child answers one line, then exits 0; restart: always
@@ -621,6 +694,29 @@ routes:
 			waitFor(t, "100 lines written to /dev/null", func() bool { return endpoint(r.Stats(), "void").MsgsOut == 100 })
 		},
 	},
+}
+
+// childPIDs lists this process's child processes running comm, zombies
+// included, so a child that was not reaped still counts.
+func childPIDs(t *testing.T, comm string) []string {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/self/task/*/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []string
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		for _, pid := range strings.Fields(string(b)) {
+			if c, err := os.ReadFile("/proc/" + pid + "/comm"); err == nil && strings.TrimSpace(string(c)) == comm {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }
 
 // ptyPair opens a pseudo-terminal for a test: the master, which plays a
