@@ -141,6 +141,43 @@ routes:
 		},
 	},
 	{
+		name: "ipv6/tcp-and-udp-over-::1",
+		yaml: func(t *testing.T, env map[string]string) string {
+			if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+				t.Skipf("no IPv6 loopback on this machine: %v", err)
+			} else {
+				ln.Close()
+			}
+			return `
+endpoints:
+  e6:  {kind: tcp, listen: "[::1]:0", framing: lines}
+  u6:  {kind: udp, listen: "[::1]:0"}
+  sub: {kind: tcp, listen: "[::1]:0", framing: lines}
+routes:
+  - {pattern: echo, members: e6}
+  - {pattern: fanout, from: u6, to: sub}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			c := dial(t, r.Addr("e6"))
+			io.WriteString(c, "over six\n")
+			if got := readLines(t, bufio.NewReader(c), 1)[0]; got != "over six" {
+				t.Fatalf("got %q", got)
+			}
+			sub := dial(t, r.Addr("sub"))
+			waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "sub").Active == 1 })
+			u, err := net.Dial("udp6", r.Addr("u6"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer u.Close()
+			io.WriteString(u, "datagram over six")
+			if got := readLines(t, bufio.NewReader(sub), 1)[0]; got != "datagram over six" {
+				t.Fatalf("got %q", got)
+			}
+		},
+	},
+	{
 		name: "udp/connect-survives-port-unreachable",
 		yaml: func(t *testing.T, env map[string]string) string {
 			probe := udpPeer(t)
