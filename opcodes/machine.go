@@ -23,6 +23,7 @@ const (
 	tagAccept    = 4 // resume an accept paused by EMFILE
 	tagReconnect = 5 // bring a lost connect endpoint back
 	tagIdle      = 6 // look for idle connections
+	tagRetire    = 7 // a retirement's drain deadline
 )
 
 func token(tag uint8, gen, slot uint32) uint64 {
@@ -80,6 +81,8 @@ type Machine struct {
 
 	reopenWait map[uint32]*completion.BackoffState // start pc -> its retry schedule
 	idleEvery  time.Duration                       // the idle sweep's period; 0: none
+	retired    []bool                              // endpoints a reload retired; nil: none
+	retiring   []*conn                             // their conns, closing once drained
 	stopping   bool
 	finishing  bool
 	done       bool
@@ -169,6 +172,8 @@ func (m *Machine) Mail(v any) {
 		// before it says it has stopped (see Runtime.Stop).
 		m.postBatches()
 		v.ack()
+	case retireMail:
+		m.retire(v)
 	case finishMail:
 		m.finishing = true
 		m.port.After(v.deadline, token(tagDrain, 0, 0))
@@ -201,12 +206,14 @@ func (m *Machine) Complete(cp *completion.Completion) {
 			m.armAccept(slot) // try again; the episode lasts until one succeeds
 		}
 	case tagReopen:
-		if !m.stopping {
+		if !m.stopping && !m.isRetired(m.inst[slot].Arg) {
 			m.exec(slot, -1)
 		}
 		m.rt.liveDone() // the placeholder reopenLater counted
 	case tagIdle:
 		m.sweepIdle()
+	case tagRetire:
+		m.finishRetiring(true)
 	case tagReconnect:
 		if c := m.lookup(slot, gen); c != nil && c.down && !c.closed {
 			m.reconnect(c)
@@ -228,6 +235,9 @@ func (m *Machine) Turn() {
 		m.settle()
 	}
 	m.postBatches()
+	if len(m.retiring) > 0 {
+		m.finishRetiring(false)
+	}
 	if m.finishing && !m.done && m.busy == 0 {
 		m.closeAll()
 	}
@@ -386,7 +396,7 @@ func (m *Machine) run(c *conn) {
 				c.parked = true
 				return
 			}
-			if m.stopping || c.recvPending {
+			if m.stopping || c.recvPending || m.isRetired(c.ep) {
 				return
 			}
 			if err := m.port.Recv(c.fd, m.tok(c)); err != nil {
@@ -634,7 +644,7 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 
 // adopt makes a conn of an accepted descriptor and starts it at pc.
 func (m *Machine) adopt(fd int, ep uint32, pc uint32) {
-	if m.stopping {
+	if m.stopping || m.isRetired(ep) {
 		if m.rt.eps[ep].Admission().MaxConns > 0 {
 			m.rt.listenConns[ep].Add(-1)
 		}
@@ -919,7 +929,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 // It reports false when c should close for good: stopping, a dialled conn,
 // or the backoff gave up.
 func (m *Machine) suspend(c *conn) bool {
-	if c.start == 0 || m.stopping || c.endpoint.Role() != RoleConnect || c.peer != nil || c.spliceOut || c.pipeFill > 0 {
+	if c.start == 0 || m.stopping || m.isRetired(c.ep) || c.endpoint.Role() != RoleConnect || c.peer != nil || c.spliceOut || c.pipeFill > 0 {
 		return false
 	}
 	d, ok := c.retry.Next(c.endpoint.Reconnect(), time.Now())

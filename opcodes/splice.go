@@ -17,7 +17,7 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	case c.noSplice || c.peer == nil || len(c.cur) > 0:
 		c.rpc = in.Arg // copy through user space instead
 		return false
-	case c.pipeFill > 0 || c.spliceOut || c.recvPending || m.stopping:
+	case c.pipeFill > 0 || c.spliceOut || c.recvPending || m.stopping || m.isRetired(c.ep):
 		return true // the splice-out completion (or nothing, when stopping) resumes it
 	}
 	if !c.havePipe {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -22,29 +25,62 @@ type Options struct {
 	Loops  int          // event loops; the topology's loops:, else one per core
 	Engine string       // auto, io_uring or epoll; the topology's engine:
 	Logger *slog.Logger // where lifecycle and errors go; discarded if nil
+	// Admin is the admin HTTP endpoint's address; the topology's admin:.
+	// Like admin:, it must be loopback unless AdminPublic is set.
+	Admin       string
+	AdminPublic bool
 }
 
 // Stats is a snapshot of a running router's figures.
 type Stats = opcodes.Stats
 
-// Router runs one compiled topology.
+// Router runs one topology. A reload replaces the parts that changed and
+// leaves the rest running: each generation of changed parts runs on a
+// runtime (unit) of its own beside the older ones.
 type Router struct {
-	topo   *topology.Compiled
+	topo   *topology.Compiled // the current topology, whole
+	source []byte             // its text, when it came from a file or bytes
+	path   string             // the file it came from; "" if none
 	opts   Options
 	log    *slog.Logger
-	mu     sync.Mutex
-	rt     *opcodes.Runtime
-	engine string
 	loops  int
+
+	reloadMu sync.Mutex // serialises Reload and Stop
+	mu       sync.Mutex
+	units    []*unit
+	engine   string
+	newPort  func() (completion.Port, error)
+	stopping bool
+	done     chan struct{} // closed once stopped, or when a loop failed
+	doneOnce sync.Once
+	idle     chan struct{}
+	changed  chan struct{} // closed (and replaced) by each reload
+
+	admin   *http.Server
+	adminLn net.Listener
 }
 
-// Load reads, checks and compiles the topology file at path.
+// unit is one runtime and the components of the topology it still serves.
+type unit struct {
+	comp    *topology.Compiled
+	rt      *opcodes.Runtime
+	serving map[string]bool // Sig of each component it runs
+	retired bool            // serves nothing any more: being stopped
+}
+
+// Load reads, checks and compiles the topology file at path. Reload reads
+// it again.
 func Load(path string, opts Options) (*Router, error) {
-	c, err := topology.LoadFile(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return New(c, opts), nil
+	r, err := LoadBytes(path, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.path = path
+	return r, nil
 }
 
 // LoadBytes compiles a topology held in memory; name labels its errors.
@@ -53,7 +89,9 @@ func LoadBytes(name string, data []byte, opts Options) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(c, opts), nil
+	r := New(c, opts)
+	r.source = data
+	return r, nil
 }
 
 // LoadDefault compiles the embedded default topology (a chat relay on
@@ -150,78 +188,194 @@ func (r *Router) ResolveEngine() (string, error) {
 // that cannot bind (or a file that cannot open) fails Start, with nothing
 // left running. When ctx ends the router stops as Stop does.
 func (r *Router) Start(ctx context.Context) error {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.rt != nil {
+	started := r.done != nil
+	r.mu.Unlock()
+	if started {
 		return errors.New("router: already started")
 	}
 	newPort, engine, err := r.portFactory()
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for i, e := range r.topo.Endpoints {
-		if l, ok := e.(endpoints.Logged); ok {
-			l.SetLogger(r.log)
-		}
-		if res, ok := e.(endpoints.Resolver); ok {
-			if err := res.Resolve(); err != nil {
-				errs = append(errs, fmt.Errorf("endpoint %s: %w", r.topo.Prog.Endpoints[i], err))
-			}
+	adminAddr, public := r.adminAddr(r.topo)
+	if adminAddr != "" {
+		if err := topology.CheckAdminAddr(adminAddr, public); err != nil {
+			return fmt.Errorf("admin: %w", err)
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	rt, err := opcodes.Start(opcodes.Config{
-		Prog:      r.topo.Prog,
-		Endpoints: r.topo.Bind(),
-		Loops:     r.loops,
-		NewPort:   newPort,
-		Log:       r.log,
-	})
+	r.newPort, r.engine = newPort, engine
+	u, err := r.startUnit(r.topo, r.topo.Topology.Components())
 	if err != nil {
 		return err
 	}
-	r.rt, r.engine = rt, engine
+	r.mu.Lock()
+	r.units = []*unit{u}
+	r.done, r.idle, r.changed = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	r.mu.Unlock()
 	r.log.Info("started", "topology", r.topo.File, "engine", engine, "loops", r.loops)
-	for i, name := range r.topo.Prog.Endpoints {
-		if addr := r.Addr(name); addr != "" {
-			r.log.Info("listening", "endpoint", name, "kind", r.topo.Endpoints[i].Kind(), "addr", addr)
+	r.logListening(u)
+	if adminAddr != "" {
+		if err := r.startAdmin(adminAddr); err != nil {
+			r.stop(0)
+			return err
 		}
 	}
+	go r.watchIdle()
 	if ctx.Done() != nil {
 		go func() {
 			select {
 			case <-ctx.Done():
 				r.Stop()
-			case <-rt.Exited():
+			case <-r.done:
 			}
 		}()
 	}
 	return nil
 }
 
+// adminAddr is the admin address the options or else c ask for.
+func (r *Router) adminAddr(c *topology.Compiled) (string, bool) {
+	if r.opts.Admin != "" {
+		return r.opts.Admin, r.opts.AdminPublic
+	}
+	if c.Topology != nil {
+		return c.Admin, c.Topology.AdminPublic
+	}
+	return c.Admin, false
+}
+
+// startUnit prepares c's endpoints and runs c on a runtime of its own,
+// serving comps.
+func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*unit, error) {
+	var errs []error
+	for i, e := range c.Endpoints {
+		if l, ok := e.(endpoints.Logged); ok {
+			l.SetLogger(r.log)
+		}
+		if res, ok := e.(endpoints.Resolver); ok {
+			if err := res.Resolve(); err != nil {
+				errs = append(errs, fmt.Errorf("endpoint %s: %w", c.Prog.Endpoints[i], err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	rt, err := opcodes.Start(opcodes.Config{
+		Prog:      c.Prog,
+		Endpoints: c.Bind(),
+		Loops:     r.loops,
+		NewPort:   r.newPort,
+		Log:       r.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	u := &unit{comp: c, rt: rt, serving: map[string]bool{}}
+	for _, comp := range comps {
+		u.serving[comp.Sig] = true
+	}
+	go r.watchUnit(u)
+	return u, nil
+}
+
+// watchUnit ends the router if a unit's loops stop without being asked
+// (a loop failed).
+func (r *Router) watchUnit(u *unit) {
+	<-u.rt.Exited()
+	r.mu.Lock()
+	expected := r.stopping || u.retired
+	r.mu.Unlock()
+	if !expected {
+		r.log.Error("a runtime stopped on its own; stopping the router")
+		go r.Stop()
+	}
+}
+
+// watchIdle closes Idle once every unit has nothing left to do, looking
+// again whenever a reload changes the units.
+func (r *Router) watchIdle() {
+	for {
+		r.mu.Lock()
+		units, changed, done := append([]*unit(nil), r.units...), r.changed, r.done
+		r.mu.Unlock()
+		all := true
+		for _, u := range units {
+			select {
+			case <-u.rt.Idle():
+			case <-changed:
+				all = false
+			case <-done:
+				return
+			}
+			if !all {
+				break
+			}
+		}
+		if !all {
+			continue
+		}
+		select {
+		case <-changed:
+			continue // a reload came while the units went idle
+		default:
+		}
+		close(r.idle)
+		return
+	}
+}
+
+func (r *Router) logListening(u *unit) {
+	for i, name := range u.comp.Prog.Endpoints {
+		if b, ok := u.comp.Endpoints[i].(endpoints.Bound); ok && b.BoundAddr() != "" {
+			r.log.Info("listening", "endpoint", name, "kind", u.comp.Endpoints[i].Kind(), "addr", b.BoundAddr())
+		}
+	}
+}
+
 // Reopen reopens every file endpoint being written, at its path, for log
 // rotation; connections and queues are untouched.
 func (r *Router) Reopen() error {
 	var errs []error
-	for i, e := range r.topo.Endpoints {
-		if ro, ok := e.(endpoints.Reopener); ok {
-			if err := ro.Reopen(); err != nil {
-				errs = append(errs, fmt.Errorf("endpoint %s: %w", r.topo.Prog.Endpoints[i], err))
+	for _, u := range r.liveUnits() {
+		for i, e := range u.comp.Endpoints {
+			if ro, ok := e.(endpoints.Reopener); ok {
+				if err := ro.Reopen(); err != nil {
+					errs = append(errs, fmt.Errorf("endpoint %s: %w", u.comp.Prog.Endpoints[i], err))
+				}
 			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
+func (r *Router) liveUnits() []*unit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*unit
+	for _, u := range r.units {
+		if !u.retired {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // Addr returns the address endpoint name listens on, with port 0 resolved;
-// empty if it is not a started listener.
+// empty if it is not a started listener. After a reload it is the newest
+// unit's.
 func (r *Router) Addr(name string) string {
-	for i, n := range r.topo.Prog.Endpoints {
-		if n == name {
-			if b, ok := r.topo.Endpoints[i].(endpoints.Bound); ok {
+	units := r.liveUnits()
+	for k := len(units) - 1; k >= 0; k-- {
+		u := units[k]
+		for i, n := range u.comp.Prog.Endpoints {
+			if n != name {
+				continue
+			}
+			if b, ok := u.comp.Endpoints[i].(endpoints.Bound); ok && b.BoundAddr() != "" {
 				return b.BoundAddr()
 			}
 		}
@@ -246,30 +400,97 @@ func (r *Router) Stop() error {
 
 // StopWithin is Stop with an explicit drain deadline.
 func (r *Router) StopWithin(drain time.Duration) error {
-	r.mu.Lock()
-	rt := r.rt
-	r.mu.Unlock()
-	if rt == nil {
-		return nil
-	}
-	err := rt.Stop(drain)
-	var lost uint64
-	for _, e := range rt.Stats().Endpoints {
-		lost += e.Drops[opcodes.DropShutdown.String()]
-	}
-	r.log.Info("stopped", "undelivered", lost)
-	return err
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	return r.stop(drain)
 }
 
-// Stats returns the router's current figures (zero before Start).
+func (r *Router) stop(drain time.Duration) error {
+	r.mu.Lock()
+	if r.done == nil {
+		r.mu.Unlock()
+		return nil
+	}
+	r.stopping = true
+	units := append([]*unit(nil), r.units...)
+	r.mu.Unlock()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, len(units))
+	for i, u := range units {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = u.rt.Stop(drain)
+		}()
+	}
+	wg.Wait()
+	r.stopAdmin()
+	s := r.Stats()
+	var delivered, lost uint64
+	for _, e := range s.Endpoints {
+		delivered += e.MsgsOut
+		lost += e.Drops[opcodes.DropShutdown.String()]
+	}
+	r.log.Info("stopped", "delivered", delivered, "undelivered", lost, "drained_in", time.Since(start).Round(time.Millisecond))
+	r.doneOnce.Do(func() { close(r.done) })
+	return errors.Join(errs...)
+}
+
+// Stats returns the router's current figures (zero before Start), summed
+// by endpoint name over the runtimes a reload left side by side.
 func (r *Router) Stats() Stats {
 	r.mu.Lock()
-	rt := r.rt
+	units := append([]*unit(nil), r.units...)
 	r.mu.Unlock()
-	if rt == nil {
+	if len(units) == 0 {
 		return Stats{}
 	}
-	return rt.Stats()
+	out := units[0].rt.Stats()
+	if len(units) == 1 {
+		return out
+	}
+	byName := map[string]int{}
+	for i, e := range out.Endpoints {
+		byName[e.Name] = i
+	}
+	for _, u := range units[1:] {
+		s := u.rt.Stats()
+		for _, l := range s.Loops {
+			l.ID = len(out.Loops)
+			out.Loops = append(out.Loops, l)
+		}
+		for op, n := range s.Ops {
+			out.Ops[op] += n
+		}
+		for _, e := range s.Endpoints {
+			i, ok := byName[e.Name]
+			if !ok {
+				byName[e.Name] = len(out.Endpoints)
+				out.Endpoints = append(out.Endpoints, e)
+				continue
+			}
+			o := &out.Endpoints[i]
+			o.Active += e.Active
+			o.Opened += e.Opened
+			o.Closed += e.Closed
+			o.Errors += e.Errors
+			o.IdleClosed += e.IdleClosed
+			o.BytesIn += e.BytesIn
+			o.BytesOut += e.BytesOut
+			o.MsgsIn += e.MsgsIn
+			o.MsgsOut += e.MsgsOut
+			o.QueuedB += e.QueuedB
+			o.QueuedMsgs += e.QueuedMsgs
+			for k, v := range e.Drops {
+				o.Drops[k] += v
+			}
+			for k, v := range e.Refused {
+				o.Refused[k] += v
+			}
+		}
+	}
+	return out
 }
 
 // Idle is closed when the topology has nothing left to do: no listener,
@@ -278,20 +499,14 @@ func (r *Router) Stats() Stats {
 func (r *Router) Idle() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rt == nil {
-		return nil
-	}
-	return r.rt.Idle()
+	return r.idle
 }
 
 // Done is closed once the router has stopped. It is nil before Start.
 func (r *Router) Done() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.rt == nil {
-		return nil
-	}
-	return r.rt.Exited()
+	return r.done
 }
 
 // Disasm writes the compiled program: a header naming the engine that

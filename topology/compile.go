@@ -17,6 +17,9 @@ type Compiled struct {
 	Loops        int                  // 0: one per core
 	Engine       string
 	DrainTimeout time.Duration
+	Admin        string // admin HTTP endpoint address; "" for none
+	// Topology is what was compiled, for reloads to compare with.
+	Topology *Topology
 }
 
 // Load parses, checks and compiles a topology. Syntax errors do not hide
@@ -57,7 +60,7 @@ func Compile(t *Topology) (*Compiled, error) {
 		peers: map[peerKey]uint32{},
 		joins: map[string][]join{},
 	}
-	out := &Compiled{File: t.File, Prog: c.prog, Loops: t.Loops, Engine: t.Engine, DrainTimeout: t.DrainTimeout}
+	out := &Compiled{File: t.File, Prog: c.prog, Loops: t.Loops, Engine: t.Engine, DrainTimeout: t.DrainTimeout, Admin: t.Admin, Topology: t}
 	for _, d := range t.Endpoints {
 		c.index[d.Name] = uint32(len(c.prog.Endpoints))
 		c.prog.Endpoints = append(c.prog.Endpoints, d.Name)

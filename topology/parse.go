@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -17,9 +18,13 @@ type Topology struct {
 	Loops        int // 0: one per core
 	Engine       string
 	DrainTimeout time.Duration
-	Endpoints    []*EndpointDecl
-	Routes       []*Route
-	pos          map[string]pos // top-level keys, for errors about the whole file
+	// Admin is the admin HTTP endpoint's address ("" : none); it must be
+	// loopback unless AdminPublic is set.
+	Admin       string
+	AdminPublic bool
+	Endpoints   []*EndpointDecl
+	Routes      []*Route
+	pos         map[string]pos // top-level keys, for errors about the whole file
 }
 
 // EndpointDecl is one entry under endpoints:.
@@ -29,6 +34,7 @@ type EndpointDecl struct {
 	Line     int
 	Col      int
 	Endpoint endpoints.Endpoint // nil when its parameters had errors
+	sig      string             // its definition's canonical text, for reloads
 }
 
 // Route is one entry under routes:.
@@ -52,6 +58,7 @@ type Route struct {
 	Names         string       // relay: none (default), address or first-message
 	Notices       bool         // relay: tell members who joins and leaves
 	keys          map[string]pos
+	sig           string // its definition's canonical text, for reloads
 }
 
 // TopicsDecl is the topic prefixes one fanout destination subscribes to.
@@ -81,6 +88,29 @@ func NameSources() []string { return []string{"none", "address", "first-message"
 
 // Engines lists the accepted engine names.
 func Engines() []string { return []string{"auto", "io_uring", "epoll"} }
+
+// CheckAdminAddr checks the admin endpoint's address: HOST:PORT with an IP
+// address or localhost, and loopback unless public is set, since the admin
+// endpoint reports on and controls the router without authentication.
+func CheckAdminAddr(addr string, public bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("bad port in %q", addr)
+	}
+	loopback := host == "localhost"
+	if ip := net.ParseIP(host); ip != nil {
+		loopback = ip.IsLoopback()
+	} else if !loopback {
+		return fmt.Errorf("%q: want an IP address or localhost", host)
+	}
+	if !loopback && !public {
+		return fmt.Errorf("%s is not a loopback address; the admin endpoint has no authentication, so set admin_public: true to expose it anyway", addr)
+	}
+	return nil
+}
 
 // DefaultDrainTimeout bounds how long a stop waits for queued output.
 const DefaultDrainTimeout = 5 * time.Second
@@ -127,14 +157,31 @@ func Parse(file string, data []byte) (*Topology, error) {
 			if d, ok := durationValue(el, val); ok {
 				t.DrainTimeout = d
 			}
+		case "admin":
+			if s, ok := stringValue(el, val); ok {
+				t.Admin = s
+				t.pos["admin.value"] = pos{val.Line, val.Column}
+			}
+		case "admin_public":
+			if val.Kind != yaml.ScalarNode || val.Tag != "!!bool" {
+				el.add(val.Line, val.Column, "admin_public: want true or false")
+			} else {
+				t.AdminPublic = val.Value == "true"
+			}
 		case "endpoints":
 			parseEndpoints(el, t, val)
 		case "routes":
 			parseRoutes(el, t, val)
 		default:
-			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, endpoints or routes", key.Value)
+			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, admin, admin_public, endpoints or routes", key.Value)
 		}
 	})
+	if t.Admin != "" {
+		if err := CheckAdminAddr(t.Admin, t.AdminPublic); err != nil {
+			at := t.pos["admin.value"]
+			el.add(at.line, at.col, "admin: %v", err)
+		}
+	}
 	for _, k := range []string{"endpoints", "routes"} {
 		if _, ok := t.pos[k]; !ok {
 			el.add(root.Line, root.Column, "missing %s:", k)
@@ -161,7 +208,7 @@ func parseEndpoints(el *errorList, t *Topology, val *yaml.Node) {
 		if !validName(name) {
 			el.add(key.Line, key.Column, "endpoint name %q: use letters, digits, '-', '_' and '.'", name)
 		}
-		d := &EndpointDecl{Name: name, Line: key.Line, Col: key.Column}
+		d := &EndpointDecl{Name: name, Line: key.Line, Col: key.Column, sig: nodeSig(body)}
 		t.Endpoints = append(t.Endpoints, d)
 		if body.Kind != yaml.MappingNode {
 			el.add(body.Line, body.Column, "endpoint %q is a mapping with kind: and its settings, not a %s", name, kindName(body))
@@ -199,7 +246,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 			el.add(item.Line, item.Column, "a route is a mapping with pattern: and its endpoints, not a %s", kindName(item))
 			continue
 		}
-		r := &Route{Line: item.Line, Col: item.Column, keys: map[string]pos{}}
+		r := &Route{Line: item.Line, Col: item.Column, keys: map[string]pos{}, sig: nodeSig(item)}
 		forEachKey(el, item, func(key, v *yaml.Node) {
 			r.keys[key.Value] = pos{key.Line, key.Column}
 			switch key.Value {

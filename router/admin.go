@@ -1,0 +1,218 @@
+package router
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pxroute/pxroute/opcodes"
+)
+
+// The admin endpoint: an HTTP server, off the data path, that reports on
+// the router and takes a reload. Its goroutines serve admin requests, not
+// connections of the topology.
+
+// startAdmin listens on addr and serves the admin endpoint.
+func (r *Router) startAdmin(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", r.serveMetrics)
+	mux.HandleFunc("GET /stats", r.serveStats)
+	mux.HandleFunc("GET /healthz", r.serveHealth)
+	mux.HandleFunc("GET /readyz", r.serveReady)
+	mux.HandleFunc("POST /reload", r.serveReload)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	r.admin, r.adminLn = srv, ln
+	go srv.Serve(ln)
+	r.log.Info("admin endpoint", "addr", ln.Addr().String())
+	return nil
+}
+
+// AdminAddr is the admin endpoint's address, port 0 resolved; empty when
+// there is none.
+func (r *Router) AdminAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.adminLn == nil {
+		return ""
+	}
+	return r.adminLn.Addr().String()
+}
+
+func (r *Router) stopAdmin() {
+	r.mu.Lock()
+	srv := r.admin
+	r.admin, r.adminLn = nil, nil
+	r.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+func (r *Router) serveStats(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(r.Stats())
+}
+
+// serveHealth: the loops are running (200), or the router has stopped or
+// never started (503).
+func (r *Router) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	if !r.running() {
+		http.Error(w, "not running", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// serveReady: running and not draining: ready to take connections.
+func (r *Router) serveReady(w http.ResponseWriter, _ *http.Request) {
+	r.mu.Lock()
+	stopping := r.stopping
+	r.mu.Unlock()
+	if !r.running() || stopping {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ready\n")
+}
+
+func (r *Router) running() bool {
+	done := r.Done()
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (r *Router) serveReload(w http.ResponseWriter, _ *http.Request) {
+	ch, err := r.Reload()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		fmt.Fprintln(w, err)
+		return
+	}
+	fmt.Fprintln(w, ch)
+}
+
+// serveMetrics writes the Prometheus text exposition format (0.0.4).
+func (r *Router) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	WriteMetrics(w, r.Stats())
+}
+
+// WriteMetrics writes s in the Prometheus text format: per endpoint,
+// loop and opcode, counters as _total, sizes in bytes.
+func WriteMetrics(w io.Writer, s Stats) {
+	var b strings.Builder
+	family := func(name, typ, help string) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+	}
+	sample := func(name string, v any, labels ...string) {
+		b.WriteString(name)
+		if len(labels) > 0 {
+			b.WriteByte('{')
+			for i := 0; i+1 < len(labels); i += 2 {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, "%s=\"%s\"", labels[i], escapeLabel(labels[i+1]))
+			}
+			b.WriteByte('}')
+		}
+		fmt.Fprintf(&b, " %v\n", v)
+	}
+	family("pxroute_info", "gauge", "The engine the router runs on.")
+	sample("pxroute_info", 1, "engine", s.Engine)
+
+	type epMetric struct {
+		name, typ, help string
+		value           func(e *opcodes.EndpointStats) any
+	}
+	for _, m := range []epMetric{
+		{"pxroute_endpoint_connections", "gauge", "Connections open now.", func(e *opcodes.EndpointStats) any { return e.Active }},
+		{"pxroute_endpoint_connections_opened_total", "counter", "Connections opened.", func(e *opcodes.EndpointStats) any { return e.Opened }},
+		{"pxroute_endpoint_connections_closed_total", "counter", "Connections closed.", func(e *opcodes.EndpointStats) any { return e.Closed }},
+		{"pxroute_endpoint_connection_errors_total", "counter", "Connections lost to an error.", func(e *opcodes.EndpointStats) any { return e.Errors }},
+		{"pxroute_endpoint_idle_closed_total", "counter", "Connections closed by idle_timeout.", func(e *opcodes.EndpointStats) any { return e.IdleClosed }},
+		{"pxroute_endpoint_received_bytes_total", "counter", "Bytes read from the endpoint's connections.", func(e *opcodes.EndpointStats) any { return e.BytesIn }},
+		{"pxroute_endpoint_sent_bytes_total", "counter", "Bytes written to the endpoint's connections.", func(e *opcodes.EndpointStats) any { return e.BytesOut }},
+		{"pxroute_endpoint_received_messages_total", "counter", "Messages read.", func(e *opcodes.EndpointStats) any { return e.MsgsIn }},
+		{"pxroute_endpoint_sent_messages_total", "counter", "Messages delivered whole.", func(e *opcodes.EndpointStats) any { return e.MsgsOut }},
+		{"pxroute_endpoint_queued_bytes", "gauge", "Bytes queued for the endpoint's connections now.", func(e *opcodes.EndpointStats) any { return e.QueuedB }},
+		{"pxroute_endpoint_queued_messages", "gauge", "Messages queued for the endpoint's connections now.", func(e *opcodes.EndpointStats) any { return e.QueuedMsgs }},
+	} {
+		family(m.name, m.typ, m.help)
+		for i := range s.Endpoints {
+			sample(m.name, m.value(&s.Endpoints[i]), "endpoint", s.Endpoints[i].Name)
+		}
+	}
+	family("pxroute_endpoint_dropped_messages_total", "counter", "Messages not delivered, by reason.")
+	for _, e := range s.Endpoints {
+		for _, reason := range sortedKeys(e.Drops) {
+			sample("pxroute_endpoint_dropped_messages_total", e.Drops[reason], "endpoint", e.Name, "reason", reason)
+		}
+	}
+	family("pxroute_endpoint_refused_connections_total", "counter", "Accepted connections a listener closed before reading, by reason.")
+	for _, e := range s.Endpoints {
+		for _, reason := range sortedKeys(e.Refused) {
+			sample("pxroute_endpoint_refused_connections_total", e.Refused[reason], "endpoint", e.Name, "reason", reason)
+		}
+	}
+	type loopMetric struct {
+		name, typ, help string
+		value           func(l *opcodes.LoopStats) any
+	}
+	for _, m := range []loopMetric{
+		{"pxroute_loop_completions_total", "counter", "Completions the loop handled.", func(l *opcodes.LoopStats) any { return l.Completions }},
+		{"pxroute_loop_mail_total", "counter", "Messages from other loops the loop handled.", func(l *opcodes.LoopStats) any { return l.Mail }},
+		{"pxroute_loop_wakeups_total", "counter", "Times the loop woke from waiting.", func(l *opcodes.LoopStats) any { return l.Wakeups }},
+		{"pxroute_loop_inbox_depth", "gauge", "Mail waiting in the loop's inbox now.", func(l *opcodes.LoopStats) any { return l.InboxDepth }},
+		{"pxroute_loop_connections", "gauge", "Connections the loop serves now.", func(l *opcodes.LoopStats) any { return l.Conns }},
+	} {
+		family(m.name, m.typ, m.help)
+		for i := range s.Loops {
+			sample(m.name, m.value(&s.Loops[i]), "loop", fmt.Sprint(s.Loops[i].ID))
+		}
+	}
+	family("pxroute_opcode_executions_total", "counter", "Instructions executed, by opcode, all loops.")
+	for _, op := range sortedKeys(s.Ops) {
+		sample("pxroute_opcode_executions_total", s.Ops[op], "op", op)
+	}
+	io.WriteString(w, b.String())
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// escapeLabel escapes a label value as the text format requires.
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}

@@ -1,0 +1,264 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pxroute/pxroute/topology"
+)
+
+// Change is what a reload did, by endpoint name.
+type Change struct {
+	Added    []string // new endpoints, started
+	Removed  []string // endpoints no longer in the topology, drained
+	Replaced []string // endpoints whose part of the topology changed: drained, then started anew
+	Kept     []string // untouched: listeners, connections and queues as they were
+	Notes    []string // settings that take effect only at the next start, and the like
+}
+
+func (c Change) String() string {
+	if len(c.Added)+len(c.Removed)+len(c.Replaced) == 0 {
+		s := "no change"
+		if len(c.Notes) > 0 {
+			s += "; " + strings.Join(c.Notes, "; ")
+		}
+		return s
+	}
+	var parts []string
+	for _, p := range []struct {
+		what  string
+		names []string
+	}{{"added", c.Added}, {"removed", c.Removed}, {"replaced", c.Replaced}, {"kept", c.Kept}} {
+		if len(p.names) > 0 {
+			parts = append(parts, p.what+" "+strings.Join(p.names, ", "))
+		}
+	}
+	return strings.Join(append(parts, c.Notes...), "; ")
+}
+
+// Reload reads the topology file again and applies it (see Apply). A
+// router not loaded from a file cannot reload.
+func (r *Router) Reload() (Change, error) {
+	if r.path == "" {
+		return Change{}, errors.New("reload: the topology was not loaded from a file")
+	}
+	data, err := os.ReadFile(r.path)
+	if err != nil {
+		return Change{}, fmt.Errorf("reload: %w", err)
+	}
+	c, err := topology.Load(r.path, data)
+	if err != nil {
+		for _, e := range topology.Errors(err) {
+			r.log.Error("reload refused: the running topology stays", "error", e.Error())
+		}
+		return Change{}, err
+	}
+	return r.apply(c, data)
+}
+
+// Apply replaces the running topology with c, changing only what differs.
+// The topology is compared by component (endpoints joined by routes): a
+// component defined exactly as before keeps running untouched; one that
+// changed, or is gone, stops accepting at once and drains its connections
+// within drain_timeout; one that changed, or is new, starts on a runtime of
+// its own. If the new parts cannot start (a port taken), the old versions
+// of the changed parts are started again and the error is returned.
+func (r *Router) Apply(c *topology.Compiled) (Change, error) {
+	return r.apply(c, nil)
+}
+
+func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	r.mu.Lock()
+	running := r.done != nil && !r.stopping
+	r.mu.Unlock()
+	if !running {
+		return Change{}, errors.New("reload: the router is not running")
+	}
+	if c.Topology == nil {
+		return Change{}, errors.New("reload: the topology has no source to compare (compile it with topology.Compile)")
+	}
+	old := r.topo
+	oldComps, newComps := old.Topology.Components(), c.Topology.Components()
+	oldSigs := map[string]bool{}
+	for _, k := range oldComps {
+		oldSigs[k.Sig] = true
+	}
+	newSigs := map[string]bool{}
+	var start []topology.Component
+	for _, k := range newComps {
+		newSigs[k.Sig] = true
+		if !oldSigs[k.Sig] {
+			start = append(start, k)
+		}
+	}
+	var retire []topology.Component
+	for _, k := range oldComps {
+		if !newSigs[k.Sig] {
+			retire = append(retire, k)
+		}
+	}
+	ch := describe(oldComps, newComps, oldSigs, newSigs)
+	if c.Loops != old.Loops || c.Engine != old.Engine {
+		ch.Notes = append(ch.Notes, "loops and engine take effect at the next start")
+	}
+	if a, _ := r.adminAddr(c); r.opts.Admin == "" && a != old.Admin {
+		ch.Notes = append(ch.Notes, "admin takes effect at the next start")
+	}
+	if len(start)+len(retire) == 0 {
+		r.topo, r.source = c, source
+		r.log.Info("reloaded", "change", ch.String())
+		return ch, nil
+	}
+	// Compile the new parts before touching the running ones.
+	var next *topology.Compiled
+	if len(start) > 0 {
+		var err error
+		if next, err = topology.Compile(c.Topology.Subset(start)); err != nil {
+			return Change{}, fmt.Errorf("reload: %w", err)
+		}
+	}
+	r.retire(retire, c.DrainTimeout)
+	if next != nil {
+		u, err := r.startUnit(next, start)
+		if err != nil {
+			r.log.Error("reload: the new parts did not start; restarting the old ones", "err", err)
+			r.restartOld(retire)
+			return Change{}, fmt.Errorf("reload: %w", err)
+		}
+		r.mu.Lock()
+		r.units = append(r.units, u)
+		r.mu.Unlock()
+		r.logListening(u)
+	}
+	r.mu.Lock()
+	r.topo, r.source = c, source
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	r.log.Info("reloaded", "change", ch.String())
+	return ch, nil
+}
+
+// retire stops the given components in whichever units run them; a unit
+// left serving nothing is stopped once drained.
+func (r *Router) retire(comps []topology.Component, drain time.Duration) {
+	gone := map[string]bool{}
+	names := map[string]bool{}
+	for _, k := range comps {
+		gone[k.Sig] = true
+		for _, n := range k.Endpoints {
+			names[n] = true
+		}
+	}
+	for _, u := range r.liveUnits() {
+		mask := make([]bool, len(u.comp.Prog.Endpoints))
+		any := false
+		for sig := range u.serving {
+			if !gone[sig] {
+				continue
+			}
+			delete(u.serving, sig)
+			any = true
+		}
+		if !any {
+			continue
+		}
+		for i, n := range u.comp.Prog.Endpoints {
+			mask[i] = names[n]
+		}
+		u.rt.Retire(mask, drain)
+		if len(u.serving) == 0 {
+			r.mu.Lock()
+			u.retired = true
+			r.mu.Unlock()
+			go r.dropUnit(u, drain)
+		}
+	}
+}
+
+// dropUnit stops a unit that serves nothing any more, after its drain.
+func (r *Router) dropUnit(u *unit, drain time.Duration) {
+	select {
+	case <-u.rt.Idle():
+	case <-time.After(drain):
+	}
+	u.rt.Stop(0) // its figures stay in Stats, summed under the endpoints' names
+}
+
+// restartOld starts the previous versions of comps again, from the
+// topology text they were loaded from, after a reload failed to start
+// their replacements.
+func (r *Router) restartOld(comps []topology.Component) {
+	if len(comps) == 0 || r.source == nil {
+		if len(comps) > 0 {
+			r.log.Error("reload: the replaced parts cannot be restarted (no topology text kept)")
+		}
+		return
+	}
+	again, err := topology.Load(r.topo.File, r.source)
+	if err == nil {
+		var sub *topology.Compiled
+		var keep []topology.Component
+		sigs := map[string]bool{}
+		for _, k := range comps {
+			sigs[k.Sig] = true
+		}
+		for _, k := range again.Topology.Components() {
+			if sigs[k.Sig] {
+				keep = append(keep, k)
+			}
+		}
+		if sub, err = topology.Compile(again.Topology.Subset(keep)); err == nil {
+			var u *unit
+			if u, err = r.startUnit(sub, keep); err == nil {
+				r.mu.Lock()
+				r.units = append(r.units, u)
+				r.mu.Unlock()
+				return
+			}
+		}
+	}
+	r.log.Error("reload: restarting the replaced parts failed too", "err", err)
+}
+
+// describe names the endpoints a reload adds, removes, replaces and keeps.
+func describe(oldComps, newComps []topology.Component, oldSigs, newSigs map[string]bool) Change {
+	var ch Change
+	oldOf := map[string]bool{} // endpoint -> its component is kept
+	oldNames := map[string]bool{}
+	for _, k := range oldComps {
+		for _, n := range k.Endpoints {
+			oldNames[n] = true
+			oldOf[n] = newSigs[k.Sig]
+		}
+	}
+	newNames := map[string]bool{}
+	for _, k := range newComps {
+		for _, n := range k.Endpoints {
+			newNames[n] = true
+			switch {
+			case !oldNames[n]:
+				ch.Added = append(ch.Added, n)
+			case oldSigs[k.Sig] && oldOf[n]:
+				ch.Kept = append(ch.Kept, n)
+			default:
+				ch.Replaced = append(ch.Replaced, n)
+			}
+		}
+	}
+	for n := range oldNames {
+		if !newNames[n] {
+			ch.Removed = append(ch.Removed, n)
+		}
+	}
+	for _, l := range [][]string{ch.Added, ch.Removed, ch.Replaced, ch.Kept} {
+		sort.Strings(l)
+	}
+	return ch
+}
