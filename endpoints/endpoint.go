@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 

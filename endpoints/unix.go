@@ -28,7 +28,7 @@ type unixEndpoint struct {
 }
 
 func newUnix(p Params) Endpoint {
-	e := &unixEndpoint{base: base{opts: parseOptions(p)}, uid: -1, gid: -1}
+	e := &unixEndpoint{base: base{opts: parseOptions(p)}, uid: -1, gid: -1, perm: DefaultSocketMode}
 	e.mode, e.path = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
 	parseListenLimits(p, e.mode, &e.opts)
@@ -63,7 +63,7 @@ func newUnix(p Params) Endpoint {
 		return nil
 	}
 	abstract := e.path[0] == '@'
-	if (e.perm != 0 || e.uid >= 0 || e.gid >= 0) && (e.mode != Listen || abstract) {
+	if (e.perm != DefaultSocketMode || e.uid >= 0 || e.gid >= 0) && (e.mode != Listen || abstract) {
 		p.Errorf("mode", "mode and owner apply to the socket file of a unix listen path, not to %s", e.path)
 	}
 	if len(e.path) >= 108 {
@@ -74,6 +74,10 @@ func newUnix(p Params) Endpoint {
 	e.listenFD.Store(-1)
 	return e
 }
+
+// DefaultSocketMode is a unix socket file's mode unless mode: says
+// otherwise: only its owner may connect.
+const DefaultSocketMode os.FileMode = 0o600
 
 // datagramFramingOf is the framing of a datagram kind: datagram, and any
 // other framing asked for is an error, since a datagram socket neither
@@ -162,7 +166,14 @@ func (e *unixEndpoint) bind() (int, error) {
 			return -1, err
 		}
 	}
-	fd, err := bindOn(e.sa, e.sockType(), nil)
+	var prepare func(int) error
+	if !abstract {
+		// The file bind creates takes the socket's own mode (less the
+		// umask): set it first, so that no one may connect in the moment
+		// before the chmod below.
+		prepare = func(fd int) error { return os.NewSyscallError("fchmod", unix.Fchmod(fd, uint32(e.perm))) }
+	}
+	fd, err := bindOn(e.sa, e.sockType(), prepare)
 	if err != nil {
 		return -1, err
 	}
@@ -180,10 +191,8 @@ func (e *unixEndpoint) bind() (int, error) {
 // setFileMode applies mode and owner to the socket file. Connecting to a
 // unix socket needs write permission on its file, so these decide who may.
 func (e *unixEndpoint) setFileMode() error {
-	if e.perm != 0 {
-		if err := os.Chmod(e.path, e.perm); err != nil {
-			return err
-		}
+	if err := os.Chmod(e.path, e.perm); err != nil {
+		return err
 	}
 	if e.uid >= 0 || e.gid >= 0 {
 		if err := os.Lchown(e.path, e.uid, e.gid); err != nil {

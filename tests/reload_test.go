@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -120,6 +121,78 @@ func TestReload(t *testing.T) {
 			}
 			if s := endpoint(r.Stats(), "chat"); s.Opened != 2 {
 				t.Fatalf("chat opened %d connections; the reload should have kept its two", s.Opened)
+			}
+		})
+	}
+}
+
+// A reload under steady traffic keeps the unchanged fanout's connections
+// open and loses nothing: every numbered line arrives, in order, while the
+// other part of the topology is replaced again and again.
+func TestReloadUnderTraffic(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "t.yaml")
+			version := func(n int) string {
+				return fmt.Sprintf(`
+endpoints:
+  pub:   {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  subs:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  other: {kind: tcp, listen: "127.0.0.1:0", framing: lines, max_frame: %d}
+routes:
+  - {pattern: fanout, from: pub, to: subs}
+  - {pattern: echo, members: other}
+`, 4096+n)
+			}
+			writeFileAt(t, file, version(0))
+			r := startFile(t, v, file)
+			sub := bufio.NewReader(dial(t, r.Addr("subs")))
+			waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "subs").Active == 1 })
+			pub := dial(t, r.Addr("pub"))
+			errs := make(chan error, 1)
+			go func() {
+				for n := 1; n <= 5; n++ {
+					os.WriteFile(file, []byte(version(n)), 0o644)
+					ch, err := r.Reload()
+					if err == nil && ch.String() != "replaced other; kept pub, subs" {
+						err = fmt.Errorf("reload %d: %s", n, ch)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				errs <- nil
+			}()
+			// Publish until every reload has happened, in steps the
+			// subscriber reads whole, checking each line's number.
+			lines, reloading := 0, true
+			for reloading || lines < 10000 {
+				select {
+				case err := <-errs:
+					if err != nil {
+						t.Fatal(err)
+					}
+					reloading = false
+				default:
+				}
+				var b strings.Builder
+				for i := range 500 {
+					b.WriteString(numberedLine(lines + i))
+				}
+				io.WriteString(pub, b.String())
+				for i, l := range readLines(t, sub, 500) {
+					if !strings.HasPrefix(l, fmt.Sprintf("message %06d ", lines+i)) {
+						t.Fatalf("line %d is %q", lines+i, l[:20])
+					}
+				}
+				lines += 500
+			}
+			waitFor(t, "the figures published", func() bool { return endpoint(r.Stats(), "subs").MsgsOut >= uint64(lines) })
+			s := endpoint(r.Stats(), "subs")
+			if s.MsgsOut != uint64(lines) || s.Opened != 1 || s.Drops["hwm"]+s.Drops["disconnect"]+s.Drops["shutdown"] != 0 {
+				t.Fatalf("subs: %d of %d delivered over %d connection(s), drops %v", s.MsgsOut, lines, s.Opened, s.Drops)
 			}
 		})
 	}

@@ -20,10 +20,17 @@ import (
 var Version = "dev"
 
 const usage = `usage:
-  pxroute run [FILE] [--loops N] [--engine auto|io_uring|epoll] [--log-level L] [--log-format text|json] [--cpuprofile F]
+  pxroute run [FILE] [--loops N] [--engine auto|io_uring|epoll] [--log-level L] [--log-format text|json]
+              [--admin ADDR] [--pid-file F] [--cpuprofile F]
         run a topology; without FILE, the embedded chat relay on 127.0.0.1:7000
   pxroute check FILE...     check topologies: exit 0 valid, 1 invalid, 2 usage
   pxroute disasm FILE       print the compiled program
+  pxroute reload --pid-file F | --admin ADDR
+        make a running pxroute reload its topology (SIGHUP, or POST /reload)
+  pxroute stats --admin ADDR [--json]
+        one snapshot of a running pxroute's figures
+  pxroute top --admin ADDR [--interval 1s] [--count N]
+        a live view: rates per endpoint, refreshed every interval
   pxroute version
 `
 
@@ -46,6 +53,12 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		return checkCmd(args[1:], stdout, stderr)
 	case "disasm":
 		return disasmCmd(args[1:], stdout, stderr)
+	case "reload":
+		return reloadCmd(args[1:], stdout, stderr)
+	case "stats":
+		return statsCmd(args[1:], stdout, stderr)
+	case "top":
+		return topCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "pxroute", Version)
 		return exitOK
@@ -82,6 +95,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
+	admin := fs.String("admin", "", "serve /metrics, /stats, /healthz, /readyz and POST /reload here (loopback unless --admin-public)")
+	adminPublic := fs.Bool("admin-public", false, "allow --admin on a non-loopback address (it has no authentication)")
+	pidFile := fs.String("pid-file", "", "write the process id here while running (for pxroute reload)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -95,7 +111,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pxroute run: %v\n", err)
 		return exitUsage
 	}
-	opts := router.Options{Loops: *loops, Engine: *engine, Logger: logger}
+	opts := router.Options{Loops: *loops, Engine: *engine, Logger: logger, Admin: *admin, AdminPublic: *adminPublic}
 	var r *router.Router
 	if len(files) == 0 {
 		r, err = router.LoadDefault(opts)
@@ -128,6 +144,14 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
 		fmt.Fprintln(stdout, "pxroute: chat relay listening on 127.0.0.1:7000 — join with: nc 127.0.0.1 7000  (Ctrl-C stops)")
 	}
+	if *pidFile != "" {
+		if err := os.WriteFile(*pidFile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+			fmt.Fprintf(stderr, "pxroute: pid file: %v\n", err)
+			r.Stop()
+			return exitUsage
+		}
+		defer os.Remove(*pidFile)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -135,7 +159,13 @@ wait:
 	for {
 		select {
 		case <-hup:
-			// Log rotation: files written to are reopened at their paths.
+			// Reload the topology file (keeping the running one if the
+			// file has errors), then reopen written files (log rotation).
+			if len(files) > 0 {
+				if ch, err := r.Reload(); err == nil {
+					fmt.Fprintf(stderr, "pxroute: reloaded: %s\n", ch)
+				}
+			}
 			if err := r.Reopen(); err != nil {
 				logger.Error("reopen", "err", err)
 			} else {
