@@ -100,6 +100,9 @@ type Options struct {
 	// IdleTimeout closes a connection that read and wrote nothing for
 	// that long; 0: never.
 	IdleTimeout time.Duration
+	// FrameTimeout closes a connection whose message has been arriving
+	// for that long without completing; 0: never.
+	FrameTimeout time.Duration
 	// IgnoreEOF keeps the other side open when this one ends its input
 	// (no half-close is passed on).
 	IgnoreEOF bool

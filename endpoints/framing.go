@@ -370,6 +370,12 @@ func parseOptions(p Params) Options {
 		}
 		o.IdleTimeout = d
 	}
+	if d, ok := p.Duration("frame_timeout"); ok {
+		if d < time.Millisecond {
+			p.Errorf("frame_timeout", "frame_timeout must be at least 1ms")
+		}
+		o.FrameTimeout = d
+	}
 	if b, ok := p.Bool("ignore_eof"); ok {
 		o.IgnoreEOF = b
 	}

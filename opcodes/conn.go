@@ -33,6 +33,8 @@ type conn struct {
 	ignoreEOF   bool
 	idle        time.Duration // idle_timeout; 0: none
 	lastIO      int64         // unix nanoseconds of its last read or write, when idle > 0
+	frameTO     time.Duration // frame_timeout; 0: none
+	partialAt   int64         // unix nanoseconds since a message has been arriving; 0: none
 	retry       completion.BackoffState
 	recvPending bool
 	blocked     bool // a send blocked on a full queue: read no more until it drains

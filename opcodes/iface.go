@@ -48,6 +48,9 @@ type Endpoint interface {
 	Reconnect() completion.Backoff
 	// IdleTimeout closes a connection quiet for that long; 0: never.
 	IdleTimeout() time.Duration
+	// FrameTimeout closes a connection whose message has been arriving
+	// for that long without completing (a slowloris); 0: never.
+	FrameTimeout() time.Duration
 	// IgnoreEOF keeps the peer open when this side's input ends.
 	IgnoreEOF() bool
 	// Admission is what a listener admits (RoleListen).

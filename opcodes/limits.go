@@ -86,13 +86,15 @@ func (l *listener) takeToken(rate float64, now time.Time) bool {
 const idleSweepMin = 5 * time.Millisecond
 
 // armIdleSweep starts the loop's idle sweep if any endpoint has an
-// idle_timeout: every quarter of the shortest one, conns quiet longer
-// than theirs are closed. One timer a loop, not one per connection.
+// idle_timeout or frame_timeout: every quarter of the shortest one, conns
+// past theirs are closed. One timer a loop, not one per connection.
 func (m *Machine) armIdleSweep() {
 	var shortest time.Duration
 	for _, e := range m.rt.eps {
-		if d := e.IdleTimeout(); d > 0 && (shortest == 0 || d < shortest) {
-			shortest = d
+		for _, d := range []time.Duration{e.IdleTimeout(), e.FrameTimeout()} {
+			if d > 0 && (shortest == 0 || d < shortest) {
+				shortest = d
+			}
 		}
 	}
 	if shortest == 0 {
@@ -109,12 +111,19 @@ func (m *Machine) sweepIdle() {
 	}
 	now := time.Now().UnixNano()
 	for _, c := range m.conns {
-		if c == nil || c.closed || c.down || c.idle == 0 {
+		if c == nil || c.closed || c.down {
 			continue
 		}
-		if now-c.lastIO > int64(c.idle) {
+		switch {
+		case c.idle > 0 && now-c.lastIO > int64(c.idle):
 			m.log.Debug("idle timeout", "endpoint", m.prog.Endpoints[c.ep], "after", c.idle)
 			m.counters[c.ep].IdleClosed++
+			m.close(c, DropDisconnect)
+		case c.frameTO > 0 && c.partialAt != 0 && now-c.partialAt > int64(c.frameTO):
+			// A message dribbling in: a slowloris holds buffers and a
+			// connection without ever going idle.
+			m.log.Debug("frame timeout", "endpoint", m.prog.Endpoints[c.ep], "after", c.frameTO)
+			m.counters[c.ep].FrameTimeouts++
 			m.close(c, DropDisconnect)
 		}
 	}

@@ -431,6 +431,9 @@ func (m *Machine) run(c *conn) {
 				continue
 			}
 			if wire == 0 {
+				if c.frameTO > 0 && c.partialAt == 0 {
+					c.partialAt = time.Now().UnixNano()
+				}
 				if c.streamLeft == 0 && m.startStream(c, in) {
 					c.rpc = in.Alt
 					continue
@@ -441,6 +444,7 @@ func (m *Machine) run(c *conn) {
 			}
 			c.msg, c.lo, c.hi = c.cur[:wire], lo, hi
 			c.cur = c.cur[wire:]
+			c.partialAt = 0
 			m.counters[c.ep].MsgsIn++
 			c.rpc = in.Out
 		case OpSend:
@@ -674,6 +678,7 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 	c.fr, c.maxFrame, c.hwm = e.Framing(), e.MaxFrame(), e.HighWater()
 	c.hwmMsgs, c.policy = e.HighWaterMsgs(), e.Overflow()
 	c.idle, c.ignoreEOF, c.lastIO = e.IdleTimeout(), e.IgnoreEOF(), time.Now().UnixNano()
+	c.frameTO = e.FrameTimeout()
 	c.frID, c.raw = m.rt.frIDs[ep], !c.fr.Boundaries()
 	if d, ok := c.fr.(Datagrams); ok && d.Datagrams() {
 		c.dgram = true

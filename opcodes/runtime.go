@@ -281,6 +281,7 @@ func (rt *Runtime) Stats() Stats {
 			e.Closed += p.Closed.Load()
 			e.Errors += p.Errors.Load()
 			e.IdleClosed += p.IdleClosed.Load()
+			e.FrameTimeouts += p.FrameTimeouts.Load()
 			for r := range NumRefusals {
 				e.Refused[r.String()] += p.Refused[r].Load()
 			}

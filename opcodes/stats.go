@@ -41,6 +41,7 @@ func DropNames() []string { return dropNames[:] }
 type epCounters struct {
 	Opened, Closed, Errors             uint64
 	IdleClosed                         uint64 // closed by idle_timeout
+	FrameTimeouts                      uint64 // closed by frame_timeout
 	Refused                            [NumRefusals]uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
 	Drops                              [NumDrops]uint64
@@ -51,6 +52,7 @@ type epCounters struct {
 type epPublished struct {
 	Opened, Closed, Errors             atomic.Uint64
 	IdleClosed                         atomic.Uint64
+	FrameTimeouts                      atomic.Uint64
 	Refused                            [NumRefusals]atomic.Uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
@@ -63,6 +65,7 @@ func (p *epPublished) store(c *epCounters) {
 	p.Closed.Store(c.Closed)
 	p.Errors.Store(c.Errors)
 	p.IdleClosed.Store(c.IdleClosed)
+	p.FrameTimeouts.Store(c.FrameTimeouts)
 	for i := range c.Refused {
 		p.Refused[i].Store(c.Refused[i])
 	}
@@ -79,12 +82,13 @@ func (p *epPublished) store(c *epCounters) {
 
 // EndpointStats are an endpoint's figures summed over loops.
 type EndpointStats struct {
-	Name       string
-	Active     int64 // connections open now
-	Opened     uint64
-	Closed     uint64
-	Errors     uint64 // connections lost to an error
-	IdleClosed uint64 // connections closed by idle_timeout
+	Name          string
+	Active        int64 // connections open now
+	Opened        uint64
+	Closed        uint64
+	Errors        uint64 // connections lost to an error
+	IdleClosed    uint64 // connections closed by idle_timeout
+	FrameTimeouts uint64 // connections closed by frame_timeout
 	// Refused counts accepted connections a listener closed before their
 	// first read, by reason (max_conns, accept_rate, denied).
 	Refused    map[string]uint64

@@ -78,6 +78,7 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 	if c.streamLeft > 0 {
 		return
 	}
+	c.partialAt = 0 // the message is whole
 	m.counters[c.ep].MsgsIn++
 	if c.streamLost {
 		m.counters[c.ep].Drops[DropDisconnect]++

@@ -476,6 +476,7 @@ func (r *Router) Stats() Stats {
 			o.Closed += e.Closed
 			o.Errors += e.Errors
 			o.IdleClosed += e.IdleClosed
+			o.FrameTimeouts += e.FrameTimeouts
 			o.BytesIn += e.BytesIn
 			o.BytesOut += e.BytesOut
 			o.MsgsIn += e.MsgsIn

@@ -235,6 +235,51 @@ routes:
 		},
 	},
 	{
+		name: "slowloris/a-message-that-never-completes-is-closed-by-frame-timeout",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  e: {kind: tcp, listen: "127.0.0.1:0", framing: lines, idle_timeout: 10s, frame_timeout: 150ms}
+routes:
+  - {pattern: echo, members: e}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			loris, honest := dial(t, r.Addr("e")), dial(t, r.Addr("e"))
+			hr := bufio.NewReader(honest)
+			start := time.Now()
+			closed := false
+			// One byte every 20ms keeps the connection far from idle, and
+			// never finishes a line.
+			for time.Since(start) < 2*time.Second && !closed {
+				if _, err := loris.Write([]byte("z")); err != nil {
+					closed = true
+				}
+				io.WriteString(honest, "whole\n")
+				readLines(t, hr, 1)
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !closed {
+				loris.SetReadDeadline(time.Now().Add(ioTimeout))
+				if _, err := loris.Read(make([]byte, 1)); err == nil {
+					t.Fatal("the slowloris was served for 2s with a 150ms frame_timeout")
+				}
+			}
+			io.WriteString(honest, "still served\n")
+			if got := readLines(t, hr, 1)[0]; got != "still served" {
+				t.Fatalf("got %q", got)
+			}
+			waitFor(t, "the frame timeout counted", func() bool {
+				for _, e := range r.Stats().Endpoints {
+					if e.Name == "e" {
+						return e.FrameTimeouts == 1 && e.IdleClosed == 0
+					}
+				}
+				return false
+			})
+		},
+	},
+	{
 		name: "half-close/ignore-eof-keeps-the-other-side-open",
 		yaml: func(t *testing.T, env map[string]string) string {
 			return fmt.Sprintf(`

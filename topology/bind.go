@@ -38,6 +38,7 @@ func (b bound) Overflow() opcodes.Policy {
 
 func (b bound) Reconnect() completion.Backoff { return b.e.Options().Reconnect }
 func (b bound) IdleTimeout() time.Duration    { return b.e.Options().IdleTimeout }
+func (b bound) FrameTimeout() time.Duration   { return b.e.Options().FrameTimeout }
 func (b bound) IgnoreEOF() bool               { return b.e.Options().IgnoreEOF }
 func (b bound) Admission() opcodes.Admission {
 	o := b.e.Options()
