@@ -289,6 +289,7 @@ func (rt *Runtime) Stats() Stats {
 			e.BytesOut += p.BytesOut.Load()
 			e.MsgsIn += p.MsgsIn.Load()
 			e.MsgsOut += p.MsgsOut.Load()
+			e.Offered += p.Offered.Load()
 			e.QueuedB += p.Queued.Load()
 			e.QueuedMsgs += p.QueuedMsgs.Load()
 			for d := range NumDrops {

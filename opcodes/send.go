@@ -190,6 +190,7 @@ func (m *Machine) postBatches() {
 // message queues and src reads no more until d's queue drains. It reports
 // whether the message was queued.
 func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire []byte, lo, hi int) bool {
+	m.counters[d.ep].Offered++
 	if d.closed || d.failed || d.wantShut || d.writeShut {
 		m.counters[d.ep].Drops[DropDisconnect]++
 		return false

@@ -78,6 +78,7 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 		m.busy++
 		m.counters[p.ep].Queued += int64(cp.N)
 		m.counters[p.ep].QueuedMsgs++
+		m.counters[p.ep].Offered++
 		m.spliceToPeer(c)
 		return
 	}

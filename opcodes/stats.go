@@ -44,6 +44,7 @@ type epCounters struct {
 	FrameTimeouts                      uint64 // closed by frame_timeout
 	Refused                            [NumRefusals]uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
+	Offered                            uint64 // messages handed to its connections
 	Drops                              [NumDrops]uint64
 	Queued                             int64 // bytes queued now
 	QueuedMsgs                         int64 // messages queued now
@@ -55,6 +56,7 @@ type epPublished struct {
 	FrameTimeouts                      atomic.Uint64
 	Refused                            [NumRefusals]atomic.Uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
+	Offered                            atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
 	Queued                             atomic.Int64
 	QueuedMsgs                         atomic.Int64
@@ -73,6 +75,7 @@ func (p *epPublished) store(c *epCounters) {
 	p.BytesOut.Store(c.BytesOut)
 	p.MsgsIn.Store(c.MsgsIn)
 	p.MsgsOut.Store(c.MsgsOut)
+	p.Offered.Store(c.Offered)
 	for i := range c.Drops {
 		p.Drops[i].Store(c.Drops[i])
 	}
@@ -91,11 +94,16 @@ type EndpointStats struct {
 	FrameTimeouts uint64 // connections closed by frame_timeout
 	// Refused counts accepted connections a listener closed before their
 	// first read, by reason (max_conns, accept_rate, denied).
-	Refused    map[string]uint64
-	BytesIn    uint64
-	BytesOut   uint64
-	MsgsIn     uint64
-	MsgsOut    uint64 // messages delivered whole
+	Refused  map[string]uint64
+	BytesIn  uint64
+	BytesOut uint64
+	MsgsIn   uint64
+	MsgsOut  uint64 // messages delivered whole
+	// Offered counts messages handed to its connections: each is
+	// delivered (MsgsOut), dropped with a reason counted here as a
+	// destination (hwm, disconnect, max_frame for a framing that cannot
+	// carry it, shutdown), or still queued (QueuedMsgs).
+	Offered    uint64
 	Drops      map[string]uint64
 	QueuedB    int64 // bytes queued for its connections now
 	QueuedMsgs int64 // messages queued for its connections now

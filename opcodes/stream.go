@@ -85,6 +85,7 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 	} else {
 		d.out.endMessage()
 		m.counters[d.ep].QueuedMsgs++
+		m.counters[d.ep].Offered++
 	}
 	c.streamTo = connRef{}
 }

@@ -481,6 +481,7 @@ func (r *Router) Stats() Stats {
 			o.BytesOut += e.BytesOut
 			o.MsgsIn += e.MsgsIn
 			o.MsgsOut += e.MsgsOut
+			o.Offered += e.Offered
 			o.QueuedB += e.QueuedB
 			o.QueuedMsgs += e.QueuedMsgs
 			for k, v := range e.Drops {

@@ -74,6 +74,9 @@ routes:
 				return endpoint(r.Stats(), "pub").MsgsIn == msgs && s.MsgsOut+s.Drops["hwm"]+uint64(s.Queued) == (fast+slow)*msgs
 			})
 			s := endpoint(r.Stats(), "subs")
+			if s.Offered != (fast+slow)*msgs {
+				t.Fatalf("offered %d messages to subscribers, want %d", s.Offered, (fast+slow)*msgs)
+			}
 			if s.Drops["hwm"] == 0 || s.MsgsOut < fast*msgs {
 				t.Fatalf("want the slow ones' drops counted hwm and every fast delivery: %+v", s)
 			}

@@ -112,13 +112,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // endpoint returns the stats of the endpoint called name.
 func endpoint(s router.Stats, name string) (e struct {
-	Active, Opened, MsgsIn, MsgsOut uint64
-	Queued                          int64
-	Drops                           map[string]uint64
+	Active, Opened, MsgsIn, MsgsOut, Offered uint64
+	Queued                                   int64
+	Drops                                    map[string]uint64
 }) {
 	for _, x := range s.Endpoints {
 		if x.Name == name {
-			e.Active, e.Opened = uint64(x.Active), x.Opened
+			e.Active, e.Opened, e.Offered = uint64(x.Active), x.Opened, x.Offered
 			e.MsgsIn, e.MsgsOut, e.Drops, e.Queued = x.MsgsIn, x.MsgsOut, x.Drops, x.QueuedMsgs
 		}
 	}
