@@ -427,12 +427,18 @@ func (r *Router) stop(drain time.Duration) error {
 	wg.Wait()
 	r.stopAdmin()
 	s := r.Stats()
-	var delivered, lost uint64
+	var received, delivered, lost, dropped uint64
 	for _, e := range s.Endpoints {
+		received += e.MsgsIn
 		delivered += e.MsgsOut
 		lost += e.Drops[opcodes.DropShutdown.String()]
+		for _, n := range e.Drops {
+			dropped += n
+		}
 	}
-	r.log.Info("stopped", "delivered", delivered, "undelivered", lost, "drained_in", time.Since(start).Round(time.Millisecond))
+	// One line: what came in, what went out, what the stop cut off, and
+	// every drop of the run by any reason (shutdown included).
+	r.log.Info("stopped", "received", received, "delivered", delivered, "undelivered", lost, "dropped", dropped, "drained_in", time.Since(start).Round(time.Millisecond))
 	r.doneOnce.Do(func() { close(r.done) })
 	return errors.Join(errs...)
 }

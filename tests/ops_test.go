@@ -152,7 +152,7 @@ func TestCLIOperations(t *testing.T) {
 	case <-time.After(ioTimeout):
 		t.Fatal("no exit after SIGTERM")
 	}
-	if !strings.Contains(errOut.String(), "msg=stopped delivered=2 undelivered=0") {
+	if !strings.Contains(errOut.String(), "msg=stopped received=2 delivered=2 undelivered=0 dropped=0") {
 		t.Fatalf("no stop summary:\n%s", errOut.String())
 	}
 }
