@@ -1,15 +1,21 @@
-// Command bench measures pxroute: each scenario runs the pxroute binary as
-// its own process, once per engine (epoll, io_uring) and repetition,
-// interleaved, and prints medians with the io_uring/epoll ratio.
+// Command bench measures pxroute side by side with what users would pick
+// instead — iperf3 direct, socat, ncat, nats-server, redis-server, Go net
+// servers, Python asyncio and uvloop — on this machine, in one run. Each
+// scenario runs every contender in turn, repetition after repetition
+// (interleaved, so noise hits all alike), and reports medians and the
+// ratio of pxroute to each. It writes BENCHMARKS.md and an SVG chart per
+// scenario in bench/charts/.
 //
-//	go run ./bench                 # every scenario
-//	go run ./bench -quick bridge   # one scenario, short
+//	bench/setup.sh                     # install the peers (Debian packages)
+//	go run ./bench                     # every scenario
+//	go run ./bench -quick fanout echo  # some scenarios, short
 //
-// Load generators are this program's own clients, on 127.0.0.1 only, each
-// bounded in time.
+// Load generators are this program's own clients (and iperf3), on
+// 127.0.0.1 only, each bounded in time.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -21,36 +27,46 @@ import (
 	"time"
 )
 
-type scenario struct {
-	name    string
-	unit    string // what the figure counts
-	cpuUnit string // what the router's CPU time is divided by; "" for none
-	run     func(cfg config, engine string) (result, error)
+// contender is one way of doing a scenario's job: pxroute or a peer.
+type contender struct {
+	name string
+	need string // the peer's program; "" for none
+	run  func(cfg config) (float64, error)
 }
 
-// result is one run: the figure, and the router's CPU seconds per cpuUnit.
-type result struct {
-	value, cpu float64
+type scenario struct {
+	name, title, unit string
+	lowerIsBetter     bool
+	contenders        []contender
+	target            string // the issue's target, in words
+	check             func(r map[string]float64) (met bool, how string)
 }
 
 type config struct {
-	bin        string
+	bin        string // the pxroute binary
+	engine     string // auto, epoll or io_uring
 	quick      bool
 	dir        string
-	profileDir string // where pxroute writes a CPU profile per run, if set
+	profileDir string
 }
 
-var scenarios = []scenario{
-	{"bridge", "MB/s", "GB", benchBridge},
-	{"fanout100", "msgs/s delivered", "M msgs", benchFanout},
-	{"idle15k", "bytes RSS/conn", "", benchIdle},
-}
+var errMissing = errors.New("not installed (run bench/setup.sh)")
 
 func main() {
-	quick := flag.Bool("quick", false, "short runs (smoke test)")
-	reps := flag.Int("reps", 3, "repetitions per engine")
-	profiles := flag.String("profiles", "", "directory for a CPU profile of pxroute per run (ENGINE-*.prof)")
+	role := flag.String("helper", "", "internal: run as a helper process (echo, relay, sendfile)")
+	quick := flag.Bool("quick", false, "short runs (a smoke run: figures are not meaningful)")
+	reps := flag.Int("reps", 3, "repetitions per contender")
+	engine := flag.String("engine", "auto", "pxroute's engine")
+	profiles := flag.String("profiles", "", "directory for a CPU profile of pxroute per run")
+	out := flag.String("out", ".", "where BENCHMARKS.md and bench/charts/ go; empty: print only")
 	flag.Parse()
+	if *role != "" {
+		if err := runHelper(*role, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench helper:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	want := map[string]bool{}
 	for _, a := range flag.Args() {
 		want[a] = true
@@ -60,43 +76,123 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "pxroute")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/pxroute")
+	cfg := config{bin: filepath.Join(dir, "pxroute"), engine: *engine, quick: *quick, dir: dir, profileDir: *profiles}
+	build := exec.Command("go", "build", "-o", cfg.bin, "./cmd/pxroute")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fail(fmt.Errorf("building pxroute: %w", err))
 	}
-	cfg := config{bin: bin, quick: *quick, dir: dir, profileDir: *profiles}
 	if *quick {
 		*reps = 1
 	}
-	engines := []string{"epoll", "io_uring"}
-	fmt.Printf("pxroute bench: %s, %d cores, %s, reps %d\n\n", time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), kernel(), *reps)
-	fmt.Printf("| scenario | unit | epoll (median) | io_uring (median) | io_uring/epoll | router CPU, epoll | router CPU, io_uring | CPU io_uring/epoll |\n|---|---|---|---|---|---|---|---|\n")
-	for _, sc := range scenarios {
-		if len(want) > 0 && !want[sc.name] {
+	var report strings.Builder
+	fmt.Fprintf(&report, "Machine: %d cores, %s. Date: %s. pxroute engine: %s. Command: `go run ./bench%s`; %d repetitions, interleaved; medians.\n\n",
+		runtime.NumCPU(), kernel(), time.Now().UTC().Format("2006-01-02"), *engine, argsShown(), *reps)
+	for _, sc := range allScenarios() {
+		if len(want) > 0 && !want[sc.name] && !want[strings.SplitN(sc.name, "-", 2)[0]] {
 			continue
 		}
-		values, cpus := map[string][]float64{}, map[string][]float64{}
-		for r := 0; r < *reps; r++ {
-			for _, e := range engines { // interleaved: noise hits both alike
-				res, err := sc.run(cfg, e)
-				if err != nil {
-					fail(fmt.Errorf("%s/%s: %w", sc.name, e, err))
-				}
-				values[e] = append(values[e], res.value)
-				cpus[e] = append(cpus[e], res.cpu)
-				fmt.Fprintf(os.Stderr, "  %s %s rep %d: %.1f %s, router CPU %.3f s/%s\n", sc.name, e, r+1, res.value, sc.unit, res.cpu, sc.cpuUnit)
+		fmt.Fprintf(os.Stderr, "%s\n", sc.title)
+		res, err := runScenario(cfg, sc, *reps)
+		if err != nil {
+			fail(fmt.Errorf("%s: %w", sc.name, err))
+		}
+		section := describe(sc, res)
+		fmt.Print(section)
+		report.WriteString(section)
+		if *out != "" {
+			if err := writeChart(filepath.Join(*out, "bench", "charts", sc.name+".svg"), sc, res); err != nil {
+				fail(err)
 			}
 		}
-		ep, ur := median(values["epoll"]), median(values["io_uring"])
-		cpuCols := "| - | - | -"
-		if sc.cpuUnit != "" {
-			ce, cu := median(cpus["epoll"]), median(cpus["io_uring"])
-			cpuCols = fmt.Sprintf("| %.3f s/%s | %.3f s/%s | %.2f", ce, sc.cpuUnit, cu, sc.cpuUnit, cu/ce)
-		}
-		fmt.Printf("| %s | %s | %.1f | %.1f | %.2f %s |\n", sc.name, sc.unit, ep, ur, ur/ep, cpuCols)
 	}
+	if *out != "" && !*quick {
+		if err := writeReport(filepath.Join(*out, "BENCHMARKS.md"), report.String()); err != nil {
+			fail(err)
+		}
+	}
+}
+
+// runScenario runs every contender reps times, interleaved, and returns
+// each one's median (missing peers are left out and said so).
+func runScenario(cfg config, sc scenario, reps int) (map[string]float64, error) {
+	values := map[string][]float64{}
+	for r := 0; r < reps; r++ {
+		for _, c := range sc.contenders {
+			if c.need != "" {
+				if _, err := exec.LookPath(c.need); err != nil {
+					if r == 0 {
+						fmt.Fprintf(os.Stderr, "  %s: %s %v\n", c.name, c.need, errMissing)
+					}
+					continue
+				}
+			}
+			v, err := c.run(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			values[c.name] = append(values[c.name], v)
+			fmt.Fprintf(os.Stderr, "  %-28s rep %d: %.1f %s\n", c.name, r+1, v, sc.unit)
+		}
+	}
+	med := map[string]float64{}
+	for k, v := range values {
+		med[k] = median(v)
+	}
+	return med, nil
+}
+
+// describe renders one scenario as a markdown section: medians, the ratio
+// of pxroute to each other contender, and the target.
+func describe(sc scenario, res map[string]float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n![%s](bench/charts/%s.svg)\n\n| contender | %s | pxroute ÷ it |\n| --- | --- | --- |\n", sc.title, sc.name, sc.name, sc.unit)
+	px := res["pxroute"]
+	for _, c := range sc.contenders {
+		v, ok := res[c.name]
+		if !ok {
+			fmt.Fprintf(&b, "| %s | not installed | |\n", c.name)
+			continue
+		}
+		ratio := ""
+		switch {
+		case c.name == "pxroute":
+		case v > 0:
+			ratio = fmt.Sprintf("%.2f", px/v)
+		default:
+			ratio = "∞ (it delivered nothing: stalled)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.name, format(v), ratio)
+	}
+	if sc.check != nil {
+		met, how := sc.check(res)
+		verdict := "missed"
+		if met {
+			verdict = "met"
+		}
+		fmt.Fprintf(&b, "\nTarget: %s — **%s** (%s).\n", sc.target, verdict, how)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func format(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func writeReport(path, body string) error {
+	text := "# Benchmarks\n\nWritten by `go run ./bench` (see bench/main.go); peers from `bench/setup.sh`. " +
+		"Every figure is a median of repetitions interleaved with the other contenders on the same machine in the same run. " +
+		"This machine is shared and noisy: read ratios, not absolute figures.\n\n" + body
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 func median(v []float64) float64 {
@@ -114,6 +210,17 @@ func kernel() string {
 		return "linux"
 	}
 	return "Linux " + strings.TrimSpace(string(b))
+}
+
+func argsShown() string {
+	var parts []string
+	for _, a := range os.Args[1:] {
+		parts = append(parts, a)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " " + strings.Join(parts, " ")
 }
 
 func fail(err error) {

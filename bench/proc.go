@@ -12,61 +12,93 @@ import (
 	"time"
 )
 
-// router is a running pxroute process.
-type router struct {
+// process is a server the benchmark started: pxroute or a peer.
+type process struct {
 	cmd *exec.Cmd
 }
 
-// startRouter writes topology to a file and runs pxroute on it with engine,
-// waiting until every address in ready accepts connections.
-func startRouter(cfg config, engine, topology string, loops int, ready ...string) (*router, error) {
-	path := filepath.Join(cfg.dir, "topology.yaml")
-	if err := os.WriteFile(path, []byte(topology), 0o644); err != nil {
-		return nil, err
+// spawn starts name with args and waits until every address in ready
+// accepts connections.
+func spawn(name string, args []string, ready ...string) (*process, error) {
+	cmd := exec.Command(name, args...)
+	if filepath.Base(name) == "pxroute" {
+		cmd.Stderr = os.Stderr // its warnings matter; peers' chatter does not
 	}
-	args := []string{"run", path, "--engine", engine, "--loops", strconv.Itoa(loops), "--log-level", "warn"}
-	if cfg.profileDir != "" {
-		args = append(args, "--cpuprofile", filepath.Join(cfg.profileDir, fmt.Sprintf("%s-%d.prof", engine, time.Now().UnixNano())))
-	}
-	cmd := exec.Command(cfg.bin, args...)
-	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	r := &router{cmd: cmd}
+	p := &process{cmd: cmd}
 	for _, addr := range ready {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			c, err := net.Dial("tcp", addr)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				r.stop()
-				return nil, fmt.Errorf("pxroute never listened on %s", addr)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if err := waitListening(addr); err != nil {
+			p.stop()
+			return nil, fmt.Errorf("%s: %w", filepath.Base(name), err)
 		}
 	}
-	return r, nil
+	return p, nil
 }
 
-func (r *router) stop() {
-	r.cmd.Process.Signal(os.Interrupt)
+func waitListening(addr string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing listens on %s", addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startRouter writes topology to a file and runs pxroute on it.
+func startRouter(cfg config, topology string, loops int, ready ...string) (*process, error) {
+	path := filepath.Join(cfg.dir, fmt.Sprintf("topology-%d.yaml", time.Now().UnixNano()))
+	if err := os.WriteFile(path, []byte(topology), 0o644); err != nil {
+		return nil, err
+	}
+	args := []string{"run", path, "--engine", cfg.engine, "--loops", strconv.Itoa(loops), "--log-level", "warn"}
+	if cfg.profileDir != "" {
+		args = append(args, "--cpuprofile", filepath.Join(cfg.profileDir, fmt.Sprintf("pxroute-%d.prof", time.Now().UnixNano())))
+	}
+	return spawn(cfg.bin, args, ready...)
+}
+
+// helper runs this benchmark binary in one of its helper roles (a Go echo
+// server, a Go relay, a sendfile copier) as a process of its own, so that
+// its CPU and memory are its own.
+func helper(role string, args ...string) (*process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return spawn(self, append([]string{"-helper", role}, args...), helperReady(role, args)...)
+}
+
+func helperReady(role string, args []string) []string {
+	switch role {
+	case "echo", "relay":
+		return args[:1]
+	}
+	return nil
+}
+
+func (p *process) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
-	go func() { r.cmd.Wait(); close(done) }()
+	go func() { p.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
+		p.cmd.Process.Kill()
 		<-done
 	}
 }
 
 // rssBytes reads the process's resident set from /proc.
-func (r *router) rssBytes() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+func (p *process) rssBytes() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
@@ -82,8 +114,8 @@ func (r *router) rssBytes() (int64, error) {
 }
 
 // cpuSeconds is the process's user+system CPU time so far, from /proc.
-func (r *router) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+func (p *process) cpuSeconds() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
@@ -101,8 +133,8 @@ func (r *router) cpuSeconds() float64 {
 const clockTicks = 100
 
 // openFDs counts the process's open descriptors.
-func (r *router) openFDs() int {
-	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", r.cmd.Process.Pid))
+func (p *process) openFDs() int {
+	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
 	return len(ents)
 }
 
@@ -124,4 +156,9 @@ func freeAddrs(n int) ([]string, error) {
 		out = append(out, l.Addr().String())
 	}
 	return out, nil
+}
+
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
 }

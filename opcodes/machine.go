@@ -338,7 +338,10 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		m.log.Debug("connected", "endpoint", m.prog.Endpoints[c.ep])
 		c.retry.Reset()
 		m.run(c)
-		if c.queued() > 0 && !c.closed {
+		if (c.queued() > 0 || c.wantShut || c.peerGone) && !c.closed {
+			// What queued meanwhile goes out; a half-close or close its
+			// peer asked for while it was connecting happens now, even
+			// with nothing queued (a client that hung up at once).
 			m.runWriter(c)
 		}
 		if p := c.peer; p != nil && p.pipeFill > 0 {

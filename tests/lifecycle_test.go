@@ -89,3 +89,69 @@ routes:
 		})
 	}
 }
+
+// A client that sends and hangs up before the bridge's upstream connection
+// is even made: the upstream still gets the bytes and then end of stream,
+// however quick the client was (an iperf3 server waiting on a control
+// connection hung on exactly this).
+func TestBridgePassesAnEarlyEOF(t *testing.T) {
+	for _, framing := range []string{"raw", "lines"} {
+		for _, v := range variants() {
+			t.Run(framing+"/"+v.String(), func(t *testing.T) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				got := make(chan string, 64)
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						go func() {
+							defer c.Close()
+							c.SetReadDeadline(time.Now().Add(ioTimeout))
+							b, err := io.ReadAll(c)
+							if err != nil {
+								got <- "error: " + err.Error()
+								return
+							}
+							got <- string(b)
+						}()
+					}
+				}()
+				r := start(t, v, fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: %s}
+  back:  {kind: tcp, connect: "%s", framing: %s}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`, framing, ln.Addr(), framing))
+				for i := range 60 {
+					c := dial(t, r.Addr("front"))
+					want := ""
+					if i%3 != 0 { // and a third say nothing at all
+						want = "early\n"
+						io.WriteString(c, want)
+					}
+					if i%2 == 0 {
+						c.CloseWrite()
+					} else {
+						c.Close()
+					}
+					select {
+					case s := <-got:
+						if s != want {
+							t.Fatalf("connection %d: the upstream got %q", i, s)
+						}
+					case <-time.After(ioTimeout):
+						t.Fatalf("connection %d: the upstream never saw end of stream", i)
+					}
+					c.Close()
+				}
+			})
+		}
+	}
+}

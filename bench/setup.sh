@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the peers the benchmark compares pxroute with, from Debian's
+# packages, if they are missing: socat, ncat, iperf3, nats-server,
+# redis-server, and uvloop for Debian's python3. Idempotent; needs root
+# (or sudo) and the Debian package registry.
+set -euo pipefail
+
+need=()
+command -v socat >/dev/null || need+=(socat)
+command -v ncat >/dev/null || need+=(ncat)
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v nats-server >/dev/null || need+=(nats-server)
+command -v redis-server >/dev/null || need+=(redis-server)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import uvloop' 2>/dev/null || need+=(python3 python3-uvloop)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "bench/setup.sh: every peer is installed"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "bench/setup.sh: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The Debian packages start their servers as services where they can; the
+# benchmark runs its own instances on free loopback ports.
+for svc in redis-server nats-server; do
+  $sudo service "$svc" stop >/dev/null 2>&1 || true
+done
+echo "bench/setup.sh: done"
