@@ -117,6 +117,7 @@ func main() {
 // each one's median (missing peers are left out and said so).
 func runScenario(cfg config, sc scenario, reps int) (map[string]float64, error) {
 	values := map[string][]float64{}
+	failures := map[string]int{}
 	for r := 0; r < reps; r++ {
 		for _, c := range sc.contenders {
 			if c.need != "" {
@@ -129,7 +130,15 @@ func runScenario(cfg config, sc scenario, reps int) (map[string]float64, error) 
 			}
 			v, err := c.run(cfg)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", c.name, err)
+				// One failed run (a peer that did not come up in time)
+				// does not spoil the others: try once more, then leave
+				// this repetition out and say so.
+				fmt.Fprintf(os.Stderr, "  %s rep %d failed, once more: %v\n", c.name, r+1, err)
+				if v, err = c.run(cfg); err != nil {
+					fmt.Fprintf(os.Stderr, "  %s rep %d left out: %v\n", c.name, r+1, err)
+					failures[c.name]++
+					continue
+				}
 			}
 			values[c.name] = append(values[c.name], v)
 			fmt.Fprintf(os.Stderr, "  %-28s rep %d: %.1f %s\n", c.name, r+1, v, sc.unit)
@@ -138,6 +147,12 @@ func runScenario(cfg config, sc scenario, reps int) (map[string]float64, error) 
 	med := map[string]float64{}
 	for k, v := range values {
 		med[k] = median(v)
+	}
+	for k, n := range failures {
+		fmt.Fprintf(os.Stderr, "  %s: %d of %d repetitions failed\n", k, n, reps)
+	}
+	if len(values["pxroute"]) == 0 {
+		return nil, fmt.Errorf("pxroute never completed a run")
 	}
 	return med, nil
 }
