@@ -215,7 +215,9 @@ func (m *Machine) Complete(cp *completion.Completion) {
 	case tagRetire:
 		m.finishRetiring(true)
 	case tagReconnect:
-		if c := m.lookup(slot, gen); c != nil && c.down && !c.closed {
+		// A retired endpoint stays down: its queue waits for the drain
+		// deadline.
+		if c := m.lookup(slot, gen); c != nil && c.down && !c.closed && !m.isRetired(c.ep) {
 			m.reconnect(c)
 		}
 	case tagDrain:
