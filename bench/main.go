@@ -97,7 +97,7 @@ func main() {
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", sc.name, err))
 		}
-		section := describe(sc, res)
+		section := describe(sc, res, missingPeers(sc))
 		fmt.Print(section)
 		report.WriteString(section)
 		if *out != "" {
@@ -159,14 +159,18 @@ func runScenario(cfg config, sc scenario, reps int) (map[string]float64, error) 
 
 // describe renders one scenario as a markdown section: medians, the ratio
 // of pxroute to each other contender, and the target.
-func describe(sc scenario, res map[string]float64) string {
+func describe(sc scenario, res map[string]float64, missing map[string]bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s\n\n![%s](bench/charts/%s.svg)\n\n| contender | %s | pxroute ÷ it |\n| --- | --- | --- |\n", sc.title, sc.name, sc.name, sc.unit)
 	px := res["pxroute"]
 	for _, c := range sc.contenders {
 		v, ok := res[c.name]
 		if !ok {
-			fmt.Fprintf(&b, "| %s | not installed | |\n", c.name)
+			why := "failed in every repetition (the run's log says how)"
+			if missing[c.name] {
+				why = "not installed"
+			}
+			fmt.Fprintf(&b, "| %s | %s | |\n", c.name, why)
 			continue
 		}
 		ratio := ""
@@ -189,6 +193,19 @@ func describe(sc scenario, res map[string]float64) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// missingPeers names the contenders whose program is not installed.
+func missingPeers(sc scenario) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range sc.contenders {
+		if c.need != "" {
+			if _, err := exec.LookPath(c.need); err != nil {
+				out[c.name] = true
+			}
+		}
+	}
+	return out
 }
 
 func format(v float64) string {
