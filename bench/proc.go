@@ -42,6 +42,9 @@ func waitListening(addr string) error {
 	for {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
+			// Held a moment before closing: ncat --chat quits ("getpeername
+			// ... not connected") when it accepts a connection already gone.
+			time.Sleep(50 * time.Millisecond)
 			c.Close()
 			return nil
 		}
