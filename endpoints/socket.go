@@ -153,7 +153,7 @@ type tcpEndpoint struct {
 	mode  Mode
 	addr  string
 	in    inetAddr
-	bound atomic.Pointer[string] // what Listen bound, port 0 resolved
+	bound boundAddr // what Listen bound
 }
 
 func newTCP(p Params) Endpoint {
@@ -217,17 +217,25 @@ func (e *tcpEndpoint) Listen() (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	if sa, err := unix.Getsockname(fd); err == nil {
-		s := sockaddrString(sa)
-		e.bound.Store(&s)
-	}
+	e.bound.record(fd)
 	return fd, nil
 }
 
-// BoundAddr is the address the listener bound, with port 0 resolved; empty
-// before Listen.
-func (e *tcpEndpoint) BoundAddr() string {
-	if p := e.bound.Load(); p != nil {
+// boundAddr remembers the address an inet socket bound (port 0 resolved),
+// for BoundAddr; tcp and udp share it.
+type boundAddr struct{ p atomic.Pointer[string] }
+
+func (b *boundAddr) record(fd int) {
+	if sa, err := unix.Getsockname(fd); err == nil {
+		s := sockaddrString(sa)
+		b.p.Store(&s)
+	}
+}
+
+// BoundAddr is the address bound, with port 0 resolved; empty before the
+// socket is bound.
+func (b *boundAddr) BoundAddr() string {
+	if p := b.p.Load(); p != nil {
 		return *p
 	}
 	return ""
@@ -287,3 +295,12 @@ func setNoDelay(fd int) error {
 }
 
 var _ Endpoint = (*tcpEndpoint)(nil)
+
+// BoundAddr is the address the listener bound, with port 0 resolved; empty
+// before Listen.
+func (e *tcpEndpoint) BoundAddr() string { return e.bound.BoundAddr() }
+
+var (
+	_ Bound = (*tcpEndpoint)(nil)
+	_ Bound = (*udpEndpoint)(nil)
+)

@@ -2,7 +2,6 @@ package endpoints
 
 import (
 	"os"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,7 +15,7 @@ type udpEndpoint struct {
 	mode  Mode
 	addr  string
 	in    inetAddr
-	bound atomic.Pointer[string]
+	bound boundAddr
 }
 
 func newUDP(p Params) Endpoint {
@@ -69,20 +68,12 @@ func (e *udpEndpoint) Open() (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	if sa, err := unix.Getsockname(fd); err == nil {
-		s := sockaddrString(sa)
-		e.bound.Store(&s)
-	}
+	e.bound.record(fd)
 	return fd, nil
 }
 
 // BoundAddr is the address bound, port 0 resolved; empty before Open.
-func (e *udpEndpoint) BoundAddr() string {
-	if p := e.bound.Load(); p != nil {
-		return *p
-	}
-	return ""
-}
+func (e *udpEndpoint) BoundAddr() string { return e.bound.BoundAddr() }
 
 func (e *udpEndpoint) Socket() (int, unix.Sockaddr, error) {
 	if e.mode != Connect {
