@@ -55,14 +55,14 @@ func (m *Machine) name(c *conn, from uint32) {
 	}
 	name := make([]byte, 0, min(len(raw), maxName))
 	for _, r := range string(raw) {
-		if len(name) >= maxName {
-			break
-		}
 		switch {
 		case r == ' ' || r == '\t':
 			r = '_'
 		case r < ' ' || r == 0x7f || r == utf8.RuneError:
 			continue
+		}
+		if len(name)+utf8.RuneLen(r) > maxName {
+			break // whole characters only
 		}
 		name = utf8.AppendRune(name, r)
 	}

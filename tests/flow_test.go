@@ -371,6 +371,55 @@ routes:
 		},
 	},
 	{
+		name: "relay/rooms-are-separate-names-by-address-and-cleaned-nicknames",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  lobby: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  ops:   {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: relay, members: lobby, names: address, notices: true}
+  - {pattern: relay, members: ops, names: first-message}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			a1 := dial(t, r.Addr("lobby"))
+			waitFor(t, "a1 joined", func() bool { return endpoint(r.Stats(), "lobby").Active == 1 })
+			a2 := dial(t, r.Addr("lobby"))
+			ra1, ra2 := bufio.NewReader(a1), bufio.NewReader(a2)
+			if got := readLines(t, ra1, 1)[0]; got != "* "+a2.LocalAddr().String()+" joined" {
+				t.Fatalf("a1 got %q", got)
+			}
+			o1, o2 := dial(t, r.Addr("ops")), dial(t, r.Addr("ops"))
+			ro1, ro2 := bufio.NewReader(o1), bufio.NewReader(o2)
+			// Tabs and spaces become _, control characters go, and the
+			// name stops at 64 bytes without splitting a character.
+			io.WriteString(o1, "ann\tsmith\a\n")
+			long := "a" + strings.Repeat("\U0001F600", 20) // 81 bytes
+			io.WriteString(o2, long+"\n")
+			waitFor(t, "nicknames", func() bool { return endpoint(r.Stats(), "ops").MsgsIn == 2 })
+			io.WriteString(a1, "hi lobby\n")
+			io.WriteString(o1, "hi ops\n")
+			io.WriteString(o2, "hi ann\n")
+			if got := readLines(t, ra2, 1)[0]; got != "<"+a1.LocalAddr().String()+"> hi lobby" {
+				t.Fatalf("a2 got %q", got)
+			}
+			if got := readLines(t, ro2, 1)[0]; got != "<ann_smith> hi ops" {
+				t.Fatalf("o2 got %q", got)
+			}
+			want := "<" + long[:1+15*4] + "> hi ann" // 61 bytes: a 16th face would make 65
+			if got := readLines(t, ro1, 1)[0]; got != want {
+				t.Fatalf("o1 got %q, want %q", got, want)
+			}
+			// Nothing crossed between rooms: each delivered exactly what
+			// was read above.
+			time.Sleep(50 * time.Millisecond)
+			if l, o := endpoint(r.Stats(), "lobby").MsgsOut, endpoint(r.Stats(), "ops").MsgsOut; l != 2 || o != 2 {
+				t.Fatalf("delivered lobby %d (want 2: a notice, a line), ops %d (want 2)", l, o)
+			}
+		},
+	},
+	{
 		name: "overflow/drop-oldest-keeps-the-newest",
 		yaml: func(t *testing.T, env map[string]string) string {
 			return `
