@@ -1,47 +1,46 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/signal"
+	"time"
 )
 
 // runHelper serves one helper role until interrupted: the Go baselines run
 // as processes of their own.
 //
 //	echo ADDR          a goroutine-per-connection echo server (io.Copy)
+//	lines ADDR         a goroutine-per-connection line echo server (bufio)
 //	relay ADDR TARGET  a goroutine-per-connection relay (io.Copy both ways)
 //	sendfile FILE ADDR copy FILE to ADDR with io.Copy (sendfile(2)), then exit
 func runHelper(role string, args []string) error {
 	switch role {
-	case "echo", "relay":
+	case "echo", "lines", "relay":
 		ln, err := net.Listen("tcp", args[0])
 		if err != nil {
 			return err
 		}
-		go func() {
-			for {
-				c, err := ln.Accept()
+		serve := map[string]func(net.Conn){
+			// io.Copy(c, c) splices: it holds a pipe (two more
+			// descriptors) per connection while waiting for bytes.
+			"echo":  func(c net.Conn) { io.Copy(c, c) },
+			"lines": echoLines,
+			"relay": func(c net.Conn) {
+				up, err := net.Dial("tcp", args[1])
 				if err != nil {
 					return
 				}
-				if role == "echo" {
-					go func() { defer c.Close(); io.Copy(c, c) }()
-					continue
-				}
-				go func() {
-					defer c.Close()
-					up, err := net.Dial("tcp", args[1])
-					if err != nil {
-						return
-					}
-					defer up.Close()
-					go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
-					io.Copy(c, up)
-				}()
-			}
-		}()
+				defer up.Close()
+				go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
+				io.Copy(c, up)
+			},
+		}[role]
+		go acceptLoop(ln, serve)
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt)
 		<-sig
@@ -61,4 +60,45 @@ func runHelper(role string, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// acceptLoop serves each connection on a goroutine of its own. Like
+// net/http it waits and tries again after an accept error (out of
+// descriptors, say) instead of ending: a listener nobody accepts on leaves
+// clients hanging, not refused.
+func acceptLoop(ln net.Listener, serve func(net.Conn)) {
+	var wait time.Duration
+	for {
+		c, err := ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		if err != nil {
+			wait = min(max(2*wait, 5*time.Millisecond), time.Second)
+			fmt.Fprintf(os.Stderr, "accept: %v; retrying in %v\n", err, wait)
+			time.Sleep(wait)
+			continue
+		}
+		wait = 0
+		go func() {
+			defer c.Close()
+			serve(c)
+		}()
+	}
+}
+
+// echoLines sends each line back as it arrives, through a 4 KiB buffer.
+func echoLines(c net.Conn) {
+	rd := bufio.NewReader(c)
+	for {
+		line, err := rd.ReadSlice('\n')
+		if len(line) > 0 {
+			if _, werr := c.Write(line); werr != nil {
+				return
+			}
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
 }

@@ -451,7 +451,7 @@ routes:
   - {pattern: relay, members: room}
 `, addrs[0]), 2, addrs[0])
 			} else {
-				p, err = helper("echo", addrs[0])
+				p, err = helper("lines", addrs[0])
 			}
 			if err != nil {
 				return 0, err
@@ -464,7 +464,7 @@ routes:
 		name: "idle-15k", title: "Idle connections: RSS per connection held", unit: "bytes/connection", lowerIsBetter: true,
 		contenders: []contender{
 			{"pxroute", "", run("pxroute")},
-			{"Go net (goroutine per conn)", "", run("go")},
+			{"Go net (goroutine per conn, bufio lines)", "", run("go")},
 		},
 		target: "pxroute ≤ 1 KiB per connection",
 		check: func(res map[string]float64) (bool, string) {

@@ -38,11 +38,11 @@ type fdState struct {
 }
 
 type pendingOp struct {
-	kind  Kind
 	token uint64
 	iov   [][]byte
-	pipe  int // splice: the pipe end
-	n     int // splice: bytes to move
+	pipe  int32 // splice: the pipe end
+	n     int32 // splice: bytes to move (at most a pipe's capacity)
+	kind  Kind
 }
 
 // spliceNow moves up to n bytes from in to out without blocking (EAGAIN
@@ -138,7 +138,7 @@ func (p *epollPort) submitRead(fd int, op pendingOp) error {
 		return os.NewSyscallError("submit", unix.EBUSY)
 	}
 	if s.file {
-		job := fileJob{fd: fd, kind: op.kind, token: op.token, pipe: op.pipe, n: op.n}
+		job := fileJob{fd: fd, kind: op.kind, token: op.token, pipe: int(op.pipe), n: int(op.n)}
 		if op.kind == KindRecv {
 			job.buf = p.bufs.get()
 		}
@@ -204,7 +204,7 @@ func (p *epollPort) Connect(fd int, sa unix.Sockaddr, token uint64) error {
 }
 
 func (p *epollPort) SpliceIn(fd, pipeW, n int, token uint64) error {
-	return p.submitRead(fd, pendingOp{kind: KindSpliceIn, token: token, pipe: pipeW, n: n})
+	return p.submitRead(fd, pendingOp{kind: KindSpliceIn, token: token, pipe: int32(pipeW), n: int32(n)})
 }
 
 func (p *epollPort) SpliceOut(pipeR, fd, n int, token uint64) error {
@@ -212,7 +212,7 @@ func (p *epollPort) SpliceOut(pipeR, fd, n int, token uint64) error {
 	if err != nil {
 		return err
 	}
-	s.wr = pendingOp{kind: KindSpliceOut, token: token, pipe: pipeR, n: n}
+	s.wr = pendingOp{kind: KindSpliceOut, token: token, pipe: int32(pipeR), n: int32(n)}
 	if s.file {
 		fileWork(p, fileJob{fd: fd, kind: KindSpliceOut, token: token, pipe: pipeR, n: n})
 		return nil
@@ -362,7 +362,7 @@ func (p *epollPort) tryRead(fd int, s *fdState) {
 			p.ready = append(p.ready, Completion{Token: op.token, Kind: KindAccept, N: int(nfd)})
 		}
 	case KindSpliceIn:
-		n, err := spliceNow(fd, op.pipe, op.n)
+		n, err := spliceNow(fd, int(op.pipe), int(op.n))
 		if err == unix.EAGAIN {
 			s.readable = false
 			return
@@ -413,7 +413,7 @@ func (p *epollPort) tryWrite(fd int, s *fdState) {
 		}
 		p.ready = append(p.ready, Completion{Token: op.token, Kind: KindConnect, Err: errno(err)})
 	case KindSpliceOut:
-		n, err := spliceNow(op.pipe, fd, op.n)
+		n, err := spliceNow(int(op.pipe), fd, int(op.n))
 		if err == unix.EAGAIN {
 			s.writable = false
 			return

@@ -70,18 +70,20 @@ type uringPort struct {
 }
 
 // uringOp is one submitted operation: the kernel's user_data is its index+1.
+// uringOp is one operation in flight. Every idle connection holds one (its
+// multishot recv), so it is kept small: 32-bit descriptors and sizes.
 type uringOp struct {
-	kind      Kind
-	internal  uint8 // opWake, opCancel: not reported
-	fd        int
 	token     uint64
-	cancelled bool
 	buf       *Buf // heap buffer of a recv without provided buffers
 	pin       runtime.Pinner
 	sa        *[unix.SizeofSockaddrAny]byte
 	iovecs    []unix.Iovec
+	fd        int32
+	pipe, n   int32 // splice: the pipe end and the bytes to move
+	kind      Kind
+	internal  uint8 // opWake, opCancel: not reported
+	cancelled bool
 	live      bool
-	pipe, n   int  // splice: the pipe end and the bytes to move
 	polling   bool // splice: waiting on a POLL_ADD, then splicing inline
 	multishot bool // a multishot recv: completions come until one lacks F_MORE
 }
@@ -91,21 +93,31 @@ const (
 	opCancel = 2
 )
 
+// uringFD is what a port knows of one descriptor. The table holds one per
+// descriptor number on every loop, so it is kept to 32 bytes.
 type uringFD struct {
 	known  bool // socket-ness looked up
 	socket bool
 	file   bool   // regular file, directory or block device: never ready-or-not
+	want   bool   // the owner has a Recv outstanding...
+	token  uint64 // ... with this token
 	rd, wr uint32 // op index + 1 of the pending read-side and write-side op
 
 	// Multishot recv (sockets): ms is its op index + 1 while armed. Results
-	// that arrive while the owner has no Recv outstanding wait in backlog;
-	// a full backlog cancels the multishot, so a reader that stopped
-	// asking leaves the bytes in the socket (TCP back-pressure) and not in
-	// the ring's buffers.
+	// that arrive while the owner has no Recv outstanding wait in backlog
+	// (allocated on first use); a full backlog cancels the multishot, so a
+	// reader that stopped asking leaves the bytes in the socket (TCP
+	// back-pressure) and not in the ring's buffers.
 	ms      uint32
-	want    bool   // the owner has a Recv outstanding
-	token   uint64 // ... with this token
-	backlog []Completion
+	backlog *[]Completion
+}
+
+// early is the descriptor's backlog of receive results nobody asked for yet.
+func (st *uringFD) early() []Completion {
+	if st.backlog == nil {
+		return nil
+	}
+	return *st.backlog
 }
 
 // msBacklog is how many early receive results one socket may hold.
@@ -361,7 +373,7 @@ func (p *uringPort) newOp(kind Kind, fd int, token uint64) uint32 {
 		i = uint32(len(p.ops) - 1)
 	}
 	op := p.ops[i]
-	op.kind, op.fd, op.token, op.live = kind, fd, token, true
+	op.kind, op.fd, op.token, op.live = kind, int32(fd), token, true
 	return i
 }
 
@@ -463,10 +475,10 @@ func (p *uringPort) Recv(fd int, token uint64) error {
 		if st.want {
 			return os.NewSyscallError("submit", unix.EBUSY)
 		}
-		if len(st.backlog) > 0 {
-			c := st.backlog[0]
-			copy(st.backlog, st.backlog[1:])
-			st.backlog = st.backlog[:len(st.backlog)-1]
+		if q := st.early(); len(q) > 0 {
+			c := q[0]
+			copy(q, q[1:])
+			*st.backlog = q[:len(q)-1]
 			c.Token = token
 			p.ready = append(p.ready, c)
 			return nil
@@ -501,7 +513,7 @@ func (p *uringPort) armMultishot(fd int) {
 // multishotResult files one result of fd's multishot recv: to the owner if
 // it is asking, else to the backlog, which cancels the multishot when full.
 func (p *uringPort) multishotResult(dst []Completion, i uint32, cqe uringCQE, buf *Buf) []Completion {
-	fd := p.ops[i].fd
+	fd := int(p.ops[i].fd)
 	st := &p.fds[fd]
 	more := cqe.flags&uringCQEFMore != 0
 	if !more {
@@ -541,8 +553,11 @@ func (p *uringPort) multishotResult(dst []Completion, i uint32, cqe uringCQE, bu
 		c.Token = st.token
 		return append(dst, c)
 	}
-	st.backlog = append(st.backlog, c)
-	if len(st.backlog) >= msBacklog && st.ms != 0 && more {
+	if st.backlog == nil {
+		st.backlog = new([]Completion)
+	}
+	*st.backlog = append(*st.backlog, c)
+	if len(*st.backlog) >= msBacklog && st.ms != 0 && more {
 		p.cancelOp(st.ms)
 	}
 	return dst
@@ -650,7 +665,7 @@ func (p *uringPort) SpliceOut(pipeR, fd, n int, token uint64) error {
 func (p *uringPort) startSplice(kind Kind, fd, pipe, n int, token uint64) error {
 	i, err := p.claim(fd, kind, token)
 	if err == nil {
-		p.ops[i].pipe, p.ops[i].n = pipe, n
+		p.ops[i].pipe, p.ops[i].n = int32(pipe), int32(n)
 		p.splice(i)
 	}
 	return err
@@ -662,9 +677,9 @@ func (p *uringPort) startSplice(kind Kind, fd, pipe, n int, token uint64) error 
 // again when it fires, so no kernel worker ever blocks on a quiet peer.
 func (p *uringPort) splice(i uint32) {
 	op := p.ops[i]
-	in, out := op.fd, op.pipe
+	in, out := int(op.fd), int(op.pipe)
 	if op.kind == KindSpliceOut {
-		in, out = op.pipe, op.fd
+		in, out = int(op.pipe), int(op.fd)
 	}
 	if p.fds[op.fd].file {
 		s := p.sqe()
@@ -675,7 +690,7 @@ func (p *uringPort) splice(i uint32) {
 		p.push()
 		return
 	}
-	n, err := spliceNow(in, out, op.n)
+	n, err := spliceNow(in, out, int(op.n))
 	if err != unix.EAGAIN {
 		p.finishSplice(i, Completion{Token: op.token, Kind: op.kind, N: n, Err: errno(err)})
 		return
@@ -720,7 +735,7 @@ func (p *uringPort) Cancel(fd int) {
 		p.ops[slot-1].cancelled = true
 		p.cancelOp(slot)
 	}
-	for _, c := range st.backlog {
+	for _, c := range st.early() {
 		if c.Buf != nil {
 			p.Release(c.Buf)
 		}
@@ -920,7 +935,7 @@ func (p *uringPort) complete(dst []Completion, cqe uringCQE) []Completion {
 	case KindRecv:
 		if c.Err == unix.ENOBUFS {
 			// Every provided buffer is lent out: go again on Release.
-			p.starved = append(p.starved, op.fd)
+			p.starved = append(p.starved, int(op.fd))
 			return dst
 		}
 		st.rd = 0

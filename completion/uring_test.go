@@ -57,7 +57,7 @@ func TestUringMultishotRecv(t *testing.T) {
 		// Wait for this message to land in the backlog, unless the
 		// multishot has stopped (then it stays in the socket).
 		deadline := time.Now().Add(5 * time.Second)
-		for p.fds[fd].ms != 0 && len(p.fds[fd].backlog) <= i && time.Now().Before(deadline) {
+		for p.fds[fd].ms != 0 && len(p.fds[fd].early()) <= i && time.Now().Before(deadline) {
 			backlog[p], _ = p.Wait(backlog[p], false)
 			time.Sleep(time.Millisecond)
 		}
@@ -67,8 +67,8 @@ func TestUringMultishotRecv(t *testing.T) {
 		backlog[p], _ = p.Wait(backlog[p], false)
 		time.Sleep(time.Millisecond)
 	}
-	if p.fds[fd].ms != 0 || len(p.fds[fd].backlog) < msBacklog {
-		t.Fatalf("backlog %d, multishot armed %v: want it stopped at %d", len(p.fds[fd].backlog), p.fds[fd].ms != 0, msBacklog)
+	if p.fds[fd].ms != 0 || len(p.fds[fd].early()) < msBacklog {
+		t.Fatalf("backlog %d, multishot armed %v: want it stopped at %d", len(p.fds[fd].early()), p.fds[fd].ms != 0, msBacklog)
 	}
 	// Every byte comes out, in order: the backlog first, then the socket.
 	var got string

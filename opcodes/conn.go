@@ -1,10 +1,6 @@
 package opcodes
 
-import (
-	"time"
-
-	"github.com/pxroute/pxroute/completion"
-)
+import "github.com/pxroute/pxroute/completion"
 
 // conn is one connection's state on its loop: two threads of the program
 // (reader at rpc, writer at wpc), its input carry-over and its output queue.
@@ -31,10 +27,10 @@ type conn struct {
 	down        bool // lost, waiting to reconnect: sends queue up to the marks
 	counted     bool // holds a place in its listener's max_conns
 	ignoreEOF   bool
-	idle        time.Duration // idle_timeout; 0: none
-	lastIO      int64         // unix nanoseconds of its last read or write, when idle > 0
-	frameTO     time.Duration // frame_timeout; 0: none
-	partialAt   int64         // unix nanoseconds since a message has been arriving; 0: none
+	idleTimed   bool  // its endpoint has an idle_timeout
+	frameTimed  bool  // its endpoint has a frame_timeout
+	lastIO      int64 // unix nanoseconds of its last read or write, when idleTimed
+	partialAt   int64 // unix nanoseconds since a message has been arriving; 0: none
 	retry       completion.BackoffState
 	recvPending bool
 	blocked     bool // a send blocked on a full queue: read no more until it drains
@@ -73,15 +69,48 @@ type conn struct {
 	resumeMsgs int
 	inflight   int // bytes of the queue in a port Send: not droppable
 
+	ro *roles // its parts in topics, relay names and request/reply; nil: none
+
+	// Cut-through: streamLeft bytes of a large message are still to come
+	// and go to bulk.streamTo as they arrive.
+	streamLeft int
+	bulk       *bulk // splice and cut-through state; nil until first used
+
+}
+
+func (c *conn) queued() int { return c.out.len() }
+
+// Per-connection state most connections never need lives apart, so that
+// an idle connection costs its loop little memory (the conn struct is
+// most of it; see the idle benchmark).
+
+// roles is a conn's part in topic fan-outs, relay names and request/reply.
+type roles struct {
 	filters  []filter    // fan-out topic prefixes, per group; none: everything
 	name     []byte      // relay: how others see this member
 	announce [][2]uint32 // relay groups (and edges) told when this conn leaves
 	replies  []connRef   // request/reply worker: who asked each request it holds, oldest first
 	replyAt  int         // replies[replyAt:] are outstanding
+}
 
-	// Cut-through: streamLeft bytes of a large message are still to come
-	// and go to streamTo as they arrive.
-	streamLeft int
+func (c *conn) roles() *roles {
+	if c.ro == nil {
+		c.ro = new(roles)
+	}
+	return c.ro
+}
+
+// name is how relay members see c; nil before it has one.
+func (c *conn) nameOrNil() []byte {
+	if c.ro == nil {
+		return nil
+	}
+	return c.ro.name
+}
+
+// bulk is the state of bytes that bypass framing: a large message cut
+// through to its target, and splicing through a pipe.
+type bulk struct {
 	streamTo   connRef
 	streamLost bool // streamTo went away: the message is lost
 	streamHWM  int  // the edge's mark at streamTo
@@ -97,7 +126,23 @@ type conn struct {
 	noSplice  bool // these descriptors cannot splice: use the fallback
 }
 
-func (c *conn) queued() int { return c.out.len() }
+func (c *conn) bulkState() *bulk {
+	if c.bulk == nil {
+		c.bulk = new(bulk)
+	}
+	return c.bulk
+}
+
+// pipeFill is how many bytes wait in c's splice pipe.
+func (c *conn) pipeFill() int {
+	if c.bulk == nil {
+		return 0
+	}
+	return c.bulk.pipeFill
+}
+
+// spliceOut says a splice from c's pipe to its peer is pending.
+func (c *conn) spliceOut() bool { return c.bulk != nil && c.bulk.spliceOut }
 
 // connRef names a conn at one generation: a slot reused since does not match.
 type connRef struct {

@@ -114,15 +114,15 @@ func (m *Machine) sweepIdle() {
 		if c == nil || c.closed || c.down {
 			continue
 		}
-		switch {
-		case c.idle > 0 && now-c.lastIO > int64(c.idle):
-			m.log.Debug("idle timeout", "endpoint", m.prog.Endpoints[c.ep], "after", c.idle)
+		switch idle, frame := c.endpoint.IdleTimeout(), c.endpoint.FrameTimeout(); {
+		case c.idleTimed && now-c.lastIO > int64(idle):
+			m.log.Debug("idle timeout", "endpoint", m.prog.Endpoints[c.ep], "after", idle)
 			m.counters[c.ep].IdleClosed++
 			m.close(c, DropDisconnect)
-		case c.frameTO > 0 && c.partialAt != 0 && now-c.partialAt > int64(c.frameTO):
+		case c.frameTimed && c.partialAt != 0 && now-c.partialAt > int64(frame):
 			// A message dribbling in: a slowloris holds buffers and a
 			// connection without ever going idle.
-			m.log.Debug("frame timeout", "endpoint", m.prog.Endpoints[c.ep], "after", c.frameTO)
+			m.log.Debug("frame timeout", "endpoint", m.prog.Endpoints[c.ep], "after", frame)
 			m.counters[c.ep].FrameTimeouts++
 			m.close(c, DropDisconnect)
 		}

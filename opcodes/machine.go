@@ -301,7 +301,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			c.rpc = in.Out
 		default:
 			m.counters[c.ep].BytesIn += uint64(cp.N)
-			if c.idle > 0 {
+			if c.idleTimed {
 				c.lastIO = time.Now().UnixNano()
 			}
 			if len(c.cur) == 0 && len(c.in) == 0 {
@@ -346,7 +346,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			// with nothing queued (a client that hung up at once).
 			m.runWriter(c)
 		}
-		if p := c.peer; p != nil && p.pipeFill > 0 {
+		if p := c.peer; p != nil && p.pipeFill() > 0 {
 			m.spliceToPeer(p) // bytes spliced before c was connected
 		}
 	}
@@ -436,7 +436,7 @@ func (m *Machine) run(c *conn) {
 				continue
 			}
 			if wire == 0 {
-				if c.frameTO > 0 && c.partialAt == 0 {
+				if c.frameTimed && c.partialAt == 0 {
 					c.partialAt = time.Now().UnixNano()
 				}
 				if c.streamLeft == 0 && m.startStream(c, in) {
@@ -484,7 +484,8 @@ func (m *Machine) run(c *conn) {
 			c.rpc = in.Out
 		case OpAnnounce:
 			m.announce(c, in.Arg, in.Alt, "joined")
-			c.announce = append(c.announce, [2]uint32{in.Arg, in.Alt})
+			r := c.roles()
+			r.announce = append(r.announce, [2]uint32{in.Arg, in.Alt})
 			c.rpc = in.Out
 		case OpHalt:
 			c.readDone = true
@@ -682,8 +683,8 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 	c.fd, c.ep, c.endpoint, c.rpc = fd, ep, e, pc
 	c.fr, c.maxFrame, c.hwm = e.Framing(), e.MaxFrame(), e.HighWater()
 	c.hwmMsgs, c.policy = e.HighWaterMsgs(), e.Overflow()
-	c.idle, c.ignoreEOF, c.lastIO = e.IdleTimeout(), e.IgnoreEOF(), time.Now().UnixNano()
-	c.frameTO = e.FrameTimeout()
+	c.idleTimed, c.ignoreEOF, c.lastIO = e.IdleTimeout() > 0, e.IgnoreEOF(), time.Now().UnixNano()
+	c.frameTimed = e.FrameTimeout() > 0
 	c.frID, c.raw = m.rt.frIDs[ep], !c.fr.Boundaries()
 	if d, ok := c.fr.(Datagrams); ok && d.Datagrams() {
 		c.dgram = true
@@ -758,7 +759,8 @@ func (m *Machine) join(c *conn, g, topics uint32) {
 		for _, t := range m.prog.Topics[topics-1] {
 			f.prefixes = append(f.prefixes, []byte(t))
 		}
-		c.filters = append(c.filters, f)
+		r := c.roles()
+		r.filters = append(r.filters, f)
 	}
 	m.groups[g] = append(m.groups[g], c)
 	c.groups = append(c.groups, g)
@@ -865,18 +867,18 @@ func (m *Machine) close(c *conn, drop Drop) {
 	}
 	c.closed = true
 	m.streamAborted(c)
-	if c.spliceOut {
+	if c.spliceOut() {
 		// A splice from c's pipe is pending on the peer's descriptor; only
 		// closing the peer cancels it, before c's pipe goes away.
-		c.spliceOut = false
+		c.bulk.spliceOut = false
 		if p := c.peer; p != nil {
 			m.dropPipe(c)
 			m.close(p, DropDisconnect)
 		}
 	}
-	if p := c.peer; p != nil && p.spliceOut {
+	if p := c.peer; p != nil && p.spliceOut() {
 		// The peer's splice into c is cancelled with c's descriptor.
-		p.spliceOut = false
+		p.bulk.spliceOut = false
 		m.dropPipe(p)
 	}
 	m.dropPipe(c)
@@ -898,15 +900,17 @@ func (m *Machine) close(c *conn, drop Drop) {
 	c.out.reset(&m.chunks, c.sending) // a write in flight may still read the chunks
 	c.in, c.msg, c.iovs = nil, nil, nil
 	m.leave(c)
-	if !m.stopping {
-		for _, a := range c.announce {
-			m.announce(c, a[0], a[1], "left")
+	if r := c.ro; r != nil {
+		if !m.stopping {
+			for _, a := range r.announce {
+				m.announce(c, a[0], a[1], "left")
+			}
 		}
+		if n := len(r.replies) - r.replyAt; n > 0 {
+			m.log.Warn("worker closed with requests unanswered", "endpoint", m.prog.Endpoints[c.ep], "requests", n)
+		}
+		c.ro = nil
 	}
-	if n := len(c.replies) - c.replyAt; n > 0 {
-		m.log.Warn("worker closed with requests unanswered", "endpoint", m.prog.Endpoints[c.ep], "requests", n)
-	}
-	c.filters, c.name, c.announce, c.replies, c.replyAt = nil, nil, nil, nil, 0
 	// Senders blocked on c go on: their next message finds c gone. Its
 	// peer is not one of them; it follows c out once drained (below).
 	for i, w := range c.waiters {
@@ -939,7 +943,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 // It reports false when c should close for good: stopping, a dialled conn,
 // or the backoff gave up.
 func (m *Machine) suspend(c *conn) bool {
-	if c.start == 0 || m.stopping || m.isRetired(c.ep) || c.endpoint.Role() != RoleConnect || c.peer != nil || c.spliceOut || c.pipeFill > 0 {
+	if c.start == 0 || m.stopping || m.isRetired(c.ep) || c.endpoint.Role() != RoleConnect || c.peer != nil || c.spliceOut() || c.pipeFill() > 0 {
 		return false
 	}
 	d, ok := c.retry.Next(c.endpoint.Reconnect(), time.Now())

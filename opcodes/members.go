@@ -23,14 +23,15 @@ func (m *Machine) subscribe(c *conn, g uint32) {
 		return
 	}
 	add, prefix := p[0] == '+' || p[0] == 1, p[1:]
+	r := c.roles()
 	i := 0
-	for i < len(c.filters) && c.filters[i].group != g {
+	for i < len(r.filters) && r.filters[i].group != g {
 		i++
 	}
-	if i == len(c.filters) {
-		c.filters = append(c.filters, filter{group: g})
+	if i == len(r.filters) {
+		r.filters = append(r.filters, filter{group: g})
 	}
-	f := &c.filters[i]
+	f := &r.filters[i]
 	for j, q := range f.prefixes {
 		if bytes.Equal(q, prefix) {
 			if !add {
@@ -69,7 +70,7 @@ func (m *Machine) name(c *conn, from uint32) {
 	if len(name) == 0 {
 		name = fmt.Appendf(name, "%s#%d.%d", m.prog.Endpoints[c.ep], m.id, c.slot)
 	}
-	c.name = name
+	c.roles().name = name
 }
 
 func sockaddrString(sa unix.Sockaddr) string {
@@ -87,10 +88,10 @@ func sockaddrString(sa unix.Sockaddr) string {
 // announce tells group g's other members "* name verb", framed like a
 // message from c.
 func (m *Machine) announce(c *conn, g, edge uint32, verb string) {
-	if len(c.name) == 0 {
+	if len(c.nameOrNil()) == 0 {
 		m.name(c, NameFromAddress)
 	}
-	body := append(append(append(m.named[:0], "* "...), c.name...), " "+verb...)
+	body := append(append(append(m.named[:0], "* "...), c.ro.name...), " "+verb...)
 	m.named = body
 	head, tail := c.fr.Encode(m.hdr[:], body)
 	wire := append(append(append(m.prefixBuf[:0], head...), body...), tail...)

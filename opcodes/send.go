@@ -18,7 +18,7 @@ const shareMin = 1024
 func (m *Machine) send(c *conn, in *Inst) {
 	e := m.edge(in.Mode, in.Alt)
 	wire, lo, hi := c.msg, c.lo, c.hi
-	if e.Prefix && len(c.name) > 0 {
+	if e.Prefix && len(c.nameOrNil()) > 0 {
 		wire, lo, hi = m.prefixed(c, wire[lo:hi])
 	}
 	switch in.Mode {
@@ -48,18 +48,20 @@ func (m *Machine) send(c *conn, in *Inst) {
 			return
 		}
 		if m.deliver(c, d, e, c.frID, c.fr, wire, lo, hi) && e.Reply {
-			d.replies = append(d.replies, connRef{c, c.gen})
+			r := d.roles()
+			r.replies = append(r.replies, connRef{c, c.gen})
 		}
 	case ToRequester:
-		if c.replyAt == len(c.replies) {
+		r := c.ro
+		if r == nil || r.replyAt == len(r.replies) {
 			m.counters[c.ep].Drops[DropNoRoute]++ // an answer nobody asked for
 			return
 		}
-		to := c.replies[c.replyAt].live()
-		c.replies[c.replyAt] = connRef{}
-		c.replyAt++
-		if c.replyAt == len(c.replies) {
-			c.replies, c.replyAt = c.replies[:0], 0
+		to := r.replies[r.replyAt].live()
+		r.replies[r.replyAt] = connRef{}
+		r.replyAt++
+		if r.replyAt == len(r.replies) {
+			r.replies, r.replyAt = r.replies[:0], 0
 		}
 		if to == nil {
 			m.counters[c.ep].Drops[DropNoRoute]++ // the requester has gone
@@ -72,7 +74,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 // prefixed builds "<name> payload" as a message in c's own framing, in
 // scratch space valid until the next call.
 func (m *Machine) prefixed(c *conn, payload []byte) (wire []byte, lo, hi int) {
-	body := append(append(append(append(m.named[:0], '<'), c.name...), "> "...), payload...)
+	body := append(append(append(append(m.named[:0], '<'), c.ro.name...), "> "...), payload...)
 	m.named = body
 	head, tail := c.fr.Encode(m.hdr[:], body)
 	m.prefixBuf = append(append(append(m.prefixBuf[:0], head...), body...), tail...)
@@ -87,7 +89,7 @@ func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr Framing
 	n := 0
 	m.fanning = true
 	for _, d := range m.groups[g] {
-		if d == skip || (d.filters != nil && !d.wants(g, wire[lo:hi])) {
+		if d == skip || (d.ro != nil && d.ro.filters != nil && !d.wants(g, wire[lo:hi])) {
 			continue
 		}
 		m.deliver(src, d, e, frID, fr, wire, lo, hi)
@@ -100,7 +102,7 @@ func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr Framing
 // wants reports whether c's topics in group g take a message with this
 // payload.
 func (c *conn) wants(g uint32, payload []byte) bool {
-	for _, f := range c.filters {
+	for _, f := range c.ro.filters {
 		if f.group != g {
 			continue
 		}
@@ -421,7 +423,7 @@ func (m *Machine) wrote(c *conn, n int) {
 		return
 	}
 	done := c.out.consume(&m.chunks, n)
-	if c.idle > 0 {
+	if c.idleTimed {
 		c.lastIO = time.Now().UnixNano()
 	}
 	m.counters[c.ep].BytesOut += uint64(n)
@@ -475,7 +477,7 @@ func (m *Machine) sent(c *conn) {
 		m.flush(c)
 	}
 	m.resume(c)
-	if p := c.peer; p != nil && p.pipeFill > 0 && !c.sending {
+	if p := c.peer; p != nil && p.pipeFill() > 0 && !c.sending {
 		m.spliceToPeer(p) // it waited for c's write side
 	}
 }

@@ -13,27 +13,28 @@ const pipeSize = 1 << 20
 
 // splice runs OpSplice for c; it reports whether c parked.
 func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
+	c.bulkState()
 	switch {
-	case c.noSplice || c.peer == nil || len(c.cur) > 0:
+	case c.bulk.noSplice || c.peer == nil || len(c.cur) > 0:
 		c.rpc = in.Arg // copy through user space instead
 		return false
-	case c.pipeFill > 0 || c.spliceOut || c.recvPending || m.stopping || m.isRetired(c.ep):
+	case c.bulk.pipeFill > 0 || c.bulk.spliceOut || c.recvPending || m.stopping || m.isRetired(c.ep):
 		return true // the splice-out completion (or nothing, when stopping) resumes it
 	}
-	if !c.havePipe {
-		if err := unix.Pipe2(c.pipe[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-			c.noSplice = true // out of descriptors, say: copying still works
+	if !c.bulk.havePipe {
+		if err := unix.Pipe2(c.bulk.pipe[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+			c.bulk.noSplice = true // out of descriptors, say: copying still works
 			c.rpc = in.Arg
 			return false
 		}
-		size, err := unix.FcntlInt(uintptr(c.pipe[1]), unix.F_SETPIPE_SZ, pipeSize)
+		size, err := unix.FcntlInt(uintptr(c.bulk.pipe[1]), unix.F_SETPIPE_SZ, pipeSize)
 		if err != nil {
 			size = 64 << 10 // the default capacity
 		}
-		c.pipeCap = size
-		c.havePipe = true
+		c.bulk.pipeCap = size
+		c.bulk.havePipe = true
 	}
-	if err := m.port.SpliceIn(c.fd, c.pipe[1], c.pipeCap, m.tok(c)); err != nil {
+	if err := m.port.SpliceIn(c.fd, c.bulk.pipe[1], c.bulk.pipeCap, m.tok(c)); err != nil {
 		m.fail(c, DropDisconnect, errnoOf(err))
 		return false
 	}
@@ -56,7 +57,7 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 	}
 	switch {
 	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
-		c.noSplice = true // this pair of descriptors cannot splice
+		c.bulk.noSplice = true // this pair of descriptors cannot splice
 	case cp.Err != 0:
 		m.fail(c, DropDisconnect, cp.Err)
 		return
@@ -74,7 +75,7 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 			m.closePipe(c) // the bytes in it have nowhere to go
 			break
 		}
-		c.pipeFill = cp.N
+		c.bulk.pipeFill = cp.N
 		m.busy++
 		m.counters[p.ep].Queued += int64(cp.N)
 		m.counters[p.ep].QueuedMsgs++
@@ -89,19 +90,19 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 // take writes.
 func (m *Machine) spliceToPeer(c *conn) {
 	p := c.peer
-	if c.spliceOut || c.pipeFill == 0 || p == nil || p.connecting || p.sending {
+	if c.bulk.spliceOut || c.bulk.pipeFill == 0 || p == nil || p.connecting || p.sending {
 		return // p's connect or send completion calls back here
 	}
-	if err := m.port.SpliceOut(c.pipe[0], p.fd, c.pipeFill, m.tok(c)); err != nil {
+	if err := m.port.SpliceOut(c.bulk.pipe[0], p.fd, c.bulk.pipeFill, m.tok(c)); err != nil {
 		m.fail(p, DropDisconnect, errnoOf(err))
 		return
 	}
-	c.spliceOut = true
+	c.bulk.spliceOut = true
 }
 
 // splicedOut handles bytes that left c's pipe for c's peer.
 func (m *Machine) splicedOut(c *conn, cp *completion.Completion) {
-	c.spliceOut = false
+	c.bulk.spliceOut = false
 	p := c.peer
 	if p == nil {
 		return // the peer closed meanwhile; close(p) settled the pipe
@@ -113,8 +114,8 @@ func (m *Machine) splicedOut(c *conn, cp *completion.Completion) {
 	}
 	m.counters[p.ep].BytesOut += uint64(cp.N)
 	m.counters[p.ep].Queued -= int64(cp.N)
-	c.pipeFill -= cp.N
-	if c.pipeFill > 0 {
+	c.bulk.pipeFill -= cp.N
+	if c.bulk.pipeFill > 0 {
 		m.spliceToPeer(c)
 		return
 	}
@@ -127,24 +128,27 @@ func (m *Machine) splicedOut(c *conn, cp *completion.Completion) {
 // dropPipe counts what is stranded in c's pipe as lost to c's peer and
 // closes the pipe.
 func (m *Machine) dropPipe(c *conn) {
-	if c.pipeFill > 0 {
+	if c.bulk == nil {
+		return
+	}
+	if c.bulk.pipeFill > 0 {
 		ep := c.ep
 		if c.peer != nil {
 			ep = c.peer.ep
 		}
 		m.counters[ep].Drops[DropDisconnect]++
-		m.counters[ep].Queued -= int64(c.pipeFill)
+		m.counters[ep].Queued -= int64(c.bulk.pipeFill)
 		m.counters[ep].QueuedMsgs--
 		m.busy--
-		c.pipeFill = 0
+		c.bulk.pipeFill = 0
 	}
 	m.closePipe(c)
 }
 
 func (m *Machine) closePipe(c *conn) {
-	if c.havePipe {
-		unix.Close(c.pipe[0])
-		unix.Close(c.pipe[1])
-		c.havePipe = false
+	if c.bulk != nil && c.bulk.havePipe {
+		unix.Close(c.bulk.pipe[0])
+		unix.Close(c.bulk.pipe[1])
+		c.bulk.havePipe = false
 	}
 }

@@ -38,8 +38,9 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	if pol != PolicyBlock {
 		return false
 	}
-	c.streamTo, c.streamLeft, c.streamHWM = connRef{d, d.gen}, total, hwm
-	c.streamLost = false
+	b := c.bulkState()
+	b.streamTo, c.streamLeft, b.streamHWM = connRef{d, d.gen}, total, hwm
+	c.bulk.streamLost = false
 	m.streamBytes(c, c.cur)
 	m.releaseInput(c)
 	return true
@@ -58,9 +59,9 @@ func (m *Machine) streamRecv(c *conn, b []byte) []byte {
 // byte.
 func (m *Machine) streamBytes(c *conn, b []byte) {
 	c.streamLeft -= len(b)
-	d := c.streamTo.live()
+	d := c.bulk.streamTo.live()
 	if d == nil || d.failed || d.writeShut {
-		c.streamLost = true
+		c.bulk.streamLost = true
 	} else {
 		if d.queued() == 0 {
 			m.busy++
@@ -71,8 +72,8 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 			d.dirty = true
 			m.dirty = append(m.dirty, d)
 		}
-		if d.queued() > c.streamHWM {
-			m.block(c, d, c.streamHWM, 0)
+		if d.queued() > c.bulk.streamHWM {
+			m.block(c, d, c.bulk.streamHWM, 0)
 		}
 	}
 	if c.streamLeft > 0 {
@@ -80,14 +81,14 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 	}
 	c.partialAt = 0 // the message is whole
 	m.counters[c.ep].MsgsIn++
-	if c.streamLost {
+	if c.bulk.streamLost {
 		m.counters[c.ep].Drops[DropDisconnect]++
 	} else {
 		d.out.endMessage()
 		m.counters[d.ep].QueuedMsgs++
 		m.counters[d.ep].Offered++
 	}
-	c.streamTo = connRef{}
+	c.bulk.streamTo = connRef{}
 }
 
 // streamAborted counts the message c was streaming when it closed: its
@@ -96,10 +97,10 @@ func (m *Machine) streamAborted(c *conn) {
 	if c.streamLeft > 0 {
 		m.counters[c.ep].MsgsIn++
 		m.counters[c.ep].Drops[DropDisconnect]++
-		if d := c.streamTo.live(); d != nil && d != c {
+		if d := c.bulk.streamTo.live(); d != nil && d != c {
 			d.peerGone, d.wantShut = true, true // what it got ends mid-message
 			m.runWriter(d)
 		}
-		c.streamLeft, c.streamTo = 0, connRef{}
+		c.streamLeft, c.bulk.streamTo = 0, connRef{}
 	}
 }
