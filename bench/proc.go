@@ -81,7 +81,7 @@ func helper(role string, args ...string) (*process, error) {
 
 func helperReady(role string, args []string) []string {
 	switch role {
-	case "echo", "relay":
+	case "echo", "lines", "relay":
 		return args[:1]
 	}
 	return nil
