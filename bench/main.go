@@ -86,18 +86,18 @@ func main() {
 		*reps = 1
 	}
 	var report strings.Builder
-	fmt.Fprintf(&report, "Machine: %d cores, %s. Date: %s. pxroute engine: %s. Command: `go run ./bench%s`; %d repetitions, interleaved; medians.\n\n",
+	fmt.Fprintf(&report, "Machine: %d cores, %s. Date: %s. pxroute engine: %s. Command: `go run ./bench%s`; %d repetitions, interleaved; medians. \"CPU s per run\" is the user+system time of the contender's own processes (the relay or server under test, not the load generator nor a server all contenders share), median; — where the contender has none.\n\n",
 		runtime.NumCPU(), kernel(), time.Now().UTC().Format("2006-01-02"), *engine, argsShown(), *reps)
 	for _, sc := range allScenarios() {
 		if len(want) > 0 && !want[sc.name] && !want[strings.SplitN(sc.name, "-", 2)[0]] {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "%s\n", sc.title)
-		res, err := runScenario(cfg, sc, *reps)
+		res, cpu, err := runScenario(cfg, sc, *reps)
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", sc.name, err))
 		}
-		section := describe(sc, res, missingPeers(sc))
+		section := describe(sc, res, cpu, missingPeers(sc))
 		fmt.Print(section)
 		report.WriteString(section)
 		if *out != "" {
@@ -115,8 +115,9 @@ func main() {
 
 // runScenario runs every contender reps times, interleaved, and returns
 // each one's median (missing peers are left out and said so).
-func runScenario(cfg config, sc scenario, reps int) (map[string]float64, error) {
+func runScenario(cfg config, sc scenario, reps int) (med, cpu map[string]float64, err error) {
 	values := map[string][]float64{}
+	cpus := map[string][]float64{}
 	failures := map[string]int{}
 	for r := 0; r < reps; r++ {
 		for _, c := range sc.contenders {
@@ -128,12 +129,14 @@ func runScenario(cfg config, sc scenario, reps int) (map[string]float64, error) 
 					continue
 				}
 			}
+			contenderCPU = 0
 			v, err := c.run(cfg)
 			if err != nil {
 				// One failed run (a peer that did not come up in time)
 				// does not spoil the others: try once more, then leave
 				// this repetition out and say so.
 				fmt.Fprintf(os.Stderr, "  %s rep %d failed, once more: %v\n", c.name, r+1, err)
+				contenderCPU = 0
 				if v, err = c.run(cfg); err != nil {
 					fmt.Fprintf(os.Stderr, "  %s rep %d left out: %v\n", c.name, r+1, err)
 					failures[c.name]++
@@ -141,27 +144,31 @@ func runScenario(cfg config, sc scenario, reps int) (map[string]float64, error) 
 				}
 			}
 			values[c.name] = append(values[c.name], v)
-			fmt.Fprintf(os.Stderr, "  %-28s rep %d: %.1f %s\n", c.name, r+1, v, sc.unit)
+			cpus[c.name] = append(cpus[c.name], contenderCPU)
+			fmt.Fprintf(os.Stderr, "  %-28s rep %d: %.1f %s (its processes' CPU: %.2f s)\n", c.name, r+1, v, sc.unit, contenderCPU)
 		}
 	}
-	med := map[string]float64{}
+	med, cpu = map[string]float64{}, map[string]float64{}
 	for k, v := range values {
 		med[k] = median(v)
+		cpu[k] = median(cpus[k])
 	}
 	for k, n := range failures {
 		fmt.Fprintf(os.Stderr, "  %s: %d of %d repetitions failed\n", k, n, reps)
 	}
 	if len(values["pxroute"]) == 0 {
-		return nil, fmt.Errorf("pxroute never completed a run")
+		return nil, nil, fmt.Errorf("pxroute never completed a run")
 	}
-	return med, nil
+	return med, cpu, nil
 }
 
 // describe renders one scenario as a markdown section: medians, the ratio
 // of pxroute to each other contender, and the target.
-func describe(sc scenario, res map[string]float64, missing map[string]bool) string {
+// cpu is the median CPU time of each contender's own processes per run
+// (none for a contender whose work the benchmark process itself does).
+func describe(sc scenario, res, cpu map[string]float64, missing map[string]bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n![%s](bench/charts/%s.svg)\n\n| contender | %s | pxroute ÷ it |\n| --- | --- | --- |\n", sc.title, sc.name, sc.name, sc.unit)
+	fmt.Fprintf(&b, "### %s\n\n![%s](bench/charts/%s.svg)\n\n| contender | %s | pxroute ÷ it | CPU s per run |\n| --- | --- | --- | --- |\n", sc.title, sc.name, sc.name, sc.unit)
 	px := res["pxroute"]
 	for _, c := range sc.contenders {
 		v, ok := res[c.name]
@@ -170,7 +177,7 @@ func describe(sc scenario, res map[string]float64, missing map[string]bool) stri
 			if missing[c.name] {
 				why = "not installed"
 			}
-			fmt.Fprintf(&b, "| %s | %s | |\n", c.name, why)
+			fmt.Fprintf(&b, "| %s | %s | | |\n", c.name, why)
 			continue
 		}
 		ratio := ""
@@ -181,7 +188,11 @@ func describe(sc scenario, res map[string]float64, missing map[string]bool) stri
 		default:
 			ratio = "∞ (it delivered nothing: stalled)"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.name, format(v), ratio)
+		used := "—"
+		if t := cpu[c.name]; t > 0 {
+			used = fmt.Sprintf("%.2f", t)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.name, format(v), ratio, used)
 	}
 	if sc.check != nil {
 		met, how := sc.check(res)

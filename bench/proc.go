@@ -15,7 +15,49 @@ import (
 // process is a server the benchmark started: pxroute or a peer.
 type process struct {
 	cmd *exec.Cmd
+	// shared marks a process every contender of a scenario runs alike
+	// (the iperf3 server, the echo server behind a relay): its CPU is not
+	// the contender's.
+	shared bool
 }
+
+// contenderCPU adds up the CPU time of the contender's own processes as
+// they stop; runScenario reads and resets it around each run.
+var contenderCPU float64
+
+// treeCPU is the user+system CPU time of process pid and of its
+// descendants, the reaped (cutime, cstime) and the live (socat forks one
+// per connection and may not have reaped it yet), read from /proc.
+func treeCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 15 {
+		return 0
+	}
+	var ticks float64
+	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		v, _ := strconv.ParseFloat(f[i], 64)
+		ticks += v
+	}
+	total := ticks / clockTicks
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, t := range tasks {
+		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		for _, k := range strings.Fields(string(kids)) {
+			if child, err := strconv.Atoi(k); err == nil {
+				total += treeCPU(child)
+			}
+		}
+	}
+	return total
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on Linux.
+const clockTicks = 100
 
 // spawn starts name with args and waits until every address in ready
 // accepts connections.
@@ -88,6 +130,9 @@ func helperReady(role string, args []string) []string {
 }
 
 func (p *process) stop() {
+	if !p.shared {
+		contenderCPU += treeCPU(p.cmd.Process.Pid)
+	}
 	p.cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
 	go func() { p.cmd.Wait(); close(done) }()
@@ -115,25 +160,6 @@ func (p *process) rssBytes() (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS")
 }
-
-// cpuSeconds is the process's user+system CPU time so far, from /proc.
-func (p *process) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name (which may hold spaces) start at ')'.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / clockTicks
-}
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on Linux.
-const clockTicks = 100
 
 // openFDs counts the process's open descriptors.
 func (p *process) openFDs() int {

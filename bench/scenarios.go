@@ -86,6 +86,7 @@ func bridgeScenario() scenario {
 				return 0, err
 			}
 			defer srv.stop()
+			srv.shared = true
 			target := addrs[0]
 			switch via {
 			case "pxroute":
@@ -529,6 +530,7 @@ func latencyScenario() scenario {
 				return 0, err
 			}
 			defer echo.stop()
+			echo.shared = true
 			target := addrs[0]
 			switch via {
 			case "pxroute":
