@@ -241,10 +241,14 @@ func writeReport(path, body string) error {
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
-	if len(s) == 0 {
+	switch n := len(s); {
+	case n == 0:
 		return 0
+	case n%2 == 0: // a repetition left out leaves an even count
+		return (s[n/2-1] + s[n/2]) / 2
+	default:
+		return s[n/2]
 	}
-	return s[len(s)/2]
 }
 
 func kernel() string {
