@@ -306,19 +306,26 @@ func fanoutRun(cfg config, n int, pubAddr, subAddr string, proto fanoutClient) (
 			}
 		}
 	}()
-	time.Sleep(cfg.dur(1 * time.Second)) // warm up
+	return deliveryRate(cfg, &got, stop, subs, &wg), nil
+}
+
+// deliveryRate lets the clients warm up for a second, counts what got
+// grows by over the measured 3 seconds, then stops the clients (closing
+// stop and conns, waiting for wg) and returns the rate per second.
+func deliveryRate(cfg config, got *atomic.Int64, stop chan struct{}, conns []net.Conn, wg *sync.WaitGroup) float64 {
+	time.Sleep(cfg.dur(time.Second)) // warm up
 	g0, t0 := got.Load(), time.Now()
 	time.Sleep(cfg.dur(3 * time.Second))
 	g1, t1 := got.Load(), time.Now()
 	close(stop)
-	for _, c := range subs {
+	for _, c := range conns {
 		c.Close()
 	}
 	wg.Wait()
 	if g1 == g0 {
 		fmt.Fprintln(os.Stderr, "    (nothing was delivered while measuring: the server stalled)")
 	}
-	return float64(g1-g0) / t1.Sub(t0).Seconds(), nil
+	return float64(g1-g0) / t1.Sub(t0).Seconds()
 }
 
 // ---- 3. 100 MB framed echo ----
@@ -700,19 +707,7 @@ func chatRun(cfg config, addr string) (float64, error) {
 			}
 		}()
 	}
-	time.Sleep(cfg.dur(time.Second))
-	g0, t0 := got.Load(), time.Now()
-	time.Sleep(cfg.dur(3 * time.Second))
-	g1, t1 := got.Load(), time.Now()
-	close(stop)
-	for _, c := range conns {
-		c.Close()
-	}
-	wg.Wait()
-	if g1 == g0 {
-		fmt.Fprintln(os.Stderr, "    (nothing was delivered while measuring: the server stalled)")
-	}
-	return float64(g1-g0) / t1.Sub(t0).Seconds(), nil
+	return deliveryRate(cfg, &got, stop, conns, &wg), nil
 }
 
 // ---- 7. file to socket ----
