@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,12 +16,13 @@ import (
 // as processes of their own.
 //
 //	echo ADDR          a goroutine-per-connection echo server (io.Copy)
+//	frames ADDR        a goroutine-per-connection framed echo server
 //	lines ADDR         a goroutine-per-connection line echo server (bufio)
 //	relay ADDR TARGET  a goroutine-per-connection relay (io.Copy both ways)
 //	sendfile FILE ADDR copy FILE to ADDR with io.Copy (sendfile(2)), then exit
 func runHelper(role string, args []string) error {
 	switch role {
-	case "echo", "lines", "relay":
+	case "echo", "frames", "lines", "relay":
 		ln, err := net.Listen("tcp", args[0])
 		if err != nil {
 			return err
@@ -28,8 +30,9 @@ func runHelper(role string, args []string) error {
 		serve := map[string]func(net.Conn){
 			// io.Copy(c, c) splices: it holds a pipe (two more
 			// descriptors) per connection while waiting for bytes.
-			"echo":  func(c net.Conn) { io.Copy(c, c) },
-			"lines": echoLines,
+			"echo":   func(c net.Conn) { io.Copy(c, c) },
+			"frames": echoFrames,
+			"lines":  echoLines,
 			"relay": func(c net.Conn) {
 				up, err := net.Dial("tcp", args[1])
 				if err != nil {
@@ -98,6 +101,32 @@ func echoLines(c net.Conn) {
 			}
 		}
 		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+// echoFrames answers each frame (an 8-byte little-endian length, then that
+// many bytes) with the same frame, the way a Go user writes a framed echo
+// service: read the header, allocate the payload, read it whole, write
+// both back in one writev.
+func echoFrames(c net.Conn) {
+	const maxFrame = 128 << 20 // as the pxroute contender's max_frame
+	var header [8]byte
+	for {
+		if _, err := io.ReadFull(c, header[:]); err != nil {
+			return
+		}
+		n := binary.LittleEndian.Uint64(header[:])
+		if n > maxFrame {
+			return
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(c, payload); err != nil {
+			return
+		}
+		frame := net.Buffers{header[:], payload}
+		if _, err := frame.WriteTo(c); err != nil {
 			return
 		}
 	}

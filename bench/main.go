@@ -53,7 +53,7 @@ type config struct {
 var errMissing = errors.New("not installed (run bench/setup.sh)")
 
 func main() {
-	role := flag.String("helper", "", "internal: run as a helper process (echo, relay, sendfile)")
+	role := flag.String("helper", "", "internal: run as a helper process (echo, frames, lines, relay, sendfile)")
 	quick := flag.Bool("quick", false, "short runs (a smoke run: figures are not meaningful)")
 	reps := flag.Int("reps", 3, "repetitions per contender")
 	engine := flag.String("engine", "auto", "pxroute's engine")
@@ -76,6 +76,11 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(dir)
+	if *profiles != "" {
+		if err := os.MkdirAll(*profiles, 0o755); err != nil {
+			fail(err) // else every pxroute run fails to start, saying why only in its log
+		}
+	}
 	cfg := config{bin: filepath.Join(dir, "pxroute"), engine: *engine, quick: *quick, dir: dir, profileDir: *profiles}
 	build := exec.Command("go", "build", "-o", cfg.bin, "./cmd/pxroute")
 	build.Stderr = os.Stderr
