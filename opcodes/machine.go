@@ -61,14 +61,10 @@ type Machine struct {
 	wake    []connRef // blocked senders to run again, in settle
 	cursor  []int     // per group: the next member a round robin tries
 
-	// A group send copies a large message once into shared, a chunk
-	// filled message after message (shareFill), and queues references.
-	fanning   bool
-	shared    *chunk
-	sharedB   []byte
-	shareFill *chunk
-	named     []byte // scratch: "<name> payload"
-	prefixBuf []byte // scratch: that, framed
+	fanning   bool        // a group send is delivering
+	shared    shareStream // its message, copied once for every queue
+	named     []byte      // scratch: "<name> payload"
+	prefixBuf []byte      // scratch: that, framed
 
 	ops      [NumOps]uint64
 	counters []epCounters
@@ -155,7 +151,7 @@ func (m *Machine) Mail(v any) {
 			if m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) == 0 {
 				m.counters[msg.src].Drops[DropNoRoute]++ // the members left meanwhile
 			}
-			m.unshare()
+			m.shared.done()
 			start = msg.end
 		}
 		clear(v.msgs) // drop Framing references before pooling

@@ -99,5 +99,5 @@ func (m *Machine) announce(c *conn, g, edge uint32, verb string) {
 	lo, hi := len(head), len(head)+len(body)
 	m.deliverGroup(c, c, g, edge, c.frID, c.fr, wire, lo, hi)
 	m.postGroup(c, g, edge, wire, lo, hi)
-	m.unshare()
+	m.shared.done()
 }

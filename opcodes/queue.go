@@ -130,6 +130,27 @@ func (q *outQueue) add(c *chunk, b []byte) {
 	q.segs = append(q.segs, seg{b: b, c: c})
 }
 
+// continues reports whether b, a message in shared chunk c, directly
+// follows the last queued bytes in the stream of shared messages: right
+// after them in c, or at the start of c when they end prev, the shared
+// chunk before c. Segments keep their chunk's capacity beyond them, so
+// what lies after one is cap(b) - len(b) bytes.
+func (q *outQueue) continues(c *chunk, b []byte, prev *chunk) bool {
+	n := len(q.segs)
+	if n == q.head {
+		return true
+	}
+	last := q.segs[n-1]
+	after := cap(last.b) - len(last.b)
+	switch {
+	case last.c == c:
+		return after == cap(b)
+	case last.c == prev && prev != nil:
+		return after == cap(prev.b)-len(prev.b) && cap(b) == cap(c.b)
+	}
+	return false
+}
+
 // iov appends the queued bytes to dst, at most maxWriteChunks slices.
 func (q *outQueue) iov(dst [][]byte) [][]byte {
 	for i := q.head; i < len(q.segs) && i-q.head < maxWriteChunks; i++ {
@@ -311,3 +332,60 @@ func (q *outQueue) reset(pool *chunkPool, inflight bool) {
 	q.written = q.appended
 	q.first = q.appended
 }
+
+// A queue references a shared message only where that costs no memory
+// beyond the message: where it extends the queue's run of consecutive
+// shared messages (or starts one in an empty queue), or where the message
+// has a chunk of its own (over outChunk). Elsewhere — a topic filter or
+// drops leave gaps — it is copied, instead of pinning a 64 KiB chunk for a
+// few bytes. What a queue's chunks hold is then at most three chunks (its
+// fill and the two ends of its run) beyond its queued bytes, or twice
+// them where messages over outChunk cut the run (each ends the chunk
+// before it early).
+
+// shareStream is a loop's copy of what its group sends queue: each message
+// copied once, message after message, into chunks that queues reference,
+// so that a subscriber's queue holds a run of them as one segment.
+type shareStream struct {
+	fill *chunk // being filled; the stream holds a reference
+	// prev is the chunk fill replaced. The stream keeps its reference
+	// while it is prev: pooled and reused, it could pass for it.
+	prev *chunk
+	cur  []byte // this send's message in fill, once copied
+}
+
+// queue puts this send's message on q: by reference to the shared copy
+// (made on first use), or copied into q's own chunks where a reference
+// would pin more than the message (see above).
+func (s *shareStream) queue(pool *chunkPool, q *outQueue, wire []byte) {
+	if s.cur == nil {
+		s.copy(pool, wire)
+	}
+	if len(wire) > outChunk || q.len() == 0 || q.continues(s.fill, s.cur, s.prev) {
+		q.pushShared(s.fill, s.cur)
+		return
+	}
+	q.push(pool, [][]byte{wire})
+}
+
+// copy appends wire to the stream as this send's message.
+func (s *shareStream) copy(pool *chunkPool, wire []byte) {
+	f := s.fill
+	if f == nil || cap(f.b)-len(f.b) < len(wire) {
+		if s.prev != nil {
+			pool.unref(s.prev)
+		}
+		s.prev = f
+		f = pool.get(len(wire))
+		f.refs = 1
+		s.fill = f
+	}
+	start := len(f.b)
+	f.b = append(f.b, wire...)
+	// The slice keeps the chunk's capacity beyond it, as queued segments
+	// do: add extends a segment by the message that follows it.
+	s.cur = f.b[start:]
+}
+
+// done ends a send: the next queue call copies the next message.
+func (s *shareStream) done() { s.cur = nil }

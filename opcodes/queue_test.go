@@ -48,7 +48,7 @@ func TestOutQueue(t *testing.T) {
 
 // drain writes the whole queue out in uneven steps and returns the bytes.
 func drain(q *outQueue, pool *chunkPool) (out []byte, msgs int) {
-	for step := 7; q.len() > 0; step = step*2 + 1 {
+	for step := 7; q.len() > 0; step = min(step*2+1, 1<<30) {
 		var flat []byte
 		for _, b := range q.iov(nil) {
 			flat = append(flat, b...)
@@ -163,4 +163,84 @@ func TestOutQueueDropOldest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A shareStream copies each group message once and queues references to
+// it, but a queue references small messages only in one unbroken run: one
+// that takes scattered messages (a topic filter, drops) copies them
+// instead of pinning a 64 KiB chunk for each few bytes. Every queue still
+// gets exactly the messages it took.
+func TestShareStream(t *testing.T) {
+	tests := []struct {
+		name  string
+		size  func(i int) int  // message i's size
+		takes func(i int) bool // whether the queue takes message i (true for i = -1 only if for all)
+		drain int              // write everything out every drain messages (0: never)
+		count int              // messages sent
+	}{
+		{"small, takes all", func(int) int { return 64 }, func(int) bool { return true }, 0, 20000},
+		{"small, every 100th", func(int) int { return 64 }, func(i int) bool { return i%100 == 0 }, 0, 20000},
+		{"small, runs with gaps", func(int) int { return 64 }, func(i int) bool { return i >= 0 && i%3000 < 2000 }, 0, 20000},
+		{"small, every 7th, drained often", func(int) int { return 64 }, func(i int) bool { return i%7 == 0 }, 500, 20000},
+		{"mixed sizes, every other", func(i int) int { return []int{64, 5000, 1, 70000, 300}[i%5] }, func(i int) bool { return i%2 == 0 }, 0, 2000},
+		{"mixed sizes, all, drained", func(i int) int { return []int{64, 5000, 0, 70000, 300}[i%5] }, func(int) bool { return true }, 37, 2000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool := &chunkPool{max: 1 << 20}
+			var s shareStream
+			var q, all outQueue // all takes every message: the stream keeps going for someone
+			var want, got []byte
+			took, wrote := 0, 0
+			for i := range tt.count {
+				msg := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, tt.size(i))[:tt.size(i)]
+				s.queue(pool, &all, msg)
+				if tt.takes(i) {
+					s.queue(pool, &q, msg)
+					want = append(want, msg...)
+					took++
+				}
+				s.done()
+				if i%10 != 0 {
+				} else if n := pinned(&q); n > 2*q.len()+3*outChunk {
+					t.Fatalf("after message %d: the queue's chunks hold %d bytes for %d queued", i, n, q.len())
+				}
+				if tt.drain > 0 && i%tt.drain == 0 {
+					out, n := drain(&q, pool)
+					got, wrote = append(got, out...), wrote+n
+				}
+				if all.len() > 4*outChunk { // a fast subscriber
+					drain(&all, pool)
+				}
+			}
+			if tt.takes(-1) && q.fill != nil { // see the table: takes(-1) only where it takes all
+				t.Fatal("a queue taking every message copied some: its run broke")
+			}
+			out, n := drain(&q, pool)
+			got, wrote = append(got, out...), wrote+n
+			drain(&all, pool)
+			if !bytes.Equal(got, want) || wrote != took {
+				t.Fatalf("the queue wrote %d bytes in %d messages, want %d in %d", len(got), wrote, len(want), took)
+			}
+			if s.fill.refs != 1 || (s.prev != nil && s.prev.refs != 1) {
+				t.Fatalf("drained, the stream's chunks have %d and %v references, want only the stream's", s.fill.refs, s.prev)
+			}
+		})
+	}
+}
+
+// pinned adds up the capacity of the distinct chunks q references.
+func pinned(q *outQueue) int {
+	seen := map[*chunk]bool{}
+	if q.fill != nil {
+		seen[q.fill] = true
+	}
+	for _, sg := range q.segs[q.head:] {
+		seen[sg.c] = true
+	}
+	n := 0
+	for c := range seen {
+		n += cap(c.b)
+	}
+	return n
 }

@@ -9,11 +9,6 @@ import (
 	"github.com/pxroute/pxroute/completion"
 )
 
-// shareMin is the size from which a message for more than one connection
-// is copied once into a shared chunk that every queue references; smaller
-// ones are copied into each queue, which costs less than a reference.
-const shareMin = 1024
-
 // send delivers c's current message as in addresses it.
 func (m *Machine) send(c *conn, in *Inst) {
 	e := m.edge(in.Mode, in.Alt)
@@ -37,7 +32,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 		}
 		n := m.deliverGroup(c, skip, in.Arg, in.Alt, c.frID, c.fr, wire, lo, hi)
 		n += m.postGroup(c, in.Arg, in.Alt, wire, lo, hi)
-		m.unshare()
+		m.shared.done()
 		if n == 0 {
 			m.counters[c.ep].Drops[DropNoRoute]++
 		}
@@ -232,9 +227,8 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 		m.busy++
 	}
 	switch {
-	case same && len(wire) >= shareMin && m.fanning:
-		c, b := m.share(wire)
-		d.out.pushShared(c, b)
+	case same && m.fanning:
+		m.shared.queue(&m.chunks, &d.out, wire)
 	case same:
 		d.out.push(&m.chunks, [][]byte{wire})
 	default:
@@ -279,32 +273,6 @@ func (m *Machine) refuse(d *conn, pol Policy) {
 		m.fail(d, DropDisconnect, 0)
 	}
 }
-
-// share returns the shared chunk holding this send's message and the
-// message inside it, copying it there on first use. Consecutive messages
-// share a chunk, so one subscriber's queue references a run of them as
-// one segment.
-func (m *Machine) share(wire []byte) (*chunk, []byte) {
-	if m.shared != nil {
-		return m.shared, m.sharedB
-	}
-	f := m.shareFill
-	if f == nil || cap(f.b)-len(f.b) < len(wire) {
-		if f != nil {
-			m.chunks.unref(f)
-		}
-		f = m.chunks.get(len(wire))
-		f.refs = 1 // the machine's, while it fills
-		m.shareFill = f
-	}
-	start := len(f.b)
-	f.b = append(f.b, wire...)
-	m.shared, m.sharedB = f, f.b[start:len(f.b):len(f.b)]
-	return f, m.sharedB
-}
-
-// unshare ends a send's use of its shared chunk.
-func (m *Machine) unshare() { m.shared, m.sharedB = nil, nil }
 
 // block stops src reading until d's queue drains.
 func (m *Machine) block(src, d *conn, hwm, hwmMsgs int) {
