@@ -123,7 +123,7 @@ func helper(role string, args ...string) (*process, error) {
 
 func helperReady(role string, args []string) []string {
 	switch role {
-	case "echo", "lines", "relay":
+	case "echo", "frames", "lines", "relay":
 		return args[:1]
 	}
 	return nil
