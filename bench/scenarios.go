@@ -333,7 +333,7 @@ func deliveryRate(cfg config, got *atomic.Int64, stop chan struct{}, conns []net
 // The echo's contenders: every server but the last answers whole frames,
 // as in the discussion the benchmark comes from. The last copies bytes
 // back as they come (io.Copy splices them), knowing nothing of frames: a
-// floor no framed server reaches, shown for reference.
+// ceiling no framed server reaches, shown for reference.
 const (
 	goFramed = "Go net framed (goroutine per conn)"
 	goRaw    = "Go io.Copy, not framed (reference)"
