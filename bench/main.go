@@ -39,10 +39,10 @@ type scenario struct {
 	lowerIsBetter     bool
 	// repsScale multiplies -reps for a scenario whose runs take under a
 	// second each: more of them steady its medians at little cost.
-	repsScale int
-	contenders        []contender
-	target            string // the target, in words
-	check             func(r map[string]float64) (met bool, how string)
+	repsScale  int
+	contenders []contender
+	target     string // the target, in words
+	check      func(r map[string]float64) (met bool, how string)
 }
 
 type config struct {
