@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -162,17 +161,7 @@ func TestCLIRunDefaultRelay(t *testing.T) {
 	if got := readLines(t, bufio.NewReader(b), 1)[0]; got != "hello" {
 		t.Fatalf("b got %q", got)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, errOut.String())
-		}
-	case <-time.After(ioTimeout):
-		t.Fatal("no exit after SIGTERM")
-	}
+	stopBySIGTERM(t, cmd, &errOut, "exit after SIGTERM")
 }
 
 // stdin to a TCP server, one way: pxroute exits 0 once stdin ends, the

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,4 +232,21 @@ func errorsOf(s router.Stats, name string) uint64 {
 		}
 	}
 	return 0
+}
+
+// stopBySIGTERM signals the daemon cmd to stop and fails the test unless
+// it exits cleanly in time; what names the exit in the failure.
+func stopBySIGTERM(t *testing.T, cmd *exec.Cmd, stderr fmt.Stringer, what string) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", what, err, stderr.String())
+		}
+	case <-time.After(ioTimeout):
+		t.Fatal("no exit after SIGTERM")
+	}
 }

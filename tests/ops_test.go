@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -141,17 +140,7 @@ func TestCLIOperations(t *testing.T) {
 	}
 	waitFor(t, "the SIGHUP reload", func() bool { return strings.Contains(errOut.String(), "reloaded: removed more; kept chat") })
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, errOut.String())
-		}
-	case <-time.After(ioTimeout):
-		t.Fatal("no exit after SIGTERM")
-	}
+	stopBySIGTERM(t, cmd, errOut, "exit after SIGTERM")
 	if !strings.Contains(errOut.String(), "msg=stopped received=2 delivered=2 undelivered=0 dropped=0") {
 		t.Fatalf("no stop summary:\n%s", errOut.String())
 	}

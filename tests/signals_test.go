@@ -104,17 +104,7 @@ routes:
 		})
 		time.Sleep(100 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM under load: %v\n%s", err, errOut.String())
-		}
-	case <-time.After(ioTimeout):
-		t.Fatal("no exit after SIGTERM")
-	}
+	stopBySIGTERM(t, cmd, errOut, "exit after SIGTERM under load")
 	var k int
 	select {
 	case err := <-sinkErr:
