@@ -872,8 +872,11 @@ func (m *Machine) close(c *conn, drop Drop) {
 			m.close(p, DropDisconnect)
 		}
 	}
-	if p := c.peer; p != nil && p.spliceOut() {
-		// The peer's splice into c is cancelled with c's descriptor.
+	if p := c.peer; p != nil && (p.spliceOut() || p.pipeFill() > 0) {
+		// The peer's splice into c is cancelled with c's descriptor; what
+		// its pipe holds (spliced in while c was still connecting, say)
+		// was c's and is lost with it. No splice into the pipe is in
+		// flight: the next waits for an empty pipe.
 		p.bulk.spliceOut = false
 		m.dropPipe(p)
 	}

@@ -59,34 +59,59 @@ routes:
 	}
 }
 
-// A bridge whose upstream refuses closes the client and counts the error;
-// other clients are unaffected once the upstream is back.
+// A bridge whose upstream refuses closes the client and counts the error,
+// and what the client sent meanwhile (spliced into a pipe when raw, queued
+// when framed) is counted lost to the upstream.
 func TestBridgeUpstreamRefused(t *testing.T) {
-	for _, v := range variants() {
-		t.Run(v.String(), func(t *testing.T) {
-			ln, _ := net.Listen("tcp", "127.0.0.1:0")
-			upstream := ln.Addr().String()
-			ln.Close()
-			r := start(t, v, fmt.Sprintf(`
+	for _, framing := range []string{"raw", "lines"} {
+		for _, v := range variants() {
+			t.Run(framing+"/"+v.String(), func(t *testing.T) {
+				testBridgeUpstreamRefused(t, v, framing)
+			})
+		}
+	}
+}
+
+func testBridgeUpstreamRefused(t *testing.T, v variant, framing string) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	upstream := ln.Addr().String()
+	ln.Close()
+	r := start(t, v, fmt.Sprintf(`
 endpoints:
-  front: {kind: tcp, listen: "127.0.0.1:0"}
-  back:  {kind: tcp, connect: "%s"}
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: %s}
+  back:  {kind: tcp, connect: "%s", framing: %s}
 routes:
   - {pattern: bridge, from: front, to: back}
-`, upstream))
-			c := dial(t, r.Addr("front"))
-			io.WriteString(c, "hello?")
-			if _, err := io.ReadAll(c); err != nil && !isReset(err) {
-				t.Fatalf("client not closed: %v", err)
-			}
-			waitFor(t, "pair gone", func() bool {
-				s := r.Stats()
-				return endpoint(s, "front").Active == 0 && endpoint(s, "back").Active == 0
-			})
-			if e := errorsOf(r.Stats(), "back"); e == 0 {
-				t.Fatal("refused upstream not counted as an error")
-			}
-		})
+`, framing, upstream, framing))
+	const clients = 20
+	for range clients {
+		c := dial(t, r.Addr("front"))
+		io.WriteString(c, "hello?\n") // read while the upstream is being dialled
+		if _, err := io.ReadAll(c); err != nil && !isReset(err) {
+			t.Fatalf("client not closed: %v", err)
+		}
+	}
+	waitFor(t, "pairs gone", func() bool {
+		s := r.Stats()
+		return endpoint(s, "front").Active == 0 && endpoint(s, "back").Active == 0
+	})
+	s := r.Stats()
+	if e := errorsOf(s, "back"); e == 0 {
+		t.Fatal("refused upstream not counted as an error")
+	}
+	// What was read for the upstream is counted lost to it, and
+	// nothing stays queued for connections that are gone.
+	for _, e := range s.Endpoints {
+		if e.QueuedB != 0 || e.QueuedMsgs != 0 {
+			t.Errorf("%s: %d bytes in %d messages still queued", e.Name, e.QueuedB, e.QueuedMsgs)
+		}
+	}
+	back := endpoint(s, "back")
+	if lost := back.Drops["disconnect"]; back.Offered != lost || back.MsgsOut != 0 {
+		t.Errorf("back: offered %d, delivered %d, lost %d: want every offered message lost", back.Offered, back.MsgsOut, lost)
+	}
+	if in := endpoint(s, "front").MsgsIn; in == 0 || back.Offered != in {
+		t.Errorf("front read %d messages, back was offered %d", in, back.Offered)
 	}
 }
 
