@@ -63,6 +63,8 @@ type Machine struct {
 
 	fanning   bool        // a group send is delivering
 	shared    shareStream // its message, copied once for every queue
+	runMsgs   []batchMsg  // scratch: the messages of a run
+	oneMsg    [1]batchMsg // scratch: a single message posted to other loops
 	named     []byte      // scratch: "<name> payload"
 	prefixBuf []byte      // scratch: that, framed
 
@@ -146,14 +148,7 @@ func (m *Machine) Done() bool { return m.done }
 func (m *Machine) Mail(v any) {
 	switch v := v.(type) {
 	case *groupBatch:
-		start := 0
-		for _, msg := range v.msgs {
-			if m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) == 0 {
-				m.counters[msg.src].Drops[DropNoRoute]++ // the members left meanwhile
-			}
-			m.shared.done()
-			start = msg.end
-		}
+		m.mailRuns(v)
 		clear(v.msgs) // drop Framing references before pooling
 		v.data, v.msgs = v.data[:0], v.msgs[:0]
 		batchPool.Put(v)
@@ -447,6 +442,9 @@ func (m *Machine) run(c *conn) {
 			c.cur = c.cur[wire:]
 			c.partialAt = 0
 			m.counters[c.ep].MsgsIn++
+			if m.inst[in.Out].Op == OpSend && m.frameRun(c, c.rpc, &m.inst[in.Out]) {
+				continue
+			}
 			c.rpc = in.Out
 		case OpSend:
 			m.send(c, in)

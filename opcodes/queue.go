@@ -352,6 +352,14 @@ type shareStream struct {
 	// while it is prev: pooled and reused, it could pass for it.
 	prev *chunk
 	cur  []byte // this send's message in fill, once copied
+
+	// A run (see run.go): its bytes as segments, a chunk each; the chunk
+	// before the first; and the chunks it holds a reference to until every
+	// queue has taken its own (a chunk the stream moved past could
+	// otherwise be pooled and refilled by the same run).
+	spans   []seg
+	runPrev *chunk
+	held    []*chunk
 }
 
 // queue puts this send's message on q: by reference to the shared copy
@@ -389,3 +397,60 @@ func (s *shareStream) copy(pool *chunkPool, wire []byte) {
 
 // done ends a send: the next queue call copies the next message.
 func (s *shareStream) done() { s.cur = nil }
+
+// copyRun appends a run's messages to the stream, each whole in one chunk
+// as copy places them; msgs[i].end - base is where message i ends in data.
+func (s *shareStream) copyRun(pool *chunkPool, data []byte, base int, msgs []batchMsg) {
+	s.done()
+	from := base
+	for i, msg := range msgs {
+		wire := data[from-base : msg.end-base]
+		from = msg.end
+		s.copy(pool, wire)
+		f := s.fill
+		if n := len(s.held); n == 0 || s.held[n-1] != f {
+			f.refs++
+			s.held = append(s.held, f)
+		}
+		if i == 0 {
+			s.runPrev = s.prev
+		}
+		if n := len(s.spans); n > 0 && s.spans[n-1].c == f {
+			last := &s.spans[n-1]
+			last.b = last.b[:len(last.b)+len(wire)]
+		} else {
+			s.spans = append(s.spans, seg{b: s.cur[:len(wire)], c: f})
+		}
+	}
+	s.done()
+}
+
+// queueRun puts the run copyRun made on q: by reference where it continues
+// q's run of shared messages (or q is empty), else copied into q's own
+// chunks, as queue decides for one message.
+func (s *shareStream) queueRun(pool *chunkPool, q *outQueue, base int, msgs []batchMsg) {
+	at := q.appended - base
+	if first := s.spans[0]; q.len() == 0 || q.continues(first.c, first.b, s.runPrev) {
+		for _, sp := range s.spans {
+			q.add(sp.c, sp.b)
+		}
+	} else {
+		for _, sp := range s.spans {
+			q.pushPart(pool, sp.b)
+		}
+	}
+	for _, msg := range msgs {
+		q.ends = append(q.ends, at+msg.end)
+	}
+}
+
+// releaseRun lets go of the run's chunks once every queue took its own
+// references.
+func (s *shareStream) releaseRun(pool *chunkPool) {
+	for _, c := range s.held {
+		pool.unref(c)
+	}
+	clear(s.held)
+	clear(s.spans)
+	s.held, s.spans, s.runPrev = s.held[:0], s.spans[:0], nil
+}

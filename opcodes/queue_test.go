@@ -244,3 +244,81 @@ func pinned(q *outQueue) int {
 	}
 	return n
 }
+
+// Runs (run.go): a run of messages is copied into the share stream once and
+// each queue takes it whole, by reference where it continues the queue's
+// run of shared bytes, else copied. Runs larger than a chunk span several;
+// the queue still gets exactly its runs' bytes and message ends, and a
+// queue taking every run never copies.
+func TestShareStreamRuns(t *testing.T) {
+	tests := []struct {
+		name  string
+		size  func(i int) int // message i's size
+		run   func(r int) int // how many messages run r holds
+		takes func(r int) bool
+		drain int // write everything out every drain runs (0: never)
+		runs  int
+	}{
+		{"small runs, takes all", func(int) int { return 64 }, func(int) int { return 1000 }, func(int) bool { return true }, 0, 60},
+		{"runs over three chunks, takes all", func(int) int { return 64 }, func(int) int { return 3500 }, func(int) bool { return true }, 0, 20},
+		{"short runs, every fifth", func(int) int { return 64 }, func(r int) int { return 2 + r%2 }, func(r int) bool { return r%5 == 0 }, 0, 5000},
+		{"uneven runs, every other", func(i int) int { return 1 + i%200 }, func(r int) int { return 2 + r*37%900 }, func(r int) bool { return r%2 == 0 }, 0, 80},
+		{"mixed sizes, every third, drained", func(i int) int { return []int{64, 5000, 0, 70000, 300}[i%5] }, func(r int) int { return 2 + r%9 }, func(r int) bool { return r%3 == 0 }, 4, 200},
+		{"mixed sizes, takes all, drained", func(i int) int { return []int{64, 5000, 0, 70000, 300}[i%5] }, func(r int) int { return 2 + r%9 }, func(int) bool { return true }, 3, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool := &chunkPool{max: 1 << 20}
+			var s shareStream
+			var q, all outQueue
+			var want, got []byte
+			took, wrote, i := 0, 0, 0
+			for r := range tt.runs {
+				// The run as a read holds it: messages back to back, at an
+				// offset base into the batch it came in.
+				const base = 1000
+				var data []byte
+				var msgs []batchMsg
+				for range tt.run(r) {
+					m := bytes.Repeat([]byte{byte(i), byte(i >> 8), byte(r)}, tt.size(i))[:tt.size(i)]
+					data = append(data, m...)
+					msgs = append(msgs, batchMsg{end: base + len(data), hi: len(m)})
+					i++
+				}
+				s.copyRun(pool, data, base, msgs)
+				s.queueRun(pool, &all, base, msgs)
+				if tt.takes(r) {
+					s.queueRun(pool, &q, base, msgs)
+					want = append(want, data...)
+					took += len(msgs)
+				}
+				s.releaseRun(pool)
+				if n := pinned(&q); n > 2*q.len()+3*outChunk {
+					t.Fatalf("after run %d: the queue's chunks hold %d bytes for %d queued", r, n, q.len())
+				}
+				if q.msgs() != took-wrote {
+					t.Fatalf("after run %d: %d messages queued, want %d", r, q.msgs(), took-wrote)
+				}
+				if tt.drain > 0 && r%tt.drain == 0 {
+					out, n := drain(&q, pool)
+					got, wrote = append(got, out...), wrote+n
+				}
+				if all.len() > 4*outChunk {
+					drain(&all, pool)
+				}
+			}
+			if tt.takes(-1) && q.fill != nil {
+				t.Fatal("a queue taking every run copied some")
+			}
+			out, n := drain(&q, pool)
+			got, wrote = append(got, out...), wrote+n
+			drain(&all, pool)
+			if !bytes.Equal(got, want) || wrote != took {
+				t.Fatalf("the queue wrote %d bytes in %d messages, want %d in %d", len(got), wrote, len(want), took)
+			}
+			if s.fill.refs != 1 || (s.prev != nil && s.prev.refs != 1) || len(s.held) != 0 {
+				t.Fatalf("drained, the stream's chunks have %d and %v references, %d held, want only the stream's", s.fill.refs, s.prev, len(s.held))
+			}
+		})
+	}
+}

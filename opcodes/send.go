@@ -149,24 +149,9 @@ func (m *Machine) pick(g uint32, e *Edge) *conn {
 // postGroup adds the message to this turn's batch for every other loop with
 // members in g, and returns how many loops.
 func (m *Machine) postGroup(c *conn, g, edge uint32, wire []byte, lo, hi int) int {
-	loops := len(m.rt.machines)
-	if loops == 1 {
-		return 0
-	}
-	n := 0
-	for i := range loops {
-		if i == m.id || m.rt.members[int(g)*loops+i].Load() == 0 {
-			continue
-		}
-		b := m.outbox[i]
-		if b == nil {
-			b = batchPool.Get().(*groupBatch)
-			m.outbox[i] = b
-		}
-		b.data = append(b.data, wire...)
-		b.msgs = append(b.msgs, batchMsg{src: c.ep, group: g, edge: edge, frID: c.frID, fr: c.fr, end: len(b.data), lo: lo, hi: hi})
-		n++
-	}
+	m.oneMsg[0] = batchMsg{src: c.ep, group: g, edge: edge, frID: c.frID, fr: c.fr, end: len(wire), lo: lo, hi: hi}
+	n := m.postRun(g, wire, m.oneMsg[:])
+	m.oneMsg[0].fr = nil
 	return n
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,6 +111,93 @@ routes:
 				got := readLines(t, rd, lines)
 				if strings.Join(got, ",") != strings.Join(want, ",") {
 					t.Fatalf("subscriber %d got a different sequence", i)
+				}
+			}
+		},
+	},
+	{
+		// A read holds many lines, which go to the group as runs (see
+		// opcodes/run.go), and publishers' runs share a turn's batch
+		// to another loop: each subscriber still gets every line once, each
+		// publisher's in order, in its own framing, and the figures count
+		// every message.
+		name: "fanout/reads-of-many-lines-reach-every-framing",
+		yaml: func(t *testing.T, env map[string]string) string {
+			return `
+endpoints:
+  pub:    {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  subs:   {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  framed: {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix}
+routes:
+  - {pattern: fanout, from: pub, to: [subs, framed]}
+`
+		},
+		run: func(t *testing.T, r *router.Router, env map[string]string) {
+			const subs, pubs, lines = 3, 4, 10000 // ~1 MB each: reads of up to a buffer
+			line := func(p, n int) string {
+				return fmt.Sprintf("publisher %d line %06d %s\n", p, n, strings.Repeat(".", 70))
+			}
+			// check takes the lines one subscriber got, in the order it got them.
+			check := func(who string, next func() (string, error)) {
+				var at [pubs]int
+				for range pubs * lines {
+					l, err := next()
+					var p, n int
+					if _, e := fmt.Sscanf(l, "publisher %d line %d", &p, &n); err != nil || e != nil || p < 0 || p >= pubs || l != line(p, at[p]) {
+						t.Errorf("%s: got %q (%v) where publisher %d's line %d was due", who, l, err, p, at[min(max(p, 0), pubs-1)])
+						return
+					}
+					at[p]++
+				}
+			}
+			var readers []*bufio.Reader
+			for range subs {
+				readers = append(readers, bufio.NewReader(dial(t, r.Addr("subs"))))
+			}
+			framed := dial(t, r.Addr("framed"))
+			waitFor(t, "subscribers", func() bool {
+				s := r.Stats()
+				return endpoint(s, "subs").Active == subs && endpoint(s, "framed").Active == 1
+			})
+			for p := range pubs {
+				pub := dial(t, r.Addr("pub"))
+				go func() {
+					var b strings.Builder
+					for n := range lines {
+						b.WriteString(line(p, n))
+					}
+					io.WriteString(pub, b.String())
+				}()
+			}
+			var wg sync.WaitGroup
+			for i, rd := range readers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					check(fmt.Sprintf("subscriber %d", i), func() (string, error) { return rd.ReadString('\n') })
+				}()
+			}
+			check("the framed subscriber", func() (string, error) { return string(readFrame(t, framed)) + "\n", nil })
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+			waitFor(t, "the figures", func() bool {
+				s := r.Stats()
+				return endpoint(s, "subs").MsgsOut == subs*pubs*lines && endpoint(s, "framed").MsgsOut == pubs*lines
+			})
+			s := r.Stats()
+			if p := endpoint(s, "pub"); p.MsgsIn != pubs*lines {
+				t.Errorf("pub: read %d messages, want %d", p.MsgsIn, pubs*lines)
+			}
+			for name, want := range map[string]uint64{"subs": subs * pubs * lines, "framed": pubs * lines} {
+				e := endpoint(s, name)
+				dropped := uint64(0)
+				for _, n := range e.Drops {
+					dropped += n
+				}
+				if e.Offered != want || e.Queued != 0 || dropped != 0 {
+					t.Errorf("%s: offered %d (want %d), queued %d, drops %v", name, e.Offered, want, e.Queued, e.Drops)
 				}
 			}
 		},

@@ -1,0 +1,205 @@
+package opcodes
+
+// Runs: a read often holds many messages (a 64 KiB read of 64-byte lines
+// holds a thousand), and a group send queues each for every member. When
+// the reader's program is the plain loop "frame, send to a group, frame
+// again", the messages of one read go out as a run: copied once into the
+// share stream, and each member's queue takes the whole run with one
+// append of segments and its message ends, instead of one delivery per
+// message per member. A member the run cannot go to whole — another
+// framing, closing, or the run would cross its marks — gets the messages
+// one by one, exactly as single sends would deliver them.
+
+// frameRun frames the rest of c's read after the message OpFrame has just
+// split, when the program sends every message to a group and frames the
+// next one (frame -> send -> frame), and sends them all as one run. It
+// reports whether it did; when not, c's message is left for send to
+// deliver alone.
+func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
+	if send.Op != OpSend || send.Out != frame || (send.Mode != ToGroup && send.Mode != ToOthers) || len(c.cur) == 0 {
+		return false
+	}
+	e := m.edge(send.Mode, send.Alt)
+	if e.Prefix && len(c.nameOrNil()) > 0 {
+		return false // each message is rewritten with the sender's name
+	}
+	if !m.runnable(send.Arg, e) {
+		return false
+	}
+	msgs := append(m.runMsgs[:0], batchMsg{src: c.ep, group: send.Arg, edge: send.Alt, frID: c.frID, fr: c.fr, end: len(c.msg), lo: c.lo, hi: c.hi})
+	size := len(c.msg)
+	for len(c.cur) > 0 {
+		wire, lo, hi, err := c.fr.Split(c.cur, c.maxFrame)
+		if err != nil || wire == 0 {
+			break // the next OpFrame deals with it as usual
+		}
+		size += wire
+		msgs = append(msgs, batchMsg{src: c.ep, group: send.Arg, edge: send.Alt, frID: c.frID, fr: c.fr, end: size, lo: lo, hi: hi})
+		c.cur = c.cur[wire:]
+	}
+	m.runMsgs = msgs
+	k := len(msgs)
+	if k == 1 {
+		return false
+	}
+	data := c.msg[:size] // the read's bytes from the first message on
+	last := msgs[k-1]
+	c.msg, c.lo, c.hi = data[msgs[k-2].end:], last.lo, last.hi
+	m.counters[c.ep].MsgsIn += uint64(k - 1) // OpFrame counted the first
+	m.ops[OpFrame] += uint64(k - 1)
+	m.ops[OpSend] += uint64(k)
+
+	skip := (*conn)(nil)
+	if send.Mode == ToOthers {
+		skip = c
+	}
+	n := m.deliverRun(c, skip, send.Arg, send.Alt, c.frID, c.fr, data, 0, msgs)
+	n += m.postRun(send.Arg, data, msgs)
+	if n == 0 {
+		m.counters[c.ep].Drops[DropNoRoute] += uint64(k)
+	}
+	c.rpc = send.Out
+	return true
+}
+
+// runnable reports whether this loop's members of group g take runs: none
+// has a topic filter (which picks message by message), and, for a sender
+// here (e not nil), none would block it under e (it must stop reading at
+// the message that crosses a member's mark, not at the end of the read; a
+// run from another loop blocks no sender, see deliver).
+func (m *Machine) runnable(g uint32, e *Edge) bool {
+	for _, d := range m.groups[g] {
+		if d.ro != nil && d.ro.filters != nil {
+			return false
+		}
+		if e == nil {
+			continue
+		}
+		if pol, _, _ := e.limits(d); pol == PolicyBlock {
+			return false
+		}
+	}
+	return true
+}
+
+// deliverRun delivers a run of messages to this loop's members of group g
+// but skip, as deliverGroup would each, and returns how many members it
+// addressed. msgs[i].end - base is where message i ends in data. src is
+// nil for a run from another loop; a member with a block policy must then
+// not be blocking it (see runnable).
+func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr Framing, data []byte, base int, msgs []batchMsg) int {
+	members := m.groups[g]
+	if len(members) == 0 || (len(members) == 1 && members[0] == skip) {
+		return 0
+	}
+	e := m.edge(ToGroup, edge)
+	maxPayload := 0
+	for _, msg := range msgs {
+		maxPayload = max(maxPayload, msg.hi-msg.lo)
+	}
+	m.shared.copyRun(&m.chunks, data, base, msgs)
+	n := 0
+	for _, d := range members {
+		if d == skip {
+			continue
+		}
+		n++
+		if m.queueRun(d, e, frID, len(data), len(msgs), maxPayload, base, msgs) {
+			continue
+		}
+		// One by one, copied into d's own chunks.
+		from := base
+		for _, msg := range msgs {
+			m.deliver(src, d, e, frID, fr, data[from-base:msg.end-base], msg.lo, msg.hi)
+			from = msg.end
+		}
+	}
+	m.shared.releaseRun(&m.chunks)
+	return n
+}
+
+// queueRun queues the share stream's run on d when d takes it whole, as
+// one delivery per message would have queued it, and reports whether it
+// did.
+func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) bool {
+	if d.closed || d.failed || d.wantShut || d.writeShut || (d.frID != frID && !d.raw) || (d.maxOut > 0 && maxPayload > d.maxOut) {
+		return false
+	}
+	_, hwm, hwmMsgs := e.limits(d)
+	q := d.queued()
+	if q+size > hwm || (hwmMsgs > 0 && d.out.msgs()+k > hwmMsgs) {
+		return false // some message would meet the mark: its policy decides, message by message
+	}
+	if q == 0 {
+		m.busy++
+	}
+	m.shared.queueRun(&m.chunks, &d.out, base, msgs)
+	ct := &m.counters[d.ep]
+	ct.Offered += uint64(k)
+	ct.QueuedMsgs += int64(k)
+	ct.Queued += int64(size)
+	if !d.dirty && !d.sending && !d.connecting {
+		d.dirty = true
+		m.dirty = append(m.dirty, d)
+	}
+	return true
+}
+
+// postRun adds a run to this turn's batch for every other loop with
+// members in g, and returns how many loops.
+func (m *Machine) postRun(g uint32, data []byte, msgs []batchMsg) int {
+	loops := len(m.rt.machines)
+	if loops == 1 {
+		return 0
+	}
+	n := 0
+	for i := range loops {
+		if i == m.id || m.rt.members[int(g)*loops+i].Load() == 0 {
+			continue
+		}
+		b := m.outbox[i]
+		if b == nil {
+			b = batchPool.Get().(*groupBatch)
+			m.outbox[i] = b
+		}
+		base := len(b.data)
+		b.data = append(b.data, data...)
+		for _, msg := range msgs {
+			msg.end += base
+			b.msgs = append(b.msgs, msg)
+		}
+		n++
+	}
+	return n
+}
+
+// mailRuns delivers a batch from another loop: each stretch of messages
+// from one sender to one group as a run where this loop's members take
+// runs, the rest one by one.
+func (m *Machine) mailRuns(v *groupBatch) {
+	start := 0
+	for i := 0; i < len(v.msgs); {
+		first := v.msgs[i]
+		j := i + 1
+		for j < len(v.msgs) && v.msgs[j].src == first.src && v.msgs[j].group == first.group &&
+			v.msgs[j].edge == first.edge && v.msgs[j].frID == first.frID {
+			j++
+		}
+		if j-i > 1 && m.runnable(first.group, nil) {
+			end := v.msgs[j-1].end
+			if m.deliverRun(nil, nil, first.group, first.edge, first.frID, first.fr, v.data[start:end], start, v.msgs[i:j]) == 0 {
+				m.counters[first.src].Drops[DropNoRoute] += uint64(j - i) // the members left meanwhile
+			}
+			start, i = end, j
+			continue
+		}
+		for ; i < j; i++ {
+			msg := v.msgs[i]
+			if m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) == 0 {
+				m.counters[msg.src].Drops[DropNoRoute]++ // the members left meanwhile
+			}
+			m.shared.done()
+			start = msg.end
+		}
+	}
+}
