@@ -79,15 +79,26 @@ func spawn(name string, args []string, ready ...string) (*process, error) {
 	return p, nil
 }
 
+// waitListening waits until a socket listens on addr's port. It looks in
+// /proc/net/tcp{,6} rather than connecting: ncat --chat quits
+// ("getpeername ... not connected") when it accepts a connection that is
+// already gone, as a probe's would be.
 func waitListening(addr string) error {
+	_, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			// Held a moment before closing: ncat --chat quits ("getpeername
-			// ... not connected") when it accepts a connection already gone.
-			time.Sleep(50 * time.Millisecond)
-			c.Close()
+		ok, err := listening(port)
+		if err != nil {
+			return err
+		}
+		if ok {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -95,6 +106,28 @@ func waitListening(addr string) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// listening reports whether a TCP socket of this host listens on port.
+func listening(port int) (bool, error) {
+	want := fmt.Sprintf(":%04X", port)
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if os.IsNotExist(err) {
+			continue // no IPv6
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st ...; st 0A is LISTEN
+			f := strings.Fields(line)
+			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // startRouter writes topology to a file and runs pxroute on it.
