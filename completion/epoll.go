@@ -223,6 +223,9 @@ func (p *epollPort) SpliceOut(pipeR, fd, n int, token uint64) error {
 	return nil
 }
 
+// ReadDirect: an epoll port reads only when asked, never ahead.
+func (p *epollPort) ReadDirect(fd int, on bool) bool { return true }
+
 func (p *epollPort) After(d time.Duration, token uint64) { p.timers.add(d, token) }
 
 func (p *epollPort) Cancel(fd int) {

@@ -67,6 +67,12 @@ type Port interface {
 	// SpliceOut moves up to n bytes, which must be in the pipe pipeR, to
 	// fd; it is fd's write-side operation.
 	SpliceOut(pipeR, fd, n int, token uint64) error
+	// ReadDirect(fd, true) asks that fd's next bytes stay in the kernel
+	// until asked for, so that a SpliceIn sees them in order: any reading
+	// ahead stops. It reports whether nothing read ahead is left; until it
+	// does, Recv hands that out first. ReadDirect(fd, false) lets reading
+	// ahead resume.
+	ReadDirect(fd int, on bool) bool
 	// After completes with KindTimer once d has passed.
 	After(d time.Duration, token uint64)
 	// Cancel drops every pending operation on fd without completing it; call

@@ -110,6 +110,9 @@ type uringFD struct {
 	// back-pressure) and not in the ring's buffers.
 	ms      uint32
 	backlog *[]Completion
+	// direct: the owner wants the socket's bytes left in it (ReadDirect),
+	// so no multishot is armed again; msStop: one was asked to stop.
+	direct, msStop bool
 }
 
 // early is the descriptor's backlog of receive results nobody asked for yet.
@@ -471,7 +474,7 @@ func (p *uringPort) Recv(fd int, token uint64) error {
 	if p.closed {
 		return ErrClosed
 	}
-	if st := p.state(fd); st.socket && p.multishotRecv && st.rd == 0 {
+	if st := p.state(fd); st.socket && p.multishotRecv && st.rd == 0 && (!st.direct || st.ms != 0 || len(st.early()) > 0) {
 		if st.want {
 			return os.NewSyscallError("submit", unix.EBUSY)
 		}
@@ -517,13 +520,21 @@ func (p *uringPort) multishotResult(dst []Completion, i uint32, cqe uringCQE, bu
 	st := &p.fds[fd]
 	more := cqe.flags&uringCQEFMore != 0
 	if !more {
-		st.ms = 0
+		st.ms, st.msStop = 0, false
 		p.freeOp(i) // resets the op: use fd, not the op, from here on
 	}
 	c := Completion{Kind: KindRecv}
 	switch {
 	case cqe.res == -int32(unix.ECANCELED):
-		return dst // we stopped it: the backlog was full
+		// We stopped it (a full backlog, ReadDirect). An owner that asked
+		// since gets a recv of its own.
+		if st.want && !more {
+			st.want = false
+			if j, err := p.claim(fd, KindRecv, st.token); err == nil {
+				p.submitRecv(j)
+			}
+		}
+		return dst
 	case cqe.res == -int32(unix.ENOBUFS):
 		if st.want {
 			p.starved = append(p.starved, fd) // Release arms it again
@@ -557,10 +568,27 @@ func (p *uringPort) multishotResult(dst []Completion, i uint32, cqe uringCQE, bu
 		st.backlog = new([]Completion)
 	}
 	*st.backlog = append(*st.backlog, c)
-	if len(*st.backlog) >= msBacklog && st.ms != 0 && more {
+	if len(*st.backlog) >= msBacklog && st.ms != 0 && more && !st.msStop {
+		st.msStop = true
 		p.cancelOp(st.ms)
 	}
 	return dst
+}
+
+// ReadDirect stops fd's multishot recv, if armed, and keeps it from being
+// armed again until ReadDirect(fd, false); meanwhile Recv is one recv per
+// submission.
+func (p *uringPort) ReadDirect(fd int, on bool) bool {
+	st := p.state(fd)
+	st.direct = on
+	if !on {
+		return true
+	}
+	if st.ms != 0 && !st.msStop {
+		st.msStop = true
+		p.cancelOp(st.ms)
+	}
+	return st.ms == 0 && len(st.early()) == 0 && st.rd == 0
 }
 
 // cancelOp asks the kernel to cancel op slot (index + 1) by user_data.
