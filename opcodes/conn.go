@@ -124,6 +124,13 @@ type bulk struct {
 	pipeFill  int
 	spliceOut bool
 	noSplice  bool // these descriptors cannot splice: use the fallback
+
+	// The pipe carries the rest of a cut-through message to streamTo
+	// (stream.go) rather than a bridge's bytes to the peer: streamIn says
+	// a splice into it is in flight.
+	pipeStream bool
+	streamIn   bool
+	direct     bool // the port was asked to leave c's bytes in the socket
 }
 
 func (c *conn) bulkState() *bulk {

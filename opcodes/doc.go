@@ -44,9 +44,11 @@
 // edge (Prog.Edges, by Alt): the overflow policy and marks of its
 // destinations' queues — block, drop-newest, drop-oldest or disconnect.
 // Large length-prefixed messages on a peer or self send are cut through
-// (forwarded as they arrive). Where frame and a group send loop on each
-// other, the messages of one read go to the group as one run (run.go). Prog.Pin keeps the conns of routes whose
-// senders block on a group on one loop.
+// (forwarded as they arrive; spliced through a kernel pipe where both
+// descriptors allow, see stream.go). Where frame and a group send loop on
+// each other, the messages of one read go to the group as one run
+// (run.go). Prog.Pin keeps the conns of routes whose senders block on a
+// group on one loop.
 //
 // Opcode values are pinned by a test. Per-op execution counts, per
 // endpoint figures and drops by reason are published once per loop turn and

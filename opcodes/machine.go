@@ -395,6 +395,9 @@ func (m *Machine) run(c *conn) {
 			if m.stopping || c.recvPending || m.isRetired(c.ep) {
 				return
 			}
+			if c.streamLeft > 0 && m.streamSplice(c) {
+				return
+			}
 			if err := m.port.Recv(c.fd, m.tok(c)); err != nil {
 				m.fail(c, DropDisconnect, errnoOf(err))
 				continue

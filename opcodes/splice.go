@@ -21,18 +21,9 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	case c.bulk.pipeFill > 0 || c.bulk.spliceOut || c.recvPending || m.stopping || m.isRetired(c.ep):
 		return true // the splice-out completion (or nothing, when stopping) resumes it
 	}
-	if !c.bulk.havePipe {
-		if err := unix.Pipe2(c.bulk.pipe[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-			c.bulk.noSplice = true // out of descriptors, say: copying still works
-			c.rpc = in.Arg
-			return false
-		}
-		size, err := unix.FcntlInt(uintptr(c.bulk.pipe[1]), unix.F_SETPIPE_SZ, pipeSize)
-		if err != nil {
-			size = 64 << 10 // the default capacity
-		}
-		c.bulk.pipeCap = size
-		c.bulk.havePipe = true
+	if !m.openPipe(c) {
+		c.rpc = in.Arg
+		return false
 	}
 	if err := m.port.SpliceIn(c.fd, c.bulk.pipe[1], c.bulk.pipeCap, m.tok(c)); err != nil {
 		m.fail(c, DropDisconnect, errnoOf(err))
@@ -42,8 +33,32 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	return true
 }
 
+// openPipe gives c its splice pipe, unless it has one; it reports false
+// (and c copies from then on) when the pipe cannot be made.
+func (m *Machine) openPipe(c *conn) bool {
+	b := c.bulkState()
+	if b.havePipe {
+		return true
+	}
+	if err := unix.Pipe2(b.pipe[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		b.noSplice = true // out of descriptors, say: copying still works
+		return false
+	}
+	size, err := unix.FcntlInt(uintptr(b.pipe[1]), unix.F_SETPIPE_SZ, pipeSize)
+	if err != nil {
+		size = 64 << 10 // the default capacity
+	}
+	b.pipeCap = size
+	b.havePipe = true
+	return true
+}
+
 // splicedIn handles bytes (or the end) arriving in c's pipe.
 func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
+	if c.bulk.streamIn {
+		m.streamSplicedIn(c, cp)
+		return
+	}
 	c.recvPending = false
 	in := &m.inst[c.rpc]
 	if in.Op != OpSplice || c.readDone {
@@ -102,6 +117,10 @@ func (m *Machine) spliceToPeer(c *conn) {
 
 // splicedOut handles bytes that left c's pipe for c's peer.
 func (m *Machine) splicedOut(c *conn, cp *completion.Completion) {
+	if c.bulk.pipeStream {
+		m.streamSplicedOut(c, cp)
+		return
+	}
 	c.bulk.spliceOut = false
 	p := c.peer
 	if p == nil {
@@ -130,6 +149,9 @@ func (m *Machine) splicedOut(c *conn, cp *completion.Completion) {
 func (m *Machine) dropPipe(c *conn) {
 	if c.bulk == nil {
 		return
+	}
+	if c.bulk.pipeFill > 0 && c.bulk.pipeStream {
+		m.dropStreamPipe(c)
 	}
 	if c.bulk.pipeFill > 0 {
 		ep := c.ep

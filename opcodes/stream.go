@@ -1,5 +1,13 @@
 package opcodes
 
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/completion"
+)
+
 // cutMin is the message size from which a 1:1 send forwards a message as
 // it arrives instead of holding it whole: a 100 MB frame then costs the
 // router its high-water mark, not 100 MB.
@@ -80,6 +88,7 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 		return
 	}
 	c.partialAt = 0 // the message is whole
+	m.endDirect(c)
 	m.counters[c.ep].MsgsIn++
 	if c.bulk.streamLost {
 		m.counters[c.ep].Drops[DropDisconnect]++
@@ -94,13 +103,242 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 // streamAborted counts the message c was streaming when it closed: its
 // target got part of it and is closed after it (see close).
 func (m *Machine) streamAborted(c *conn) {
-	if c.streamLeft > 0 {
-		m.counters[c.ep].MsgsIn++
-		m.counters[c.ep].Drops[DropDisconnect]++
-		if d := c.bulk.streamTo.live(); d != nil && d != c {
-			d.peerGone, d.wantShut = true, true // what it got ends mid-message
-			m.runWriter(d)
+	if c.bulk == nil || c.bulk.streamTo.c == nil {
+		return
+	}
+	b := c.bulk
+	m.counters[c.ep].MsgsIn++
+	m.counters[c.ep].Drops[DropDisconnect]++
+	if d := b.streamTo.live(); d != nil && d != c {
+		if b.streamIn {
+			d.sending = false // held for the splice that c's close cancels
 		}
-		c.streamLeft, c.bulk.streamTo = 0, connRef{}
+		d.peerGone, d.wantShut = true, true // what it got ends mid-message
+		m.runWriter(d)
+	}
+	// streamIn stays set: a splice-in may still complete (see
+	// streamSplicedIn).
+	c.streamLeft, b.streamTo = 0, connRef{}
+}
+
+// streamSplice moves the rest of c's cut-through message to its target
+// through c's pipe, a pipeful at a time, when both descriptors can splice:
+// the payload of a 100 MB frame then never enters user space. The target's
+// queue drains first (it holds the message's start), and its write side is
+// held for the splice until the pipe is empty, so nothing else goes out in
+// the middle. It reports whether c parked; false: read and copy.
+func (m *Machine) streamSplice(c *conn) (parked bool) {
+	b := c.bulk
+	if b.spliceOut || b.pipeFill > 0 {
+		return true // the splice-out's completion resumes c
+	}
+	d := b.streamTo.live()
+	if b.noSplice || b.streamLost || d == nil || d.failed || d.writeShut || d.connecting ||
+		!c.inline || !d.inline || c.dgram || d.dgram {
+		return false
+	}
+	b.direct = true
+	if !m.port.ReadDirect(c.fd, true) {
+		return false // bytes read ahead go first, copied
+	}
+	if d.sending || d.queued() > 0 {
+		m.block(c, d, 0, 0) // woken when d's queue is empty
+		c.parked = true
+		return true
+	}
+	if !m.openPipe(c) {
+		return false
+	}
+	if err := m.port.SpliceIn(c.fd, b.pipe[1], min(c.streamLeft, b.pipeCap), m.tok(c)); err != nil {
+		m.fail(c, DropDisconnect, errnoOf(err))
+		return false
+	}
+	c.recvPending, b.streamIn = true, true
+	d.sending = true
+	return true
+}
+
+// streamSplicedIn handles the next bytes of c's cut-through message in its
+// pipe: they go on to the target at once.
+func (m *Machine) streamSplicedIn(c *conn, cp *completion.Completion) {
+	b := c.bulk
+	c.recvPending, b.streamIn = false, false
+	if c.closed || c.down {
+		// It completed as c closed; streamAborted counted the message.
+		m.counters[c.ep].BytesIn += uint64(max(cp.N, 0))
+		return
+	}
+	d := b.streamTo.live()
+	if d != nil {
+		d.sending = false
+	}
+	in := &m.inst[c.rpc]
+	switch {
+	case in.Op != OpRecv || c.readDone:
+		// The reader moved on (to its error handler) meanwhile.
+		if cp.N > 0 {
+			m.counters[c.ep].BytesIn += uint64(cp.N)
+			m.closePipe(c)
+		}
+		return
+	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
+		b.noSplice = true // copy the rest
+	case cp.Err != 0:
+		m.fail(c, DropDisconnect, cp.Err)
+		return
+	case cp.N == 0 && c.ignoreEOF:
+		c.readDone = true
+		return
+	case cp.N == 0:
+		c.rpc = in.Alt // the message ends early: see streamAborted
+	default:
+		m.counters[c.ep].BytesIn += uint64(cp.N)
+		if c.idleTimed {
+			c.lastIO = time.Now().UnixNano()
+		}
+		c.streamLeft -= cp.N
+		if d == nil || d.failed || d.writeShut {
+			b.streamLost = true
+			m.closePipe(c) // the bytes have nowhere to go
+			if c.streamLeft == 0 {
+				m.streamDone(c, nil)
+			}
+			break
+		}
+		b.pipeFill, b.pipeStream = cp.N, true
+		m.busy++
+		m.counters[d.ep].Queued += int64(cp.N)
+		m.streamSpliceOut(c, d)
+		return
+	}
+	m.run(c)
+}
+
+// streamSpliceOut moves what is in c's pipe on to d, holding d's write side.
+func (m *Machine) streamSpliceOut(c, d *conn) {
+	if err := m.port.SpliceOut(c.bulk.pipe[0], d.fd, c.bulk.pipeFill, m.tok(c)); err != nil {
+		m.dropPipe(c)
+		m.fail(d, DropDisconnect, errnoOf(err))
+		if d != c {
+			m.run(c)
+		}
+		return
+	}
+	c.bulk.spliceOut = true
+	d.sending = true
+}
+
+// streamSplicedOut handles bytes of c's message that left its pipe.
+func (m *Machine) streamSplicedOut(c *conn, cp *completion.Completion) {
+	b := c.bulk
+	b.spliceOut = false
+	d := b.streamTo.live()
+	if d == nil {
+		// The target closed meanwhile; its close cancelled the splice.
+		m.dropPipe(c)
+		m.run(c)
+		return
+	}
+	d.sending = false
+	if cp.Err == unix.EINVAL && m.unpipe(c) {
+		m.run(c) // d's descriptor takes no splice: copy from here on
+		return
+	}
+	if cp.Err != 0 || cp.N <= 0 {
+		m.dropPipe(c)
+		m.fail(d, DropDisconnect, cp.Err)
+		if d != c {
+			m.run(c) // the rest of the message is read and dropped
+		}
+		return
+	}
+	m.counters[d.ep].BytesOut += uint64(cp.N)
+	m.counters[d.ep].Queued -= int64(cp.N)
+	if d.idleTimed {
+		d.lastIO = time.Now().UnixNano()
+	}
+	b.pipeFill -= cp.N
+	if b.pipeFill > 0 {
+		m.streamSpliceOut(c, d)
+		return
+	}
+	b.pipeStream = false
+	m.busy--
+	if c.streamLeft == 0 {
+		m.streamDone(c, d)
+	}
+	if d.queued() > 0 || d.wantShut || d.peerGone {
+		m.runWriter(d) // what waited for the held write side
+	}
+	m.run(c)
+}
+
+// unpipe takes back what c's pipe holds for its stream target and queues
+// it as copied bytes; c copies the rest of its messages. It reports false
+// when the pipe cannot be read back.
+func (m *Machine) unpipe(c *conn) bool {
+	b := c.bulk
+	held := make([]byte, b.pipeFill) // rare: a destination that refused splice
+	for got := 0; got < len(held); {
+		n, err := unix.Read(b.pipe[0], held[got:])
+		if err != nil || n <= 0 {
+			return false
+		}
+		got += n
+	}
+	d := b.streamTo.live()
+	m.counters[d.ep].Queued -= int64(len(held)) // queued again below
+	m.busy--
+	b.pipeFill, b.pipeStream, b.noSplice = 0, false, true
+	c.streamLeft += len(held) // streamBytes counts them off again
+	m.streamBytes(c, held)
+	return true
+}
+
+// streamDone counts c's message, whose last byte was spliced to d (nil:
+// the message was lost).
+func (m *Machine) streamDone(c, d *conn) {
+	c.partialAt = 0
+	m.endDirect(c)
+	m.counters[c.ep].MsgsIn++
+	if d == nil || c.bulk.streamLost {
+		m.counters[c.ep].Drops[DropDisconnect]++
+	} else {
+		m.counters[d.ep].Offered++
+		m.counters[d.ep].MsgsOut++
+	}
+	c.bulk.streamTo = connRef{}
+}
+
+// dropStreamPipe lets go of the bytes of c's cut-through message that wait
+// in its pipe: the message is lost (it is counted once, as the source's,
+// at its end or when c closes).
+func (m *Machine) dropStreamPipe(c *conn) {
+	b := c.bulk
+	ep := c.ep
+	if d := b.streamTo.live(); d != nil {
+		ep = d.ep
+		if d != c {
+			d.sending = false
+		}
+	} else if c.peer != nil {
+		ep = c.peer.ep
+	}
+	m.counters[ep].Queued -= int64(b.pipeFill)
+	m.busy--
+	b.pipeFill, b.pipeStream = 0, false
+	if b.streamTo.c != nil {
+		b.streamLost = true
+		if c.streamLeft == 0 {
+			m.streamDone(c, nil)
+		}
+	}
+}
+
+// endDirect lets c's port read ahead again once its message is over.
+func (m *Machine) endDirect(c *conn) {
+	if c.bulk.direct {
+		c.bulk.direct = false
+		m.port.ReadDirect(c.fd, false)
 	}
 }
