@@ -146,6 +146,13 @@ routes:
 // stay counted as queued, and the router goes on serving.
 func TestCutThroughFrameCutOffIsCounted(t *testing.T) {
 	const size = 32 << 20 // far more than the socket buffers between router and upstream hold
+	const bridge = `
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix, max_frame: 64MiB}
+  back:  {kind: tcp, connect: "%s", framing: length-prefix, max_frame: 64MiB}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`
 	cases := []struct {
 		name, yaml string
 		from       string // the endpoint the frame arrives on and is counted by
@@ -157,27 +164,14 @@ endpoints:
 routes:
   - {pattern: echo, members: e}
 `, "e", "sender"},
-		{"bridge/sender-hangs-up", `
-endpoints:
-  front: {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix, max_frame: 64MiB}
-  back:  {kind: tcp, connect: "%s", framing: length-prefix, max_frame: 64MiB}
-routes:
-  - {pattern: bridge, from: front, to: back}
-`, "front", "sender"},
-		{"bridge/target-hangs-up", `
-endpoints:
-  front: {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix, max_frame: 64MiB}
-  back:  {kind: tcp, connect: "%s", framing: length-prefix, max_frame: 64MiB}
-routes:
-  - {pattern: bridge, from: front, to: back}
-`, "front", "target"},
+		{"bridge/sender-hangs-up", bridge, "front", "sender"},
+		{"bridge/target-hangs-up", bridge, "front", "target"},
 	}
 	for _, v := range variants() {
 		for _, tc := range cases {
 			t.Run(v.String()+"/"+tc.name, func(t *testing.T) {
 				// The bridge's upstream reads what it is sent; told to, it
 				// hangs up after the first megabyte.
-				accepted := make(chan net.Conn, 4)
 				up, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
@@ -189,7 +183,6 @@ routes:
 						if err != nil {
 							return
 						}
-						accepted <- c
 						go func() {
 							if tc.hangUp == "target" {
 								io.CopyN(io.Discard, c, 1<<20)
