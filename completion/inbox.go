@@ -15,17 +15,32 @@ type inboxNode struct {
 	val  any
 }
 
-// Push adds v; safe from any goroutine.
-func (q *Inbox) Push(v any) {
+// closedInbox heads an inbox whose loop has finished: nothing more is
+// taken.
+var closedInbox = &inboxNode{}
+
+// Push adds v and reports true, or reports false if the inbox is closed;
+// safe from any goroutine.
+func (q *Inbox) Push(v any) bool {
 	n := &inboxNode{val: v}
 	for {
 		old := q.head.Load()
+		if old == closedInbox {
+			return false
+		}
 		n.next = old
 		if q.head.CompareAndSwap(old, n) {
 			q.depth.Add(1)
-			return
+			return true
 		}
 	}
+}
+
+// Close refuses every later Push and appends what was queued to dst in
+// push order: each item is either taken by Drain or Close, or refused to
+// its sender, never left unread. Owner only.
+func (q *Inbox) Close(dst []any) []any {
+	return q.take(dst, closedInbox)
 }
 
 // Empty reports whether nothing is queued.
@@ -35,9 +50,11 @@ func (q *Inbox) Empty() bool { return q.head.Load() == nil }
 func (q *Inbox) Depth() int64 { return q.depth.Load() }
 
 // Drain appends every queued item to dst in push order. Owner only.
-func (q *Inbox) Drain(dst []any) []any {
-	n := q.head.Swap(nil)
-	if n == nil {
+func (q *Inbox) Drain(dst []any) []any { return q.take(dst, nil) }
+
+func (q *Inbox) take(dst []any, leave *inboxNode) []any {
+	n := q.head.Swap(leave)
+	if n == nil || n == closedInbox {
 		return dst
 	}
 	start := len(dst)

@@ -11,6 +11,9 @@ type Handler interface {
 	Complete(c *Completion)
 	// Mail handles one item another goroutine posted to the loop.
 	Mail(m any)
+	// Orphan handles an item posted before the loop finished that Mail
+	// did not take: the handler must count or release it.
+	Orphan(m any)
 	// Turn runs once an iteration, after the completions of the last wait
 	// and the mail that came since.
 	Turn()
@@ -44,12 +47,18 @@ func NewLoop(id int) *Loop {
 	return &Loop{ID: id, comps: make([]Completion, 0, 256)}
 }
 
-// Post queues m for the loop's handler; safe from any goroutine, lock-free.
-func (l *Loop) Post(m any) {
-	l.inbox.Push(m)
+// Post queues m for the loop's handler and reports true; safe from any
+// goroutine, lock-free. It reports false once the loop has finished: the
+// caller then still owns m (a message it must count, a descriptor it must
+// close).
+func (l *Loop) Post(m any) bool {
+	if !l.inbox.Push(m) {
+		return false
+	}
 	if l.sleeping.CompareAndSwap(true, false) {
 		_ = l.Port.Wake()
 	}
+	return true
 }
 
 // InboxDepth is the number of items waiting in the inbox.
@@ -73,6 +82,11 @@ func (l *Loop) Serve(open func() (Port, error), ready func(Port, error), h Handl
 	l.Port = p
 	ready(p, nil)
 	err = l.run(h)
+	// Whatever was posted meanwhile is the handler's to account for; later
+	// posts are refused to their senders.
+	for _, m := range l.inbox.Close(l.mail[:0]) {
+		h.Orphan(m)
+	}
 	if cerr := p.Close(); err == nil {
 		err = cerr
 	}

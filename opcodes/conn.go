@@ -122,6 +122,7 @@ type bulk struct {
 	pipeCap   int // what the pipe holds: one splice moves at most this
 	havePipe  bool
 	pipeFill  int
+	pipeTo    uint32 // the endpoint its bytes were offered to
 	spliceOut bool
 	noSplice  bool // these descriptors cannot splice: use the fallback
 

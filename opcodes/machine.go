@@ -383,7 +383,7 @@ func (m *Machine) run(c *conn) {
 				// to max_frame, rather than spin on them.
 				m.carry(c)
 				if len(c.in) > c.maxFrame {
-					m.counters[c.ep].Drops[DropMaxFrame]++
+					m.counters[c.ep].Lost[DropMaxFrame]++
 					m.fail(c, DropDisconnect, 0)
 					continue
 				}
@@ -418,12 +418,12 @@ func (m *Machine) run(c *conn) {
 			if err != nil && c.dgram {
 				// One socket hears every sender: drop the datagram, not
 				// the socket.
-				m.counters[c.ep].Drops[DropMaxFrame]++
+				m.counters[c.ep].Lost[DropMaxFrame]++
 				c.cur = nil
 				continue
 			}
 			if err != nil {
-				m.counters[c.ep].Drops[DropMaxFrame]++
+				m.counters[c.ep].Lost[DropMaxFrame]++
 				m.log.Warn("closing connection", "endpoint", m.prog.Endpoints[c.ep], "reason", err)
 				c.cur = nil
 				m.fail(c, DropDisconnect, 0)
@@ -433,7 +433,7 @@ func (m *Machine) run(c *conn) {
 				if c.frameTimed && c.partialAt == 0 {
 					c.partialAt = time.Now().UnixNano()
 				}
-				if c.streamLeft == 0 && m.startStream(c, in) {
+				if c.streamLeft == 0 && !m.stopping && m.startStream(c, in) {
 					c.rpc = in.Alt
 					continue
 				}
@@ -445,6 +445,14 @@ func (m *Machine) run(c *conn) {
 			c.cur = c.cur[wire:]
 			c.partialAt = 0
 			m.counters[c.ep].MsgsIn++
+			if m.stopping {
+				// Reading stopped with the stop: bytes read since (a recv
+				// in flight, a blocked reader's input) are not delivered
+				// but counted, at their source. Delivering them could post
+				// to a loop that has finished (see orphan.go).
+				m.counters[c.ep].Lost[DropShutdown]++
+				continue
+			}
 			if m.inst[in.Out].Op == OpSend && m.frameRun(c, c.rpc, &m.inst[in.Out]) {
 				continue
 			}
@@ -453,7 +461,7 @@ func (m *Machine) run(c *conn) {
 			m.send(c, in)
 			c.rpc = in.Out
 		case OpDiscard:
-			m.counters[c.ep].Drops[DropNoRoute]++
+			m.counters[c.ep].Lost[DropNoRoute]++
 			c.rpc = in.Out
 		case OpShutdown:
 			if t := m.target(c, in.Mode); t != nil {
@@ -646,16 +654,13 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 		m.adopt(cp.N, l.ep, m.inst[l.pc].Out)
 		return
 	}
-	m.rt.machines[target].loop.Post(&connMail{fd: cp.N, ep: l.ep, pc: m.inst[l.pc].Out})
+	m.post(target, &connMail{fd: cp.N, ep: l.ep, pc: m.inst[l.pc].Out})
 }
 
 // adopt makes a conn of an accepted descriptor and starts it at pc.
 func (m *Machine) adopt(fd int, ep uint32, pc uint32) {
 	if m.stopping || m.isRetired(ep) {
-		if m.rt.eps[ep].Admission().MaxConns > 0 {
-			m.rt.listenConns[ep].Add(-1)
-		}
-		unix.Close(fd)
+		m.refuseAdopted(&connMail{fd: fd, ep: ep})
 		return
 	}
 	c := m.newConn(fd, ep, pc)

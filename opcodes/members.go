@@ -19,7 +19,7 @@ const maxName = 64
 func (m *Machine) subscribe(c *conn, g uint32) {
 	p := c.msg[c.lo:c.hi]
 	if len(p) == 0 || (p[0] != '+' && p[0] != '-' && p[0] != 1 && p[0] != 0) {
-		m.counters[c.ep].Drops[DropNoRoute]++
+		m.counters[c.ep].Lost[DropNoRoute]++
 		return
 	}
 	add, prefix := p[0] == '+' || p[0] == 1, p[1:]

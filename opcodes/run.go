@@ -56,7 +56,7 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 	n := m.deliverRun(c, skip, send.Arg, send.Alt, c.frID, c.fr, data, 0, msgs)
 	n += m.postRun(send.Arg, data, msgs)
 	if n == 0 {
-		m.counters[c.ep].Drops[DropNoRoute] += uint64(k)
+		m.counters[c.ep].Lost[DropNoRoute] += uint64(k)
 	}
 	c.rpc = send.Out
 	return true
@@ -188,7 +188,7 @@ func (m *Machine) mailRuns(v *groupBatch) {
 		if j-i > 1 && m.runnable(first.group, nil) {
 			end := v.msgs[j-1].end
 			if m.deliverRun(nil, nil, first.group, first.edge, first.frID, first.fr, v.data[start:end], start, v.msgs[i:j]) == 0 {
-				m.counters[first.src].Drops[DropNoRoute] += uint64(j - i) // the members left meanwhile
+				m.counters[first.src].Lost[DropNoRoute] += uint64(j - i) // the members left meanwhile
 			}
 			start, i = end, j
 			continue
@@ -196,7 +196,7 @@ func (m *Machine) mailRuns(v *groupBatch) {
 		for ; i < j; i++ {
 			msg := v.msgs[i]
 			if m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) == 0 {
-				m.counters[msg.src].Drops[DropNoRoute]++ // the members left meanwhile
+				m.counters[msg.src].Lost[DropNoRoute]++ // the members left meanwhile
 			}
 			m.shared.done()
 			start = msg.end

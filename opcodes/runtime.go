@@ -222,7 +222,9 @@ func (rt *Runtime) Stop(drain time.Duration) error {
 		var acks sync.WaitGroup
 		acks.Add(len(rt.machines))
 		for _, m := range rt.machines {
-			m.loop.Post(stopMail{ack: acks.Done})
+			if !m.loop.Post(stopMail{ack: acks.Done}) {
+				acks.Done() // it has finished already
+			}
 		}
 		waitOr(&acks, rt.exited)
 		for _, m := range rt.machines {
@@ -253,9 +255,10 @@ func (rt *Runtime) Stats() Stats {
 	}
 	s.Endpoints = make([]EndpointStats, len(rt.prog.Endpoints))
 	for i, name := range rt.prog.Endpoints {
-		s.Endpoints[i] = EndpointStats{Name: name, Drops: make(map[string]uint64, NumDrops), Refused: make(map[string]uint64, NumRefusals)}
+		s.Endpoints[i] = EndpointStats{Name: name, Drops: make(map[string]uint64, NumDrops), Lost: make(map[string]uint64, NumDrops), Refused: make(map[string]uint64, NumRefusals)}
 		for _, d := range dropNames {
 			s.Endpoints[i].Drops[d] = 0
+			s.Endpoints[i].Lost[d] = 0
 		}
 		for _, r := range refusalNames {
 			s.Endpoints[i].Refused[r] = 0
@@ -294,6 +297,7 @@ func (rt *Runtime) Stats() Stats {
 			e.QueuedMsgs += p.QueuedMsgs.Load()
 			for d := range NumDrops {
 				e.Drops[d.String()] += p.Drops[d].Load()
+				e.Lost[d.String()] += p.Lost[d].Load()
 			}
 		}
 	}

@@ -19,7 +19,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 	switch in.Mode {
 	case ToPeer:
 		if c.peer == nil {
-			m.counters[c.ep].Drops[DropDisconnect]++
+			m.counters[c.ep].Lost[DropDisconnect]++
 			return
 		}
 		m.deliver(c, c.peer, e, c.frID, c.fr, wire, lo, hi)
@@ -34,12 +34,12 @@ func (m *Machine) send(c *conn, in *Inst) {
 		n += m.postGroup(c, in.Arg, in.Alt, wire, lo, hi)
 		m.shared.done()
 		if n == 0 {
-			m.counters[c.ep].Drops[DropNoRoute]++
+			m.counters[c.ep].Lost[DropNoRoute]++
 		}
 	case ToOne:
 		d := m.pick(in.Arg, e)
 		if d == nil {
-			m.counters[c.ep].Drops[DropNoRoute]++
+			m.counters[c.ep].Lost[DropNoRoute]++
 			return
 		}
 		if m.deliver(c, d, e, c.frID, c.fr, wire, lo, hi) && e.Reply {
@@ -49,7 +49,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 	case ToRequester:
 		r := c.ro
 		if r == nil || r.replyAt == len(r.replies) {
-			m.counters[c.ep].Drops[DropNoRoute]++ // an answer nobody asked for
+			m.counters[c.ep].Lost[DropNoRoute]++ // an answer nobody asked for
 			return
 		}
 		to := r.replies[r.replyAt].live()
@@ -59,7 +59,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 			r.replies, r.replyAt = r.replies[:0], 0
 		}
 		if to == nil {
-			m.counters[c.ep].Drops[DropNoRoute]++ // the requester has gone
+			m.counters[c.ep].Lost[DropNoRoute]++ // the requester has gone
 			return
 		}
 		m.deliver(c, to, e, c.frID, c.fr, wire, lo, hi)
@@ -160,7 +160,7 @@ func (m *Machine) postGroup(c *conn, g, edge uint32, wire []byte, lo, hi int) in
 func (m *Machine) postBatches() {
 	for i, b := range m.outbox {
 		if b != nil {
-			m.rt.machines[i].loop.Post(b)
+			m.post(i, b)
 			m.outbox[i] = nil
 		}
 	}

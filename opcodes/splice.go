@@ -65,7 +65,7 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 		// The reader moved on while the splice was in flight.
 		if cp.N > 0 {
 			m.counters[c.ep].BytesIn += uint64(cp.N)
-			m.counters[c.ep].Drops[DropDisconnect]++
+			m.counters[c.ep].Lost[DropDisconnect]++
 			m.closePipe(c)
 		}
 		return
@@ -86,11 +86,11 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 		m.counters[c.ep].MsgsIn++
 		p := c.peer
 		if p == nil || p.closed {
-			m.counters[c.ep].Drops[DropDisconnect]++
+			m.counters[c.ep].Lost[DropDisconnect]++
 			m.closePipe(c) // the bytes in it have nowhere to go
 			break
 		}
-		c.bulk.pipeFill = cp.N
+		c.bulk.pipeFill, c.bulk.pipeTo = cp.N, p.ep
 		m.busy++
 		m.counters[p.ep].Queued += int64(cp.N)
 		m.counters[p.ep].QueuedMsgs++
@@ -154,10 +154,7 @@ func (m *Machine) dropPipe(c *conn) {
 		m.dropStreamPipe(c)
 	}
 	if c.bulk.pipeFill > 0 {
-		ep := c.ep
-		if c.peer != nil {
-			ep = c.peer.ep
-		}
+		ep := c.bulk.pipeTo // offered there, whether or not the peer is still there
 		m.counters[ep].Drops[DropDisconnect]++
 		m.counters[ep].Queued -= int64(c.bulk.pipeFill)
 		m.counters[ep].QueuedMsgs--

@@ -44,10 +44,11 @@ type epCounters struct {
 	FrameTimeouts                      uint64 // closed by frame_timeout
 	Refused                            [NumRefusals]uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
-	Offered                            uint64 // messages handed to its connections
-	Drops                              [NumDrops]uint64
-	Queued                             int64 // bytes queued now
-	QueuedMsgs                         int64 // messages queued now
+	Offered                            uint64           // messages handed to its connections
+	Drops                              [NumDrops]uint64 // as a destination
+	Lost                               [NumDrops]uint64 // as a source: read here, reached no destination
+	Queued                             int64            // bytes queued now
+	QueuedMsgs                         int64            // messages queued now
 }
 
 type epPublished struct {
@@ -58,6 +59,7 @@ type epPublished struct {
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
 	Offered                            atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
+	Lost                               [NumDrops]atomic.Uint64
 	Queued                             atomic.Int64
 	QueuedMsgs                         atomic.Int64
 }
@@ -78,6 +80,7 @@ func (p *epPublished) store(c *epCounters) {
 	p.Offered.Store(c.Offered)
 	for i := range c.Drops {
 		p.Drops[i].Store(c.Drops[i])
+		p.Lost[i].Store(c.Lost[i])
 	}
 	p.Queued.Store(c.Queued)
 	p.QueuedMsgs.Store(c.QueuedMsgs)
@@ -103,8 +106,16 @@ type EndpointStats struct {
 	// delivered (MsgsOut), dropped with a reason counted here as a
 	// destination (hwm, disconnect, max_frame for a framing that cannot
 	// carry it, shutdown), or still queued (QueuedMsgs).
-	Offered    uint64
-	Drops      map[string]uint64
+	Offered uint64
+	Drops   map[string]uint64
+	// Lost counts messages read from its connections that reached no
+	// destination, by reason, counted here as their source: no_route
+	// (nobody to receive them), max_frame (over its max_frame: the sender
+	// is closed), disconnect (the peer a bridge sends to had gone, or a
+	// cut-through message was cut off), shutdown (read after a stop began:
+	// reading stops at once). Kept apart from Drops so that each endpoint's
+	// Offered = MsgsOut + Drops + QueuedMsgs holds on its own.
+	Lost       map[string]uint64
 	QueuedB    int64 // bytes queued for its connections now
 	QueuedMsgs int64 // messages queued for its connections now
 }

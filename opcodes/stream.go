@@ -91,7 +91,7 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 	m.endDirect(c)
 	m.counters[c.ep].MsgsIn++
 	if c.bulk.streamLost {
-		m.counters[c.ep].Drops[DropDisconnect]++
+		m.counters[c.ep].Lost[DropDisconnect]++
 	} else {
 		d.out.endMessage()
 		m.counters[d.ep].QueuedMsgs++
@@ -108,7 +108,7 @@ func (m *Machine) streamAborted(c *conn) {
 	}
 	b := c.bulk
 	m.counters[c.ep].MsgsIn++
-	m.counters[c.ep].Drops[DropDisconnect]++
+	m.counters[c.ep].Lost[DropDisconnect]++
 	if d := b.streamTo.live(); d != nil && d != c {
 		if b.streamIn {
 			d.sending = false // held for the splice that c's close cancels
@@ -205,7 +205,7 @@ func (m *Machine) streamSplicedIn(c *conn, cp *completion.Completion) {
 			}
 			break
 		}
-		b.pipeFill, b.pipeStream = cp.N, true
+		b.pipeFill, b.pipeStream, b.pipeTo = cp.N, true, d.ep
 		m.busy++
 		m.counters[d.ep].Queued += int64(cp.N)
 		m.streamSpliceOut(c, d)
@@ -302,7 +302,7 @@ func (m *Machine) streamDone(c, d *conn) {
 	m.endDirect(c)
 	m.counters[c.ep].MsgsIn++
 	if d == nil || c.bulk.streamLost {
-		m.counters[c.ep].Drops[DropDisconnect]++
+		m.counters[c.ep].Lost[DropDisconnect]++
 	} else {
 		m.counters[d.ep].Offered++
 		m.counters[d.ep].MsgsOut++
@@ -315,16 +315,10 @@ func (m *Machine) streamDone(c, d *conn) {
 // at its end or when c closes).
 func (m *Machine) dropStreamPipe(c *conn) {
 	b := c.bulk
-	ep := c.ep
-	if d := b.streamTo.live(); d != nil {
-		ep = d.ep
-		if d != c {
-			d.sending = false
-		}
-	} else if c.peer != nil {
-		ep = c.peer.ep
+	if d := b.streamTo.live(); d != nil && d != c {
+		d.sending = false
 	}
-	m.counters[ep].Queued -= int64(b.pipeFill)
+	m.counters[b.pipeTo].Queued -= int64(b.pipeFill)
 	m.busy--
 	b.pipeFill, b.pipeStream = 0, false
 	if b.streamTo.c != nil {

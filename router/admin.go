@@ -176,6 +176,12 @@ func WriteMetrics(w io.Writer, s Stats) {
 			sample("pxroute_endpoint_dropped_messages_total", e.Drops[reason], "endpoint", e.Name, "reason", reason)
 		}
 	}
+	family("pxroute_endpoint_lost_messages_total", "counter", "Messages read from the endpoint that reached no destination, by reason.")
+	for _, e := range s.Endpoints {
+		for _, reason := range sortedKeys(e.Lost) {
+			sample("pxroute_endpoint_lost_messages_total", e.Lost[reason], "endpoint", e.Name, "reason", reason)
+		}
+	}
 	family("pxroute_endpoint_refused_connections_total", "counter", "Accepted connections a listener closed before reading, by reason.")
 	for _, e := range s.Endpoints {
 		for _, reason := range sortedKeys(e.Refused) {

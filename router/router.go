@@ -431,9 +431,9 @@ func (r *Router) stop(drain time.Duration) error {
 	for _, e := range s.Endpoints {
 		received += e.MsgsIn
 		delivered += e.MsgsOut
-		lost += e.Drops[opcodes.DropShutdown.String()]
-		for _, n := range e.Drops {
-			dropped += n
+		lost += e.Drops[opcodes.DropShutdown.String()] + e.Lost[opcodes.DropShutdown.String()]
+		for reason, n := range e.Drops {
+			dropped += n + e.Lost[reason]
 		}
 	}
 	// One line: what came in, what went out, what the stop cut off, and
@@ -492,6 +492,9 @@ func (r *Router) Stats() Stats {
 			o.QueuedMsgs += e.QueuedMsgs
 			for k, v := range e.Drops {
 				o.Drops[k] += v
+			}
+			for k, v := range e.Lost {
+				o.Lost[k] += v
 			}
 			for k, v := range e.Refused {
 				o.Refused[k] += v

@@ -217,7 +217,7 @@ routes:
 				}
 				waitFor(t, "the cut-off frame counted", func() bool {
 					e := endpoint(r.Stats(), tc.from)
-					return e.MsgsIn == 1 && e.Drops["disconnect"] == 1 && e.Active == 0
+					return e.MsgsIn == 1 && e.Lost["disconnect"] == 1 && e.Active == 0
 				})
 				for _, s := range r.Stats().Endpoints {
 					if s.QueuedB != 0 || s.QueuedMsgs != 0 {

@@ -315,7 +315,7 @@ routes:
 				// Topics apply where the subscriber is, when the message
 				// gets there: wait until each is delivered or unrouted.
 				waitFor(t, "published", func() bool {
-					return endpoint(r.Stats(), "subs").MsgsOut+endpoint(r.Stats(), "pub").Drops["no_route"] == sent
+					return endpoint(r.Stats(), "subs").MsgsOut+endpoint(r.Stats(), "pub").Lost["no_route"] == sent
 				})
 			}
 			subscribe := func(cmds ...string) {
@@ -334,7 +334,7 @@ routes:
 			if got := strings.Join(readLines(t, sub, 2), ","); got != "weather.2,news.3" {
 				t.Fatalf("subscriber got %s", got)
 			}
-			if d := endpoint(r.Stats(), "pub").Drops["no_route"]; d != 4 {
+			if d := endpoint(r.Stats(), "pub").Lost["no_route"]; d != 4 {
 				t.Fatalf("%d no_route drops at pub, want 4", d)
 			}
 		},

@@ -116,12 +116,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func endpoint(s router.Stats, name string) (e struct {
 	Active, Opened, MsgsIn, MsgsOut, Offered uint64
 	Queued                                   int64
-	Drops                                    map[string]uint64
+	Drops                                    map[string]uint64 // as a destination
+	Lost                                     map[string]uint64 // as a source
 }) {
 	for _, x := range s.Endpoints {
 		if x.Name == name {
 			e.Active, e.Opened, e.Offered = uint64(x.Active), x.Opened, x.Offered
-			e.MsgsIn, e.MsgsOut, e.Drops, e.Queued = x.MsgsIn, x.MsgsOut, x.Drops, x.QueuedMsgs
+			e.MsgsIn, e.MsgsOut, e.Drops, e.Lost, e.Queued = x.MsgsIn, x.MsgsOut, x.Drops, x.Lost, x.QueuedMsgs
 		}
 	}
 	return e

@@ -72,7 +72,7 @@ routes:
 					}
 				}
 				if tc.drop != "" {
-					if n := endpoint(r.Stats(), "room").Drops[tc.drop]; n != 1 {
+					if n := endpoint(r.Stats(), "room").Lost[tc.drop]; n != 1 {
 						t.Fatalf("%s drops = %d, want 1", tc.drop, n)
 					}
 				}

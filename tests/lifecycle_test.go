@@ -31,7 +31,7 @@ routes:
 `, sinkAddr))
 			pub := dial(t, r.Addr("pub"))
 			io.WriteString(pub, "into the void\n")
-			waitFor(t, "no_route drop", func() bool { return endpoint(r.Stats(), "pub").Drops["no_route"] == 1 })
+			waitFor(t, "no_route drop", func() bool { return endpoint(r.Stats(), "pub").Lost["no_route"] == 1 })
 
 			for round := range 2 {
 				ln, err := net.Listen("tcp", sinkAddr)
@@ -111,8 +111,8 @@ routes:
 		t.Errorf("back: offered %d, delivered %d, lost %d: want every offered message lost", back.Offered, back.MsgsOut, lost)
 	}
 	// A read whose upstream was already gone is lost at the source.
-	if front := endpoint(s, "front"); front.MsgsIn == 0 || back.Offered+front.Drops["disconnect"] != front.MsgsIn {
-		t.Errorf("front read %d messages, back was offered %d, %d lost at the front", front.MsgsIn, back.Offered, front.Drops["disconnect"])
+	if front := endpoint(s, "front"); front.MsgsIn == 0 || back.Offered+front.Lost["disconnect"] != front.MsgsIn {
+		t.Errorf("front read %d messages, back was offered %d, %d lost at the front", front.MsgsIn, back.Offered, front.Lost["disconnect"])
 	}
 }
 

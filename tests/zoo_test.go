@@ -102,7 +102,7 @@ routes:
 				}
 			}
 			waitFor(t, "the oversized datagram counted", func() bool {
-				return endpoint(r.Stats(), "in").Drops["max_frame"] == 1
+				return endpoint(r.Stats(), "in").Lost["max_frame"] == 1
 			})
 		},
 	},

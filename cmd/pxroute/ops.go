@@ -155,16 +155,16 @@ func printStats(w io.Writer, s router.Stats, prev *router.Stats, dt time.Duratio
 	}
 	for _, e := range s.Endpoints {
 		drops := uint64(0)
-		for _, n := range e.Drops {
-			drops += n
+		for reason, n := range e.Drops {
+			drops += n + e.Lost[reason]
 		}
 		in, out, bin, bout := e.MsgsIn, e.MsgsOut, e.BytesIn, e.BytesOut
 		if prev != nil {
 			if i, ok := old[e.Name]; ok {
 				p := prev.Endpoints[i]
 				var pd uint64
-				for _, n := range p.Drops {
-					pd += n
+				for reason, n := range p.Drops {
+					pd += n + p.Lost[reason]
 				}
 				secs := dt.Seconds()
 				rate := func(now, then uint64) uint64 { return uint64(float64(now-min(then, now)) / secs) }
@@ -179,6 +179,11 @@ func printStats(w io.Writer, s router.Stats, prev *router.Stats, dt time.Duratio
 		for r, n := range e.Drops {
 			if n > 0 {
 				reasons = append(reasons, fmt.Sprintf("%s %s=%d", e.Name, r, n))
+			}
+		}
+		for r, n := range e.Lost {
+			if n > 0 {
+				reasons = append(reasons, fmt.Sprintf("%s lost:%s=%d", e.Name, r, n))
 			}
 		}
 	}
