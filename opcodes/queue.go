@@ -1,5 +1,10 @@
 package opcodes
 
+import (
+	"slices"
+	"sort"
+)
+
 // outChunk is the size of the pooled blocks output is copied into. A write
 // sends up to maxWriteChunks segments with one writev.
 const (
@@ -66,14 +71,36 @@ type outQueue struct {
 	fill     *chunk // where small messages are copied; the queue holds a reference
 	appended int    // bytes ever queued
 	written  int    // bytes ever written
-	first    int    // where the message ends[0] ends began
-	ends     []int
+	first    int    // where the first live message began
+	// ends[endsAt:] are where the queued messages end, ascending: popped
+	// from the front by moving endsAt, compacted now and then, so a write
+	// or a drop costs what it removes, not the queue's length.
+	ends   []int
+	endsAt int
+}
+
+// live is the ends of the queued messages.
+func (q *outQueue) live() []int { return q.ends[q.endsAt:] }
+
+// popEnds removes the first k live message ends.
+func (q *outQueue) popEnds(k int) {
+	if k == 0 {
+		return
+	}
+	q.first = q.ends[q.endsAt+k-1]
+	q.endsAt += k
+	if q.endsAt == len(q.ends) {
+		q.ends, q.endsAt = q.ends[:0], 0
+	} else if q.endsAt > 32 && q.endsAt > len(q.ends)/2 {
+		n := copy(q.ends, q.ends[q.endsAt:])
+		q.ends, q.endsAt = q.ends[:n], 0
+	}
 }
 
 func (q *outQueue) len() int { return q.appended - q.written }
 
 // msgs is how many messages are queued, whole or in part.
-func (q *outQueue) msgs() int { return len(q.ends) }
+func (q *outQueue) msgs() int { return len(q.ends) - q.endsAt }
 
 // push copies one message made of parts into the queue's own chunks.
 func (q *outQueue) push(pool *chunkPool, parts [][]byte) {
@@ -162,10 +189,10 @@ func (q *outQueue) iov(dst [][]byte) [][]byte {
 // iovFirst appends the bytes of the first queued message alone (for a
 // datagram socket, where one write is one message).
 func (q *outQueue) iovFirst(dst [][]byte) [][]byte {
-	if len(q.ends) == 0 {
+	if q.msgs() == 0 {
 		return dst
 	}
-	left := q.ends[0] - q.written
+	left := q.live()[0] - q.written
 	for i := q.head; i < len(q.segs) && left > 0; i++ {
 		b := q.segs[i].b
 		if len(b) > left {
@@ -180,27 +207,13 @@ func (q *outQueue) iovFirst(dst [][]byte) [][]byte {
 // consume marks n bytes written, drops the references they finished, and
 // returns how many messages they completed.
 func (q *outQueue) consume(pool *chunkPool, n int) int {
-	q.written += n
-	for n > 0 {
-		s := &q.segs[q.head]
-		if n < len(s.b) {
-			s.b = s.b[n:]
-			break
-		}
-		n -= len(s.b)
-		pool.unref(s.c)
-		*s = seg{}
-		q.head++
-	}
-	q.compact(pool)
+	q.skip(pool, n)
+	ends := q.live()
 	done := 0
-	for done < len(q.ends) && q.ends[done] <= q.written {
+	for done < len(ends) && ends[done] <= q.written {
 		done++
 	}
-	if done > 0 {
-		q.first = q.ends[done-1]
-		q.ends = append(q.ends[:0], q.ends[done:]...)
-	}
+	q.popEnds(done)
 	return done
 }
 
@@ -225,39 +238,79 @@ func (q *outQueue) compact(pool *chunkPool) {
 // first inflight bytes may be in a write), until at most keepBytes bytes and
 // keepMsgs messages are queued or none is left to drop. It returns how many
 // messages and bytes went.
+//
+// Its cost is what it drops plus a binary search, not the queue's length:
+// a slow subscriber under drop-oldest drops on every message it is
+// offered. Dropping from the front (nothing started) only moves the
+// queue's start; dropping behind messages a write has started on cuts the
+// segments in between and moves the ends of the messages behind the cut
+// (few: what arrived since the write began, as that write took everything
+// queued before it, up to maxWriteChunks segments).
 func (q *outQueue) dropOldest(pool *chunkPool, inflight, keepBytes, keepMsgs int) (msgs, bytes int) {
-	busy := q.written + inflight // bytes before this may be on their way
-	i := 0                       // first droppable message
-	for i < len(q.ends) && q.start(i) < busy {
-		i++
-	}
-	j := i
-	for j < len(q.ends) {
-		j++ // drop i..j-1: does what is left fit?
-		if q.len()-(q.ends[j-1]-q.start(i)) <= keepBytes && len(q.ends)-(j-i) <= keepMsgs {
-			break
-		}
+	ends := q.live()
+	i := q.firstUnstarted(inflight)
+	j, from := i, q.start(i)
+	for j < len(ends) && (q.len()-(q.start(j)-from) > keepBytes || len(ends)-(j-i) > keepMsgs) {
+		j++ // drop i..j-1
 	}
 	if j == i {
 		return 0, 0
 	}
-	from, to := q.start(i), q.ends[j-1]
-	q.cut(pool, from, to)
+	to := ends[j-1]
 	n := to - from
-	for k := j; k < len(q.ends); k++ {
-		q.ends[k] -= n
+	if from == q.written {
+		// Nothing before them is queued: skip them as if written.
+		q.skip(pool, n)
+		q.popEnds(j)
+		return j, n
 	}
-	q.ends = append(q.ends[:i], q.ends[j:]...)
+	q.cut(pool, from, to)
+	for k := j; k < len(ends); k++ {
+		ends[k] -= n
+	}
+	q.ends = append(q.ends[:q.endsAt+i], ends[j:]...)
 	q.appended -= n
 	q.compact(pool)
 	return j - i, n
 }
 
+// firstUnstarted is the index among the live messages of the first that no
+// write has started on: none of it written, none in the inflight bytes of a
+// send under way.
+func (q *outQueue) firstUnstarted(inflight int) int {
+	busy := q.written + inflight // bytes before this may be on their way
+	if q.first >= busy {
+		return 0
+	}
+	// Message i starts where i-1 ends: the first end at or past busy
+	// ends the last started message.
+	ends := q.live()
+	return min(len(ends), 1+sort.SearchInts(ends, busy))
+}
+
+// skip moves the queue's start n bytes on: written, or dropped unwritten.
+func (q *outQueue) skip(pool *chunkPool, n int) {
+	q.written += n
+	for n > 0 {
+		s := &q.segs[q.head]
+		if n < len(s.b) {
+			s.b = s.b[n:]
+			break
+		}
+		n -= len(s.b)
+		pool.unref(s.c)
+		*s = seg{}
+		q.head++
+	}
+	q.compact(pool)
+}
+
+// start is where live message i begins.
 func (q *outQueue) start(i int) int {
 	if i == 0 {
 		return q.first
 	}
-	return q.ends[i-1]
+	return q.live()[i-1]
 }
 
 // abandonStarted drops the messages a write has started on, as their
@@ -266,11 +319,7 @@ func (q *outQueue) start(i int) int {
 // connection must not get their tails. It returns the messages and bytes
 // dropped.
 func (q *outQueue) abandonStarted(pool *chunkPool, inflight int) (msgs, bytes int) {
-	busy := q.written + inflight
-	k := 0
-	for k < len(q.ends) && q.start(k) < busy {
-		k++
-	}
+	k := q.firstUnstarted(inflight)
 	if k == 0 {
 		return 0, 0
 	}
@@ -279,36 +328,47 @@ func (q *outQueue) abandonStarted(pool *chunkPool, inflight int) (msgs, bytes in
 		q.segs[i].c.noPool = true
 		left -= len(q.segs[i].b)
 	}
-	n := q.ends[k-1] - q.written
+	n := q.live()[k-1] - q.written
 	return q.consume(pool, n), n
 }
 
-// cut removes bytes [from, to) (absolute positions, none written yet).
+// cut removes bytes [from, to) (absolute positions, none written yet), in
+// place: it walks the segments up to to, and moves those after the cut
+// down over the ones it removed.
 func (q *outQueue) cut(pool *chunkPool, from, to int) {
 	pos := q.written
-	out := q.segs[:q.head]
-	var tail []seg
-	for _, s := range q.segs[q.head:] {
-		lo, hi := pos, pos+len(s.b)
-		pos = hi
-		switch {
-		case hi <= from || lo >= to: // untouched
-			tail = append(tail, s)
-		case lo >= from && hi <= to: // inside: gone
-			pool.unref(s.c)
-		default: // overlaps an edge: keep what is outside [from, to)
-			if lo < from {
-				tail = append(tail, seg{b: s.b[:from-lo], c: s.c})
-			}
-			if hi > to {
-				if lo < from {
-					s.c.refs++ // the segment became two
-				}
-				tail = append(tail, seg{b: s.b[to-lo:], c: s.c})
-			}
-		}
+	i := q.head
+	for pos+len(q.segs[i].b) <= from {
+		pos += len(q.segs[i].b)
+		i++
 	}
-	q.segs = append(out, tail...)
+	// segs[i] starts at pos and holds byte from.
+	s := q.segs[i]
+	if pos < from && pos+len(s.b) > to {
+		// The cut lies inside one segment: it becomes two.
+		s.c.refs++
+		q.segs = slices.Insert(q.segs, i+1, seg{b: s.b[to-pos:], c: s.c})
+		q.segs[i].b = s.b[:from-pos]
+		return
+	}
+	if pos < from { // keep its head; the rest of it is cut
+		q.segs[i].b = s.b[:from-pos]
+		pos += len(s.b)
+		i++
+	}
+	w := i // segs after the cut move down to here
+	for ; i < len(q.segs) && pos < to; i++ {
+		s := q.segs[i]
+		if pos+len(s.b) > to {
+			q.segs[i].b = s.b[to-pos:] // keep its tail
+			break
+		}
+		pos += len(s.b)
+		pool.unref(s.c)
+	}
+	n := copy(q.segs[w:], q.segs[i:])
+	clear(q.segs[w+n:])
+	q.segs = q.segs[:w+n]
 }
 
 // reset empties the queue. inflight says a write may still read its
@@ -328,7 +388,7 @@ func (q *outQueue) reset(pool *chunkPool, inflight bool) {
 		pool.unref(q.fill)
 		q.fill = nil
 	}
-	q.segs, q.head, q.ends = q.segs[:0], 0, q.ends[:0]
+	q.segs, q.head, q.ends, q.endsAt = q.segs[:0], 0, q.ends[:0], 0
 	q.written = q.appended
 	q.first = q.appended
 }
