@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/pxroute/pxroute/router"
 )
 
 // In-band subscriptions are bounded per connection and group: a subscriber
@@ -36,15 +38,15 @@ func TestInBandTopicsAreBounded(t *testing.T) {
 		},
 		{
 			name:   "duplicates-count-once-unsubscribe-frees-a-place-unknown-is-a-no-op",
-			limits: ", max_topics: 4, max_topic_bytes: 8",
+			limits: ", max_topics: 3, max_topic_bytes: 8",
 			greedy: []string{
 				"+a.", "+b.", "\x01a.", "+exactly8", // exactly8: at the byte bound, accepted; a. twice: one place
 				"+c.",           // over max_topics
-				"+toolong.",     // 9 bytes: over max_topic_bytes
+				"+too-long.",    // 9 bytes: over max_topic_bytes
 				"-zz", "\x00zz", // not subscribed: nothing happens
 				"-b.", "+c.", // b.'s place goes to c.
 			},
-			publish: []string{"a.1", "b.1", "c.1", "exactly8!", "toolong.1", "zz.1", "a.2"},
+			publish: []string{"a.1", "b.1", "c.1", "exactly8!", "too-long.1", "zz.1", "a.2"},
 			want:    []string{"a.1", "c.1", "exactly8!", "a.2"},
 			refused: map[string]uint64{"max_topics": 1, "max_topic_bytes": 1},
 		},
@@ -76,6 +78,17 @@ routes:
 				if want := append(append([]string{}, tc.want...), end); strings.Join(got, ",") != strings.Join(want, ",") {
 					t.Errorf("greedy subscriber got %d lines %s, want %d: %s", len(got), abbrev(got), len(want), abbrev(want))
 				}
+				if got := topicsRefused(r.Stats(), "subs"); fmt.Sprint(got) != fmt.Sprint(tc.refused) {
+					t.Errorf("subscriptions refused %v, want %v", got, tc.refused)
+				}
+				var metrics strings.Builder
+				router.WriteMetrics(&metrics, r.Stats())
+				for reason, n := range tc.refused {
+					want := fmt.Sprintf("pxroute_endpoint_refused_topics_total{endpoint=%q,reason=%q} %d\n", "subs", reason, n)
+					if !strings.Contains(metrics.String(), want) {
+						t.Errorf("/metrics lacks %q", want)
+					}
+				}
 				all := append(append([]string{}, tc.publish...), end)
 				if got := readLines(t, bufio.NewReader(modest), len(all)); strings.Join(got, ",") != strings.Join(all, ",") {
 					t.Errorf("the other subscriber got %s, want %s", abbrev(got), abbrev(all))
@@ -83,6 +96,16 @@ routes:
 			})
 		}
 	}
+}
+
+// topicsRefused returns the endpoint's refused subscriptions by reason.
+func topicsRefused(s router.Stats, name string) map[string]uint64 {
+	for _, e := range s.Endpoints {
+		if e.Name == name {
+			return e.TopicsRefused
+		}
+	}
+	return nil
 }
 
 // linesFor returns one published line for each of the first n topics.
