@@ -152,20 +152,25 @@ func TestSubscribeBounds(t *testing.T) {
 		held          map[uint32]int // prefixes held per group
 		refused       [NumTopicRefusals]uint64
 		noRoute       uint64
+		declared      []string // group 0's topics: from the topology, before any subscription
 	}{
-		{"under-the-bounds", 3, 4, []string{"+a", "+bb", "\x01cccc"}, map[uint32]int{0: 3}, [NumTopicRefusals]uint64{}, 0},
-		{"one-over-max_topics", 2, 4, []string{"+a", "+b", "+c", "+d"}, map[uint32]int{0: 2}, [NumTopicRefusals]uint64{RefuseMaxTopics: 2}, 0},
-		{"over-max_topic_bytes", 9, 4, []string{"+abcd", "+abcde", "\x01toolong"}, map[uint32]int{0: 1}, [NumTopicRefusals]uint64{RefuseMaxTopicBytes: 2}, 0},
-		{"a-duplicate-at-the-bound-is-not-refused", 2, 4, []string{"+a", "+b", "+a", "\x01b"}, map[uint32]int{0: 2}, [NumTopicRefusals]uint64{}, 0},
-		{"unsubscribe-frees-a-place", 2, 4, []string{"+a", "+b", "-a", "+c", "+d"}, map[uint32]int{0: 2}, [NumTopicRefusals]uint64{RefuseMaxTopics: 1}, 0},
-		{"unknown-unsubscribe-is-a-no-op", 2, 4, []string{"+a", "-b", "\x00zz", "-"}, map[uint32]int{0: 1}, [NumTopicRefusals]uint64{}, 0},
-		{"bounds-are-per-group", 1, 4, []string{"+a", "g1+b", "+c", "g1+d"}, map[uint32]int{0: 1, 1: 1}, [NumTopicRefusals]uint64{RefuseMaxTopics: 2}, 0},
-		{"not-a-subscription-is-no_route", 2, 4, []string{"hello", ""}, map[uint32]int{0: 0}, [NumTopicRefusals]uint64{}, 2},
+		{"under-the-bounds", 3, 4, []string{"+a", "+bb", "\x01cccc"}, map[uint32]int{0: 3}, [NumTopicRefusals]uint64{}, 0, nil},
+		{"one-over-max_topics", 2, 4, []string{"+a", "+b", "+c", "+d"}, map[uint32]int{0: 2}, [NumTopicRefusals]uint64{RefuseMaxTopics: 2}, 0, nil},
+		{"over-max_topic_bytes", 9, 4, []string{"+abcd", "+abcde", "\x01toolong"}, map[uint32]int{0: 1}, [NumTopicRefusals]uint64{RefuseMaxTopicBytes: 2}, 0, nil},
+		{"a-duplicate-at-the-bound-is-not-refused", 2, 4, []string{"+a", "+b", "+a", "\x01b"}, map[uint32]int{0: 2}, [NumTopicRefusals]uint64{}, 0, nil},
+		{"unsubscribe-frees-a-place", 2, 4, []string{"+a", "+b", "-a", "+c", "+d"}, map[uint32]int{0: 2}, [NumTopicRefusals]uint64{RefuseMaxTopics: 1}, 0, nil},
+		{"unknown-unsubscribe-is-a-no-op", 2, 4, []string{"+a", "-b", "\x00zz", "-"}, map[uint32]int{0: 1}, [NumTopicRefusals]uint64{}, 0, nil},
+		{"bounds-are-per-group", 1, 4, []string{"+a", "g1+b", "+c", "g1+d"}, map[uint32]int{0: 1, 1: 1}, [NumTopicRefusals]uint64{RefuseMaxTopics: 2}, 0, nil},
+		{"not-a-subscription-is-no_route", 2, 4, []string{"hello", ""}, map[uint32]int{0: 0}, [NumTopicRefusals]uint64{}, 2, nil},
+		{"declared-topics-are-not-bounded-but-take-places", 2, 4, []string{"+a", "+b", "-declared-too-long", "+b"}, map[uint32]int{0: 2}, [NumTopicRefusals]uint64{RefuseMaxTopics: 1}, 0, []string{"declared-too-long"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &Machine{prog: &Prog{Endpoints: []string{"subs"}}, counters: make([]epCounters, 1), log: slog.New(slog.DiscardHandler)}
 			c := &conn{endpoint: limitedEndpoint{topics: tc.topics, bytes: tc.bytes}}
+			for _, d := range tc.declared {
+				c.roles().filterIn(0).topics.add([]byte(d))
+			}
 			for _, msg := range tc.msgs {
 				g := uint32(0)
 				if s, ok := strings.CutPrefix(msg, "g1"); ok {
