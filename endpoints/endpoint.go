@@ -106,6 +106,10 @@ type Options struct {
 	// IgnoreEOF keeps the other side open when this one ends its input
 	// (no half-close is passed on).
 	IgnoreEOF bool
+	// MaxTopics and MaxTopicBytes bound what one connection may subscribe
+	// to in band, per fan-out group: how many prefixes, how long each.
+	// 0: DefaultMaxTopics, DefaultMaxTopicBytes (see TopicBounds).
+	MaxTopics, MaxTopicBytes int
 	// Listener limits, enforced on each accepted connection before its
 	// first read: at most MaxConns open at once (0: no limit), AcceptRate
 	// accepts a second (0: no limit), peers in Deny refused, and if Allow
@@ -216,6 +220,31 @@ const (
 	DefaultMaxFrame  = 1 << 20
 	DefaultHighWater = 256 << 10
 )
+
+// Defaults for the in-band subscription bounds. A thousand prefixes is far
+// more than a pub/sub subscriber uses (tens, typically), yet with 1 KiB
+// each it caps what one connection's topics hold near 1 MiB per group;
+// matching costs the same however many it holds.
+const (
+	DefaultMaxTopics     = 1000
+	DefaultMaxTopicBytes = 1 << 10
+)
+
+// TopicBounds returns MaxTopics and MaxTopicBytes, a zero meaning the
+// default (Options built in code), the byte bound never above MaxFrame.
+func (o *Options) TopicBounds() (topics, bytes int) {
+	topics, bytes = o.MaxTopics, o.MaxTopicBytes
+	if topics == 0 {
+		topics = DefaultMaxTopics
+	}
+	if bytes == 0 {
+		bytes = DefaultMaxTopicBytes
+	}
+	if o.MaxFrame > 0 {
+		bytes = min(bytes, o.MaxFrame)
+	}
+	return topics, bytes
+}
 
 // Params is what a factory reads its settings from. The topology package
 // implements it over YAML nodes, with positions for errors; every key a

@@ -364,6 +364,7 @@ func parseOptions(p Params) Options {
 			o.HighWaterMsgs = int(n)
 		}
 	}
+	parseTopicBounds(p, &o)
 	if d, ok := p.Duration("idle_timeout"); ok {
 		if d < time.Millisecond {
 			p.Errorf("idle_timeout", "idle_timeout must be at least 1ms")
@@ -387,6 +388,28 @@ func parseOptions(p Params) Options {
 		}
 	}
 	return o
+}
+
+// parseTopicBounds reads max_topics and max_topic_bytes, after max_frame:
+// a subscription is a message, so its prefix can be no longer.
+func parseTopicBounds(p Params, o *Options) {
+	if n, ok := p.Size("max_topics"); ok {
+		if n < 1 || n > 1<<24 {
+			p.Errorf("max_topics", "max_topics must be between 1 and 2^24 topics")
+		} else {
+			o.MaxTopics = int(n)
+		}
+	}
+	if n, ok := p.Size("max_topic_bytes"); ok {
+		switch {
+		case n < 1:
+			p.Errorf("max_topic_bytes", "max_topic_bytes must be at least 1 byte")
+		case n > int64(o.MaxFrame):
+			p.Errorf("max_topic_bytes", "max_topic_bytes (%d) must not exceed max_frame (%d)", n, o.MaxFrame)
+		default:
+			o.MaxTopicBytes = int(n)
+		}
+	}
 }
 
 // parseFraming reads framing: and the keys that tune it; nil when absent

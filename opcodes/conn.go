@@ -86,7 +86,7 @@ func (c *conn) queued() int { return c.out.len() }
 
 // roles is a conn's part in topic fan-outs, relay names and request/reply.
 type roles struct {
-	filters  []filter    // fan-out topic prefixes, per group; none: everything
+	filters  []filter    // fan-out topics, per group (topics.go); none: everything
 	name     []byte      // relay: how others see this member
 	announce [][2]uint32 // relay groups (and edges) told when this conn leaves
 	replies  []connRef   // request/reply worker: who asked each request it holds, oldest first
@@ -163,10 +163,4 @@ func (r connRef) live() *conn {
 		return nil
 	}
 	return r.c
-}
-
-// filter is one conn's topic prefixes in one fan-out group.
-type filter struct {
-	group    uint32
-	prefixes [][]byte
 }

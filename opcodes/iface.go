@@ -53,6 +53,10 @@ type Endpoint interface {
 	FrameTimeout() time.Duration
 	// IgnoreEOF keeps the peer open when this side's input ends.
 	IgnoreEOF() bool
+	// MaxTopics is how many topic prefixes one connection may hold in one
+	// fan-out group by subscribing in band; MaxTopicBytes bounds each.
+	MaxTopics() int
+	MaxTopicBytes() int
 	// Admission is what a listener admits (RoleListen).
 	Admission() Admission
 }

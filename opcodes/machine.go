@@ -757,12 +757,10 @@ func (m *Machine) join(c *conn, g, topics uint32) {
 		return // a reconnected conn runs its program again
 	}
 	if topics > 0 {
-		f := filter{group: g}
+		f := c.roles().filterIn(g) // declared topics are the operator's: not bounded
 		for _, t := range m.prog.Topics[topics-1] {
-			f.prefixes = append(f.prefixes, []byte(t))
+			f.topics.add([]byte(t))
 		}
-		r := c.roles()
-		r.filters = append(r.filters, f)
 	}
 	m.groups[g] = append(m.groups[g], c)
 	c.groups = append(c.groups, g)

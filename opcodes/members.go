@@ -1,7 +1,6 @@
 package opcodes
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"unicode/utf8"
@@ -15,7 +14,11 @@ const maxName = 64
 // subscribe applies the current message to c's topics in group g:
 // "+prefix" or "\x01prefix" subscribes, "-prefix" or "\x00prefix"
 // unsubscribes (ZeroMQ's bytes, and a form one can type). Anything else is
-// not a subscription and is dropped, counted no_route.
+// not a subscription and is dropped, counted no_route. A subscription
+// over c's endpoint's max_topic_bytes, or one more than its max_topics,
+// is refused: counted, and logged once until one is accepted again. A
+// prefix held already, or an unsubscription from one not held, changes
+// nothing.
 func (m *Machine) subscribe(c *conn, g uint32) {
 	p := c.msg[c.lo:c.hi]
 	if len(p) == 0 || (p[0] != '+' && p[0] != '-' && p[0] != 1 && p[0] != 0) {
@@ -23,26 +26,32 @@ func (m *Machine) subscribe(c *conn, g uint32) {
 		return
 	}
 	add, prefix := p[0] == '+' || p[0] == 1, p[1:]
-	r := c.roles()
-	i := 0
-	for i < len(r.filters) && r.filters[i].group != g {
-		i++
+	f := c.roles().filterIn(g)
+	if !add {
+		f.topics.remove(prefix)
+		return
 	}
-	if i == len(r.filters) {
-		r.filters = append(r.filters, filter{group: g})
+	if f.topics.contains(prefix) {
+		return
 	}
-	f := &r.filters[i]
-	for j, q := range f.prefixes {
-		if bytes.Equal(q, prefix) {
-			if !add {
-				f.prefixes = append(f.prefixes[:j], f.prefixes[j+1:]...)
-			}
-			return
+	refusal := NumTopicRefusals
+	switch {
+	case len(prefix) > c.endpoint.MaxTopicBytes():
+		refusal = RefuseMaxTopicBytes
+	case f.topics.len() >= c.endpoint.MaxTopics():
+		refusal = RefuseMaxTopics
+	}
+	if refusal != NumTopicRefusals {
+		m.counters[c.ep].TopicsRefused[refusal]++
+		if !f.refusing {
+			f.refusing = true // say so once per episode, not per subscription
+			m.log.Warn("refusing subscriptions", "endpoint", m.prog.Endpoints[c.ep], "reason", refusal,
+				"topics", f.topics.len(), "bytes", len(prefix))
 		}
+		return
 	}
-	if add {
-		f.prefixes = append(f.prefixes, bytes.Clone(prefix))
-	}
+	f.refusing = false
+	f.topics.add(prefix)
 }
 
 // name gives c the name others see it by: its peer's address, or the

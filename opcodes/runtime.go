@@ -263,6 +263,10 @@ func (rt *Runtime) Stats() Stats {
 		for _, r := range refusalNames {
 			s.Endpoints[i].Refused[r] = 0
 		}
+		s.Endpoints[i].TopicsRefused = make(map[string]uint64, NumTopicRefusals)
+		for _, r := range topicRefusalNames {
+			s.Endpoints[i].TopicsRefused[r] = 0
+		}
 	}
 	for _, m := range rt.machines {
 		ls := m.loop.Stats()
@@ -287,6 +291,9 @@ func (rt *Runtime) Stats() Stats {
 			e.FrameTimeouts += p.FrameTimeouts.Load()
 			for r := range NumRefusals {
 				e.Refused[r.String()] += p.Refused[r].Load()
+			}
+			for r := range NumTopicRefusals {
+				e.TopicsRefused[r.String()] += p.TopicsRefused[r].Load()
 			}
 			e.BytesIn += p.BytesIn.Load()
 			e.BytesOut += p.BytesOut.Load()

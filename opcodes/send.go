@@ -1,7 +1,6 @@
 package opcodes
 
 import (
-	"bytes"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -92,23 +91,6 @@ func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr Framing
 	}
 	m.fanning = false
 	return n
-}
-
-// wants reports whether c's topics in group g take a message with this
-// payload.
-func (c *conn) wants(g uint32, payload []byte) bool {
-	for _, f := range c.ro.filters {
-		if f.group != g {
-			continue
-		}
-		for _, p := range f.prefixes {
-			if bytes.HasPrefix(payload, p) {
-				return true
-			}
-		}
-		return false
-	}
-	return true // no filter in g: everything
 }
 
 // pick chooses the one member of group g a balanced message goes to: by

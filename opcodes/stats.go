@@ -43,6 +43,7 @@ type epCounters struct {
 	IdleClosed                         uint64 // closed by idle_timeout
 	FrameTimeouts                      uint64 // closed by frame_timeout
 	Refused                            [NumRefusals]uint64
+	TopicsRefused                      [NumTopicRefusals]uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
 	Offered                            uint64           // messages handed to its connections
 	Drops                              [NumDrops]uint64 // as a destination
@@ -56,6 +57,7 @@ type epPublished struct {
 	IdleClosed                         atomic.Uint64
 	FrameTimeouts                      atomic.Uint64
 	Refused                            [NumRefusals]atomic.Uint64
+	TopicsRefused                      [NumTopicRefusals]atomic.Uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
 	Offered                            atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
@@ -72,6 +74,9 @@ func (p *epPublished) store(c *epCounters) {
 	p.FrameTimeouts.Store(c.FrameTimeouts)
 	for i := range c.Refused {
 		p.Refused[i].Store(c.Refused[i])
+	}
+	for i := range c.TopicsRefused {
+		p.TopicsRefused[i].Store(c.TopicsRefused[i])
 	}
 	p.BytesIn.Store(c.BytesIn)
 	p.BytesOut.Store(c.BytesOut)
@@ -118,6 +123,10 @@ type EndpointStats struct {
 	Lost       map[string]uint64
 	QueuedB    int64 // bytes queued for its connections now
 	QueuedMsgs int64 // messages queued for its connections now
+
+	// TopicsRefused counts in-band subscriptions refused (not applied)
+	// by reason: max_topics, max_topic_bytes.
+	TopicsRefused map[string]uint64
 }
 
 // LoopStats are one loop's figures.

@@ -188,6 +188,12 @@ func WriteMetrics(w io.Writer, s Stats) {
 			sample("pxroute_endpoint_refused_connections_total", e.Refused[reason], "endpoint", e.Name, "reason", reason)
 		}
 	}
+	family("pxroute_endpoint_refused_topics_total", "counter", "In-band subscriptions refused, by reason.")
+	for _, e := range s.Endpoints {
+		for _, reason := range sortedKeys(e.TopicsRefused) {
+			sample("pxroute_endpoint_refused_topics_total", e.TopicsRefused[reason], "endpoint", e.Name, "reason", reason)
+		}
+	}
 	type loopMetric struct {
 		name, typ, help string
 		value           func(l *opcodes.LoopStats) any

@@ -499,6 +499,9 @@ func (r *Router) Stats() Stats {
 			for k, v := range e.Refused {
 				o.Refused[k] += v
 			}
+			for k, v := range e.TopicsRefused {
+				o.TopicsRefused[k] += v
+			}
 		}
 	}
 	return out

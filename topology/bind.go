@@ -40,6 +40,14 @@ func (b bound) Reconnect() completion.Backoff { return b.e.Options().Reconnect }
 func (b bound) IdleTimeout() time.Duration    { return b.e.Options().IdleTimeout }
 func (b bound) FrameTimeout() time.Duration   { return b.e.Options().FrameTimeout }
 func (b bound) IgnoreEOF() bool               { return b.e.Options().IgnoreEOF }
+func (b bound) MaxTopics() int {
+	n, _ := b.e.Options().TopicBounds()
+	return n
+}
+func (b bound) MaxTopicBytes() int {
+	_, n := b.e.Options().TopicBounds()
+	return n
+}
 func (b bound) Admission() opcodes.Admission {
 	o := b.e.Options()
 	return opcodes.Admission{MaxConns: o.MaxConns, Rate: o.AcceptRate, Allow: o.Allow, Deny: o.Deny}
