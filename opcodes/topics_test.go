@@ -187,7 +187,7 @@ func TestSubscribeBounds(t *testing.T) {
 			if got := m.counters[0].TopicsRefused; got != tc.refused {
 				t.Errorf("refused %v, want %v", got, tc.refused)
 			}
-			if got := m.counters[0].Drops[DropNoRoute]; got != tc.noRoute {
+			if got := m.counters[0].Lost[DropNoRoute]; got != tc.noRoute {
 				t.Errorf("%d no_route drops, want %d", got, tc.noRoute)
 			}
 		})
