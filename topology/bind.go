@@ -42,7 +42,11 @@ func (b bound) FrameTimeout() time.Duration   { return b.e.Options().FrameTimeou
 func (b bound) IgnoreEOF() bool               { return b.e.Options().IgnoreEOF }
 func (b bound) Admission() opcodes.Admission {
 	o := b.e.Options()
-	return opcodes.Admission{MaxConns: o.MaxConns, Rate: o.AcceptRate, Allow: o.Allow, Deny: o.Deny}
+	return opcodes.Admission{MaxConns: o.MaxConns, Rate: o.AcceptRate, Allow: o.Allow, Deny: o.Deny, SndBuf: o.SndBuf}
+}
+func (b bound) Replies() opcodes.ReplyLimits {
+	o := b.e.Options()
+	return opcodes.ReplyLimits{MaxOutstanding: o.MaxOutstanding, Timeout: o.ReplyTimeout}
 }
 
 var _ opcodes.Endpoint = bound{}
