@@ -117,6 +117,15 @@ type Options struct {
 	MaxConns    int
 	AcceptRate  float64
 	Allow, Deny []netip.Prefix
+	// SndBuf is SO_SNDBUF for each stream socket (accepted or connected),
+	// bytes; 0: the kernel's default (see parseSndBuf).
+	SndBuf int
+	// Request/reply worker limits (see parseReplyLimits): at most
+	// MaxOutstanding requests awaiting replies per connection (0: no
+	// limit); a request unanswered for ReplyTimeout closes the worker
+	// (0: never).
+	MaxOutstanding int
+	ReplyTimeout   time.Duration
 }
 
 // parseListenLimits reads max_conns, accept_rate, allow and deny, which

@@ -380,6 +380,7 @@ func parseOptions(p Params) Options {
 	if b, ok := p.Bool("ignore_eof"); ok {
 		o.IgnoreEOF = b
 	}
+	parseReplyLimits(p, &o)
 	if s, ok := p.String("overflow"); ok {
 		if !validOverflow(s) {
 			p.Errorf("overflow", "unknown overflow policy %q: want one of %v", s, Overflows())

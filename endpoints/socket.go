@@ -161,6 +161,7 @@ func newTCP(p Params) Endpoint {
 	e.mode, e.addr = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
 	parseListenLimits(p, e.mode, &e.opts)
+	parseSndBuf(p, &e.opts)
 	if e.addr == "" {
 		return nil
 	}
@@ -209,6 +210,9 @@ func (e *tcpEndpoint) Listen() (int, error) {
 	fd, err := listenOn(e.in.sa, func(fd int) error {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return os.NewSyscallError("setsockopt", err)
+		}
+		if err := setSndBuf(fd, e.opts.SndBuf); err != nil {
+			return err
 		}
 		// Accepted sockets inherit it: the loops batch writes themselves,
 		// so Nagle would only add latency.
@@ -265,6 +269,10 @@ func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {
 		unix.Close(fd)
 		return -1, nil, err
 	}
+	if err := setSndBuf(fd, e.opts.SndBuf); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
 	return fd, copySockaddr(e.in.sa), nil
 }
 
@@ -286,6 +294,39 @@ func copySockaddr(sa unix.Sockaddr) unix.Sockaddr {
 func (e *tcpEndpoint) Resolve() error { return e.in.resolve() }
 
 func (e *tcpEndpoint) Release(fd int) error { return closeFD(fd) }
+
+// Bounds of sndbuf. The kernel doubles what it is given (for its own
+// bookkeeping) and caps it at net.core.wmem_max.
+const (
+	minSndBuf = 1 << 10
+	maxSndBuf = 1 << 30
+)
+
+// parseSndBuf reads sndbuf, which stream sockets take: the kernel's send
+// buffer for each connection. What sits there has left the router's
+// queue, so the marks do not see it; a small sndbuf keeps a peer that
+// stops reading from taking much more than high_water.
+func parseSndBuf(p Params, o *Options) {
+	n, ok := p.Size("sndbuf")
+	switch {
+	case !ok:
+	case n < minSndBuf || n > maxSndBuf:
+		p.Errorf("sndbuf", "sndbuf must be between 1KiB and 1GiB")
+	default:
+		o.SndBuf = int(n)
+	}
+}
+
+// setSndBuf sets SO_SNDBUF on fd; n == 0 leaves the kernel's default.
+func setSndBuf(fd, n int) error {
+	if n == 0 {
+		return nil
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, n); err != nil {
+		return os.NewSyscallError("setsockopt SO_SNDBUF", err)
+	}
+	return nil
+}
 
 func setNoDelay(fd int) error {
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {

@@ -32,6 +32,7 @@ func newUnix(p Params) Endpoint {
 	e.mode, e.path = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
 	parseListenLimits(p, e.mode, &e.opts)
+	parseSndBuf(p, &e.opts)
 	if len(e.opts.Allow)+len(e.opts.Deny) > 0 {
 		p.Errorf("allow", "allow and deny filter IP addresses: they apply to tcp listeners, not unix")
 	}
@@ -40,6 +41,9 @@ func newUnix(p Params) Endpoint {
 	case "datagram":
 		e.dgram = true
 		e.opts.Framing = datagramFramingOf(p, "unix datagram sockets")
+		if e.opts.SndBuf > 0 {
+			p.Errorf("sndbuf", "sndbuf applies to stream sockets; a datagram socket sends each message whole")
+		}
 		if e.opts.MaxConns > 0 || e.opts.AcceptRate > 0 {
 			p.Errorf("max_conns", "a datagram socket accepts no connections: max_conns and accept_rate do not apply")
 		}
@@ -246,6 +250,12 @@ func (e *unixEndpoint) Socket() (int, unix.Sockaddr, error) {
 		return e.base.Socket()
 	}
 	fd, err := socketFor(e.sa, e.sockType())
+	if err == nil && !e.dgram {
+		if err = setSndBuf(fd, e.opts.SndBuf); err != nil {
+			unix.Close(fd)
+			return -1, nil, err
+		}
+	}
 	return fd, copySockaddr(e.sa), err
 }
 

@@ -89,8 +89,14 @@ type roles struct {
 	filters  []filter    // fan-out topics, per group (topics.go); none: everything
 	name     []byte      // relay: how others see this member
 	announce [][2]uint32 // relay groups (and edges) told when this conn leaves
-	replies  []connRef   // request/reply worker: who asked each request it holds, oldest first
+	replies  []asked     // request/reply worker: who asked each request it holds, oldest first
 	replyAt  int         // replies[replyAt:] are outstanding
+
+	// Request/reply requester (request.go): requests workers hold for it,
+	// requests no worker had room for, and a half-close waiting on both.
+	awaiting     int
+	held         []heldRequest
+	shutAnswered bool
 }
 
 func (c *conn) roles() *roles {

@@ -59,6 +59,15 @@ type Endpoint interface {
 	MaxTopicBytes() int
 	// Admission is what a listener admits (RoleListen).
 	Admission() Admission
+	// Replies limits the connections of a request route's worker.
+	Replies() ReplyLimits
+}
+
+// ReplyLimits bound what one worker connection of a request route holds;
+// zero values mean no limit.
+type ReplyLimits struct {
+	MaxOutstanding int           // requests awaiting replies at once
+	Timeout        time.Duration // the longest a request may wait for its reply
 }
 
 // Admission limits a listener; zero values mean no limit. Each accepted
@@ -67,10 +76,11 @@ type Admission struct {
 	MaxConns    int     // open at once
 	Rate        float64 // accepts a second, in bursts of up to one second's worth
 	Allow, Deny []netip.Prefix
+	SndBuf      int // SO_SNDBUF of each accepted socket (unix sockets do not inherit the listener's); 0: the kernel's
 }
 
 func (a Admission) any() bool {
-	return a.MaxConns > 0 || a.Rate > 0 || len(a.Allow) > 0 || len(a.Deny) > 0
+	return a.MaxConns > 0 || a.Rate > 0 || len(a.Allow) > 0 || len(a.Deny) > 0 || a.SndBuf > 0
 }
 
 // Framing turns a byte stream into messages and messages into a byte stream.

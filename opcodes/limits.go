@@ -15,6 +15,11 @@ func (m *Machine) admit(l *listener, fd int) bool {
 	if !a.any() {
 		return true
 	}
+	if a.SndBuf > 0 {
+		// Best effort, as the listener's own: a refusal here is no reason
+		// to turn the peer away.
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, a.SndBuf)
+	}
 	reason := NumRefusals
 	switch {
 	case (len(a.Allow) > 0 || len(a.Deny) > 0) && !a.permits(fd):

@@ -24,6 +24,7 @@ const (
 	tagReconnect = 5 // bring a lost connect endpoint back
 	tagIdle      = 6 // look for idle connections
 	tagRetire    = 7 // a retirement's drain deadline
+	tagReplies   = 8 // look for requests past their reply_timeout
 )
 
 func token(tag uint8, gen, slot uint32) uint64 {
@@ -81,6 +82,7 @@ type Machine struct {
 	idleEvery  time.Duration                       // the idle sweep's period; 0: none
 	retired    []bool                              // endpoints a reload retired; nil: none
 	retiring   []*conn                             // their conns, closing once drained
+	req        requestState                        // request/reply: held requests, the reply_timeout sweep
 	stopping   bool
 	finishing  bool
 	done       bool
@@ -203,6 +205,8 @@ func (m *Machine) Complete(cp *completion.Completion) {
 		m.rt.liveDone() // the placeholder reopenLater counted
 	case tagIdle:
 		m.sweepIdle()
+	case tagReplies:
+		m.sweepReplies()
 	case tagRetire:
 		m.finishRetiring(true)
 	case tagReconnect:
@@ -464,7 +468,7 @@ func (m *Machine) run(c *conn) {
 			m.counters[c.ep].Lost[DropNoRoute]++
 			c.rpc = in.Out
 		case OpShutdown:
-			if t := m.target(c, in.Mode); t != nil {
+			if t := m.target(c, in.Mode); t != nil && !m.deferShut(t) {
 				t.wantShut = true
 				m.runWriter(t)
 			}
@@ -765,6 +769,7 @@ func (m *Machine) join(c *conn, g, topics uint32) {
 	m.groups[g] = append(m.groups[g], c)
 	c.groups = append(c.groups, g)
 	m.rt.members[int(g)*len(m.rt.machines)+m.id].Add(1)
+	m.dispatchHeld() // a new worker has room
 }
 
 func (m *Machine) leave(c *conn) {
@@ -909,9 +914,8 @@ func (m *Machine) close(c *conn, drop Drop) {
 				m.announce(c, a[0], a[1], "left")
 			}
 		}
-		if n := len(r.replies) - r.replyAt; n > 0 {
-			m.log.Warn("worker closed with requests unanswered", "endpoint", m.prog.Endpoints[c.ep], "requests", n)
-		}
+		m.requestsLost(c, 0)
+		m.dropHeld(c)
 		c.ro = nil
 	}
 	// Senders blocked on c go on: their next message finds c gone. Its
@@ -975,6 +979,7 @@ func (m *Machine) suspend(c *conn) bool {
 	if had > 0 && c.queued() == 0 {
 		m.busy--
 	}
+	m.requestsLost(c, c.out.msgs()) // what is still queued goes to the new connection
 	m.releaseInput(c)
 	c.in, c.cur, c.msg = nil, nil, nil
 	// Completions of the old descriptor's operations must not find c:

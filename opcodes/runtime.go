@@ -289,6 +289,8 @@ func (rt *Runtime) Stats() Stats {
 			e.Errors += p.Errors.Load()
 			e.IdleClosed += p.IdleClosed.Load()
 			e.FrameTimeouts += p.FrameTimeouts.Load()
+			e.ReplyTimeouts += p.ReplyTimeouts.Load()
+			e.Unanswered += p.Unanswered.Load()
 			for r := range NumRefusals {
 				e.Refused[r.String()] += p.Refused[r].Load()
 			}

@@ -36,32 +36,18 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.counters[c.ep].Lost[DropNoRoute]++
 		}
 	case ToOne:
+		if e.Reply {
+			m.request(c, in.Arg, e, wire, lo, hi) // request.go
+			return
+		}
 		d := m.pick(in.Arg, e)
 		if d == nil {
 			m.counters[c.ep].Lost[DropNoRoute]++
 			return
 		}
-		if m.deliver(c, d, e, c.frID, c.fr, wire, lo, hi) && e.Reply {
-			r := d.roles()
-			r.replies = append(r.replies, connRef{c, c.gen})
-		}
+		m.deliver(c, d, e, c.frID, c.fr, wire, lo, hi)
 	case ToRequester:
-		r := c.ro
-		if r == nil || r.replyAt == len(r.replies) {
-			m.counters[c.ep].Lost[DropNoRoute]++ // an answer nobody asked for
-			return
-		}
-		to := r.replies[r.replyAt].live()
-		r.replies[r.replyAt] = connRef{}
-		r.replyAt++
-		if r.replyAt == len(r.replies) {
-			r.replies, r.replyAt = r.replies[:0], 0
-		}
-		if to == nil {
-			m.counters[c.ep].Lost[DropNoRoute]++ // the requester has gone
-			return
-		}
-		m.deliver(c, to, e, c.frID, c.fr, wire, lo, hi)
+		m.reply(c, e, wire, lo, hi) // request.go
 	}
 }
 
@@ -96,18 +82,26 @@ func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr Framing
 // pick chooses the one member of group g a balanced message goes to: by
 // round robin or least queued, skipping members over their marks; nil
 // when the group is empty. When every member is full it returns the least
-// loaded, whose block policy then holds the sender back.
+// loaded, whose block policy then holds the sender back. A request worker
+// at its max_outstanding is passed over while any other has room; when
+// none has, it returns one at its max and the caller holds or drops.
 func (m *Machine) pick(g uint32, e *Edge) *conn {
 	members := m.groups[g]
 	if len(members) == 0 {
 		return nil
 	}
-	var best *conn
+	var best, capped *conn
 	bestLoad := 0
 	start := m.cursor[g]
 	for i := range members {
 		d := members[(start+i)%len(members)]
 		if d.closed || d.failed || d.wantShut || d.writeShut {
+			continue
+		}
+		if e.Reply && m.atMax(d) {
+			if capped == nil {
+				capped = d
+			}
 			continue
 		}
 		_, hwm, msgs := e.limits(d)
@@ -120,6 +114,9 @@ func (m *Machine) pick(g uint32, e *Edge) *conn {
 		if best == nil || load < bestLoad {
 			best, bestLoad = d, load
 		}
+	}
+	if best == nil && capped != nil {
+		best = capped
 	}
 	if best == nil {
 		best = members[start%len(members)] // all are leaving: deliver counts it

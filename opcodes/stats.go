@@ -42,6 +42,8 @@ type epCounters struct {
 	Opened, Closed, Errors             uint64
 	IdleClosed                         uint64 // closed by idle_timeout
 	FrameTimeouts                      uint64 // closed by frame_timeout
+	ReplyTimeouts                      uint64 // request workers closed by reply_timeout
+	Unanswered                         uint64 // requests lost with the worker that held them
 	Refused                            [NumRefusals]uint64
 	TopicsRefused                      [NumTopicRefusals]uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
@@ -56,6 +58,8 @@ type epPublished struct {
 	Opened, Closed, Errors             atomic.Uint64
 	IdleClosed                         atomic.Uint64
 	FrameTimeouts                      atomic.Uint64
+	ReplyTimeouts                      atomic.Uint64
+	Unanswered                         atomic.Uint64
 	Refused                            [NumRefusals]atomic.Uint64
 	TopicsRefused                      [NumTopicRefusals]atomic.Uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
@@ -72,6 +76,8 @@ func (p *epPublished) store(c *epCounters) {
 	p.Errors.Store(c.Errors)
 	p.IdleClosed.Store(c.IdleClosed)
 	p.FrameTimeouts.Store(c.FrameTimeouts)
+	p.ReplyTimeouts.Store(c.ReplyTimeouts)
+	p.Unanswered.Store(c.Unanswered)
 	for i := range c.Refused {
 		p.Refused[i].Store(c.Refused[i])
 	}
@@ -100,6 +106,10 @@ type EndpointStats struct {
 	Errors        uint64 // connections lost to an error
 	IdleClosed    uint64 // connections closed by idle_timeout
 	FrameTimeouts uint64 // connections closed by frame_timeout
+	ReplyTimeouts uint64 // request worker connections closed by reply_timeout
+	// Unanswered counts requests a worker connection took and never
+	// answered: it closed (by reply_timeout or otherwise) holding them.
+	Unanswered uint64
 	// Refused counts accepted connections a listener closed before their
 	// first read, by reason (max_conns, accept_rate, denied).
 	Refused  map[string]uint64

@@ -157,6 +157,8 @@ func WriteMetrics(w io.Writer, s Stats) {
 		{"pxroute_endpoint_connection_errors_total", "counter", "Connections lost to an error.", func(e *opcodes.EndpointStats) any { return e.Errors }},
 		{"pxroute_endpoint_idle_closed_total", "counter", "Connections closed by idle_timeout.", func(e *opcodes.EndpointStats) any { return e.IdleClosed }},
 		{"pxroute_endpoint_frame_timeouts_total", "counter", "Connections closed by frame_timeout.", func(e *opcodes.EndpointStats) any { return e.FrameTimeouts }},
+		{"pxroute_endpoint_reply_timeouts_total", "counter", "Request workers closed by reply_timeout.", func(e *opcodes.EndpointStats) any { return e.ReplyTimeouts }},
+		{"pxroute_endpoint_unanswered_requests_total", "counter", "Requests lost with the worker connection that held them.", func(e *opcodes.EndpointStats) any { return e.Unanswered }},
 		{"pxroute_endpoint_received_bytes_total", "counter", "Bytes read from the endpoint's connections.", func(e *opcodes.EndpointStats) any { return e.BytesIn }},
 		{"pxroute_endpoint_sent_bytes_total", "counter", "Bytes written to the endpoint's connections.", func(e *opcodes.EndpointStats) any { return e.BytesOut }},
 		{"pxroute_endpoint_received_messages_total", "counter", "Messages read.", func(e *opcodes.EndpointStats) any { return e.MsgsIn }},

@@ -483,6 +483,8 @@ func (r *Router) Stats() Stats {
 			o.Errors += e.Errors
 			o.IdleClosed += e.IdleClosed
 			o.FrameTimeouts += e.FrameTimeouts
+			o.ReplyTimeouts += e.ReplyTimeouts
+			o.Unanswered += e.Unanswered
 			o.BytesIn += e.BytesIn
 			o.BytesOut += e.BytesOut
 			o.MsgsIn += e.MsgsIn

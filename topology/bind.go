@@ -50,7 +50,11 @@ func (b bound) MaxTopicBytes() int {
 }
 func (b bound) Admission() opcodes.Admission {
 	o := b.e.Options()
-	return opcodes.Admission{MaxConns: o.MaxConns, Rate: o.AcceptRate, Allow: o.Allow, Deny: o.Deny}
+	return opcodes.Admission{MaxConns: o.MaxConns, Rate: o.AcceptRate, Allow: o.Allow, Deny: o.Deny, SndBuf: o.SndBuf}
+}
+func (b bound) Replies() opcodes.ReplyLimits {
+	o := b.e.Options()
+	return opcodes.ReplyLimits{MaxOutstanding: o.MaxOutstanding, Timeout: o.ReplyTimeout}
 }
 
 var _ opcodes.Endpoint = bound{}

@@ -235,8 +235,10 @@ func (r *resolved) checkDial(el *errorList, rt *Route, ref Ref, ep endpoints.End
 // checkEndpoint checks an endpoint's uses across routes.
 func (r *resolved) checkEndpoint(el *errorList, d *EndpointDecl) {
 	var firstSource, firstDial *use
+	worker := false
 	for i := range r.uses[d.Name] {
 		u := &r.uses[d.Name][i]
+		worker = worker || u.role == "worker"
 		switch u.role {
 		case "source", "worker":
 			if firstSource != nil {
@@ -249,6 +251,11 @@ func (r *resolved) checkEndpoint(el *errorList, d *EndpointDecl) {
 			if firstDial == nil {
 				firstDial = u
 			}
+		}
+	}
+	if d.Endpoint != nil && !worker {
+		if o := d.Endpoint.Options(); o.MaxOutstanding > 0 || o.ReplyTimeout > 0 {
+			el.add(d.Line, d.Col, "%s: max_outstanding and reply_timeout apply to the workers (to:) of a request route", d.Name)
 		}
 	}
 	if firstDial == nil {

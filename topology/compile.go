@@ -425,6 +425,11 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 			send.Mode, send.Arg = opcodes.ToOne, gs[0]-1
 			if worker {
 				send.Mode, send.Arg, send.Alt = opcodes.ToRequester, 0, es.reply
+			} else if route.Pattern == "request" {
+				// A requester that has finished asking still awaits its
+				// answers: its write side is shut once they are all
+				// over (answered, lost with their worker, timed out).
+				eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: rpos}
 			}
 		}
 		pc := c.emit(send)
