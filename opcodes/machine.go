@@ -66,6 +66,7 @@ type Machine struct {
 	shared    shareStream // its message, copied once for every queue
 	runMsgs   []batchMsg  // scratch: the messages of a run
 	oneMsg    [1]batchMsg // scratch: a single message posted to other loops
+	postTo    []int       // scratch: the loops a run goes to
 	named     []byte      // scratch: "<name> payload"
 	prefixBuf []byte      // scratch: that, framed
 
@@ -123,6 +124,10 @@ type batchMsg struct {
 	fr               Framing
 	end              int // data[previous end:end] is this message's wire
 	lo, hi           int // payload bounds inside the wire
+	// Whether it reached anyone on its sender's loop, else how the loops
+	// it went to decide no_route (noroute.go).
+	routed bool
+	ticket *routeTicket
 }
 
 var batchPool = sync.Pool{New: func() any { return new(groupBatch) }}

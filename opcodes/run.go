@@ -54,7 +54,7 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 		skip = c
 	}
 	n := m.deliverRun(c, skip, send.Arg, send.Alt, c.frID, c.fr, data, 0, msgs)
-	n += m.postRun(send.Arg, data, msgs)
+	n += m.postRun(send.Arg, data, msgs, n)
 	if n == 0 {
 		m.counters[c.ep].Lost[DropNoRoute] += uint64(k)
 	}
@@ -146,17 +146,28 @@ func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, b
 }
 
 // postRun adds a run to this turn's batch for every other loop with
-// members in g, and returns how many loops.
-func (m *Machine) postRun(g uint32, data []byte, msgs []batchMsg) int {
+// members in g, and returns how many loops. home is how many members here
+// the run reached (each of its messages reached the same).
+func (m *Machine) postRun(g uint32, data []byte, msgs []batchMsg, home int) int {
 	loops := len(m.rt.machines)
 	if loops == 1 {
 		return 0
 	}
-	n := 0
+	to := m.postTo[:0]
 	for i := range loops {
-		if i == m.id || m.rt.members[int(g)*loops+i].Load() == 0 {
-			continue
+		if i != m.id && m.rt.members[int(g)*loops+i].Load() > 0 {
+			to = append(to, i)
 		}
+	}
+	m.postTo = to
+	if len(to) == 0 {
+		return 0
+	}
+	for k := range msgs {
+		msgs[k].routed, msgs[k].ticket = newRouting(home, len(to))
+	}
+	n := 0
+	for _, i := range to {
 		b := m.outbox[i]
 		if b == nil {
 			b = batchPool.Get().(*groupBatch)
@@ -187,17 +198,16 @@ func (m *Machine) mailRuns(v *groupBatch) {
 		}
 		if j-i > 1 && m.runnable(first.group, nil) {
 			end := v.msgs[j-1].end
-			if m.deliverRun(nil, nil, first.group, first.edge, first.frID, first.fr, v.data[start:end], start, v.msgs[i:j]) == 0 {
-				m.counters[first.src].Lost[DropNoRoute] += uint64(j - i) // the members left meanwhile
+			delivered := m.deliverRun(nil, nil, first.group, first.edge, first.frID, first.fr, v.data[start:end], start, v.msgs[i:j]) > 0
+			for k := i; k < j; k++ {
+				m.settleRoute(&v.msgs[k], delivered)
 			}
 			start, i = end, j
 			continue
 		}
 		for ; i < j; i++ {
 			msg := v.msgs[i]
-			if m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) == 0 {
-				m.counters[msg.src].Lost[DropNoRoute]++ // the members left meanwhile
-			}
+			m.settleRoute(&v.msgs[i], m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) > 0)
 			m.shared.done()
 			start = msg.end
 		}

@@ -30,7 +30,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 			skip = c
 		}
 		n := m.deliverGroup(c, skip, in.Arg, in.Alt, c.frID, c.fr, wire, lo, hi)
-		n += m.postGroup(c, in.Arg, in.Alt, wire, lo, hi)
+		n += m.postGroup(c, in.Arg, in.Alt, wire, lo, hi, n)
 		m.shared.done()
 		if n == 0 {
 			m.counters[c.ep].Lost[DropNoRoute]++
@@ -126,11 +126,12 @@ func (m *Machine) pick(g uint32, e *Edge) *conn {
 }
 
 // postGroup adds the message to this turn's batch for every other loop with
-// members in g, and returns how many loops.
-func (m *Machine) postGroup(c *conn, g, edge uint32, wire []byte, lo, hi int) int {
+// members in g, and returns how many loops. home is how many members here
+// it reached.
+func (m *Machine) postGroup(c *conn, g, edge uint32, wire []byte, lo, hi, home int) int {
 	m.oneMsg[0] = batchMsg{src: c.ep, group: g, edge: edge, frID: c.frID, fr: c.fr, end: len(wire), lo: lo, hi: hi}
-	n := m.postRun(g, wire, m.oneMsg[:])
-	m.oneMsg[0].fr = nil
+	n := m.postRun(g, wire, m.oneMsg[:], home)
+	m.oneMsg[0] = batchMsg{}
 	return n
 }
 
