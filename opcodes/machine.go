@@ -67,6 +67,9 @@ type Machine struct {
 	runMsgs   []batchMsg  // scratch: the messages of a run
 	oneMsg    [1]batchMsg // scratch: a single message posted to other loops
 	postTo    []int       // scratch: the loops a run goes to
+	links     []link      // per other loop: mail in transit (transit.go)
+	overLink  []bool      // per loop: in overLinks
+	overLinks []int       // links this send took over transitHigh
 	named     []byte      // scratch: "<name> payload"
 	prefixBuf []byte      // scratch: that, framed
 
@@ -114,6 +117,7 @@ type machinePub struct {
 // group members. The sender is never on the receiving loop, so "others" is
 // "group" there. Batches are recycled through batchPool.
 type groupBatch struct {
+	from int    // the loop that posted it
 	data []byte // every message's wire bytes, back to back
 	msgs []batchMsg
 }
@@ -156,6 +160,7 @@ func (m *Machine) Mail(v any) {
 	switch v := v.(type) {
 	case *groupBatch:
 		m.mailRuns(v)
+		m.taken(v.from, len(v.data))
 		clear(v.msgs) // drop Framing references before pooling
 		v.data, v.msgs = v.data[:0], v.msgs[:0]
 		batchPool.Put(v)
@@ -172,6 +177,8 @@ func (m *Machine) Mail(v any) {
 		v.ack()
 	case retireMail:
 		m.retire(v)
+	case linkMail:
+		m.linkDrained(v.to)
 	case finishMail:
 		m.finishing = true
 		m.port.After(v.deadline, token(tagDrain, 0, 0))

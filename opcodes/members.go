@@ -108,5 +108,6 @@ func (m *Machine) announce(c *conn, g, edge uint32, verb string) {
 	lo, hi := len(head), len(head)+len(body)
 	m.deliverGroup(c, c, g, edge, c.frID, c.fr, wire, lo, hi)
 	m.postGroup(c, g, edge, wire, lo, hi, 1) // a notice, not a message: never no_route
+	m.holdBack(c)
 	m.shared.done()
 }

@@ -15,7 +15,7 @@ import "golang.org/x/sys/unix"
 func (m *Machine) Orphan(v any) {
 	switch v := v.(type) {
 	case *groupBatch:
-		m.lostBatch(v)
+		m.lostBatch(v, m.id)
 	case *connMail:
 		m.refuseAdopted(v)
 	case startMail:
@@ -39,7 +39,7 @@ func (m *Machine) post(i int, v any) {
 	}
 	switch v := v.(type) {
 	case *groupBatch:
-		m.lostBatch(v)
+		m.lostBatch(v, i)
 	case *connMail:
 		m.refuseAdopted(v)
 	}
@@ -47,7 +47,8 @@ func (m *Machine) post(i int, v any) {
 
 // lostBatch counts a batch's messages lost at their sources: the loop
 // their members were on has finished.
-func (m *Machine) lostBatch(b *groupBatch) {
+func (m *Machine) lostBatch(b *groupBatch, to int) {
+	m.rt.machines[b.from].links[to].bytes.Add(-int64(len(b.data)))
 	for _, msg := range b.msgs {
 		m.counters[msg.src].Lost[DropShutdown]++
 	}

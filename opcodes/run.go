@@ -55,6 +55,7 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 	}
 	n := m.deliverRun(c, skip, send.Arg, send.Alt, c.frID, c.fr, data, 0, msgs)
 	n += m.postRun(send.Arg, data, msgs, n)
+	m.holdBack(c)
 	if n == 0 {
 		m.counters[c.ep].Lost[DropNoRoute] += uint64(k)
 	}
@@ -171,10 +172,12 @@ func (m *Machine) postRun(g uint32, data []byte, msgs []batchMsg, home int) int 
 		b := m.outbox[i]
 		if b == nil {
 			b = batchPool.Get().(*groupBatch)
+			b.from = m.id
 			m.outbox[i] = b
 		}
 		base := len(b.data)
 		b.data = append(b.data, data...)
+		m.posted(i, len(data))
 		for _, msg := range msgs {
 			msg.end += base
 			b.msgs = append(b.msgs, msg)

@@ -119,6 +119,8 @@ func Start(cfg Config) (*Runtime, error) {
 			groups:       make([][]*conn, len(p.Groups)),
 			cursor:       make([]int, len(p.Groups)),
 			outbox:       make([]*groupBatch, n),
+			links:        make([]link, n),
+			overLink:     make([]bool, n),
 			chunks:       chunkPool{max: 512}, // 32MiB of spare blocks per loop at most
 			counters:     make([]epCounters, len(p.Endpoints)),
 			lastCounters: make([]epCounters, len(p.Endpoints)),
@@ -276,6 +278,7 @@ func (rt *Runtime) Stats() Stats {
 			Mail:        ls.Mail.Load(),
 			Wakeups:     ls.Wakeups.Load(),
 			InboxDepth:  m.loop.InboxDepth(),
+			InTransit:   rt.inTransit(m.id),
 			Conns:       m.pub.conns.Load(),
 		})
 		for op := range NumOps {

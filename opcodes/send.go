@@ -31,6 +31,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 		}
 		n := m.deliverGroup(c, skip, in.Arg, in.Alt, c.frID, c.fr, wire, lo, hi)
 		n += m.postGroup(c, in.Arg, in.Alt, wire, lo, hi, n)
+		m.holdBack(c)
 		m.shared.done()
 		if n == 0 {
 			m.counters[c.ep].Lost[DropNoRoute]++

@@ -146,6 +146,7 @@ type LoopStats struct {
 	Mail        uint64
 	Wakeups     uint64
 	InboxDepth  int64
+	InTransit   int64 // bytes of group messages other loops posted to it, not yet run
 	Conns       int64
 }
 
