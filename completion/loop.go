@@ -70,10 +70,11 @@ func (l *Loop) Stats() *LoopStats { return &l.stats }
 // Serve locks the calling goroutine to its thread, opens the loop's port
 // there (an io_uring made with SINGLE_ISSUER belongs to the thread that
 // made it), calls ready with it (or with the error), and serves h until
-// h.Done. The port is closed on the same thread before Serve returns.
+// h.Done. The port is closed on the same thread before Serve returns. The
+// thread stays locked, so it ends with the goroutine: Go never ends an idle
+// thread, and a reload's retired loops would otherwise stay in its pool.
 func (l *Loop) Serve(open func() (Port, error), ready func(Port, error), h Handler) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	runtime.LockOSThread() // never unlocked: the thread ends with the loop
 	p, err := open()
 	if err != nil {
 		ready(nil, err)

@@ -188,7 +188,8 @@ func (r *Router) dropUnit(u *unit, drain time.Duration) {
 	case <-u.rt.Idle():
 	case <-time.After(drain):
 	}
-	u.rt.Stop(0) // its figures stay in Stats, summed under the endpoints' names
+	u.rt.Stop(0) // returns once its loops have exited and closed their ports
+	r.dropExited(u)
 }
 
 // restartOld starts the previous versions of comps again, from the

@@ -48,6 +48,7 @@ type Router struct {
 	reloadMu sync.Mutex // serialises Reload and Stop
 	mu       sync.Mutex
 	units    []*unit
+	gone     statsSum // final figures of retired units, dropped once exited
 	engine   string
 	newPort  func() (completion.Port, error)
 	stopping bool
@@ -444,69 +445,20 @@ func (r *Router) stop(drain time.Duration) error {
 }
 
 // Stats returns the router's current figures (zero before Start), summed
-// by endpoint name over the runtimes a reload left side by side.
+// by endpoint name and by loop index over the runtimes a reload left side
+// by side, and over those it retired (see retired.go).
 func (r *Router) Stats() Stats {
 	r.mu.Lock()
-	units := append([]*unit(nil), r.units...)
-	r.mu.Unlock()
-	if len(units) == 0 {
+	defer r.mu.Unlock()
+	if len(r.units) == 0 && r.gone.s.Engine == "" {
 		return Stats{}
 	}
-	out := units[0].rt.Stats()
-	if len(units) == 1 {
-		return out
+	var sum statsSum
+	for _, u := range r.units {
+		sum.add(u.rt.Stats())
 	}
-	byName := map[string]int{}
-	for i, e := range out.Endpoints {
-		byName[e.Name] = i
-	}
-	for _, u := range units[1:] {
-		s := u.rt.Stats()
-		for _, l := range s.Loops {
-			l.ID = len(out.Loops)
-			out.Loops = append(out.Loops, l)
-		}
-		for op, n := range s.Ops {
-			out.Ops[op] += n
-		}
-		for _, e := range s.Endpoints {
-			i, ok := byName[e.Name]
-			if !ok {
-				byName[e.Name] = len(out.Endpoints)
-				out.Endpoints = append(out.Endpoints, e)
-				continue
-			}
-			o := &out.Endpoints[i]
-			o.Active += e.Active
-			o.Opened += e.Opened
-			o.Closed += e.Closed
-			o.Errors += e.Errors
-			o.IdleClosed += e.IdleClosed
-			o.FrameTimeouts += e.FrameTimeouts
-			o.ReplyTimeouts += e.ReplyTimeouts
-			o.Unanswered += e.Unanswered
-			o.BytesIn += e.BytesIn
-			o.BytesOut += e.BytesOut
-			o.MsgsIn += e.MsgsIn
-			o.MsgsOut += e.MsgsOut
-			o.Offered += e.Offered
-			o.QueuedB += e.QueuedB
-			o.QueuedMsgs += e.QueuedMsgs
-			for k, v := range e.Drops {
-				o.Drops[k] += v
-			}
-			for k, v := range e.Lost {
-				o.Lost[k] += v
-			}
-			for k, v := range e.Refused {
-				o.Refused[k] += v
-			}
-			for k, v := range e.TopicsRefused {
-				o.TopicsRefused[k] += v
-			}
-		}
-	}
-	return out
+	sum.add(r.gone.s)
+	return sum.s
 }
 
 // Idle is closed when the topology has nothing left to do: no listener,
