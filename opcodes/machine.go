@@ -78,6 +78,7 @@ type Machine struct {
 	active       []int64 // per endpoint
 
 	reopenWait map[uint32]*completion.BackoffState // start pc -> its retry schedule
+	links      []link                              // per endpoint: connect episodes (connecting.go)
 	idleEvery  time.Duration                       // the idle sweep's period; 0: none
 	retired    []bool                              // endpoints a reload retired; nil: none
 	retiring   []*conn                             // their conns, closing once drained
@@ -325,10 +326,11 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 	case completion.KindConnect:
 		c.connecting = false
 		if cp.Err != 0 {
+			m.connectFailed(c, cp.Err)
 			m.fail(c, DropDisconnect, cp.Err)
 			return
 		}
-		m.log.Debug("connected", "endpoint", m.prog.Endpoints[c.ep])
+		m.connected(c)
 		c.retry.Reset()
 		m.run(c)
 		if (c.queued() > 0 || c.wantShut || c.peerGone) && !c.closed {
@@ -345,7 +347,11 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 
 // run executes c's reader thread from c.rpc until it parks or ends.
 func (m *Machine) run(c *conn) {
-	if c.closed || c.connecting {
+	if c.closed {
+		return
+	}
+	if c.connecting {
+		m.prologue(c) // handlers and joins: it queues while it connects
 		return
 	}
 	prev := m.running
@@ -590,7 +596,8 @@ func (m *Machine) reopenLater(pc uint32, err error) {
 		m.log.Error("giving up on endpoint", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
 		return
 	}
-	m.log.Warn("endpoint unavailable, retrying", "endpoint", m.prog.Endpoints[in.Arg], "in", d.Round(time.Millisecond), "err", err)
+	m.link(in.Arg).err = err
+	m.retrying(in.Arg, d, 0)
 	m.rt.live.Add(1)
 	m.port.After(d, token(tagReopen, 0, pc))
 }
@@ -982,7 +989,7 @@ func (m *Machine) suspend(c *conn) bool {
 	c.epc, c.wpc = 0, 0
 	c.connecting, c.down = true, true
 	m.wakeAll(c) // its senders go on: what they send now queues or drops by policy
-	m.log.Warn("connection lost, reconnecting", "endpoint", m.prog.Endpoints[c.ep], "in", d.Round(time.Millisecond), "queued", c.out.msgs())
+	m.retrying(c.ep, d, c.out.msgs())
 	m.port.After(d, token(tagReconnect, c.gen, c.slot))
 	return true
 }

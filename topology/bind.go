@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -44,6 +45,10 @@ func (b bound) Admission() opcodes.Admission {
 	o := b.e.Options()
 	return opcodes.Admission{MaxConns: o.MaxConns, Rate: o.AcceptRate, Allow: o.Allow, Deny: o.Deny}
 }
+
+// String describes the endpoint ("tcp connect 127.0.0.1:7400") for the
+// interpreter's logs.
+func (b bound) String() string { return fmt.Sprint(b.e) }
 
 var _ opcodes.Endpoint = bound{}
 
