@@ -236,3 +236,120 @@ func startLogging(t *testing.T, v variant, yaml string, logs io.Writer) *router.
 	})
 	return r
 }
+
+// Failed attempts to connect, from the first to the next success, are one
+// episode: one warn line naming the endpoint and its address, however many
+// attempts it takes, and the success that ends it at info.
+func TestConnectEpisodesLoggedOnce(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string // %s: the address connected to
+		// act makes an episode of several failures at addr, where first
+		// listens; a listener it returns listens there again.
+		act  func(t *testing.T, r *router.Router, addr string, first net.Listener) net.Listener
+		warn string // the episode's warn line's msg
+		info bool   // its end is logged at info
+	}{
+		{
+			name: "a-lost-sink-reconnecting",
+			yaml: `
+endpoints:
+  in:   {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  out:  {kind: tcp, connect: "%s", framing: lines, reconnect_initial: 10ms, reconnect_max: 40ms}
+routes:
+  - {pattern: fanout, from: in, to: out}
+`,
+			act: func(t *testing.T, r *router.Router, addr string, ln net.Listener) net.Listener {
+				c := accept(t, ln)
+				waitFor(t, "the sink connected", func() bool { return endpoint(r.Stats(), "out").Active == 1 })
+				ln.Close()
+				c.Close()
+				waitFor(t, "refused reconnects", func() bool { return errorsOf(r.Stats(), "out") >= 3 })
+				ln2, err := net.Listen("tcp", addr)
+				if err != nil {
+					t.Fatalf("listen again on %s: %v", addr, err)
+				}
+				accept(t, ln2)
+				return ln2
+			},
+			warn: `msg="connection lost, reconnecting"`,
+			info: true,
+		},
+		{
+			name: "a-bridge-upstream-refusing-every-client",
+			yaml: `
+endpoints:
+  in:  {kind: tcp, listen: "127.0.0.1:0"}
+  out: {kind: tcp, connect: "%s"}
+routes:
+  - {pattern: bridge, from: in, to: out}
+`,
+			act: func(t *testing.T, r *router.Router, addr string, ln net.Listener) net.Listener {
+				ln.Close() // nobody there
+				for i := range 4 {
+					c := dial(t, r.Addr("in"))
+					if _, err := io.ReadAll(c); err != nil && !isReset(err) {
+						t.Fatalf("client %d: %v", i, err)
+					}
+				}
+				waitFor(t, "every refusal counted", func() bool { return errorsOf(r.Stats(), "out") == 4 })
+				return nil
+			},
+			warn: `msg="connect failed"`,
+		},
+	}
+	for _, v := range variants() {
+		for _, tc := range cases {
+			t.Run(v.String()+"/"+tc.name, func(t *testing.T) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				addr := ln.Addr().String()
+				logs := new(lockedBuffer)
+				r := startLogging(t, v, fmt.Sprintf(tc.yaml, addr), logs)
+				if ln2 := tc.act(t, r, addr, ln); ln2 != nil {
+					defer ln2.Close()
+				}
+				var warned, infos []string
+				scan := func() {
+					warned, infos = nil, nil
+					for _, line := range strings.Split(logs.String(), "\n") {
+						switch {
+						case !strings.Contains(line, "endpoint=out"):
+						case strings.Contains(line, "level=WARN"):
+							warned = append(warned, line)
+						case strings.Contains(line, "level=INFO msg=connected"):
+							infos = append(infos, line)
+						}
+					}
+				}
+				checkWarned := func() {
+					t.Helper()
+					// A dialled endpoint's episodes are per loop: at most
+					// one warn line on each.
+					if len(warned) < 1 || len(warned) > v.loops {
+						t.Fatalf("want 1 to %d warn lines over %d failures; got %d:\n%s", v.loops, errorsOf(r.Stats(), "out"), len(warned), strings.Join(warned, "\n"))
+					}
+					for _, w := range warned {
+						if !strings.Contains(w, tc.warn) || !strings.Contains(w, "addr="+addr) {
+							t.Fatalf("warn line lacks %s or addr=%s: %s", tc.warn, addr, w)
+						}
+					}
+				}
+				scan()
+				checkWarned()
+				if tc.info {
+					// The peer's accept can return before the loop has
+					// handled the connect's completion.
+					waitFor(t, "the episode's end logged", func() bool { scan(); return len(infos) > 0 })
+					checkWarned()
+					if len(infos) != 1 {
+						t.Fatalf("want one info line when the episode ends; got %d", len(infos))
+					}
+				}
+			})
+		}
+	}
+}
