@@ -129,8 +129,9 @@ var batchPool = sync.Pool{New: func() any { return new(groupBatch) }}
 // startMail runs a start thread; fd is a descriptor Runtime.Start opened
 // already, or -1.
 type startMail struct {
-	pc uint32
-	fd int
+	pc  uint32
+	fd  int
+	ack func() // called once it has run; nil: none
 }
 
 // connMail hands an accepted descriptor to the loop that will own it.
@@ -158,6 +159,9 @@ func (m *Machine) Mail(v any) {
 	case startMail:
 		m.exec(v.pc, v.fd)
 		m.rt.liveDone() // the placeholder Start counted for this thread
+		if v.ack != nil {
+			v.ack()
+		}
 	case stopMail:
 		m.stop()
 		// What this loop produced so far must be in the other inboxes
