@@ -212,6 +212,8 @@ routes:
 					t.Fatalf("want one warn line, msg=connecting with addr=%s, over %d attempts; got %d:\n%s",
 						addr, errorsOf(r.Stats(), "collector"), len(warned), strings.Join(warned, "\n"))
 				}
+				t.Logf("%d refused attempts, 1 warn line; collector: offered %d = delivered %d + dropped %d + queued %d",
+					errorsOf(r.Stats(), "collector"), c.Offered, c.MsgsOut, drops, c.Queued)
 			})
 		}
 	}
@@ -358,6 +360,7 @@ routes:
 						t.Fatalf("want one info line when the episode ends; got %d", len(infos))
 					}
 				}
+				t.Logf("%d failed attempts, %d warn lines, %d info lines", errorsOf(r.Stats(), "out"), len(warned), len(infos))
 			})
 		}
 	}
