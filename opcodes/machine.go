@@ -67,7 +67,7 @@ type Machine struct {
 	runMsgs   []batchMsg  // scratch: the messages of a run
 	oneMsg    [1]batchMsg // scratch: a single message posted to other loops
 	postTo    []int       // scratch: the loops a run goes to
-	links     []link      // per other loop: mail in transit (transit.go)
+	transit   []mailLink  // per other loop: mail in transit (transit.go)
 	overLink  []bool      // per loop: in overLinks
 	overLinks []int       // links this send took over transitHigh
 	named     []byte      // scratch: "<name> payload"
@@ -83,6 +83,7 @@ type Machine struct {
 	active       []int64 // per endpoint
 
 	reopenWait map[uint32]*completion.BackoffState // start pc -> its retry schedule
+	links      []link                              // per endpoint: connect episodes (connecting.go)
 	idleEvery  time.Duration                       // the idle sweep's period; 0: none
 	retired    []bool                              // endpoints a reload retired; nil: none
 	retiring   []*conn                             // their conns, closing once drained
@@ -139,8 +140,9 @@ var batchPool = sync.Pool{New: func() any { return new(groupBatch) }}
 // startMail runs a start thread; fd is a descriptor Runtime.Start opened
 // already, or -1.
 type startMail struct {
-	pc uint32
-	fd int
+	pc  uint32
+	fd  int
+	ack func() // called once it has run; nil: none
 }
 
 // connMail hands an accepted descriptor to the loop that will own it.
@@ -169,6 +171,9 @@ func (m *Machine) Mail(v any) {
 	case startMail:
 		m.exec(v.pc, v.fd)
 		m.rt.liveDone() // the placeholder Start counted for this thread
+		if v.ack != nil {
+			v.ack()
+		}
 	case stopMail:
 		m.stop()
 		// What this loop produced so far must be in the other inboxes
@@ -341,10 +346,11 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 	case completion.KindConnect:
 		c.connecting = false
 		if cp.Err != 0 {
+			m.connectFailed(c, cp.Err)
 			m.fail(c, DropDisconnect, cp.Err)
 			return
 		}
-		m.log.Debug("connected", "endpoint", m.prog.Endpoints[c.ep])
+		m.connected(c)
 		c.retry.Reset()
 		m.run(c)
 		if (c.queued() > 0 || c.wantShut || c.peerGone) && !c.closed {
@@ -361,7 +367,11 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 
 // run executes c's reader thread from c.rpc until it parks or ends.
 func (m *Machine) run(c *conn) {
-	if c.closed || c.connecting {
+	if c.closed {
+		return
+	}
+	if c.connecting {
+		m.prologue(c) // handlers and joins: it queues while it connects
 		return
 	}
 	prev := m.running
@@ -614,7 +624,8 @@ func (m *Machine) reopenLater(pc uint32, err error) {
 		m.log.Error("giving up on endpoint", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
 		return
 	}
-	m.log.Warn("endpoint unavailable, retrying", "endpoint", m.prog.Endpoints[in.Arg], "in", d.Round(time.Millisecond), "err", err)
+	m.link(in.Arg).err = err
+	m.retrying(in.Arg, d, 0)
 	m.rt.live.Add(1)
 	m.port.After(d, token(tagReopen, 0, pc))
 }
@@ -1002,7 +1013,7 @@ func (m *Machine) suspend(c *conn) bool {
 	c.epc, c.wpc = 0, 0
 	c.connecting, c.down = true, true
 	m.wakeAll(c) // its senders go on: what they send now queues or drops by policy
-	m.log.Warn("connection lost, reconnecting", "endpoint", m.prog.Endpoints[c.ep], "in", d.Round(time.Millisecond), "queued", c.out.msgs())
+	m.retrying(c.ep, d, c.out.msgs())
 	m.port.After(d, token(tagReconnect, c.gen, c.slot))
 	return true
 }

@@ -48,7 +48,7 @@ func (m *Machine) post(i int, v any) {
 // lostBatch counts a batch's messages lost at their sources: the loop
 // their members were on has finished.
 func (m *Machine) lostBatch(b *groupBatch, to int) {
-	m.rt.machines[b.from].links[to].bytes.Add(-int64(len(b.data)))
+	m.rt.machines[b.from].transit[to].bytes.Add(-int64(len(b.data)))
 	for _, msg := range b.msgs {
 		m.counters[msg.src].Lost[DropShutdown]++
 	}

@@ -119,7 +119,7 @@ func Start(cfg Config) (*Runtime, error) {
 			groups:       make([][]*conn, len(p.Groups)),
 			cursor:       make([]int, len(p.Groups)),
 			outbox:       make([]*groupBatch, n),
-			links:        make([]link, n),
+			transit:      make([]mailLink, n),
 			overLink:     make([]bool, n),
 			chunks:       chunkPool{max: 512}, // 32MiB of spare blocks per loop at most
 			counters:     make([]epCounters, len(p.Endpoints)),
@@ -154,20 +154,38 @@ func Start(cfg Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	rt.engine = rt.machines[0].port.Engine()
-	// One placeholder per start thread keeps the runtime from looking idle
-	// before the threads have run.
-	rt.live.Store(int64(len(p.Start)))
-	for i, pc := range p.Start {
-		loop := i % n
-		if pin := rt.pin(p.Inst[pc].Arg); pin >= 0 {
-			loop = pin
-		}
-		rt.machines[loop].loop.Post(startMail{pc: pc, fd: fds[i]})
-	}
 	go func() {
 		rt.wg.Wait()
 		close(rt.exited)
 	}()
+	// One placeholder per start thread keeps the runtime from looking idle
+	// before the threads have run.
+	rt.live.Store(int64(len(p.Start)))
+	// Connect endpoints pxroute opens take their places in their routes
+	// first (connecting.go), so that no message a listener or an opened
+	// source receives finds them missing.
+	connects := func(pc uint32) bool {
+		return p.Inst[pc].Op == OpOpen && cfg.Endpoints[p.Inst[pc].Arg].Role() == RoleConnect
+	}
+	var joined sync.WaitGroup
+	for _, wave := range []bool{true, false} {
+		for i, pc := range p.Start {
+			if connects(pc) != wave {
+				continue
+			}
+			loop := i % n
+			if pin := rt.pin(p.Inst[pc].Arg); pin >= 0 {
+				loop = pin
+			}
+			mail := startMail{pc: pc, fd: fds[i]}
+			if wave {
+				joined.Add(1)
+				mail.ack = joined.Done
+			}
+			rt.machines[loop].loop.Post(mail)
+		}
+		waitOr(&joined, rt.exited)
+	}
 	return rt, nil
 }
 

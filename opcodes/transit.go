@@ -15,9 +15,9 @@ const (
 	transitLow  = transitHigh / 2
 )
 
-// link is one direction between two loops: what this loop has posted to
+// mailLink is one direction between two loops: what this loop has posted to
 // the other and the readers waiting for it to drain.
-type link struct {
+type mailLink struct {
 	bytes     atomic.Int64 // posted, not yet taken
 	congested atomic.Bool  // readers wait: tell the sender when below transitLow
 	waiters   []connRef    // sender loop only
@@ -28,7 +28,7 @@ type linkMail struct{ to int }
 
 // posted counts n more bytes on the link to loop i.
 func (m *Machine) posted(i, n int) {
-	if m.links[i].bytes.Add(int64(n)) > transitHigh && !m.overLink[i] {
+	if m.transit[i].bytes.Add(int64(n)) > transitHigh && !m.overLink[i] {
 		m.overLink[i] = true
 		m.overLinks = append(m.overLinks, i)
 	}
@@ -39,7 +39,7 @@ func (m *Machine) posted(i, n int) {
 func (m *Machine) holdBack(c *conn) {
 	for _, i := range m.overLinks {
 		m.overLink[i] = false
-		l := &m.links[i]
+		l := &m.transit[i]
 		if n := len(l.waiters); n == 0 || l.waiters[n-1].c != c || l.waiters[n-1].gen != c.gen {
 			l.waiters = append(l.waiters, connRef{c, c.gen})
 		}
@@ -57,7 +57,7 @@ func (m *Machine) holdBack(c *conn) {
 // taken is called by the loop that ran a batch from loop from.
 func (m *Machine) taken(from, n int) {
 	src := m.rt.machines[from]
-	l := &src.links[m.id]
+	l := &src.transit[m.id]
 	if l.bytes.Add(-int64(n)) <= transitLow && l.congested.CompareAndSwap(true, false) {
 		src.loop.Post(linkMail{to: m.id}) // refused only once from has finished: nobody waits then
 	}
@@ -65,7 +65,7 @@ func (m *Machine) taken(from, n int) {
 
 // linkDrained lets the readers waiting on the link to loop i read again.
 func (m *Machine) linkDrained(i int) {
-	l := &m.links[i]
+	l := &m.transit[i]
 	for k, w := range l.waiters {
 		l.waiters[k] = connRef{}
 		if s := w.live(); s != nil && s.blocked {
@@ -85,7 +85,7 @@ func (rt *Runtime) inTransit(to int) int64 {
 	n := int64(0)
 	for _, m := range rt.machines {
 		if m.id != to {
-			n += m.links[to].bytes.Load()
+			n += m.transit[to].bytes.Load()
 		}
 	}
 	return n

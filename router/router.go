@@ -437,9 +437,15 @@ func (r *Router) stop(drain time.Duration) error {
 			dropped += n + e.Lost[reason]
 		}
 	}
-	// One line: what came in, what went out, what the stop cut off, and
-	// every drop of the run by any reason (shutdown included).
-	r.log.Info("stopped", "received", received, "delivered", delivered, "undelivered", lost, "dropped", dropped, "drained_in", time.Since(start).Round(time.Millisecond))
+	// Each endpoint that lost messages, and why; then one line: what came
+	// in, what went out, what the stop cut off, and every drop of the run
+	// by any reason (shutdown included), at warn if there were any.
+	logLosses(r.log, s)
+	level := slog.LevelInfo
+	if dropped > 0 {
+		level = slog.LevelWarn
+	}
+	r.log.Log(context.Background(), level, "stopped", "received", received, "delivered", delivered, "undelivered", lost, "dropped", dropped, "drained_in", time.Since(start).Round(time.Millisecond))
 	r.doneOnce.Do(func() { close(r.done) })
 	return errors.Join(errs...)
 }

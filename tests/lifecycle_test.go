@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// A connect endpoint that is down at start is retried; once up it gets
-// what is published; messages with nobody to go to are counted no_route.
-// When the server goes away, the router connects again.
+// A connect endpoint that is down at start is retried; what is published
+// meanwhile queues for it, and once up it gets that, then what is
+// published. When the server goes away, the router connects again.
 func TestConnectDestinationRetriesAndReconnects(t *testing.T) {
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
@@ -30,8 +30,8 @@ routes:
   - {pattern: fanout, from: pub, to: sink}
 `, sinkAddr))
 			pub := dial(t, r.Addr("pub"))
-			io.WriteString(pub, "into the void\n")
-			waitFor(t, "no_route drop", func() bool { return endpoint(r.Stats(), "pub").Lost["no_route"] == 1 })
+			io.WriteString(pub, "before the sink\n")
+			waitFor(t, "queued for the sink", func() bool { return endpoint(r.Stats(), "sink").Queued == 1 })
 
 			for round := range 2 {
 				ln, err := net.Listen("tcp", sinkAddr)
@@ -47,7 +47,13 @@ routes:
 				waitFor(t, "sink joined", func() bool { return endpoint(r.Stats(), "sink").Active == 1 })
 				msg := fmt.Sprintf("round %d\n", round)
 				io.WriteString(pub, msg)
-				if got, _ := bufio.NewReader(c).ReadString('\n'); got != msg {
+				rd := bufio.NewReader(c)
+				if round == 0 {
+					if got, _ := rd.ReadString('\n'); got != "before the sink\n" {
+						t.Fatalf("first connection: sink got %q before anything else", got)
+					}
+				}
+				if got, _ := rd.ReadString('\n'); got != msg {
 					t.Fatalf("round %d: sink got %q", round, got)
 				}
 				// The server goes away; the router must notice and retry.

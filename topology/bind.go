@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,6 +57,10 @@ func (b bound) Replies() opcodes.ReplyLimits {
 	o := b.e.Options()
 	return opcodes.ReplyLimits{MaxOutstanding: o.MaxOutstanding, Timeout: o.ReplyTimeout}
 }
+
+// String describes the endpoint ("tcp connect 127.0.0.1:7400") for the
+// interpreter's logs.
+func (b bound) String() string { return fmt.Sprint(b.e) }
 
 var _ opcodes.Endpoint = bound{}
 

@@ -22,7 +22,9 @@ var Version = "dev"
 const usage = `usage:
   pxroute run [FILE] [--loops N] [--engine auto|io_uring|epoll] [--log-level L] [--log-format text|json]
               [--admin ADDR] [--pid-file F] [--cpuprofile F]
-        run a topology; without FILE, the embedded chat relay on 127.0.0.1:7000
+        run a topology; without FILE, the embedded chat relay on 127.0.0.1:7000.
+        Exit 0 when stopped by a signal or done, 1 on an error, 2 usage, 3 when
+        it ended by itself having dropped messages or failed connections
   pxroute check FILE...     check topologies: exit 0 valid, 1 invalid, 2 usage
   pxroute disasm FILE       print the compiled program
   pxroute reload --pid-file F | --admin ADDR
@@ -39,6 +41,7 @@ const (
 	exitOK      = 0
 	exitInvalid = 1
 	exitUsage   = 2
+	exitLoss    = 3 // run ended by itself, with messages dropped or connections failed
 )
 
 func cli(args []string, stdout, stderr io.Writer) int {
@@ -155,6 +158,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	signalled := false
 wait:
 	for {
 		select {
@@ -172,6 +176,7 @@ wait:
 				logger.Info("reopened files on SIGHUP")
 			}
 		case <-ctx.Done():
+			signalled = true
 			break wait
 		case <-r.Idle():
 			break wait
@@ -182,6 +187,15 @@ wait:
 	if err := r.Stop(); err != nil {
 		fmt.Fprintf(stderr, "pxroute: %v\n", err)
 		return exitInvalid
+	}
+	// A stop that was asked for counts what it cut off as shutdown drops
+	// and exits 0 (a service manager's stop is no failure). A run that
+	// ended by itself was one job: anything it lost makes it a failure.
+	if !signalled {
+		if dropped, failed := router.Losses(r.Stats()); dropped+failed > 0 {
+			logger.Warn("run ended with losses", "dropped", dropped, "failed_connections", failed, "exit", exitLoss)
+			return exitLoss
+		}
 	}
 	return exitOK
 }
