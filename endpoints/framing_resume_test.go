@@ -145,3 +145,47 @@ func checkResume(t *testing.T, fr Framing, b []byte, max, cut int) {
 		}
 	}
 }
+
+// BenchmarkDribbledLine frames a 1 MiB line arriving in 1 KiB reads, as a
+// connection's carry buffer grows: "from-start" searches all of it on
+// every read (what the Machine did before it resumed), "resumed" searches
+// each read's bytes once.
+func BenchmarkDribbledLine(b *testing.B) {
+	const line, read = 1 << 20, 1 << 10
+	msg := append(bytes.Repeat([]byte("x"), line-1), '\n')
+	crlf2, _ := NewDelimiter([]byte("\r\n\r\n"), false)
+	dmsg := append(bytes.Repeat([]byte("x"), line-4), "\r\n\r\n"...)
+	for _, tc := range []struct {
+		f   Framing
+		msg []byte
+	}{{Lines, msg}, {crlf2, dmsg}} {
+		for _, resume := range []bool{false, true} {
+			name := tc.f.Name() + "/from-start"
+			if resume {
+				name = tc.f.Name() + "/resumed"
+			}
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(line)
+				r := tc.f.(resumer)
+				for b.Loop() {
+					from := 0
+					for n := read; ; n += read {
+						var wire int
+						var err error
+						if resume {
+							wire, _, _, from, err = r.SplitFrom(tc.msg[:n], line, from)
+						} else {
+							wire, _, _, err = tc.f.Split(tc.msg[:n], line)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						if wire > 0 {
+							break
+						}
+					}
+				}
+			})
+		}
+	}
+}
