@@ -118,25 +118,34 @@ func (f linesFraming) Name() string {
 }
 func (linesFraming) Boundaries() bool { return true }
 func (f linesFraming) Split(b []byte, max int) (int, int, int, error) {
-	limit := b
-	if len(limit) > max {
-		limit = limit[:max]
-	}
-	i := bytes.IndexByte(limit, '\n')
-	if i < 0 {
-		if len(b) >= max {
-			return 0, 0, 0, ErrTooLarge
+	wire, start, end, _, err := f.SplitFrom(b, max, 0)
+	return wire, start, end, err
+}
+
+// SplitFrom is Split resumed (opcodes.Resumer): b[:from] is known to hold
+// no LF, so only the bytes after it are searched.
+func (f linesFraming) SplitFrom(b []byte, maxLen, from int) (wire, start, end, scanned int, err error) {
+	limit := min(len(b), maxLen)
+	i := -1
+	if from < limit {
+		if i = bytes.IndexByte(b[from:limit], '\n'); i >= 0 {
+			i += from
 		}
-		return 0, 0, 0, nil
+	}
+	if i < 0 {
+		if len(b) >= maxLen {
+			return 0, 0, 0, 0, ErrTooLarge
+		}
+		return 0, 0, 0, max(from, limit), nil
 	}
 	if f.keep {
-		return i + 1, 0, i + 1, nil
+		return i + 1, 0, i + 1, 0, nil
 	}
-	end := i
+	end = i
 	if end > 0 && b[end-1] == '\r' {
 		end--
 	}
-	return i + 1, 0, end, nil
+	return i + 1, 0, end, 0, nil
 }
 func (f linesFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
 	n := len(payload)
@@ -175,26 +184,38 @@ func (f delimiterFraming) Name() string {
 }
 func (delimiterFraming) Boundaries() bool { return true }
 func (f delimiterFraming) Split(b []byte, max int) (int, int, int, error) {
-	// A message of max bytes may be followed by the whole delimiter.
-	limit := b
-	if len(limit) > max+len(f.delim) {
-		limit = limit[:max+len(f.delim)]
-	}
-	i := bytes.Index(limit, f.delim)
-	if i < 0 || i > max {
-		if len(b) >= max+len(f.delim) || i > max {
-			return 0, 0, 0, ErrTooLarge
+	wire, start, end, _, err := f.SplitFrom(b, max, 0)
+	return wire, start, end, err
+}
+
+// SplitFrom is Split resumed (opcodes.Resumer): no delimiter starts in
+// b[:from], so the search begins there; a delimiter that straddles from is
+// still found, since only its start counts.
+func (f delimiterFraming) SplitFrom(b []byte, maxLen, from int) (wire, start, end, scanned int, err error) {
+	// A message of maxLen bytes may be followed by the whole delimiter.
+	limit := min(len(b), maxLen+len(f.delim))
+	i := -1
+	if from < limit {
+		if i = bytes.Index(b[from:limit], f.delim); i >= 0 {
+			i += from
 		}
-		return 0, 0, 0, nil
 	}
-	wire := i + len(f.delim)
+	if i < 0 || i > maxLen {
+		if len(b) >= maxLen+len(f.delim) || i > maxLen {
+			return 0, 0, 0, 0, ErrTooLarge
+		}
+		// A delimiter may start in the last len-1 bytes and end in
+		// bytes still to come.
+		return 0, 0, 0, max(from, limit-len(f.delim)+1), nil
+	}
+	wire = i + len(f.delim)
 	if f.keep {
-		if wire > max {
-			return 0, 0, 0, ErrTooLarge
+		if wire > maxLen {
+			return 0, 0, 0, 0, ErrTooLarge
 		}
-		return wire, 0, wire, nil
+		return wire, 0, wire, 0, nil
 	}
-	return wire, 0, i, nil
+	return wire, 0, i, 0, nil
 }
 func (f delimiterFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
 	if f.keep && bytes.HasSuffix(payload, f.delim) {

@@ -46,13 +46,15 @@ type conn struct {
 	dirty       bool // queued this turn: in Machine.dirty for the turn's flush
 
 	// Input: cur is what is left to frame, backed by buf (a port buffer)
-	// or by in (carry-over of a partial message).
+	// or by in (carry-over of a partial message; see input.go).
 	in  []byte
 	cur []byte
 	buf *completion.Buf
 	msg []byte // the current message's wire bytes
 	lo  int    // payload bounds inside msg
 	hi  int
+	// scanned: no message end begins in cur[:scanned] (Resumer).
+	scanned int
 
 	// Output: what is queued for this conn, by block and by message.
 	out      outQueue

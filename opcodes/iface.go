@@ -121,3 +121,13 @@ type Capped interface {
 type Sizer interface {
 	Size(b []byte) (wire int, ok bool)
 }
+
+// Resumer is implemented by framings that find a message's end by searching
+// for it (lines, delimiter). SplitFrom is Split told that no message end
+// begins in b[:from]: it searches only the rest, so a message arriving over
+// many reads is searched once, not from its start on every read. With
+// wire == 0 it returns scanned, the from to pass once more bytes follow b;
+// from 0 means nothing is known, and SplitFrom(b, max, 0) is Split.
+type Resumer interface {
+	SplitFrom(b []byte, max, from int) (wire, start, end, scanned int, err error)
+}

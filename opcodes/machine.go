@@ -72,6 +72,7 @@ type Machine struct {
 	overLinks []int       // links this send took over transitHigh
 	named     []byte      // scratch: "<name> payload"
 	prefixBuf []byte      // scratch: that, framed
+	spareIn   []byte      // a carry buffer given back, for the next to grow (input.go)
 
 	ops      [NumOps]uint64
 	counters []epCounters
@@ -319,8 +320,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			if len(c.cur) == 0 && len(c.in) == 0 {
 				c.cur, c.buf = cp.Buf.B[:cp.N], cp.Buf
 			} else {
-				c.in = append(c.in, cp.Buf.B[:cp.N]...)
-				c.cur = c.in
+				m.appendInput(c, cp.Buf.B[:cp.N])
 				m.port.Release(cp.Buf)
 			}
 			c.rpc = in.Out
@@ -440,7 +440,7 @@ func (m *Machine) run(c *conn) {
 				c.parked = true
 				return
 			}
-			wire, lo, hi, err := c.fr.Split(c.cur, c.maxFrame)
+			wire, lo, hi, err := m.split(c)
 			if err != nil && c.dgram {
 				// One socket hears every sender: drop the datagram, not
 				// the socket.
@@ -810,37 +810,6 @@ func (m *Machine) leave(c *conn) {
 		m.rt.members[int(g)*len(m.rt.machines)+m.id].Add(-1)
 	}
 	c.groups = nil
-}
-
-// carry keeps a partial message across reads, in the conn's own buffer.
-func (m *Machine) carry(c *conn) {
-	if len(c.cur) == 0 {
-		m.releaseInput(c)
-		return
-	}
-	if len(c.in) > 0 && &c.cur[0] == &c.in[:len(c.in)][len(c.in)-len(c.cur)] {
-		n := copy(c.in, c.cur)
-		c.in = c.in[:n]
-	} else {
-		c.in = append(c.in[:0], c.cur...)
-	}
-	c.cur = nil
-	if c.buf != nil {
-		m.port.Release(c.buf)
-		c.buf = nil
-	}
-}
-
-func (m *Machine) releaseInput(c *conn) {
-	c.cur = nil
-	if c.buf != nil {
-		m.port.Release(c.buf)
-		c.buf = nil
-	}
-	if len(c.in) == 0 && cap(c.in) > 4096 {
-		c.in = nil // an idle conn keeps no large buffer
-	}
-	c.in = c.in[:0]
 }
 
 // fail records an error on c; its reader runs the error handler next.
