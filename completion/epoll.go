@@ -228,6 +228,18 @@ func (p *epollPort) ReadDirect(fd int, on bool) bool { return true }
 
 func (p *epollPort) After(d time.Duration, token uint64) { p.timers.add(d, token) }
 
+// Abort reports true when the send was written already and its completion
+// waits to be handed out; one still waiting for room is dropped unwritten.
+func (p *epollPort) Abort(fd int, token uint64) bool {
+	p.Cancel(fd)
+	for _, c := range p.ready {
+		if c.Token == token && c.Kind == KindSend {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *epollPort) Cancel(fd int) {
 	if fd < 0 || fd >= len(p.fds) || !p.fds[fd].registered {
 		return

@@ -78,6 +78,12 @@ type Port interface {
 	// Cancel drops every pending operation on fd without completing it; call
 	// it before closing fd.
 	Cancel(fd int)
+	// Abort is Cancel for a descriptor closed while the send submitted with
+	// token is under way, which may already have written some of its
+	// bytes: it reports true when that send will still complete, once, as
+	// usual (the bytes it wrote, or ECANCELED), so that the caller can count
+	// what reached the peer. fd must stay open until then.
+	Abort(fd int, token uint64) bool
 	// Wait appends completions to dst. With block set it sleeps until at
 	// least one is ready or Wake is called.
 	Wait(dst []Completion, block bool) ([]Completion, error)

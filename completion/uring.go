@@ -751,6 +751,23 @@ func (p *uringPort) After(d time.Duration, token uint64) { p.timers.add(d, token
 // Cancel drops fd's pending operations: their completions will be
 // swallowed, and the kernel is asked to cancel them by user_data (not by
 // fd: the caller closes fd now, and its number may be reused at once).
+func (p *uringPort) Abort(fd int, token uint64) bool {
+	if fd < 0 || fd >= len(p.fds) {
+		return false
+	}
+	w := p.fds[fd].wr
+	if w == 0 || p.ops[w-1].kind != KindSend || p.ops[w-1].token != token {
+		p.Cancel(fd)
+		return false
+	}
+	// The kernel may be writing it now: ask it to stop, but let its
+	// completion through, with what it wrote.
+	p.fds[fd].wr = 0
+	p.Cancel(fd)
+	p.cancelOp(w)
+	return true
+}
+
 func (p *uringPort) Cancel(fd int) {
 	if fd < 0 || fd >= len(p.fds) {
 		return

@@ -42,6 +42,8 @@ type conn struct {
 	failed      bool // an error is pending; the reader jumps to epc
 	failDrop    Drop
 	closed      bool
+	lingering   bool // closed, its descriptor open until a write under way completes (closing.go)
+	lingerDrop  Drop // why it closed: what that write did not finish is dropped so
 	sending     bool // a port Send is in flight
 	dirty       bool // queued this turn: in Machine.dirty for the turn's flush
 

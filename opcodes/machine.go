@@ -91,7 +91,9 @@ type Machine struct {
 	req        requestState                        // request/reply: held requests, the reply_timeout sweep
 	stopping   bool
 	finishing  bool
+	closedAll  bool // closeAll ran: done once nothing lingers
 	done       bool
+	lingering  int // closed conns waiting for a write's completion (lingerClose)
 	busy       int // conns with queued output
 }
 
@@ -200,6 +202,10 @@ func (m *Machine) Complete(cp *completion.Completion) {
 	switch tag {
 	case tagConn:
 		c := m.lookup(slot, gen)
+		if c != nil && c.lingering {
+			m.lingerClose(c, cp)
+			break
+		}
 		if c == nil {
 			if cp.Buf != nil {
 				m.port.Release(cp.Buf)
@@ -234,7 +240,9 @@ func (m *Machine) Complete(cp *completion.Completion) {
 			m.reconnect(c)
 		}
 	case tagDrain:
-		m.closeAll()
+		if !m.closedAll {
+			m.closeAll()
+		}
 	}
 	m.settle()
 }
@@ -253,7 +261,7 @@ func (m *Machine) Turn() {
 	if len(m.retiring) > 0 {
 		m.finishRetiring(false)
 	}
-	if m.finishing && !m.done && m.busy == 0 {
+	if m.finishing && !m.closedAll && m.busy == 0 {
 		m.closeAll()
 	}
 	m.publish()
@@ -335,6 +343,12 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		if c.dgram && cp.Err == unix.ECONNREFUSED {
 			// An earlier datagram was refused; this one was not sent.
 			// The error is reported once: send it again.
+			cp.Err, cp.N = 0, 0
+		}
+		if cp.Err == unix.EAGAIN {
+			// io_uring's retry of a send on a non-blocking socket can
+			// find no room after all (its poll said writable; a peer
+			// that half-closed, say): nothing was written, send again.
 			cp.Err, cp.N = 0, 0
 		}
 		if cp.Err != 0 {
@@ -491,6 +505,11 @@ func (m *Machine) run(c *conn) {
 			c.rpc = in.Out
 		case OpShutdown:
 			if t := m.target(c, in.Mode); t != nil && !m.deferShut(t) {
+				if in.Mode == ToSelf {
+					// A member that hangs up takes no new messages; what
+					// it was sent goes out whole, then it closes.
+					m.leave(t)
+				}
 				t.wantShut = true
 				m.runWriter(t)
 			}
@@ -882,23 +901,20 @@ func (m *Machine) close(c *conn, drop Drop) {
 		m.dropPipe(p)
 	}
 	m.dropPipe(c)
-	if c.fd >= 0 { // -1: down, waiting to reconnect
-		m.port.Cancel(c.fd)
-		if err := c.endpoint.Release(c.fd); err != nil {
-			m.log.Debug("close", "endpoint", m.prog.Endpoints[c.ep], "err", err)
+	if c.fd >= 0 && c.sending && m.port.Abort(c.fd, m.tok(c)) {
+		// A write under way may have reached the peer: its completion
+		// says how much (lingerClose), then the rest is counted dropped.
+		c.lingering, c.lingerDrop = true, drop
+		m.lingering++
+	} else {
+		if c.fd >= 0 { // -1: down, waiting to reconnect
+			m.port.Cancel(c.fd)
 		}
-		m.counters[c.ep].Closed++
-		m.active[c.ep]--
+		m.closeFD(c)
+		m.dropQueue(c, drop)
 	}
-	if c.queued() > 0 {
-		m.busy--
-	}
-	m.counters[c.ep].Drops[drop] += uint64(c.out.msgs())
-	m.counters[c.ep].QueuedMsgs -= int64(c.out.msgs())
-	m.counters[c.ep].Queued -= int64(c.queued())
 	m.releaseInput(c)
-	c.out.reset(&m.chunks, c.sending) // a write in flight may still read the chunks
-	c.in, c.msg, c.iovs = nil, nil, nil
+	c.in, c.msg = nil, nil
 	m.leave(c)
 	if r := c.ro; r != nil {
 		if !m.stopping {
@@ -928,9 +944,10 @@ func (m *Machine) close(c *conn, drop Drop) {
 	if c.counted {
 		m.rt.listenConns[c.ep].Add(-1)
 	}
-	m.free = append(m.free, c.slot)
 	m.log.Debug("closed", "endpoint", m.prog.Endpoints[c.ep])
-	m.rt.liveDone()
+	if !c.lingering {
+		m.freeConn(c)
+	}
 }
 
 // suspend keeps a lost connect endpoint that the router opened itself (a
@@ -1021,6 +1038,8 @@ func (m *Machine) stop() {
 }
 
 // closeAll ends the drain: whatever is still queued is dropped as shutdown.
+// The loop is done once the writes that were under way have said what they
+// wrote (lingerClose).
 func (m *Machine) closeAll() {
 	m.stop()
 	for _, c := range m.conns {
@@ -1028,7 +1047,8 @@ func (m *Machine) closeAll() {
 			m.close(c, DropShutdown)
 		}
 	}
-	m.done = true
+	m.closedAll = true
+	m.done = m.lingering == 0
 	m.publish()
 }
 

@@ -399,9 +399,12 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 		} else {
 			c.prog.Inst[len(c.prog.Inst)-1].Out = frame
 		}
-		eof = opcodes.Inst{Op: opcodes.OpClose, Pos: where}
+		// A subscriber that hangs up leaves, but what was queued for it
+		// goes out whole first (ignore_eof keeps it listening instead); a
+		// sink dialled for a forward that stops talking may still listen.
+		eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: where}
 		if asPeer {
-			eof = opcodes.Inst{Op: opcodes.OpHalt, Pos: where} // a sink that stops talking may still listen
+			eof = opcodes.Inst{Op: opcodes.OpHalt, Pos: where}
 		}
 	default:
 		rpos := c.at(route.Line, route.Col)
@@ -421,6 +424,7 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 			send.Mode, send.Arg = opcodes.ToGroup, gs[0]-1
 		case "relay":
 			send.Mode, send.Arg = opcodes.ToOthers, gs[0]-1
+			eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: rpos} // leaves once what it was sent is out
 		case "balance", "request":
 			send.Mode, send.Arg = opcodes.ToOne, gs[0]-1
 			if worker {
