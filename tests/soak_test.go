@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -132,18 +133,33 @@ func chaosSoak(t *testing.T, v variant, per time.Duration) {
 	sink := &restartableSink{addr: freePort(t), errs: make(chan error, 1)}
 	sink.start(t)
 	defer sink.kill()
-	r := start(t, v, fmt.Sprintf(`
+	// echo is the part a reload replaces, again and again, while the rest
+	// runs on untouched.
+	file := filepath.Join(t.TempDir(), "soak.yaml")
+	version := func(n int) string {
+		return fmt.Sprintf(`
 drain_timeout: 1s
 endpoints:
   pub:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
   subs: {kind: tcp, listen: "127.0.0.1:0", framing: lines, high_water: 64KiB}
   sink: {kind: tcp, connect: "%s", framing: lines, high_water: 256KiB, reconnect_initial: 20ms, reconnect_max: 100ms}
   chat: {kind: tcp, listen: "127.0.0.1:0", framing: lines, high_water: 64KiB, idle_timeout: 5s, frame_timeout: 2s}
+  echo: {kind: tcp, listen: "127.0.0.1:0", framing: lines, max_frame: %d}
 routes:
   - {pattern: fanout, from: pub, to: [subs, sink]}
   - {pattern: relay, members: chat}
-`, sink.addr))
+  - {pattern: echo, members: echo}
+`, sink.addr, 4096+n)
+	}
+	writeFileAt(t, file, version(0))
+	r := startFile(t, v, file)
 	waitFor(t, "the sink connected", func() bool { return endpoint(r.Stats(), "sink").Active == 1 })
+	// One reload first: the replaced component's runtime beside the first
+	// is part of the steady state the baseline describes.
+	writeFileAt(t, file, version(-1))
+	if _, err := r.Reload(); err != nil {
+		t.Fatal(err)
+	}
 	runtime.GC()
 	baseG, baseFD, baseRSS := runtime.NumGoroutine(), openFDs(t), procStatus(t, "VmRSS")
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // reset VmHWM to now
@@ -198,8 +214,10 @@ routes:
 			}
 		}()
 	}
-	// Subscribers: fast ones that sometimes leave and come back, slow
-	// ones, and ones that never read.
+	// Subscribers: fast ones that sometimes leave and come back (half of
+	// the time hanging up their side first and reading to the end: what
+	// was queued for them must arrive whole), slow ones, and ones that
+	// never read.
 	reader := func(ep string, delay time.Duration, leave bool) {
 		defer wg.Done()
 		for time.Now().Before(deadline) {
@@ -226,6 +244,22 @@ routes:
 					time.Sleep(delay)
 				}
 				if leave && time.Now().After(stay) {
+					if rand.IntN(2) == 0 {
+						c.(*net.TCPConn).CloseWrite()
+						for {
+							line, err := rd.ReadString('\n')
+							if err != nil {
+								if line != "" {
+									fail("%s reader: after hanging up, a torn line %q", ep, line)
+								}
+								break
+							}
+							if err := chk.check(strings.TrimSuffix(line, "\n")); err != nil {
+								fail("%s reader, hanging up: %v", ep, err)
+								break
+							}
+						}
+					}
 					break
 				}
 			}
@@ -269,6 +303,32 @@ routes:
 			}
 		}()
 	}
+	// The echo component is replaced by a reload every 100-300 ms, with a
+	// client talking to it each time (some hang up mid-line).
+	var reloads atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := 1; time.Now().Before(deadline); n++ {
+			if c, err := net.Dial("tcp", r.Addr("echo")); err == nil {
+				fmt.Fprintf(c, "echo %d\n", n)
+				if rand.IntN(3) == 0 {
+					io.WriteString(c, "cut off mid-li")
+				}
+				c.Close()
+			}
+			time.Sleep(time.Duration(100+rand.IntN(200)) * time.Millisecond)
+			writeFileAt(t, file, version(n))
+			if ch, err := r.Reload(); err != nil {
+				fail("reload %d: %v", n, err)
+				return
+			} else if !strings.Contains(ch.String(), "replaced echo") {
+				fail("reload %d: %s", n, ch)
+				return
+			}
+			reloads.Add(1)
+		}
+	}()
 	// The connect-side target crashes and comes back.
 	wg.Add(1)
 	go func() {
@@ -305,14 +365,21 @@ routes:
 	var s router.Stats
 	// Drops are counted where a message was offered, apart from what a
 	// source lost (Lost), so every endpoint reconciles on its own.
-	reconciled := func(name string) bool { return reconcile(s, name) == nil }
+	reconciledAll := func() bool {
+		for _, e := range s.Endpoints {
+			if reconcile(s, e.Name) != nil {
+				return false
+			}
+		}
+		return true
+	}
 	settled := func() bool {
 		s = r.Stats()
 		in := func(name string, graceful, abrupt *atomic.Int64) bool {
 			n := endpoint(s, name).MsgsIn
 			return n >= uint64(graceful.Load()) && n <= uint64(graceful.Load()+abrupt.Load())
 		}
-		return reconciled("subs") && reconciled("sink") && reconciled("chat") &&
+		return reconciledAll() &&
 			in("pub", &sent, &sentAbrupt) && in("chat", &chatSent, &chatAbrupt)
 	}
 	for end := time.Now().Add(ioTimeout); !settled(); time.Sleep(10 * time.Millisecond) {
@@ -347,6 +414,20 @@ routes:
 	if (peak-baseRSS)<<10 > bound {
 		t.Fatalf("peak RSS grew %d KiB over the soak, beyond the %d MiB the marks allow for", peak-baseRSS, bound>>20)
 	}
+
+	// Last, the router stops with output still queued for the subscribers
+	// that never read: every endpoint reconciles, nothing is left queued,
+	// and what the stop cut off is counted.
+	if err := r.StopWithin(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s = r.Stats()
+	for _, e := range s.Endpoints {
+		if err := reconcile(s, e.Name); err != nil || e.QueuedMsgs != 0 {
+			t.Errorf("after the stop: %v, %d messages still queued at %s", err, e.QueuedMsgs, e.Name)
+		}
+	}
+	t.Logf("%d reloads; after the stop: subs shutdown drops %d, echo in %d = out %d", reloads.Load(), endpoint(s, "subs").Drops["shutdown"], endpoint(s, "echo").MsgsIn, endpoint(s, "echo").MsgsOut)
 }
 
 func nonzero(m map[string]uint64) map[string]uint64 {
