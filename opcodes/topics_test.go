@@ -234,3 +234,47 @@ func BenchmarkTopicSubscribe(b *testing.B) {
 		})
 	}
 }
+
+// FuzzPrefixTree feeds in-band subscriptions as a hostile subscriber would
+// send them — any bytes, adds and removes in any order — and checks the
+// tree against a plain set: add and remove report what changed, matches
+// agrees with a linear scan, and the tree keeps its shape.
+func FuzzPrefixTree(f *testing.F) {
+	f.Add([]byte("+weather.\n+news.\n-weather.\n?news.today\n?weather.x"))
+	f.Add([]byte("+\n?anything\n-\n?anything"))
+	f.Add([]byte("+a\n+ab\n+abc\n-ab\n?abd\n?ab\n?a"))
+	f.Fuzz(func(t *testing.T, script []byte) {
+		var s prefixTree
+		held := map[string]bool{}
+		for _, line := range bytes.Split(script, []byte("\n")) {
+			if len(line) == 0 {
+				continue
+			}
+			arg := line[1:]
+			switch line[0] {
+			case '+':
+				if s.add(arg) == held[string(arg)] {
+					t.Fatalf("add(%q) reported wrongly", arg)
+				}
+				held[string(arg)] = true
+			case '-':
+				if s.remove(arg) != held[string(arg)] {
+					t.Fatalf("remove(%q) reported wrongly", arg)
+				}
+				delete(held, string(arg))
+			default:
+				want := false
+				for h := range held {
+					want = want || bytes.HasPrefix(arg, []byte(h))
+				}
+				if s.matches(arg) != want {
+					t.Fatalf("matches(%q) = %v holding %d prefixes", arg, !want, len(held))
+				}
+			}
+			if s.len() != len(held) {
+				t.Fatalf("holds %d prefixes, want %d", s.len(), len(held))
+			}
+			checkTree(t, &s.root, true)
+		}
+	})
+}
