@@ -385,9 +385,13 @@ func (m *Machine) resume(c *conn) {
 }
 
 // wakeAll unblocks every sender waiting on c.
-func (m *Machine) wakeAll(c *conn) {
-	for i, w := range c.waiters {
-		c.waiters[i] = connRef{}
+func (m *Machine) wakeAll(c *conn) { c.waiters = m.unblock(c.waiters) }
+
+// unblock lets the senders in ws read again (those parked run in settle)
+// and returns ws emptied.
+func (m *Machine) unblock(ws []connRef) []connRef {
+	for i, w := range ws {
+		ws[i] = connRef{}
 		if s := w.live(); s != nil && s.blocked {
 			s.blocked = false
 			if s.parked {
@@ -396,7 +400,7 @@ func (m *Machine) wakeAll(c *conn) {
 			}
 		}
 	}
-	c.waiters = c.waiters[:0]
+	return ws[:0]
 }
 
 // sent accounts a finished send and keeps the queue moving.

@@ -65,18 +65,7 @@ func (m *Machine) taken(from, n int) {
 
 // linkDrained lets the readers waiting on the link to loop i read again.
 func (m *Machine) linkDrained(i int) {
-	l := &m.transit[i]
-	for k, w := range l.waiters {
-		l.waiters[k] = connRef{}
-		if s := w.live(); s != nil && s.blocked {
-			s.blocked = false
-			if s.parked {
-				s.parked = false
-				m.wake = append(m.wake, w)
-			}
-		}
-	}
-	l.waiters = l.waiters[:0]
+	m.transit[i].waiters = m.unblock(m.transit[i].waiters)
 }
 
 // inTransit is the bytes other loops have posted to this one and it has

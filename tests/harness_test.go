@@ -48,17 +48,23 @@ func variants() []variant {
 // skip says why.
 func start(t *testing.T, v variant, yaml string) *router.Router {
 	t.Helper()
-	if err := router.EngineUnavailable(v.engine); err != nil {
-		t.Skipf("%s cannot run on this machine: %v", v.engine, err)
-	}
 	var logw io.Writer = io.Discard
 	if testing.Verbose() {
 		logw = os.Stderr
 	}
+	return startLogging(t, v, yaml, logw)
+}
+
+// startLogging is start with the router's log (debug and up) kept in logs.
+func startLogging(t *testing.T, v variant, yaml string, logs io.Writer) *router.Router {
+	t.Helper()
+	if err := router.EngineUnavailable(v.engine); err != nil {
+		t.Skipf("%s cannot run on this machine: %v", v.engine, err)
+	}
 	r, err := router.LoadBytes(t.Name()+".yaml", []byte(yaml), router.Options{
 		Loops:  v.loops,
 		Engine: v.engine,
-		Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatalf("load: %v", err)

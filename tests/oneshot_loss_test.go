@@ -2,16 +2,13 @@ package tests
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pxroute/pxroute/router"
 )
@@ -217,31 +214,6 @@ routes:
 			})
 		}
 	}
-}
-
-// startLogging is start with the router's log (debug and up) kept in logs.
-func startLogging(t *testing.T, v variant, yaml string, logs io.Writer) *router.Router {
-	t.Helper()
-	if err := router.EngineUnavailable(v.engine); err != nil {
-		t.Skipf("%s cannot run on this machine: %v", v.engine, err)
-	}
-	r, err := router.LoadBytes(t.Name()+".yaml", []byte(yaml), router.Options{
-		Loops:  v.loops,
-		Engine: v.engine,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.StopWithin(2 * time.Second); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return r
 }
 
 // Failed attempts to connect, from the first to the next success, are one
