@@ -92,6 +92,21 @@ func dial(t *testing.T, addr string) *net.TCPConn {
 	return c.(*net.TCPConn)
 }
 
+// steady reads from c with a deadline that moves with each read: it fails
+// only after ioTimeout without progress. dial's deadline bounds the whole
+// connection, which a large transfer on a loaded machine (the race
+// detector, the full suite in parallel) can outlast while bytes still
+// flow: every reader then times out at once, mid-line, like a stall
+// (issue 16 defect 8 was that).
+func steady(c *net.TCPConn) io.Reader { return steadyReader{c} }
+
+type steadyReader struct{ c *net.TCPConn }
+
+func (r steadyReader) Read(b []byte) (int, error) {
+	r.c.SetReadDeadline(time.Now().Add(ioTimeout))
+	return r.c.Read(b)
+}
+
 // readLines reads n lines or fails.
 func readLines(t *testing.T, r *bufio.Reader, n int) []string {
 	t.Helper()

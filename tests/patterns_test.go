@@ -152,9 +152,9 @@ routes:
 			}
 			var readers []*bufio.Reader
 			for range subs {
-				readers = append(readers, bufio.NewReader(dial(t, r.Addr("subs"))))
+				readers = append(readers, bufio.NewReader(steady(dial(t, r.Addr("subs")))))
 			}
-			framed := dial(t, r.Addr("framed"))
+			framed := steady(dial(t, r.Addr("framed")))
 			waitFor(t, "subscribers", func() bool {
 				s := r.Stats()
 				return endpoint(s, "subs").Active == subs && endpoint(s, "framed").Active == 1
