@@ -52,6 +52,7 @@ func (t *statsSum) add(s Stats) {
 		o.Mail += l.Mail
 		o.Wakeups += l.Wakeups
 		o.InboxDepth += l.InboxDepth
+		o.InTransit += l.InTransit
 		o.Conns += l.Conns
 	}
 	if out.Ops == nil {

@@ -133,6 +133,23 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// waitProgress polls done until it holds, failing only once progress (a
+// count that must keep rising) has stood still for ioTimeout: a long
+// transfer on a loaded machine may take longer than that in all, and that
+// is no stall.
+func waitProgress(t *testing.T, what string, progress func() uint64, done func() bool) {
+	t.Helper()
+	last, since := progress(), time.Now()
+	for !done() {
+		if p := progress(); p != last {
+			last, since = p, time.Now()
+		} else if time.Since(since) > ioTimeout {
+			t.Fatalf("stalled waiting for %s: no progress for %v (at %d)", what, ioTimeout, p)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // endpoint returns the stats of the endpoint called name.
 func endpoint(s router.Stats, name string) (e struct {
 	Active, Opened, MsgsIn, MsgsOut, Offered uint64

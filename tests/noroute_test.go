@@ -74,9 +74,9 @@ routes:
 			var wg sync.WaitGroup
 			for range 4 {
 				wg.Add(1)
-				go func() { // subscribers that come and go
+				go func() { // subscribers that come and go: bounded, each a local port in TIME_WAIT
 					defer wg.Done()
-					for {
+					for range 250 {
 						select {
 						case <-stop:
 							return

@@ -242,7 +242,8 @@ routes:
 					fmt.Fprintf(&b, "job%06d\n", i)
 				}
 				go io.WriteString(p, b.String())
-				waitFor(t, "every job given out", func() bool { return endpoint(r.Stats(), "workers").Offered == jobs })
+				offered := func() uint64 { return endpoint(r.Stats(), "workers").Offered }
+				waitProgress(t, "every job given out", offered, func() bool { return offered() == jobs })
 				// Now the stuck worker reads what it took.
 				var stuck int64
 				go func() {
@@ -254,7 +255,8 @@ routes:
 						atomic.AddInt64(&stuck, 1)
 					}
 				}()
-				waitFor(t, "every job read", func() bool { return good.got.Load()+atomic.LoadInt64(&stuck) == jobs })
+				read := func() uint64 { return uint64(good.got.Load() + atomic.LoadInt64(&stuck)) }
+				waitProgress(t, "every job read", read, func() bool { return read() == jobs })
 				took := atomic.LoadInt64(&stuck)
 				t.Logf("the stuck worker took %d of %d jobs", took, jobs)
 				if took > tc.atMost || took < tc.atLeast {

@@ -62,20 +62,12 @@ routes:
 				peakHeap = max(peakHeap, ms.HeapInuse)
 			}
 			// The subscriber's loop works through what is in transit at
-			// its own pace (slow under the race detector): wait while it
-			// makes progress.
-			var offered uint64
-			for stalled := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+			// its own pace (slow under the race detector).
+			offered := func() uint64 { return endpoint(r.Stats(), "subs").Offered }
+			waitProgress(t, "every line offered to the subscriber", offered, func() bool {
 				s := r.Stats()
-				if endpoint(s, "pub").MsgsIn == lines && endpoint(s, "subs").Offered == lines && reconcile(s, "subs") == nil {
-					break
-				}
-				if o := endpoint(s, "subs").Offered; o != offered {
-					offered, stalled = o, time.Now()
-				} else if time.Since(stalled) > ioTimeout {
-					t.Fatalf("stalled: %d of %d lines offered to the subscriber", offered, lines)
-				}
-			}
+				return endpoint(s, "pub").MsgsIn == lines && endpoint(s, "subs").Offered == lines && reconcile(s, "subs") == nil
+			})
 			t.Logf("peak inbox depth %d batches, %d bytes in transit, heap in use %d MiB", peakDepth, peakTransit, peakHeap>>20)
 			// The bound per pair of loops, plus what one turn's reads add
 			// past it (one 64 KiB read here).

@@ -313,6 +313,19 @@ func (c *compiler) endpoint(d *EndpointDecl) {
 	c.prog.Inst[start].Out = c.conn(d, source, nil)
 }
 
+// hangUp is what a group member's end of input does. A connection a
+// listener accepted (a subscriber, a relay member) leaves: no new
+// messages, what was queued for it goes out whole, then it closes
+// (ignore_eof keeps it listening instead). One pxroute opened itself
+// closes, which for a connect endpoint keeps its place and queue and
+// reconnects.
+func (c *compiler) hangUp(d *EndpointDecl, where uint32) opcodes.Inst {
+	if d.Endpoint != nil && d.Endpoint.Mode() == endpoints.Listen {
+		return opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: where}
+	}
+	return opcodes.Inst{Op: opcodes.OpClose, Pos: where}
+}
+
 // conn emits the program one connection of d runs and returns its entry.
 // source is the route d feeds, if any; dialledBy is set for the to: side
 // of a bridge or forward, whose conns are made by a dial.
@@ -399,11 +412,10 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 		} else {
 			c.prog.Inst[len(c.prog.Inst)-1].Out = frame
 		}
-		// A subscriber that hangs up leaves, but what was queued for it
-		// goes out whole first (ignore_eof keeps it listening instead); a
-		// sink dialled for a forward that stops talking may still listen.
-		eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: where}
+		eof = c.hangUp(d, where)
 		if asPeer {
+			// A sink dialled for a forward that stops talking may
+			// still listen.
 			eof = opcodes.Inst{Op: opcodes.OpHalt, Pos: where}
 		}
 	default:
@@ -424,7 +436,7 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 			send.Mode, send.Arg = opcodes.ToGroup, gs[0]-1
 		case "relay":
 			send.Mode, send.Arg = opcodes.ToOthers, gs[0]-1
-			eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: rpos} // leaves once what it was sent is out
+			eof = c.hangUp(d, where)
 		case "balance", "request":
 			send.Mode, send.Arg = opcodes.ToOne, gs[0]-1
 			if worker {
