@@ -99,30 +99,30 @@ func (p *epPublished) store(c *epCounters) {
 
 // EndpointStats are an endpoint's figures summed over loops.
 type EndpointStats struct {
-	Name          string
-	Active        int64 // connections open now
-	Opened        uint64
-	Closed        uint64
-	Errors        uint64 // connections lost to an error
-	IdleClosed    uint64 // connections closed by idle_timeout
-	FrameTimeouts uint64 // connections closed by frame_timeout
-	ReplyTimeouts uint64 // request worker connections closed by reply_timeout
+	Name          string `json:"name"`
+	Active        int64  `json:"active"` // connections open now
+	Opened        uint64 `json:"opened"`
+	Closed        uint64 `json:"closed"`
+	Errors        uint64 `json:"errors"`         // connections lost to an error
+	IdleClosed    uint64 `json:"idle_closed"`    // connections closed by idle_timeout
+	FrameTimeouts uint64 `json:"frame_timeouts"` // connections closed by frame_timeout
+	ReplyTimeouts uint64 `json:"reply_timeouts"` // request worker connections closed by reply_timeout
 	// Unanswered counts requests a worker connection took and never
 	// answered: it closed (by reply_timeout or otherwise) holding them.
-	Unanswered uint64
+	Unanswered uint64 `json:"unanswered"`
 	// Refused counts accepted connections a listener closed before their
 	// first read, by reason (max_conns, accept_rate, denied).
-	Refused  map[string]uint64
-	BytesIn  uint64
-	BytesOut uint64
-	MsgsIn   uint64
-	MsgsOut  uint64 // messages delivered whole
+	Refused  map[string]uint64 `json:"refused,omitempty"`
+	BytesIn  uint64            `json:"bytes_in"`
+	BytesOut uint64            `json:"bytes_out"`
+	MsgsIn   uint64            `json:"msgs_in"`
+	MsgsOut  uint64            `json:"msgs_out"` // messages delivered whole
 	// Offered counts messages handed to its connections: each is
 	// delivered (MsgsOut), dropped with a reason counted here as a
 	// destination (hwm, disconnect, max_frame for a framing that cannot
 	// carry it, shutdown), or still queued (QueuedMsgs).
-	Offered uint64
-	Drops   map[string]uint64
+	Offered uint64            `json:"offered"`
+	Drops   map[string]uint64 `json:"drops"`
 	// Lost counts messages read from its connections that reached no
 	// destination, by reason, counted here as their source: no_route
 	// (nobody to receive them), max_frame (over its max_frame: the sender
@@ -130,31 +130,31 @@ type EndpointStats struct {
 	// cut-through message was cut off), shutdown (read after a stop began:
 	// reading stops at once). Kept apart from Drops so that each endpoint's
 	// Offered = MsgsOut + Drops + QueuedMsgs holds on its own.
-	Lost       map[string]uint64
-	QueuedB    int64 // bytes queued for its connections now
-	QueuedMsgs int64 // messages queued for its connections now
+	Lost       map[string]uint64 `json:"lost"`
+	QueuedB    int64             `json:"queued_bytes"` // bytes queued for its connections now
+	QueuedMsgs int64             `json:"queued_msgs"`  // messages queued for its connections now
 
 	// TopicsRefused counts in-band subscriptions refused (not applied)
 	// by reason: max_topics, max_topic_bytes.
-	TopicsRefused map[string]uint64
+	TopicsRefused map[string]uint64 `json:"topics_refused"`
 }
 
 // LoopStats are one loop's figures.
 type LoopStats struct {
-	ID          int
-	Completions uint64
-	Mail        uint64
-	Wakeups     uint64
-	InboxDepth  int64
-	InTransit   int64 // bytes of group messages other loops posted to it, not yet run
-	Conns       int64
+	ID          int    `json:"id"`
+	Completions uint64 `json:"completions"`
+	Mail        uint64 `json:"mail"`
+	Wakeups     uint64 `json:"wakeups"`
+	InboxDepth  int64  `json:"inbox_depth"`
+	InTransit   int64  `json:"in_transit_bytes"` // bytes of group messages other loops posted to it, not yet run
+	Conns       int64  `json:"conns"`
 }
 
 // Stats is a snapshot of a running program.
 type Stats struct {
-	Engine      string
-	EngineNotes []string // features the engine does without on this kernel, and why
-	Loops       []LoopStats
-	Endpoints   []EndpointStats
-	Ops         map[string]uint64 // executions per opcode, all loops
+	Engine      string            `json:"engine"`
+	EngineNotes []string          `json:"engine_notes"` // features the engine does without on this kernel, and why
+	Loops       []LoopStats       `json:"loops"`
+	Endpoints   []EndpointStats   `json:"endpoints"`
+	Ops         map[string]uint64 `json:"ops"` // executions per opcode, all loops
 }

@@ -11,15 +11,60 @@ import (
 	"time"
 
 	"github.com/pxroute/pxroute/opcodes"
+	"github.com/pxroute/pxroute/topology"
 )
 
 // The admin endpoint: an HTTP server, off the data path, that reports on
 // the router and takes a reload. Its goroutines serve admin requests, not
 // connections of the topology.
 
-// startAdmin listens on addr and serves the admin endpoint.
-func (r *Router) startAdmin(addr string) error {
-	ln, err := net.Listen("tcp", addr)
+// adminConfig is what the admin endpoint is to be: where, whether it may
+// be reached beyond loopback, and the sha256 of its bearer token (nil:
+// none).
+type adminConfig struct {
+	addr   string
+	public bool
+	token  []byte
+}
+
+// adminSettings checks the admin settings the options or else c ask for,
+// and reads the token file: an address without a host, a public endpoint
+// without a token, an unreadable or empty token file are start errors.
+func (r *Router) adminSettings(c *topology.Compiled) (adminConfig, error) {
+	addr, public := r.adminAddr(c)
+	if addr == "" {
+		return adminConfig{}, nil
+	}
+	if err := topology.CheckAdminAddr(addr, public); err != nil {
+		if strings.HasPrefix(err.Error(), "admin") {
+			return adminConfig{}, err
+		}
+		return adminConfig{}, fmt.Errorf("admin: %w", err)
+	}
+	file := r.opts.AdminTokenFile
+	if file == "" && c.Topology != nil {
+		file = c.Topology.AdminTokenFile
+	}
+	if file == "" {
+		if public {
+			return adminConfig{}, ErrAdminNeedsToken
+		}
+		return adminConfig{addr: addr}, nil
+	}
+	token, loose, err := readAdminToken(file)
+	if err != nil {
+		return adminConfig{}, err
+	}
+	if loose {
+		r.log.Warn("admin_token_file may be read by others: chmod 600 it", "file", file)
+	}
+	return adminConfig{addr: addr, public: public, token: token}, nil
+}
+
+// startAdmin listens on ac.addr and serves the admin endpoint behind its
+// guard (admin_auth.go).
+func (r *Router) startAdmin(ac adminConfig) error {
+	ln, err := net.Listen("tcp", ac.addr)
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
@@ -29,8 +74,12 @@ func (r *Router) startAdmin(addr string) error {
 	mux.HandleFunc("GET /healthz", r.serveHealth)
 	mux.HandleFunc("GET /readyz", r.serveReady)
 	mux.HandleFunc("POST /reload", r.serveReload)
+	guard := &adminGuard{token: ac.token, next: mux}
+	if !ac.public {
+		guard.hosts = adminHosts(ln.Addr())
+	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           guard,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
@@ -38,7 +87,7 @@ func (r *Router) startAdmin(addr string) error {
 	}
 	r.admin, r.adminLn = srv, ln
 	go srv.Serve(ln)
-	r.log.Info("admin endpoint", "addr", ln.Addr().String())
+	r.log.Info("admin endpoint", "addr", ln.Addr().String(), "token", ac.token != nil)
 	return nil
 }
 
@@ -116,10 +165,12 @@ func (r *Router) serveReload(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, ch)
 }
 
-// serveMetrics writes the Prometheus text exposition format (0.0.4).
+// serveMetrics writes the Prometheus text exposition format (0.0.4):
+// the router's series, then the process's (metrics_process.go).
 func (r *Router) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	WriteMetrics(w, r.Stats())
+	WriteProcessMetrics(w)
 }
 
 // WriteMetrics writes s in the Prometheus text format: per endpoint,
@@ -184,6 +235,7 @@ func WriteMetrics(w io.Writer, s Stats) {
 			sample("pxroute_endpoint_lost_messages_total", e.Lost[reason], "endpoint", e.Name, "reason", reason)
 		}
 	}
+	// Only listeners have Refused (see listeners.go).
 	family("pxroute_endpoint_refused_connections_total", "counter", "Accepted connections a listener closed before reading, by reason.")
 	for _, e := range s.Endpoints {
 		for _, reason := range sortedKeys(e.Refused) {

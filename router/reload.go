@@ -40,11 +40,27 @@ func (c Change) String() string {
 	return strings.Join(append(parts, c.Notes...), "; ")
 }
 
+// StdinName names a topology read from standard input (pxroute run -) in
+// errors and logs; give it to LoadBytes.
+const StdinName = "<stdin>"
+
 // Reload reads the topology file again and applies it (see Apply). A
-// router not loaded from a file cannot reload.
+// router not loaded from a file cannot reload. Every refusal is logged
+// (each positioned error of a topology, else one line), and returned.
 func (r *Router) Reload() (Change, error) {
+	ch, err := r.reload()
+	if err != nil && topology.Errors(err) == nil {
+		r.log.Error("reload refused: the running topology stays", "error", err.Error())
+	}
+	return ch, err
+}
+
+func (r *Router) reload() (Change, error) {
 	if r.path == "" {
-		return Change{}, errors.New("reload: the topology was not loaded from a file")
+		if r.topo.File == StdinName {
+			return Change{}, errors.New("reload: the topology was read from standard input, which cannot be read again; restart pxroute to change it")
+		}
+		return Change{}, fmt.Errorf("reload: the topology %s was not loaded from a file; restart pxroute to change it", r.topo.File)
 	}
 	data, err := os.ReadFile(r.path)
 	if err != nil {
@@ -109,6 +125,9 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 	}
 	if a, _ := r.adminAddr(c); r.opts.Admin == "" && a != old.Admin {
 		ch.Notes = append(ch.Notes, "admin takes effect at the next start")
+	}
+	if old.Topology != nil && (c.Topology.AdminTokenFile != old.Topology.AdminTokenFile || c.Topology.AdminPublic != old.Topology.AdminPublic) {
+		ch.Notes = append(ch.Notes, "admin_public and admin_token_file take effect at the next start")
 	}
 	if len(start)+len(retire) == 0 {
 		r.topo, r.source = c, source

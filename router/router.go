@@ -29,10 +29,16 @@ type Options struct {
 	// Like admin:, it must be loopback unless AdminPublic is set.
 	Admin       string
 	AdminPublic bool
+	// AdminTokenFile holds the bearer token every admin request must
+	// carry; the topology's admin_token_file. Required with AdminPublic.
+	AdminTokenFile string
 }
 
 // Stats is a snapshot of a running router's figures.
 type Stats = opcodes.Stats
+
+// EndpointStats are one endpoint's figures in Stats.
+type EndpointStats = opcodes.EndpointStats
 
 // Router runs one topology. A reload replaces the parts that changed and
 // leaves the rest running: each generation of changed parts runs on a
@@ -57,8 +63,9 @@ type Router struct {
 	idle     chan struct{}
 	changed  chan struct{} // closed (and replaced) by each reload
 
-	admin   *http.Server
-	adminLn net.Listener
+	admin     *http.Server
+	adminLn   net.Listener
+	listeners map[string]bool // endpoints that ever listened (listeners.go)
 }
 
 // unit is one runtime and the components of the topology it still serves.
@@ -201,11 +208,9 @@ func (r *Router) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	adminAddr, public := r.adminAddr(r.topo)
-	if adminAddr != "" {
-		if err := topology.CheckAdminAddr(adminAddr, public); err != nil {
-			return fmt.Errorf("admin: %w", err)
-		}
+	admin, err := r.adminSettings(r.topo)
+	if err != nil {
+		return err
 	}
 	r.newPort, r.engine = newPort, engine
 	u, err := r.startUnit(r.topo, r.topo.Topology.Components())
@@ -218,8 +223,8 @@ func (r *Router) Start(ctx context.Context) error {
 	r.mu.Unlock()
 	r.log.Info("started", "topology", r.topo.File, "engine", engine, "loops", r.loops)
 	r.logListening(u)
-	if adminAddr != "" {
-		if err := r.startAdmin(adminAddr); err != nil {
+	if admin.addr != "" {
+		if err := r.startAdmin(admin); err != nil {
 			r.stop(0)
 			return err
 		}
@@ -265,6 +270,7 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	r.markListeners(c)
 	rt, err := opcodes.Start(opcodes.Config{
 		Prog:      c.Prog,
 		Endpoints: c.Bind(),
@@ -464,6 +470,7 @@ func (r *Router) Stats() Stats {
 		sum.add(u.rt.Stats())
 	}
 	sum.add(r.gone.s)
+	r.dropNonListenerRefusals(&sum.s)
 	return sum.s
 }
 

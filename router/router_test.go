@@ -117,7 +117,7 @@ routes:
 			t.Fatalf("GET %s: %d, want %d", path, resp.StatusCode, want)
 		}
 	}
-	resp, err := http.Post(base+"/reload", "text/plain", nil)
+	resp, err := http.Post(base+"/reload", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

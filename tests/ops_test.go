@@ -135,10 +135,9 @@ func TestCLIOperations(t *testing.T) {
 	}
 	// Reload by pid file (SIGHUP): back to the relay alone.
 	write("")
-	if out, e, code = runCLI(t, nil, "reload", "--pid-file", pid); code != 0 {
+	if out, e, code = runCLI(t, nil, "reload", "--pid-file", pid); code != 0 || !strings.Contains(out, "reloaded: removed more; kept chat") {
 		t.Fatalf("pxroute reload --pid-file: %d\n%s%s", code, out, e)
 	}
-	waitFor(t, "the SIGHUP reload", func() bool { return strings.Contains(errOut.String(), "reloaded: removed more; kept chat") })
 
 	stopBySIGTERM(t, cmd, errOut, "exit after SIGTERM")
 	if !strings.Contains(errOut.String(), "msg=stopped received=2 delivered=2 undelivered=0 dropped=0") {

@@ -100,7 +100,7 @@ routes:
 		version(v)
 		cmd.Process.Signal(syscall.SIGHUP)
 		waitFor(t, "reload "+strconv.Itoa(v), func() bool {
-			return strings.Count(errOut.String(), "reloaded: replaced other; kept pub, sink") == v
+			return strings.Count(errOut.String(), `msg=reloaded change="replaced other; kept pub, sink"`) == v
 		})
 		time.Sleep(100 * time.Millisecond)
 	}

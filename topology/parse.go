@@ -25,6 +25,10 @@ type Topology struct {
 	Endpoints   []*EndpointDecl
 	Routes      []*Route
 	pos         map[string]pos // top-level keys, for errors about the whole file
+
+	// AdminTokenFile holds the bearer token every admin request must
+	// carry; required with AdminPublic. The router reads it at start.
+	AdminTokenFile string
 }
 
 // EndpointDecl is one entry under endpoints:.
@@ -91,11 +95,15 @@ func Engines() []string { return []string{"auto", "io_uring", "epoll"} }
 
 // CheckAdminAddr checks the admin endpoint's address: HOST:PORT with an IP
 // address or localhost, and loopback unless public is set, since the admin
-// endpoint reports on and controls the router without authentication.
+// endpoint reports on and controls the router.
 func CheckAdminAddr(addr string, public bool) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
+	}
+	if host == "" {
+		// ":9100" would listen on every interface: say so, not `"": ...`.
+		return fmt.Errorf("admin address %s has no host: write 127.0.0.1%s (this host only), or 0.0.0.0%s with admin_public and admin_token_file to expose it", addr, addr, addr)
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("bad port in %q", addr)
@@ -107,7 +115,7 @@ func CheckAdminAddr(addr string, public bool) error {
 		return fmt.Errorf("%q: want an IP address or localhost", host)
 	}
 	if !loopback && !public {
-		return fmt.Errorf("%s is not a loopback address; the admin endpoint has no authentication, so set admin_public: true to expose it anyway", addr)
+		return fmt.Errorf("%s is not a loopback address; to expose the admin endpoint set admin_public: true and admin_token_file (a bearer token it will require)", addr)
 	}
 	return nil
 }
@@ -167,13 +175,20 @@ func Parse(file string, data []byte) (*Topology, error) {
 				el.add(val.Line, val.Column, "admin_public: want true or false")
 			} else {
 				t.AdminPublic = val.Value == "true"
+				t.pos["admin_public.value"] = pos{val.Line, val.Column}
+			}
+		case "admin_token_file":
+			if val.Kind != yaml.ScalarNode || val.Tag != "!!str" || val.Value == "" {
+				el.add(val.Line, val.Column, "admin_token_file: want the path of a file holding the token")
+			} else {
+				t.AdminTokenFile = val.Value
 			}
 		case "endpoints":
 			parseEndpoints(el, t, val)
 		case "routes":
 			parseRoutes(el, t, val)
 		default:
-			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, admin, admin_public, endpoints or routes", key.Value)
+			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, admin, admin_public, admin_token_file, endpoints or routes", key.Value)
 		}
 	})
 	if t.Admin != "" {
@@ -181,6 +196,10 @@ func Parse(file string, data []byte) (*Topology, error) {
 			at := t.pos["admin.value"]
 			el.add(at.line, at.col, "admin: %v", err)
 		}
+	}
+	if t.AdminPublic && t.AdminTokenFile == "" {
+		at := t.pos["admin_public.value"]
+		el.add(at.line, at.col, "admin_public: true needs admin_token_file: a public admin endpoint requires a bearer token")
 	}
 	for _, k := range []string{"endpoints", "routes"} {
 		if _, ok := t.pos[k]; !ok {

@@ -16,26 +16,6 @@ import (
 	"github.com/pxroute/pxroute/router"
 )
 
-// Version is set at link time (-ldflags "-X main.Version=...").
-var Version = "dev"
-
-const usage = `usage:
-  pxroute run [FILE] [--loops N] [--engine auto|io_uring|epoll] [--log-level L] [--log-format text|json]
-              [--admin ADDR] [--pid-file F] [--cpuprofile F]
-        run a topology; without FILE, the embedded chat relay on 127.0.0.1:7000.
-        Exit 0 when stopped by a signal or done, 1 on an error, 2 usage, 3 when
-        it ended by itself having dropped messages or failed connections
-  pxroute check FILE...     check topologies: exit 0 valid, 1 invalid, 2 usage
-  pxroute disasm FILE       print the compiled program
-  pxroute reload --pid-file F | --admin ADDR
-        make a running pxroute reload its topology (SIGHUP, or POST /reload)
-  pxroute stats --admin ADDR [--json]
-        one snapshot of a running pxroute's figures
-  pxroute top --admin ADDR [--interval 1s] [--count N]
-        a live view: rates per endpoint, refreshed every interval
-  pxroute version
-`
-
 // Exit codes.
 const (
 	exitOK      = 0
@@ -44,28 +24,32 @@ const (
 	exitLoss    = 3 // run ended by itself, with messages dropped or connections failed
 )
 
-func cli(args []string, stdout, stderr io.Writer) int {
+// cli runs one pxroute command; stdin is where "-" reads a topology.
+func cli(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
 	switch args[0] {
 	case "run":
-		return runCmd(args[1:], stdout, stderr)
+		return runCmd(args[1:], stdin, stdout, stderr)
 	case "check":
-		return checkCmd(args[1:], stdout, stderr)
+		return checkCmd(args[1:], stdin, stdout, stderr)
 	case "disasm":
-		return disasmCmd(args[1:], stdout, stderr)
+		return disasmCmd(args[1:], stdin, stdout, stderr)
 	case "reload":
 		return reloadCmd(args[1:], stdout, stderr)
 	case "stats":
 		return statsCmd(args[1:], stdout, stderr)
 	case "top":
 		return topCmd(args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "pxroute", Version)
+	case "version", "--version", "-version":
+		if helpOnly(args[1:], "pxroute version: print the module version, VCS revision and time, and Go version", stdout) {
+			return exitOK
+		}
+		printVersion(stdout)
 		return exitOK
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
@@ -90,20 +74,32 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// loadTopology loads the topology file name, or stdin for "-".
+func loadTopology(name string, stdin io.Reader, opts router.Options) (*router.Router, error) {
+	if name != "-" {
+		return router.Load(name, opts)
+	}
+	data, err := io.ReadAll(stdin)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", router.StdinName, err)
+	}
+	return router.LoadBytes(router.StdinName, data, opts)
+}
+
+func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("run", "pxroute run [FILE|-] [flags]", args, stdout, stderr)
 	loops := fs.Int("loops", 0, "event loops (default: the topology's loops:, else one per core)")
 	engine := fs.String("engine", "", "completion engine: auto, io_uring or epoll (default: the topology's)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
-	admin := fs.String("admin", "", "serve /metrics, /stats, /healthz, /readyz and POST /reload here (loopback unless --admin-public)")
-	adminPublic := fs.Bool("admin-public", false, "allow --admin on a non-loopback address (it has no authentication)")
-	pidFile := fs.String("pid-file", "", "write the process id here while running (for pxroute reload)")
+	admin := fs.String("admin", "", "serve /metrics, /stats, /healthz, /readyz and POST /reload at HOST:PORT (loopback unless --admin-public)")
+	adminPublic := fs.Bool("admin-public", false, "allow --admin on a non-loopback address (needs --admin-token-file)")
+	adminToken := fs.String("admin-token-file", "", "require the bearer token in this file on every admin request")
+	pidFile := fs.String("pid-file", "", "write the process id here while running, and each SIGHUP reload's outcome beside it in F.reload (for pxroute reload)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if len(files) > 1 {
 		fmt.Fprintf(stderr, "pxroute run: one topology at a time, got %d\n", len(files))
@@ -114,12 +110,12 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pxroute run: %v\n", err)
 		return exitUsage
 	}
-	opts := router.Options{Loops: *loops, Engine: *engine, Logger: logger, Admin: *admin, AdminPublic: *adminPublic}
+	opts := router.Options{Loops: *loops, Engine: *engine, Logger: logger, Admin: *admin, AdminPublic: *adminPublic, AdminTokenFile: *adminToken}
 	var r *router.Router
 	if len(files) == 0 {
 		r, err = router.LoadDefault(opts)
 	} else {
-		r, err = router.Load(files[0], opts)
+		r, err = loadTopology(files[0], stdin, opts)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -147,13 +143,22 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
 		fmt.Fprintln(stdout, "pxroute: chat relay listening on 127.0.0.1:7000 — join with: nc 127.0.0.1 7000  (Ctrl-C stops)")
 	}
+	var outcomes *outcomeFile
 	if *pidFile != "" {
-		if err := os.WriteFile(*pidFile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+		// The outcome file first: once the pid file is there, so is it.
+		outcomes = &outcomeFile{path: outcomePath(*pidFile), pid: os.Getpid()}
+		err := outcomes.record(nil, "started")
+		if err == nil {
+			err = os.WriteFile(*pidFile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "pxroute: pid file: %v\n", err)
 			r.Stop()
+			os.Remove(outcomes.path)
 			return exitUsage
 		}
 		defer os.Remove(*pidFile)
+		defer os.Remove(outcomes.path)
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -165,15 +170,20 @@ wait:
 		case <-hup:
 			// Reload the topology file (keeping the running one if the
 			// file has errors), then reopen written files (log rotation).
-			if len(files) > 0 {
-				if ch, err := r.Reload(); err == nil {
-					fmt.Fprintf(stderr, "pxroute: reloaded: %s\n", ch)
-				}
-			}
-			if err := r.Reopen(); err != nil {
-				logger.Error("reopen", "err", err)
+			// The router logs the reload; pxroute reload --pid-file reads
+			// its outcome from the outcome file.
+			ch, err := r.Reload()
+			result := ch.String()
+			if rerr := r.Reopen(); rerr != nil {
+				logger.Error("reopen", "err", rerr)
+				err = errors.Join(err, fmt.Errorf("reopen: %w", rerr))
 			} else {
 				logger.Info("reopened files on SIGHUP")
+			}
+			if outcomes != nil {
+				if werr := outcomes.record(err, result); werr != nil {
+					logger.Error("reload outcome not recorded", "file", outcomes.path, "err", werr)
+				}
 			}
 		case <-ctx.Done():
 			signalled = true
@@ -215,46 +225,48 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("bad --log-format %q: want text or json", format)
 }
 
-func checkCmd(args []string, stdout, stderr io.Writer) int {
+func checkCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	const line = "pxroute check FILE|-...  (- reads stdin; exit 0 valid, 1 invalid, 2 usage)"
+	if helpOnly(args, line, stdout) {
+		return exitOK
+	}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "usage: pxroute check FILE...\n")
+		fmt.Fprintf(stderr, "usage: %s\n", line)
 		return exitUsage
 	}
 	code := exitOK
 	for _, f := range args {
-		if strings.HasPrefix(f, "-") {
+		if strings.HasPrefix(f, "-") && f != "-" {
 			fmt.Fprintf(stderr, "pxroute check: unknown flag %s\n", f)
 			return exitUsage
 		}
-		if _, err := router.Load(f, router.Options{}); err != nil {
+		if _, err := loadTopology(f, stdin, router.Options{}); err != nil {
 			fmt.Fprintln(stderr, err)
 			code = exitInvalid
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok\n", f)
+		name := f
+		if f == "-" {
+			name = router.StdinName
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", name)
 	}
 	return code
 }
 
-func disasmCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("disasm", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func disasmCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("disasm", "pxroute disasm FILE|- [--engine E]", args, stdout, stderr)
 	engine := fs.String("engine", "", "engine to show (default: the topology's)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagExit(err)
 	}
 	if len(files) != 1 {
-		fmt.Fprint(stderr, "usage: pxroute disasm FILE\n")
+		fmt.Fprint(stderr, "usage: pxroute disasm FILE|-\n")
 		return exitUsage
 	}
-	r, err := router.Load(files[0], router.Options{Engine: *engine})
+	r, err := loadTopology(files[0], stdin, router.Options{Engine: *engine})
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			fmt.Fprintln(stderr, err)
-			return exitInvalid
-		}
 		fmt.Fprintln(stderr, err)
 		return exitInvalid
 	}

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -20,13 +19,45 @@ import (
 // adminClient talks to a running pxroute's admin endpoint.
 var adminClient = &http.Client{Timeout: 10 * time.Second}
 
+// adminRequest sends one request to a running pxroute's admin endpoint,
+// with the bearer token in tokenFile if given. A POST has no body, so no
+// content type (the admin endpoint refuses the ones a web page can send).
+func adminRequest(method, admin, path, tokenFile string) (*http.Response, error) {
+	req, err := http.NewRequest(method, "http://"+admin+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("admin token: %w", err)
+		}
+		token := strings.TrimSpace(string(b))
+		if token == "" {
+			return nil, fmt.Errorf("admin token file %s is empty", tokenFile)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return adminClient.Do(req)
+}
+
+// adminFlags are the flags every admin client takes.
+func adminFlags(fs *flag.FlagSet) (admin, tokenFile *string) {
+	return fs.String("admin", "", "the running pxroute's --admin address (HOST:PORT)"),
+		fs.String("admin-token-file", "", "send the bearer token in this file (the daemon's admin_token_file)")
+}
+
 func reloadCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("reload", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	pidFile := fs.String("pid-file", "", "the running pxroute's --pid-file: send it SIGHUP")
-	admin := fs.String("admin", "", "the running pxroute's --admin address: POST /reload and print what changed")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*pidFile == "") == (*admin == "") {
-		fmt.Fprint(stderr, "usage: pxroute reload --pid-file F | --admin ADDR\n")
+	const line = "pxroute reload --pid-file F [--timeout 30s] | --admin ADDR [--admin-token-file F]"
+	fs := newFlags("reload", line, args, stdout, stderr)
+	pidFile := fs.String("pid-file", "", "the running pxroute's --pid-file: send it SIGHUP and wait for the outcome it records in F.reload")
+	timeout := fs.Duration("timeout", 30*time.Second, "with --pid-file: how long to wait for the outcome")
+	admin, tokenFile := adminFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() > 0 || (*pidFile == "") == (*admin == "") || *timeout <= 0 {
+		fmt.Fprintf(stderr, "usage: %s\n", line)
 		return exitUsage
 	}
 	if *pidFile != "" {
@@ -40,14 +71,19 @@ func reloadCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "pxroute reload: %s holds no process id\n", *pidFile)
 			return exitInvalid
 		}
-		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
-			fmt.Fprintf(stderr, "pxroute reload: process %d: %v\n", pid, err)
+		o, err := signalReload(*pidFile, pid, *timeout)
+		if err != nil {
+			fmt.Fprintf(stderr, "pxroute reload: %v\n", err)
 			return exitInvalid
 		}
-		fmt.Fprintf(stdout, "sent SIGHUP to %d; its log says what changed\n", pid)
+		if !o.OK {
+			fmt.Fprintf(stderr, "pxroute reload: refused, the running topology stays:\n%s\n", o.Result)
+			return exitInvalid
+		}
+		fmt.Fprintf(stdout, "reloaded: %s\n", o.Result)
 		return exitOK
 	}
-	resp, err := adminClient.Post("http://"+*admin+"/reload", "text/plain", nil)
+	resp, err := adminRequest("POST", *admin, "/reload", *tokenFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "pxroute reload: %v\n", err)
 		return exitInvalid
@@ -55,7 +91,7 @@ func reloadCmd(args []string, stdout, stderr io.Writer) int {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "pxroute reload: refused, the running topology stays:\n%s", body)
+		fmt.Fprintf(stderr, "pxroute reload: refused (%s), the running topology stays:\n%s", resp.Status, body)
 		return exitInvalid
 	}
 	fmt.Fprintf(stdout, "reloaded: %s", body)
@@ -63,29 +99,33 @@ func reloadCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 // fetchStats reads /stats from a running pxroute.
-func fetchStats(admin string) (router.Stats, error) {
+func fetchStats(admin, tokenFile string) (router.Stats, error) {
 	var s router.Stats
-	resp, err := adminClient.Get("http://" + admin + "/stats")
+	resp, err := adminRequest("GET", admin, "/stats", tokenFile)
 	if err != nil {
 		return s, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return s, fmt.Errorf("GET /stats: %s", resp.Status)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return s, fmt.Errorf("GET /stats: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return s, json.NewDecoder(resp.Body).Decode(&s)
 }
 
 func statsCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	admin := fs.String("admin", "", "the running pxroute's --admin address")
-	asJSON := fs.Bool("json", false, "print the raw JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *admin == "" {
-		fmt.Fprint(stderr, "usage: pxroute stats --admin ADDR [--json]\n")
+	const line = "pxroute stats --admin ADDR [--admin-token-file F] [--json]"
+	fs := newFlags("stats", line, args, stdout, stderr)
+	admin, tokenFile := adminFlags(fs)
+	asJSON := fs.Bool("json", false, "print the figures as JSON (the names /stats serves)")
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() > 0 || *admin == "" {
+		fmt.Fprintf(stderr, "usage: %s\n", line)
 		return exitUsage
 	}
-	s, err := fetchStats(*admin)
+	s, err := fetchStats(*admin, *tokenFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "pxroute stats: %v\n", err)
 		return exitInvalid
@@ -101,23 +141,26 @@ func statsCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func topCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("top", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	admin := fs.String("admin", "", "the running pxroute's --admin address")
+	const line = "pxroute top --admin ADDR [--admin-token-file F] [--interval 1s] [--count N]"
+	fs := newFlags("top", line, args, stdout, stderr)
+	admin, tokenFile := adminFlags(fs)
 	every := fs.Duration("interval", time.Second, "refresh interval")
 	count := fs.Int("count", 0, "stop after this many refreshes (0: until interrupted)")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *admin == "" || *every <= 0 {
-		fmt.Fprint(stderr, "usage: pxroute top --admin ADDR [--interval 1s] [--count N]\n")
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() > 0 || *admin == "" || *every <= 0 {
+		fmt.Fprintf(stderr, "usage: %s\n", line)
 		return exitUsage
 	}
-	prev, err := fetchStats(*admin)
+	prev, err := fetchStats(*admin, *tokenFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "pxroute top: %v\n", err)
 		return exitInvalid
 	}
 	for n := 0; *count == 0 || n < *count; n++ {
 		time.Sleep(*every)
-		s, err := fetchStats(*admin)
+		s, err := fetchStats(*admin, *tokenFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "pxroute top: %v\n", err)
 			return exitInvalid
@@ -158,20 +201,24 @@ func printStats(w io.Writer, s router.Stats, prev *router.Stats, dt time.Duratio
 		for reason, n := range e.Drops {
 			drops += n + e.Lost[reason]
 		}
-		in, out, bin, bout := e.MsgsIn, e.MsgsOut, e.BytesIn, e.BytesOut
-		if prev != nil {
-			if i, ok := old[e.Name]; ok {
-				p := prev.Endpoints[i]
-				var pd uint64
-				for reason, n := range p.Drops {
-					pd += n + p.Lost[reason]
-				}
-				secs := dt.Seconds()
-				rate := func(now, then uint64) uint64 { return uint64(float64(now-min(then, now)) / secs) }
-				in, out, bin, bout, drops = rate(e.MsgsIn, p.MsgsIn), rate(e.MsgsOut, p.MsgsOut), rate(e.BytesIn, p.BytesIn), rate(e.BytesOut, p.BytesOut), rate(drops, pd)
-			}
+		if prev == nil {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t\n", e.Name, e.Active, e.MsgsIn, e.MsgsOut, byteSize(float64(e.BytesIn)), byteSize(float64(e.BytesOut)), e.QueuedMsgs, drops)
+			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", e.Name, e.Active, in, out, bin, bout, e.QueuedMsgs, drops)
+		var p router.EndpointStats // an endpoint new since prev counts from 0
+		if i, ok := old[e.Name]; ok {
+			p = prev.Endpoints[i]
+		}
+		var pd uint64
+		for reason, n := range p.Drops {
+			pd += n + p.Lost[reason]
+		}
+		secs := dt.Seconds()
+		rate := func(now, then uint64) float64 { return float64(now-min(then, now)) / secs }
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t\n", e.Name, e.Active,
+			msgRate(rate(e.MsgsIn, p.MsgsIn)), msgRate(rate(e.MsgsOut, p.MsgsOut)),
+			byteRate(rate(e.BytesIn, p.BytesIn)), byteRate(rate(e.BytesOut, p.BytesOut)),
+			e.QueuedMsgs, msgRate(rate(drops, pd)))
 	}
 	tw.Flush()
 	var reasons []string
