@@ -94,22 +94,22 @@ func main() {
 		*reps = 1
 	}
 	var report strings.Builder
-	fmt.Fprintf(&report, "Machine: %d cores, %s. Date: %s. pxroute engine: %s. Command: `go run ./bench%s`; %d repetitions, interleaved; medians. \"CPU s per run\" is the user+system time of the contender's own processes (the relay or server under test, not the load generator nor a server all contenders share), median; — where the contender has none.\n\n",
+	fmt.Fprintf(&report, "Machine: %d cores, %s. Date: %s. pxroute engine: %s. Command: `go run ./bench%s`; %d repetitions, interleaved; medians, with the smallest and largest repetition in brackets (whiskers in the charts). \"CPU s per run\" is the user+system time of the contender's own processes (the relay or server under test, not the load generator nor a server all contenders share), median; — where the contender has none.\n\n",
 		runtime.NumCPU(), kernel(), time.Now().UTC().Format("2006-01-02"), *engine, argsShown(), *reps)
 	for _, sc := range allScenarios() {
 		if len(want) > 0 && !want[sc.name] && !want[strings.SplitN(sc.name, "-", 2)[0]] {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "%s\n", sc.title)
-		res, cpu, err := runScenario(cfg, sc, *reps*max(sc.repsScale, 1))
+		figs, cpu, err := runScenario(cfg, sc, *reps*max(sc.repsScale, 1))
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", sc.name, err))
 		}
-		section := describe(sc, res, cpu, missingPeers(sc))
+		section := describe(sc, figs, cpu, missingPeers(sc))
 		fmt.Print(section)
 		report.WriteString(section)
 		if *out != "" {
-			if err := writeChart(filepath.Join(*out, "bench", "charts", sc.name+".svg"), sc, res); err != nil {
+			if err := writeChart(filepath.Join(*out, "bench", "charts", sc.name+".svg"), sc, figs); err != nil {
 				fail(err)
 			}
 		}
@@ -122,8 +122,9 @@ func main() {
 }
 
 // runScenario runs every contender reps times, interleaved, and returns
-// each one's median (missing peers are left out and said so).
-func runScenario(cfg config, sc scenario, reps int) (med, cpu map[string]float64, err error) {
+// each one's median and spread, and its median CPU time (missing peers
+// are left out and said so).
+func runScenario(cfg config, sc scenario, reps int) (figs map[string]figure, cpu map[string]float64, err error) {
 	values := map[string][]float64{}
 	cpus := map[string][]float64{}
 	failures := map[string]int{}
@@ -156,9 +157,9 @@ func runScenario(cfg config, sc scenario, reps int) (med, cpu map[string]float64
 			fmt.Fprintf(os.Stderr, "  %-28s rep %d: %.1f %s (its processes' CPU: %.2f s)\n", c.name, r+1, v, sc.unit, contenderCPU)
 		}
 	}
-	med, cpu = map[string]float64{}, map[string]float64{}
+	figs, cpu = map[string]figure{}, map[string]float64{}
 	for k, v := range values {
-		med[k] = median(v)
+		figs[k] = spread(v)
 		cpu[k] = median(cpus[k])
 	}
 	for k, n := range failures {
@@ -167,16 +168,18 @@ func runScenario(cfg config, sc scenario, reps int) (med, cpu map[string]float64
 	if len(values["pxroute"]) == 0 {
 		return nil, nil, fmt.Errorf("pxroute never completed a run")
 	}
-	return med, cpu, nil
+	return figs, cpu, nil
 }
 
-// describe renders one scenario as a markdown section: medians, the ratio
-// of pxroute to each other contender, and the target.
+// describe renders one scenario as a markdown section: medians with their
+// spread (min–max over the repetitions), the ratio of pxroute's median to
+// each other contender's, and the target.
 // cpu is the median CPU time of each contender's own processes per run
 // (none for a contender whose work the benchmark process itself does).
-func describe(sc scenario, res, cpu map[string]float64, missing map[string]bool) string {
+func describe(sc scenario, figs map[string]figure, cpu map[string]float64, missing map[string]bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n![%s](bench/charts/%s.svg)\n\n| contender | %s | pxroute ÷ it | CPU s per run |\n| --- | --- | --- | --- |\n", sc.title, sc.name, sc.name, sc.unit)
+	fmt.Fprintf(&b, "### %s\n\n![%s](bench/charts/%s.svg)\n\n| contender | %s, median (min–max) | pxroute ÷ it | CPU s per run |\n| --- | --- | --- | --- |\n", sc.title, sc.name, sc.name, sc.unit)
+	res := medians(figs)
 	px := res["pxroute"]
 	for _, c := range sc.contenders {
 		v, ok := res[c.name]
@@ -200,7 +203,7 @@ func describe(sc scenario, res, cpu map[string]float64, missing map[string]bool)
 		if t := cpu[c.name]; t > 0 {
 			used = fmt.Sprintf("%.2f", t)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.name, format(v), ratio, used)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.name, valueText(figs[c.name]), ratio, used)
 	}
 	if sc.check != nil {
 		met, how := sc.check(res)
@@ -247,6 +250,30 @@ func writeReport(path, body string) error {
 		"Every figure is a median of repetitions interleaved with the other contenders on the same machine in the same run. " +
 		"This machine is shared and noisy: read ratios, not absolute figures.\n\n" + body
 	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// figure is one contender's result over the repetitions.
+type figure struct{ Median, Min, Max float64 }
+
+// spread summarises repetitions: their median, smallest and largest.
+func spread(v []float64) figure {
+	if len(v) == 0 {
+		return figure{}
+	}
+	f := figure{Median: median(v), Min: v[0], Max: v[0]}
+	for _, x := range v[1:] {
+		f.Min, f.Max = min(f.Min, x), max(f.Max, x)
+	}
+	return f
+}
+
+// medians are the figures' medians, as the targets' checks take them.
+func medians(figs map[string]figure) map[string]float64 {
+	out := make(map[string]float64, len(figs))
+	for k, f := range figs {
+		out[k] = f.Median
+	}
+	return out
 }
 
 func median(v []float64) float64 {

@@ -92,6 +92,7 @@ func (c *conn) queued() int { return c.out.len() }
 type roles struct {
 	filters  []filter    // fan-out topics, per group (topics.go); none: everything
 	name     []byte      // relay: how others see this member
+	room     uint32      // relay: the group + 1 whose registry holds name; 0: none
 	announce [][2]uint32 // relay groups (and edges) told when this conn leaves
 	replies  []asked     // request/reply worker: who asked each request it holds, oldest first
 	replyAt  int         // replies[replyAt:] are outstanding

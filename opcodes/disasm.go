@@ -74,6 +74,9 @@ func (e Edge) String() string {
 	if e.Prefix {
 		b.WriteString(", name prefix")
 	}
+	if e.Sanitize {
+		b.WriteString(", sanitize")
+	}
 	if e.Reply {
 		b.WriteString(", replies return")
 	}
@@ -108,6 +111,9 @@ func (p *Prog) operands(in Inst) string {
 		from := "address"
 		if in.Arg == NameFromMessage {
 			from = "message"
+		}
+		if in.Alt > 0 {
+			return fmt.Sprintf("from %s, unique in %s -> %d", from, p.name(p.Groups, in.Alt-1), in.Out)
 		}
 		return fmt.Sprintf("from %s -> %d", from, in.Out)
 	case OpRecv:

@@ -35,7 +35,7 @@
 //	sent      writer    -                            send complete: account it, keep the queue moving, resume readers
 //	drained   writer    -                            maybe-shutdown: act on a half-close or a departed peer once drained
 //	subscribe reader    Arg group                    the message changes this conn's topics in Arg (+p / \x01p, -p / \x00p)
-//	name      reader    Arg source                   name the conn by its peer's address or the current message
+//	name      reader    Arg source, Alt group + 1    name the conn by its peer's address or the current message, unique in group Alt-1
 //	announce  reader    Arg group, Alt edge          tell Arg's other members this conn joined (and, at close, left)
 //
 // Send modes: peer, self, group (every member), others (every member but

@@ -51,6 +51,7 @@ type Edge struct {
 	HWMMsgs  int    // messages likewise; 0 and an endpoint without one: no limit
 	Pick     Pick   // balance, request: how the one worker is chosen
 	Prefix   bool   // relay: put "<sender's name> " before each payload
+	Sanitize bool   // relay: strip terminal controls from each payload (appendClean)
 	Reply    bool   // request: the worker's next reply goes back to the sender
 }
 

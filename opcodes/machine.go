@@ -530,7 +530,7 @@ func (m *Machine) run(c *conn) {
 			m.subscribe(c, in.Arg)
 			c.rpc = in.Out
 		case OpName:
-			m.name(c, in.Arg)
+			m.name(c, in.Arg, in.Alt)
 			c.rpc = in.Out
 		case OpAnnounce:
 			m.announce(c, in.Arg, in.Alt, "joined")
@@ -922,6 +922,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 				m.announce(c, a[0], a[1], "left")
 			}
 		}
+		m.releaseName(c)
 		m.requestsLost(c, 0)
 		m.dropHeld(c)
 		c.ro = nil

@@ -3,6 +3,8 @@ package opcodes
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -55,31 +57,79 @@ func (m *Machine) subscribe(c *conn, g uint32) {
 }
 
 // name gives c the name others see it by: its peer's address, or the
-// current message (a nickname line), cleaned to printable text.
-func (m *Machine) name(c *conn, from uint32) {
+// current message (a nickname line), cleaned to visible text
+// (cleanName). room is the relay group + 1 whose members' names must
+// differ (0: none): a name held there already gets "#2", "#3"... (roomNames).
+func (m *Machine) name(c *conn, from, room uint32) {
 	var raw []byte
 	if from == NameFromMessage {
 		raw = c.msg[c.lo:c.hi]
 	} else if sa, err := unix.Getpeername(c.fd); err == nil {
 		raw = []byte(sockaddrString(sa))
 	}
-	name := make([]byte, 0, min(len(raw), maxName))
-	for _, r := range string(raw) {
-		switch {
-		case r == ' ' || r == '\t':
-			r = '_'
-		case r < ' ' || r == 0x7f || r == utf8.RuneError:
-			continue
-		}
-		if len(name)+utf8.RuneLen(r) > maxName {
-			break // whole characters only
-		}
-		name = utf8.AppendRune(name, r)
-	}
+	name := cleanName(make([]byte, 0, min(len(raw), maxName)), raw)
 	if len(name) == 0 {
 		name = fmt.Appendf(name, "%s#%d.%d", m.prog.Endpoints[c.ep], m.id, c.slot)
 	}
-	c.roles().name = name
+	m.releaseName(c) // named again (a reconnect): its old name is free
+	r := c.roles()
+	if room > 0 {
+		name = m.rt.rooms[room-1].claim(name)
+	}
+	r.name, r.room = name, room
+}
+
+// releaseName frees c's name in its room, when it closes.
+func (m *Machine) releaseName(c *conn) {
+	if r := c.ro; r != nil && r.room > 0 {
+		m.rt.rooms[r.room-1].release(r.name)
+		r.room = 0
+	}
+}
+
+// roomNames is the set of names held in one relay group, over all its
+// loops. Names were per loop, and two members on different loops could
+// share one; a registry per room makes them unique. A loop takes its lock
+// only when a member is named or closes, never per message, so the hot
+// path stays lock-free; a name's claim is over before the member's first
+// message is read, so no message goes out under a name another holds.
+type roomNames struct {
+	mu    sync.Mutex
+	taken map[string]struct{}
+}
+
+// claim takes name in the room, or, when it is held, the first of
+// name#2, name#3, ... that is free (cut to fit maxName on a character
+// boundary), and returns what it took. It costs a map lookup per name
+// with the same stem held: only duplicates pay.
+func (rn *roomNames) claim(name []byte) []byte {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	if rn.taken == nil {
+		rn.taken = map[string]struct{}{}
+	}
+	got := name
+	for n := 2; ; n++ {
+		if _, held := rn.taken[string(got)]; !held {
+			break
+		}
+		suffix := "#" + strconv.Itoa(n)
+		stem := name
+		for len(stem)+len(suffix) > maxName {
+			_, size := utf8.DecodeLastRune(stem)
+			stem = stem[:len(stem)-size]
+		}
+		got = append(append(make([]byte, 0, len(stem)+len(suffix)), stem...), suffix...)
+	}
+	rn.taken[string(got)] = struct{}{}
+	return got
+}
+
+// release frees name in the room.
+func (rn *roomNames) release(name []byte) {
+	rn.mu.Lock()
+	delete(rn.taken, string(name))
+	rn.mu.Unlock()
 }
 
 func sockaddrString(sa unix.Sockaddr) string {
@@ -98,7 +148,7 @@ func sockaddrString(sa unix.Sockaddr) string {
 // message from c.
 func (m *Machine) announce(c *conn, g, edge uint32, verb string) {
 	if len(c.nameOrNil()) == 0 {
-		m.name(c, NameFromAddress)
+		m.name(c, NameFromAddress, g+1)
 	}
 	body := append(append(append(m.named[:0], "* "...), c.ro.name...), " "+verb...)
 	m.named = body

@@ -26,7 +26,7 @@ const (
 	OpHalt                // end this thread; the conn stays
 	OpSplice              // move bytes to the peer through a kernel pipe, no copy: progress -> Out, end of stream -> Alt; cannot splice -> Arg
 	OpSubscribe           // the current message changes this conn's topics in group Arg (+prefix or \x01prefix adds, -prefix or \x00prefix removes); go to Out
-	OpName                // name this conn: Arg NameFromAddress (its peer's address) or NameFromMessage (the current message); go to Out
+	OpName                // name this conn: Arg NameFromAddress (its peer's address) or NameFromMessage (the current message), unique among group Alt-1's members (Alt 0: no group); go to Out
 	OpAnnounce            // tell group Arg's other members (edge Alt) that this conn joined, and later that it left; go to Out
 	NumOps                // number of opcodes
 )
@@ -97,7 +97,7 @@ type Inst struct {
 	Op   Op
 	Mode Mode   // send, shutdown
 	Out  uint32 // next pc; accept and open: where each conn starts
-	Alt  uint32 // recv, splice: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler; send, announce: edge; join: topic set + 1
+	Alt  uint32 // recv, splice: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler; send, announce: edge; join: topic set + 1; name: group + 1
 	Arg  uint32 // endpoint (accept, open, dial), group (join, send, shutdown, subscribe, announce), error handler (handle), fallback (splice), source (name)
 	Pos  uint32 // index into Prog.Pos: where in the topology this came from
 }

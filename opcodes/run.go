@@ -20,8 +20,8 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 		return false
 	}
 	e := m.edge(send.Mode, send.Alt)
-	if e.Prefix && len(c.nameOrNil()) > 0 {
-		return false // each message is rewritten with the sender's name
+	if e.Prefix && len(c.nameOrNil()) > 0 || e.Sanitize && needsCleaning(c.msg[c.lo:c.hi]) {
+		return false // each message is rewritten with the sender's name, or this one cleaned
 	}
 	if !m.runnable(send.Arg, e) {
 		return false
@@ -32,6 +32,9 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 		wire, lo, hi, err := c.fr.Split(c.cur, c.maxFrame)
 		if err != nil || wire == 0 {
 			break // the next OpFrame deals with it as usual
+		}
+		if e.Sanitize && needsCleaning(c.cur[lo:hi]) {
+			break // the run ends before a message to clean: send cleans it alone
 		}
 		size += wire
 		msgs = append(msgs, batchMsg{src: c.ep, group: send.Arg, edge: send.Alt, frID: c.frID, fr: c.fr, end: size, lo: lo, hi: hi})

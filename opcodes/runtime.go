@@ -28,6 +28,7 @@ type Runtime struct {
 	engine   string
 	machines []*Machine
 	members  []atomic.Int32 // [group*loops + loop]: members on each loop
+	rooms    []roomNames    // per group: relay member names, unique over the loops
 	// listenConns counts each listener's open connections over all
 	// loops, for max_conns.
 	listenConns []atomic.Int64
@@ -63,6 +64,7 @@ func Start(cfg Config) (*Runtime, error) {
 		eps:         cfg.Endpoints,
 		log:         log,
 		members:     make([]atomic.Int32, len(p.Groups)*n),
+		rooms:       make([]roomNames, len(p.Groups)),
 		listenConns: make([]atomic.Int64, len(cfg.Endpoints)),
 		idle:        make(chan struct{}),
 		exited:      make(chan struct{}),

@@ -12,8 +12,8 @@ import (
 func (m *Machine) send(c *conn, in *Inst) {
 	e := m.edge(in.Mode, in.Alt)
 	wire, lo, hi := c.msg, c.lo, c.hi
-	if e.Prefix && len(c.nameOrNil()) > 0 {
-		wire, lo, hi = m.prefixed(c, wire[lo:hi])
+	if e.Prefix && len(c.nameOrNil()) > 0 || e.Sanitize && needsCleaning(wire[lo:hi]) {
+		wire, lo, hi = m.prefixed(c, e, wire[lo:hi])
 	}
 	switch in.Mode {
 	case ToPeer:
@@ -52,10 +52,20 @@ func (m *Machine) send(c *conn, in *Inst) {
 	}
 }
 
-// prefixed builds "<name> payload" as a message in c's own framing, in
-// scratch space valid until the next call.
-func (m *Machine) prefixed(c *conn, payload []byte) (wire []byte, lo, hi int) {
-	body := append(append(append(append(m.named[:0], '<'), c.ro.name...), "> "...), payload...)
+// prefixed builds the message e makes of payload — "<name> payload" when
+// e prefixes and c has a name, the payload cleaned of terminal controls
+// when e sanitizes — in c's own framing, in scratch space valid until the
+// next call (it allocates only to grow that).
+func (m *Machine) prefixed(c *conn, e *Edge, payload []byte) (wire []byte, lo, hi int) {
+	body := m.named[:0]
+	if e.Prefix && len(c.nameOrNil()) > 0 {
+		body = append(append(append(body, '<'), c.ro.name...), "> "...)
+	}
+	if e.Sanitize {
+		body = appendClean(body, payload)
+	} else {
+		body = append(body, payload...)
+	}
 	m.named = body
 	head, tail := c.fr.Encode(m.hdr[:], body)
 	m.prefixBuf = append(append(append(m.prefixBuf[:0], head...), body...), tail...)

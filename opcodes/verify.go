@@ -84,6 +84,10 @@ func (p *Prog) Verify() error {
 				bad(pc, "bad name source %d", in.Arg)
 				continue
 			}
+			if in.Alt > groups {
+				bad(pc, "group %d out of range", in.Alt-1)
+				continue
+			}
 			target(pc, "out", in.Out)
 		case OpRecv, OpFrame:
 			if target(pc, "out", in.Out) {

@@ -192,6 +192,8 @@ var optionOwners = map[string][]string{
 	"in_band": {"fanout"},
 	"names":   {"relay"},
 	"notices": {"relay"},
+
+	"sanitize": {"relay"},
 }
 
 // checkOptions checks route keys that only some patterns take, and the

@@ -199,6 +199,12 @@ func (c *compiler) edges() {
 			main.Pick = opcodes.PickLeastLoaded
 		}
 		main.Prefix = rt.Names == "address" || rt.Names == "first-message"
+		// A room whose lines carry "<name> " is read on terminals, and the
+		// name is the router's word for who spoke: sanitize unless told not to.
+		main.Sanitize = main.Prefix
+		if rt.Sanitize != nil {
+			main.Sanitize = *rt.Sanitize
+		}
 		main.Reply = rt.Pattern == "request"
 		var es routeEdges
 		es.main = add(main)
@@ -487,9 +493,9 @@ func (c *compiler) relayPrologue(d *EndpointDecl, rt *Route) []uint32 {
 	case "first-message":
 		recv := emit(opcodes.Inst{Op: opcodes.OpRecv, Pos: where}) // Alt: eof, set by reader
 		emit(opcodes.Inst{Op: opcodes.OpFrame, Alt: recv, Pos: where})
-		emit(opcodes.Inst{Op: opcodes.OpName, Arg: opcodes.NameFromMessage, Pos: rpos})
+		emit(opcodes.Inst{Op: opcodes.OpName, Arg: opcodes.NameFromMessage, Alt: c.group[rt][0], Pos: rpos})
 	case "address":
-		emit(opcodes.Inst{Op: opcodes.OpName, Arg: opcodes.NameFromAddress, Pos: rpos})
+		emit(opcodes.Inst{Op: opcodes.OpName, Arg: opcodes.NameFromAddress, Alt: c.group[rt][0], Pos: rpos})
 	}
 	if rt.Notices {
 		emit(opcodes.Inst{Op: opcodes.OpAnnounce, Arg: c.group[rt][0] - 1, Alt: c.edge[rt].main, Pos: rpos})

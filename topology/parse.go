@@ -61,6 +61,7 @@ type Route struct {
 	InBand        bool         // fanout: subscribers change their topics with +prefix / -prefix messages
 	Names         string       // relay: none (default), address or first-message
 	Notices       bool         // relay: tell members who joins and leaves
+	Sanitize      *bool        // relay: strip terminal controls from payloads; nil: only when Names is set
 	keys          map[string]pos
 	sig           string // its definition's canonical text, for reloads
 }
@@ -331,6 +332,10 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 				}
 			case "notices":
 				r.Notices, _ = boolValue(el, v)
+			case "sanitize":
+				if b, ok := boolValue(el, v); ok {
+					r.Sanitize = &b
+				}
 			default:
 				el.add(key.Line, key.Column, "unknown route key %q: want one of %v", key.Value, routeKeys)
 			}
@@ -346,7 +351,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 }
 
 var routeKeys = []string{"pattern", "from", "to", "members", "tap", "overflow", "high_water", "high_water_msgs",
-	"pick", "topics", "in_band", "names", "notices"}
+	"pick", "topics", "in_band", "names", "notices", "sanitize"}
 
 // topics reads a mapping of endpoint names to lists of topic prefixes.
 func topics(el *errorList, v *yaml.Node) []TopicsDecl {
