@@ -258,7 +258,7 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 		}
 		if res, ok := e.(endpoints.Resolver); ok {
 			if err := res.Resolve(); err != nil {
-				errs = append(errs, fmt.Errorf("endpoint %s: %w", c.Prog.Endpoints[i], err))
+				errs = append(errs, c.StartError(i, err))
 			}
 		}
 	}
