@@ -96,7 +96,7 @@ func Start(cfg Config) (*Runtime, error) {
 		}
 		if err != nil {
 			fds[i] = -1
-			errs = append(errs, fmt.Errorf("endpoint %s: %w", p.Endpoints[in.Arg], err))
+			errs = append(errs, &StartError{Pos: p.Pos[in.Pos], Endpoint: p.Endpoints[in.Arg], What: describe(ep), Err: err})
 		}
 	}
 	release := func() {

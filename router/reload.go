@@ -3,7 +3,6 @@ package router
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -62,7 +61,7 @@ func (r *Router) reload() (Change, error) {
 		}
 		return Change{}, fmt.Errorf("reload: the topology %s was not loaded from a file; restart pxroute to change it", r.topo.File)
 	}
-	data, err := os.ReadFile(r.path)
+	data, err := topology.ReadFile(r.path) // stops at the size cap
 	if err != nil {
 		return Change{}, fmt.Errorf("reload: %w", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -79,7 +78,7 @@ type unit struct {
 // Load reads, checks and compiles the topology file at path. Reload reads
 // it again.
 func Load(path string, opts Options) (*Router, error) {
-	data, err := os.ReadFile(path)
+	data, err := topology.ReadFile(path) // stops at the size cap
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +262,7 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 		}
 		if res, ok := e.(endpoints.Resolver); ok {
 			if err := res.Resolve(); err != nil {
-				errs = append(errs, fmt.Errorf("endpoint %s: %w", c.Prog.Endpoints[i], err))
+				errs = append(errs, c.StartError(i, err))
 			}
 		}
 	}

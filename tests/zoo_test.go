@@ -580,13 +580,14 @@ routes:
 		name: "exec/restart-always-keeps-the-connection",
 		yaml: func(t *testing.T, env map[string]string) string {
 			// Each child answers one line, then exits 0; restart: always
-			// starts the next on the same socket pair.
+			// starts the next on the same socket pair. ($$$$ is the
+			// shell's $$, its pid: a topology writes a $ as $$.)
 			return `
 endpoints:
   in: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
   once:
     kind: exec
-    command: [sh, -c, 'IFS= read -r l; echo "pid $$ got $l"; echo "exiting" >&2']
+    command: [sh, -c, 'IFS= read -r l; echo "pid $$$$ got $l"; echo "exiting" >&2']
     restart: always
     restart_delay: 10ms
     framing: lines

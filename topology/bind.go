@@ -24,9 +24,9 @@ func (b bound) Role() opcodes.Role {
 	}
 	return opcodes.RoleOpen
 }
-func (b bound) Listen() (int, error)                { return b.e.Listen() }
+func (b bound) Listen() (int, error)                { return b.hint(b.e.Listen()) }
 func (b bound) Socket() (int, unix.Sockaddr, error) { return b.e.Socket() }
-func (b bound) Open() (int, error)                  { return b.e.Open() }
+func (b bound) Open() (int, error)                  { return b.hint(b.e.Open()) }
 func (b bound) Release(fd int) error                { return b.e.Release(fd) }
 func (b bound) Framing() opcodes.Framing            { return b.e.Options().Framing }
 func (b bound) MaxFrame() int                       { return b.e.Options().MaxFrame }

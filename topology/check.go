@@ -16,6 +16,10 @@ type resolved struct {
 	t     *Topology
 	decls map[string]*EndpointDecl
 	uses  map[string][]use
+	names []string // declared endpoint names, for suggestions
+	// suggestions left: looking for the nearest of 10,000 names is for
+	// the first few mistakes, not for every one of a list of 10,000.
+	suggestions int
 }
 
 // Check finds what cannot work in a parsed topology and returns every
@@ -27,9 +31,10 @@ func Check(t *Topology) error {
 
 func check(t *Topology) (*resolved, error) {
 	el := &errorList{file: t.File}
-	r := &resolved{t: t, decls: map[string]*EndpointDecl{}, uses: map[string][]use{}}
+	r := &resolved{t: t, decls: map[string]*EndpointDecl{}, uses: map[string][]use{}, suggestions: 20}
 	for _, d := range t.Endpoints {
 		r.decls[d.Name] = d
+		r.names = append(r.names, d.Name)
 	}
 	if p, ok := t.pos["routes"]; ok && len(t.Routes) == 0 {
 		// Without the key at all, Parse has said "missing routes:".
@@ -38,6 +43,7 @@ func check(t *Topology) (*resolved, error) {
 	for _, rt := range t.Routes {
 		r.checkRoute(el, rt)
 	}
+	checkClaims(el, t)
 	for _, d := range t.Endpoints {
 		if len(r.uses[d.Name]) == 0 {
 			el.add(d.Line, d.Col, "endpoint %q is not used by any route", d.Name)
@@ -53,7 +59,12 @@ func check(t *Topology) (*resolved, error) {
 func (r *resolved) ref(el *errorList, rt *Route, ref Ref, role string) endpoints.Endpoint {
 	d, ok := r.decls[ref.Name]
 	if !ok {
-		el.add(ref.Line, ref.Col, "unknown endpoint %q", ref.Name)
+		hint := ""
+		if r.suggestions > 0 {
+			r.suggestions--
+			hint = didYouMean(ref.Name, r.names)
+		}
+		el.add(ref.Line, ref.Col, "unknown endpoint %q%s", ref.Name, hint)
 		return nil
 	}
 	r.uses[ref.Name] = append(r.uses[ref.Name], use{route: rt, ref: ref, role: role})

@@ -12,5 +12,13 @@
 //   - Compile turns patterns into instructions. Patterns exist only here:
 //     the loops run any program and know nothing of bridges or relays.
 //
-// Every error is reported at once, sorted, each as FILE:LINE:COL: message.
+// Before the walk, Parse refuses a file over MaxBytes, then counts nodes
+// (MaxNodes), refuses YAML merge keys and substitutes ${NAME} and
+// ${NAME:-default} from the environment in values, never in keys ($$ is a
+// $), keeping each value's position. Counts over MaxEndpoints, MaxRoutes
+// or MaxListItems stop the reading with one error.
+//
+// Every error is reported at once, sorted, each as FILE:LINE:COL: message;
+// the nearest known name is suggested for a misspelt key, kind, pattern,
+// framing or endpoint.
 package topology

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+	"gopkg.in/yaml.v3"
 
 	"github.com/pxroute/pxroute/opcodes"
 )
@@ -22,6 +23,33 @@ func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
 type errorList struct {
 	file string
 	errs *multierror.Error
+	// settled holds values already reported as wrong (an unset variable,
+	// an address that needs a host), whose later errors would only repeat
+	// the first in other words.
+	settled map[*yaml.Node]bool
+	// overLimit: a limit was passed (see limits.go); reading stops there,
+	// since every error after it would follow from it.
+	overLimit bool
+}
+
+// limit reports a limit passed and stops the reading.
+func (l *errorList) limit(line, col int, format string, args ...any) {
+	l.overLimit = true
+	l.add(line, col, format, args...)
+}
+
+func (l *errorList) settle(n *yaml.Node) {
+	if l.settled == nil {
+		l.settled = map[*yaml.Node]bool{}
+	}
+	l.settled[n] = true
+}
+
+// atValue reports a problem with value n, unless n is settled.
+func (l *errorList) atValue(n *yaml.Node, format string, args ...any) {
+	if !l.settled[n] {
+		l.add(n.Line, n.Column, format, args...)
+	}
 }
 
 func (l *errorList) add(line, col int, format string, args ...any) {

@@ -19,6 +19,9 @@ func FuzzLoad(f *testing.F) {
 	for _, tc := range badTopologies {
 		f.Add([]byte(tc.yaml))
 	}
+	for _, tc := range friendlyErrors {
+		f.Add([]byte(tc.yaml))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Load("f.yaml", data)
 		if err != nil {

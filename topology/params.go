@@ -33,7 +33,7 @@ func (p *params) node(key string) *yaml.Node {
 
 func (p *params) add(n *yaml.Node, format string, args ...any) {
 	p.errors++
-	p.el.add(n.Line, n.Column, format, args...)
+	p.el.atValue(n, format, args...)
 }
 
 func (p *params) String(key string) (string, bool) {
@@ -59,6 +59,11 @@ func (p *params) Strings(key string) ([]string, bool) {
 	}
 	if v.Kind != yaml.SequenceNode {
 		p.add(v, "%s: want a list of strings, not a %s", key, kindName(v))
+		return nil, false
+	}
+	if len(v.Content) > MaxListItems {
+		p.errors++
+		p.el.limit(v.Line, v.Column, "%s: %d items, at most %d", key, len(v.Content), MaxListItems)
 		return nil, false
 	}
 	out := make([]string, 0, len(v.Content))
@@ -141,7 +146,7 @@ func (p *params) reportUnknown() {
 	}
 	sort.Strings(known)
 	for _, k := range unknown {
-		p.add(k, "unknown key %q for this endpoint: want one of %v", k.Value, known)
+		p.add(k, "unknown key %q for this endpoint: want one of %v%s", k.Value, known, didYouMean(k.Value, known))
 	}
 }
 

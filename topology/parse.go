@@ -39,6 +39,7 @@ type EndpointDecl struct {
 	Col      int
 	Endpoint endpoints.Endpoint // nil when its parameters had errors
 	sig      string             // its definition's canonical text, for reloads
+	addr     *addrDecl          // where it listens, connects or opens; nil: nowhere or built in Go
 }
 
 // Route is one entry under routes:.
@@ -126,16 +127,22 @@ const DefaultDrainTimeout = 5 * time.Second
 
 // Parse reads a topology. file names it in errors.
 func Parse(file string, data []byte) (*Topology, error) {
+	if len(data) > MaxBytes {
+		return nil, tooLarge(file, int64(len(data)))
+	}
 	el := &errorList{file: file}
 	t := &Topology{File: file, Engine: "auto", DrainTimeout: DefaultDrainTimeout, pos: map[string]pos{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg := yamlErrorLine(err)
-		el.add(line, 1, "%s", msg)
+		line, col, msg := yamlError(data, err)
+		el.add(line, col, "%s", msg)
 		return nil, el.err()
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		el.add(1, 1, "empty topology: want endpoints: and routes:")
+		return nil, el.err()
+	}
+	if !prepare(el, &doc) {
 		return nil, el.err()
 	}
 	root := doc.Content[0]
@@ -144,6 +151,9 @@ func Parse(file string, data []byte) (*Topology, error) {
 		return nil, el.err()
 	}
 	forEachKey(el, root, func(key, val *yaml.Node) {
+		if el.overLimit {
+			return
+		}
 		t.pos[key.Value] = pos{key.Line, key.Column}
 		switch key.Value {
 		case "loops":
@@ -157,7 +167,7 @@ func Parse(file string, data []byte) (*Topology, error) {
 		case "engine":
 			if s, ok := stringValue(el, val); ok {
 				if !oneOf(s, Engines()) {
-					el.add(val.Line, val.Column, "unknown engine %q: want auto, io_uring or epoll", s)
+					el.add(val.Line, val.Column, "unknown engine %q: want auto, io_uring or epoll%s", s, didYouMean(s, Engines()))
 				} else {
 					t.Engine = s
 				}
@@ -189,9 +199,12 @@ func Parse(file string, data []byte) (*Topology, error) {
 		case "routes":
 			parseRoutes(el, t, val)
 		default:
-			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, admin, admin_public, admin_token_file, endpoints or routes", key.Value)
+			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, admin, admin_public, admin_token_file, endpoints or routes%s", key.Value, didYouMean(key.Value, topKeys))
 		}
 	})
+	if el.overLimit {
+		return nil, el.err() // nothing after a limit is worth reading
+	}
 	if t.Admin != "" {
 		if err := CheckAdminAddr(t.Admin, t.AdminPublic); err != nil {
 			at := t.pos["admin.value"]
@@ -211,13 +224,19 @@ func Parse(file string, data []byte) (*Topology, error) {
 	return t, el.err()
 }
 
+var topKeys = []string{"loops", "engine", "drain_timeout", "admin", "admin_public", "admin_token_file", "endpoints", "routes"}
+
 func parseEndpoints(el *errorList, t *Topology, val *yaml.Node) {
 	if val.Kind != yaml.MappingNode {
 		el.add(val.Line, val.Column, "endpoints: is a mapping of names to endpoints, not a %s", kindName(val))
 		return
 	}
+	if n := len(val.Content) / 2; n > MaxEndpoints {
+		el.limit(val.Line, val.Column, "%d endpoints: a topology holds at most %d", n, MaxEndpoints)
+		return
+	}
 	seen := map[string]pos{}
-	for i := 0; i+1 < len(val.Content); i += 2 {
+	for i := 0; i+1 < len(val.Content) && !el.overLimit; i += 2 {
 		key, body := val.Content[i], val.Content[i+1]
 		name := key.Value
 		if p, dup := seen[name]; dup {
@@ -244,10 +263,11 @@ func parseEndpoints(el *errorList, t *Topology, val *yaml.Node) {
 		f, ok := endpoints.Lookup(kind)
 		if !ok {
 			kn := p.node("kind")
-			el.add(kn.Line, kn.Column, "unknown endpoint kind %q: want one of %v", kind, endpoints.Kinds())
+			el.add(kn.Line, kn.Column, "unknown endpoint kind %q: want one of %v%s", kind, endpoints.Kinds(), didYouMean(kind, endpoints.Kinds()))
 			continue
 		}
 		errsBefore := p.errors
+		d.addr = precheck(p, kind)
 		ep := f(p)
 		p.reportUnknown()
 		if ep != nil && p.errors == errsBefore {
@@ -261,7 +281,14 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 		el.add(val.Line, val.Column, "routes: is a list of routes, not a %s", kindName(val))
 		return
 	}
+	if len(val.Content) > MaxRoutes {
+		el.limit(val.Line, val.Column, "%d routes: a topology holds at most %d", len(val.Content), MaxRoutes)
+		return
+	}
 	for _, item := range val.Content {
+		if el.overLimit {
+			return
+		}
 		if item.Kind != yaml.MappingNode {
 			el.add(item.Line, item.Column, "a route is a mapping with pattern: and its endpoints, not a %s", kindName(item))
 			continue
@@ -273,7 +300,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 			case "pattern":
 				if s, ok := stringValue(el, v); ok {
 					if !oneOf(s, Patterns()) {
-						el.add(v.Line, v.Column, "unknown pattern %q: want one of %v", s, Patterns())
+						el.add(v.Line, v.Column, "unknown pattern %q: want one of %v%s", s, Patterns(), didYouMean(s, Patterns()))
 						return
 					}
 					r.Pattern = s
@@ -289,7 +316,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 			case "overflow":
 				if s, ok := stringValue(el, v); ok {
 					if !oneOf(s, endpoints.Overflows()) {
-						el.add(v.Line, v.Column, "unknown overflow policy %q: want one of %v", s, endpoints.Overflows())
+						el.add(v.Line, v.Column, "unknown overflow policy %q: want one of %v%s", s, endpoints.Overflows(), didYouMean(s, endpoints.Overflows()))
 					} else {
 						r.Overflow = s
 					}
@@ -313,7 +340,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 			case "pick":
 				if s, ok := stringValue(el, v); ok {
 					if !oneOf(s, Picks()) {
-						el.add(v.Line, v.Column, "unknown pick %q: want one of %v", s, Picks())
+						el.add(v.Line, v.Column, "unknown pick %q: want one of %v%s", s, Picks(), didYouMean(s, Picks()))
 					} else {
 						r.Pick = s
 					}
@@ -325,7 +352,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 			case "names":
 				if s, ok := stringValue(el, v); ok {
 					if !oneOf(s, NameSources()) {
-						el.add(v.Line, v.Column, "unknown names %q: want one of %v", s, NameSources())
+						el.add(v.Line, v.Column, "unknown names %q: want one of %v%s", s, NameSources(), didYouMean(s, NameSources()))
 					} else {
 						r.Names = s
 					}
@@ -337,7 +364,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 					r.Sanitize = &b
 				}
 			default:
-				el.add(key.Line, key.Column, "unknown route key %q: want one of %v", key.Value, routeKeys)
+				el.add(key.Line, key.Column, "unknown route key %q: want one of %v%s", key.Value, routeKeys, didYouMean(key.Value, routeKeys))
 			}
 		})
 		if r.Pattern == "" {
@@ -359,11 +386,19 @@ func topics(el *errorList, v *yaml.Node) []TopicsDecl {
 		el.add(v.Line, v.Column, "topics: maps destination endpoints to lists of prefixes, not a %s", kindName(v))
 		return nil
 	}
+	if n := len(v.Content) / 2; n > MaxListItems {
+		el.limit(v.Line, v.Column, "topics: for %d destinations: at most %d", n, MaxListItems)
+		return nil
+	}
 	var out []TopicsDecl
 	forEachKey(el, v, func(key, list *yaml.Node) {
 		d := TopicsDecl{Ref: Ref{Name: key.Value, Line: key.Line, Col: key.Column}}
 		if list.Kind != yaml.SequenceNode {
 			el.add(list.Line, list.Column, "topics of %s: want a list of prefixes, not a %s", key.Value, kindName(list))
+			return
+		}
+		if len(list.Content) > MaxListItems {
+			el.limit(list.Line, list.Column, "topics of %s: %d prefixes, at most %d", key.Value, len(list.Content), MaxListItems)
 			return
 		}
 		for _, item := range list.Content {
@@ -384,6 +419,10 @@ func refs(el *errorList, v *yaml.Node) []Ref {
 			return []Ref{{Name: s, Line: v.Line, Col: v.Column}}
 		}
 	case yaml.SequenceNode:
+		if len(v.Content) > MaxListItems {
+			el.limit(v.Line, v.Column, "%d endpoints in one list: at most %d", len(v.Content), MaxListItems)
+			return nil
+		}
 		out := make([]Ref, 0, len(v.Content))
 		for _, item := range v.Content {
 			if s, ok := stringValue(el, item); ok {
@@ -444,7 +483,7 @@ func kindName(n *yaml.Node) string {
 
 func stringValue(el *errorList, v *yaml.Node) (string, bool) {
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-		el.add(v.Line, v.Column, "want a string, not a %s", kindName(v))
+		el.atValue(v, "want a string, not a %s", kindName(v))
 		return "", false
 	}
 	return v.Value, true
@@ -452,12 +491,12 @@ func stringValue(el *errorList, v *yaml.Node) (string, bool) {
 
 func intValue(el *errorList, v *yaml.Node) (int, bool) {
 	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
-		el.add(v.Line, v.Column, "want a whole number, not %s", kindName(v))
+		el.atValue(v, "want a whole number, not %s", kindName(v))
 		return 0, false
 	}
 	n, err := strconv.ParseInt(v.Value, 0, 32)
 	if err != nil {
-		el.add(v.Line, v.Column, "bad number %q", v.Value)
+		el.atValue(v, "bad number %q", v.Value)
 		return 0, false
 	}
 	return int(n), true
@@ -465,7 +504,7 @@ func intValue(el *errorList, v *yaml.Node) (int, bool) {
 
 func boolValue(el *errorList, v *yaml.Node) (bool, bool) {
 	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
-		el.add(v.Line, v.Column, "want true or false, not %s", kindName(v))
+		el.atValue(v, "want true or false, not %s", kindName(v))
 		return false, false
 	}
 	return v.Value == "true", true
@@ -473,12 +512,12 @@ func boolValue(el *errorList, v *yaml.Node) (bool, bool) {
 
 func sizeValue(el *errorList, v *yaml.Node) (int64, bool) {
 	if v.Kind != yaml.ScalarNode {
-		el.add(v.Line, v.Column, "want a size such as 64KiB, not a %s", kindName(v))
+		el.atValue(v, "want a size such as 64KiB, not a %s", kindName(v))
 		return 0, false
 	}
 	n, err := endpoints.ParseSize(v.Value)
 	if err != nil {
-		el.add(v.Line, v.Column, "%v", err)
+		el.atValue(v, "%v", err)
 		return 0, false
 	}
 	return n, true
@@ -491,7 +530,7 @@ func durationValue(el *errorList, v *yaml.Node) (time.Duration, bool) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		el.add(v.Line, v.Column, "bad duration %q: want Go syntax such as 500ms, 5s or 1m30s", s)
+		el.atValue(v, "bad duration %q: want Go syntax such as 500ms, 5s or 1m30s", s)
 		return 0, false
 	}
 	return d, true
@@ -518,15 +557,4 @@ func validName(s string) bool {
 		}
 	}
 	return true
-}
-
-// yamlErrorLine pulls the line number out of a yaml.v3 syntax error.
-func yamlErrorLine(err error) (int, string) {
-	msg := err.Error()
-	var line int
-	if _, e := fmt.Sscanf(msg, "yaml: line %d:", &line); e == nil {
-		prefix := fmt.Sprintf("yaml: line %d: ", line)
-		return line, msg[len(prefix):]
-	}
-	return 1, msg
 }

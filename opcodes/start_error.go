@@ -1,0 +1,36 @@
+package opcodes
+
+import "fmt"
+
+// StartError is an endpoint that could not be opened at start: which one,
+// where the topology declares it, and what it is, so that each error is
+// one self-contained line: "t.yaml:5:3: endpoint b: tcp listen
+// 127.0.0.1:7000: bind: address already in use".
+type StartError struct {
+	Pos      Position // the endpoint's declaration; zero when built in Go
+	Endpoint string
+	What     string // the endpoint's description ("tcp listen 127.0.0.1:7000")
+	Err      error
+}
+
+func (e *StartError) Error() string {
+	s := "endpoint " + e.Endpoint + ": "
+	if e.What != "" {
+		s += e.What + ": "
+	}
+	s += e.Err.Error()
+	if e.Pos.Line == 0 && e.Pos.File == "" {
+		return s
+	}
+	return e.Pos.String() + ": " + s
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+// describe is ep's own description, if it has one.
+func describe(ep Endpoint) string {
+	if s, ok := ep.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return ""
+}
