@@ -181,6 +181,9 @@ func (e *unixEndpoint) bind() (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	if testHookBound != nil {
+		testHookBound(e.path)
+	}
 	if !abstract {
 		if err := e.setFileMode(); err != nil {
 			unix.Close(fd)
@@ -191,6 +194,10 @@ func (e *unixEndpoint) bind() (int, error) {
 	e.listenFD.Store(int64(fd))
 	return fd, nil
 }
+
+// testHookBound, if set, runs once the socket is bound, before its mode
+// is set: a test plays the attacker there.
+var testHookBound func(path string)
 
 // setFileMode applies mode and owner to the socket file. Connecting to a
 // unix socket needs write permission on its file, so these decide who may.
