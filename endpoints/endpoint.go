@@ -178,17 +178,27 @@ func parseListenLimits(p Params, mode Mode, o *Options) {
 	}
 }
 
-// parsePrefix reads a CIDR prefix or a single address.
+// parsePrefix reads a CIDR prefix or a single address. A peer is matched
+// in its IPv4 form when it has one (an IPv4-mapped peer on a dual-stack
+// listener is unmapped), so an IPv4-mapped prefix (::ffff:a.b.c.d/n, n at
+// least 96) is read as the IPv4 prefix it spells: left mapped, it could
+// never match, and a deny list would fail open.
 func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 	}
-	a, err := netip.ParseAddr(s)
+	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
 }
 
 // Reconnect defaults: 100ms doubling to 5s, with jitter, never giving up.
