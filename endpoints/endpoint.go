@@ -72,7 +72,8 @@ type Resolver interface {
 }
 
 // Logged is implemented by kinds with something to log of their own (a
-// child's stderr); the router gives them its logger before it starts.
+// child's stderr, a followed file missing); the router gives them its
+// logger, with the endpoint's name as "endpoint", before it starts.
 type Logged interface {
 	SetLogger(*slog.Logger)
 }

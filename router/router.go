@@ -254,7 +254,7 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 	var errs []error
 	for i, e := range c.Endpoints {
 		if l, ok := e.(endpoints.Logged); ok {
-			l.SetLogger(r.log)
+			l.SetLogger(r.log.With("endpoint", c.Prog.Endpoints[i])) // its lines name it as the topology does
 		}
 		if res, ok := e.(endpoints.Resolver); ok {
 			if err := res.Resolve(); err != nil {
