@@ -78,6 +78,15 @@ type Logged interface {
 	SetLogger(*slog.Logger)
 }
 
+// Lingering is implemented by kinds whose Release leaves something to end
+// in the background (an exec child given kill_timeout to exit):
+// WaitReleased returns once all of it has ended. The router calls it for
+// every endpoint once its loops have stopped, so that its Stop returns
+// after everything it started has gone.
+type Lingering interface {
+	WaitReleased()
+}
+
 // Reopener is implemented by kinds that write files: Reopen points what
 // is open at a fresh open of the path (log rotation, on SIGHUP).
 type Reopener interface {

@@ -426,6 +426,7 @@ func (r *Router) stop(drain time.Duration) error {
 		}()
 	}
 	wg.Wait()
+	waitLingering(units)
 	r.stopAdmin()
 	s := r.Stats()
 	var received, delivered, lost, dropped uint64
@@ -448,6 +449,18 @@ func (r *Router) stop(drain time.Duration) error {
 	r.log.Log(context.Background(), level, "stopped", "received", received, "delivered", delivered, "undelivered", lost, "dropped", dropped, "drained_in", time.Since(start).Round(time.Millisecond))
 	r.doneOnce.Do(func() { close(r.done) })
 	return errors.Join(errs...)
+}
+
+// waitLingering waits for what endpoints released in the background
+// (exec children, SIGKILLed after their kill_timeout) to end.
+func waitLingering(units []*unit) {
+	for _, u := range units {
+		for _, e := range u.comp.Endpoints {
+			if l, ok := e.(endpoints.Lingering); ok {
+				l.WaitReleased()
+			}
+		}
+	}
 }
 
 // Stats returns the router's current figures (zero before Start), summed
