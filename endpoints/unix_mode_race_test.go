@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -51,6 +52,42 @@ func TestUnixSocketModeRace(t *testing.T) {
 			if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o666 {
 				t.Fatalf("at the path: %v, %v; want a socket of mode 0666", fi.Mode(), err)
 			}
+			c, err := net.Dial("unix", path)
+			if err != nil {
+				t.Fatalf("the socket at the path is not the one listening: %v", err)
+			}
+			c.Close()
+			if left, _ := filepath.Glob(filepath.Join(dir, ".pxroute-bind-*")); len(left) > 0 {
+				t.Fatalf("private directories left behind: %v", left)
+			}
 		})
+	}
+}
+
+// TestUnixSocketRefusesPlantedSymlink: a symlink already at the path is
+// neither followed nor replaced: the listen fails and says why.
+func TestUnixSocketRefusesPlantedSymlink(t *testing.T) {
+	dir := t.TempDir()
+	path, victim := filepath.Join(dir, "s.sock"), filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New("unix", map[string]any{"listen": path, "mode": "0666"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := e.Listen()
+	if err == nil {
+		e.Release(fd)
+		t.Fatal("listened at a path holding a symlink")
+	}
+	if fi, _ := os.Stat(victim); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the symlink's target's mode became %v", fi.Mode().Perm())
+	}
+	if fi, _ := os.Lstat(path); fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced by %v", fi.Mode())
 	}
 }
