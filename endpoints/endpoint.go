@@ -72,9 +72,19 @@ type Resolver interface {
 }
 
 // Logged is implemented by kinds with something to log of their own (a
-// child's stderr); the router gives them its logger before it starts.
+// child's stderr, a followed file missing); the router gives them its
+// logger, with the endpoint's name as "endpoint", before it starts.
 type Logged interface {
 	SetLogger(*slog.Logger)
+}
+
+// Lingering is implemented by kinds whose Release leaves something to end
+// in the background (an exec child given kill_timeout to exit):
+// WaitReleased returns once all of it has ended. The router calls it for
+// every endpoint once its loops have stopped, so that its Stop returns
+// after everything it started has gone.
+type Lingering interface {
+	WaitReleased()
 }
 
 // Reopener is implemented by kinds that write files: Reopen points what
@@ -178,17 +188,27 @@ func parseListenLimits(p Params, mode Mode, o *Options) {
 	}
 }
 
-// parsePrefix reads a CIDR prefix or a single address.
+// parsePrefix reads a CIDR prefix or a single address. A peer is matched
+// in its IPv4 form when it has one (an IPv4-mapped peer on a dual-stack
+// listener is unmapped), so an IPv4-mapped prefix (::ffff:a.b.c.d/n, n at
+// least 96) is read as the IPv4 prefix it spells: left mapped, it could
+// never match, and a deny list would fail open.
 func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 	}
-	a, err := netip.ParseAddr(s)
+	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
 }
 
 // Reconnect defaults: 100ms doubling to 5s, with jitter, never giving up.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,15 +23,24 @@ import (
 // connection (and what is queued for it) carries on. Every child is reaped
 // and its stderr read by one watcher goroutine for the whole process, so
 // children do not add goroutines.
+//
+// Each child leads a process group of its own. Released, the group gets
+// SIGTERM, then SIGKILL after kill_timeout; when the child itself exits,
+// whatever it left in its group is killed; Router.Stop waits for all of
+// it (WaitReleased). At most max_children run at once per endpoint, and
+// they see a minimal environment unless env_inherit: true.
 type execEndpoint struct {
 	base
-	argv     []string
-	dir      string
-	env      []string
-	restart  string // never, on-failure, always
-	delay    time.Duration
-	maxDelay time.Duration
-	log      atomic.Pointer[slog.Logger]
+	argv        []string
+	dir         string
+	env         []string // what children see (see childEnv)
+	restart     string   // never, on-failure, always
+	delay       time.Duration
+	maxDelay    time.Duration
+	killTimeout time.Duration
+	maxChildren int
+	log         atomic.Pointer[slog.Logger]
+	children    int // open children (watched child values), under watch.mu
 }
 
 // Restart backoff defaults: the first restart after DefaultRestartDelay,
@@ -40,8 +50,22 @@ const (
 	DefaultRestartMax   = 30 * time.Second
 )
 
+// DefaultKillTimeout is how long a released child's process group has to
+// exit after SIGTERM before SIGKILL; DefaultMaxChildren caps the children
+// one exec endpoint runs at once (one per bridged client, say).
+const (
+	DefaultKillTimeout = 5 * time.Second
+	DefaultMaxChildren = 64
+)
+
+// minimalEnv is what a child's environment starts from unless
+// env_inherit: true: pxroute's own may hold secrets the child has no
+// business seeing.
+var minimalEnv = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C"}
+
 func newExec(p Params) Endpoint {
-	e := &execEndpoint{base: base{opts: parseOptions(p)}, restart: "never", delay: DefaultRestartDelay, maxDelay: DefaultRestartMax}
+	e := &execEndpoint{base: base{opts: parseOptions(p)}, restart: "never", delay: DefaultRestartDelay, maxDelay: DefaultRestartMax,
+		killTimeout: DefaultKillTimeout, maxChildren: DefaultMaxChildren}
 	argv, ok := p.Strings("command")
 	if !ok || len(argv) == 0 || argv[0] == "" {
 		p.Errorf("command", "exec needs command: (a list: program, then its arguments)")
@@ -49,13 +73,27 @@ func newExec(p Params) Endpoint {
 	}
 	e.argv = argv
 	e.dir, _ = p.String("dir")
-	if env, ok := p.Strings("env"); ok {
-		for _, kv := range env {
-			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-				p.Errorf("env", "env entry %q: want NAME=value", kv)
-			}
+	env, _ := p.Strings("env")
+	for _, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			p.Errorf("env", "env entry %q: want NAME=value", kv)
 		}
-		e.env = env
+	}
+	inherit, _ := p.Bool("env_inherit")
+	e.env = childEnv(inherit, env)
+	if d, ok := p.Duration("kill_timeout"); ok {
+		if d < time.Millisecond || d > 10*time.Minute {
+			p.Errorf("kill_timeout", "kill_timeout must be between 1ms and 10m")
+		} else {
+			e.killTimeout = d
+		}
+	}
+	if n, ok := p.Size("max_children"); ok {
+		if n < 1 || n > 1<<20 {
+			p.Errorf("max_children", "max_children must be between 1 and 1048576")
+		} else {
+			e.maxChildren = int(n)
+		}
 	}
 	if r, ok := p.String("restart"); ok {
 		switch r {
@@ -83,6 +121,22 @@ func (e *execEndpoint) Readable() bool { return true }
 func (e *execEndpoint) Writable() bool { return true }
 func (e *execEndpoint) String() string { return "exec " + strings.Join(e.argv, " ") }
 
+// childEnv is a child's environment: pxroute's own if inherit, else
+// minimalEnv, then env's entries, each replacing any of its name.
+func childEnv(inherit bool, env []string) []string {
+	base := minimalEnv
+	if inherit {
+		base = os.Environ()
+	}
+	out := slices.Clone(base)
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		out = slices.DeleteFunc(out, func(x string) bool { return strings.HasPrefix(x, name+"=") })
+		out = append(out, kv)
+	}
+	return out
+}
+
 // SetLogger gives the endpoint the router's logger for its children's
 // stderr and exits.
 func (e *execEndpoint) SetLogger(l *slog.Logger) { e.log.Store(l) }
@@ -91,23 +145,31 @@ func (e *execEndpoint) logger() *slog.Logger {
 	if l := e.log.Load(); l != nil {
 		return l
 	}
-	return slog.Default()
+	return slog.Default().With("endpoint", e.String())
 }
 
-// Open makes the socket pair and starts the first child on it.
+// Open makes the socket pair and starts the first child on it, unless
+// max_children run already: that open fails (the router counts it as an
+// error of the endpoint and closes what wanted it).
 func (e *execEndpoint) Open() (int, error) {
+	if !watch.reserve(e) {
+		return -1, fmt.Errorf("max_children (%d) are running: not starting another", e.maxChildren)
+	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		watch.unreserve(e)
 		return -1, os.NewSyscallError("socketpair", err)
 	}
 	ours, theirs := pair[0], pair[1]
 	if err := unix.SetNonblock(ours, true); err != nil {
+		watch.unreserve(e)
 		unix.Close(ours)
 		unix.Close(theirs)
 		return -1, os.NewSyscallError("fcntl", err)
 	}
 	k := &child{ep: e, fd: ours, end: theirs, delay: e.delay}
 	if err := k.spawn(); err != nil {
+		watch.unreserve(e)
 		unix.Close(ours)
 		unix.Close(theirs)
 		return -1, err
@@ -121,14 +183,22 @@ func (e *execEndpoint) Open() (int, error) {
 	return ours, nil
 }
 
-// Release stops the child (SIGTERM) and ends its restarts; the watcher
-// reaps it.
+// Release stops the child (SIGTERM to its group, SIGKILL after
+// kill_timeout) and ends its restarts; the watcher reaps it.
 func (e *execEndpoint) Release(fd int) error {
 	watch.release(fd)
 	return closeFD(fd)
 }
 
-var _ Endpoint = (*execEndpoint)(nil)
+// WaitReleased returns once every released child of the endpoint has
+// exited and been reaped (kill_timeout bounds it, then SIGKILL).
+func (e *execEndpoint) WaitReleased() { watch.waitReleased(e) }
+
+var (
+	_ Endpoint  = (*execEndpoint)(nil)
+	_ Logged    = (*execEndpoint)(nil)
+	_ Lingering = (*execEndpoint)(nil)
+)
 
 // child is one exec open: the running process (if any) and what it needs
 // to be restarted.
@@ -143,6 +213,7 @@ type child struct {
 	started  time.Time
 	delay    time.Duration // the next restart's backoff
 	due      time.Time     // when to restart; zero if none is due
+	killAt   time.Time     // released: when its group gets SIGKILL; zero if not
 	released bool
 }
 
@@ -154,10 +225,13 @@ func (k *child) spawn() error {
 		return os.NewSyscallError("pipe2", err)
 	}
 	e := k.ep
-	pid, err := syscall.ForkExec(lookPath(e.argv[0]), e.argv, &syscall.ProcAttr{
+	pid, err := syscall.ForkExec(lookPath(e.argv[0], e.env), e.argv, &syscall.ProcAttr{
 		Dir:   e.dir,
-		Env:   append(os.Environ(), e.env...),
+		Env:   e.env,
 		Files: []uintptr{uintptr(k.end), uintptr(k.end), uintptr(errPipe[1])},
+		// A group of its own, to be stopped whole: what the child starts
+		// would otherwise outlive it.
+		Sys: &syscall.SysProcAttr{Setpgid: true},
 	})
 	unix.Close(errPipe[1])
 	if err != nil {
@@ -175,16 +249,23 @@ func (k *child) spawn() error {
 	}
 	unix.SetNonblock(errPipe[0], true)
 	k.pid, k.pidfd, k.stderr, k.started = pid, pidfd, errPipe[0], time.Now()
-	e.logger().Info("child started", "endpoint", e.String(), "pid", pid)
+	e.logger().Info("child started", "command", strings.Join(e.argv, " "), "pid", pid)
 	return nil
 }
 
-// lookPath resolves a bare program name through PATH, as a shell would.
-func lookPath(name string) string {
+// lookPath resolves a bare program name through the PATH in env (the
+// child's), as a shell would.
+func lookPath(name string, env []string) string {
 	if strings.Contains(name, "/") {
 		return name
 	}
-	for dir := range strings.SplitSeq(os.Getenv("PATH"), ":") {
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for dir := range strings.SplitSeq(path, ":") {
 		if dir == "" {
 			dir = "."
 		}
@@ -207,9 +288,53 @@ type watcher struct {
 	open  map[int]*child
 	wake  int
 	start sync.Once
+	// reaped is broadcast whenever a child leaves kids (see waitReleased).
+	reaped *sync.Cond
 }
 
-var watch = &watcher{kids: map[*child]bool{}, open: map[int]*child{}, wake: -1}
+var watch = newWatcher()
+
+func newWatcher() *watcher {
+	w := &watcher{kids: map[*child]bool{}, open: map[int]*child{}, wake: -1}
+	w.reaped = sync.NewCond(&w.mu)
+	return w
+}
+
+// reserve takes one of e's max_children for a child about to start.
+func (w *watcher) reserve(e *execEndpoint) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e.children >= e.maxChildren {
+		return false
+	}
+	e.children++
+	return true
+}
+
+// unreserve gives back what reserve took, for a child that did not start.
+func (w *watcher) unreserve(e *execEndpoint) {
+	w.mu.Lock()
+	e.children--
+	w.mu.Unlock()
+}
+
+// waitReleased waits until no released child of e is left to watch.
+func (w *watcher) waitReleased(e *execEndpoint) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.lingering(e) {
+		w.reaped.Wait()
+	}
+}
+
+func (w *watcher) lingering(e *execEndpoint) bool {
+	for k := range w.kids {
+		if k.ep == e && k.released {
+			return true
+		}
+	}
+	return false
+}
 
 func (w *watcher) add(k *child) {
 	w.start.Do(func() {
@@ -239,9 +364,7 @@ func (w *watcher) release(fd int) {
 	if ok {
 		k.released = true
 		k.due = time.Time{}
-		if k.pidfd >= 0 {
-			unix.PidfdSendSignal(k.pidfd, unix.SIGTERM, nil, 0)
-		}
+		k.terminate()
 		if k.end >= 0 {
 			unix.Close(k.end)
 			k.end = -1
@@ -265,9 +388,35 @@ func (w *watcher) settle(k *child) {
 	if k.stderr >= 0 {
 		w.drainStderr(k)
 	}
+	if w.kids[k] {
+		k.ep.children--
+		w.reaped.Broadcast()
+	}
 	delete(w.kids, k)
 	if w.open[k.fd] == k {
 		delete(w.open, k.fd)
+	}
+}
+
+// terminate asks a released child's group to exit (SIGTERM), and sets
+// when it will be made to (SIGKILL); w.mu is held.
+func (k *child) terminate() {
+	if k.pidfd < 0 {
+		return
+	}
+	k.signalGroup(unix.SIGTERM)
+	k.killAt = time.Now().Add(k.ep.killTimeout)
+}
+
+// signalGroup signals the child's process group. Only while the child is
+// unreaped (a zombie still holds its pid, and so the group's id) can the
+// id not have passed to someone else; w.mu is held.
+func (k *child) signalGroup(sig unix.Signal) {
+	if k.pidfd < 0 {
+		return
+	}
+	if err := unix.Kill(-k.pid, sig); err != nil {
+		unix.PidfdSendSignal(k.pidfd, sig, nil, 0) // the group is gone: the child, at least
 	}
 }
 
@@ -281,8 +430,11 @@ func (w *watcher) run() {
 		timeout := -1
 		now := time.Now()
 		for k := range w.kids {
-			if !k.due.IsZero() {
-				ms := int(k.due.Sub(now)/time.Millisecond) + 1
+			for _, at := range []time.Time{k.due, k.killAt} {
+				if at.IsZero() {
+					continue
+				}
+				ms := int(at.Sub(now)/time.Millisecond) + 1
 				if timeout < 0 || ms < timeout {
 					timeout = max(ms, 0)
 				}
@@ -317,13 +469,18 @@ func (w *watcher) run() {
 		}
 		now = time.Now()
 		for k := range w.kids {
+			if !k.killAt.IsZero() && !now.Before(k.killAt) && k.pidfd >= 0 {
+				k.killAt = time.Time{}
+				k.ep.logger().Warn("child did not exit in time: killing its process group", "pid", k.pid, "kill_timeout", k.ep.killTimeout)
+				k.signalGroup(unix.SIGKILL)
+			}
 			if !k.due.IsZero() && !now.Before(k.due) {
 				k.due = time.Time{}
 				if err := k.spawn(); err != nil {
-					k.ep.logger().Error("restart failed", "endpoint", k.ep.String(), "err", err)
+					k.ep.logger().Error("restart failed", "err", err)
 					w.scheduleRestart(k)
 				} else if k.released {
-					unix.PidfdSendSignal(k.pidfd, unix.SIGTERM, nil, 0)
+					k.terminate()
 				}
 			}
 		}
@@ -342,11 +499,11 @@ func (w *watcher) readStderr(k *child) {
 			if i < 0 {
 				break
 			}
-			k.ep.logger().Warn("child stderr", "endpoint", k.ep.String(), "pid", k.pid, "line", string(k.errLine[:i]))
+			k.ep.logger().Warn("child stderr", "pid", k.pid, "line", string(k.errLine[:i]))
 			k.errLine = k.errLine[i+1:]
 		}
 		if len(k.errLine) > 4096 { // a line that never ends: log it in pieces
-			k.ep.logger().Warn("child stderr", "endpoint", k.ep.String(), "pid", k.pid, "line", string(k.errLine))
+			k.ep.logger().Warn("child stderr", "pid", k.pid, "line", string(k.errLine))
 			k.errLine = k.errLine[:0]
 		}
 		return
@@ -361,7 +518,7 @@ func (w *watcher) readStderr(k *child) {
 // drainStderr logs what is left and closes the pipe; w.mu is held.
 func (w *watcher) drainStderr(k *child) {
 	if len(k.errLine) > 0 {
-		k.ep.logger().Warn("child stderr", "endpoint", k.ep.String(), "pid", k.pid, "line", string(k.errLine))
+		k.ep.logger().Warn("child stderr", "pid", k.pid, "line", string(k.errLine))
 		k.errLine = nil
 	}
 	unix.Close(k.stderr)
@@ -371,15 +528,21 @@ func (w *watcher) drainStderr(k *child) {
 // reap collects an exited child and applies the restart policy; w.mu is
 // held.
 func (w *watcher) reap(k *child) {
+	if k.released {
+		// What the child leaves in its group goes with it; it is still
+		// unreaped, so the group's id is still its own.
+		k.signalGroup(unix.SIGKILL)
+	}
 	var ws unix.WaitStatus
 	if _, err := unix.Wait4(k.pid, &ws, unix.WNOHANG, nil); err != nil && err != unix.ECHILD {
 		return
 	}
 	unix.Close(k.pidfd)
 	k.pidfd = -1
+	k.killAt = time.Time{}
 	failed := !ws.Exited() || ws.ExitStatus() != 0
 	log := k.ep.logger()
-	log.Info("child exited", "endpoint", k.ep.String(), "pid", k.pid, "status", describeExit(ws), "ran", time.Since(k.started).Round(time.Millisecond))
+	log.Info("child exited", "pid", k.pid, "status", describeExit(ws), "ran", time.Since(k.started).Round(time.Millisecond))
 	policy := k.ep.restart
 	if k.released || k.end < 0 || policy == "never" || policy == "on-failure" && !failed {
 		if k.end >= 0 {
@@ -400,13 +563,22 @@ func (w *watcher) reap(k *child) {
 func (w *watcher) scheduleRestart(k *child) {
 	d := completion.Jitter(k.delay)
 	k.due = time.Now().Add(d)
-	k.ep.logger().Info("restarting child", "endpoint", k.ep.String(), "in", d.Round(time.Millisecond))
+	k.ep.logger().Info("restarting child", "in", d.Round(time.Millisecond))
 	k.delay = min(2*k.delay, k.ep.maxDelay)
 }
 
+// describeExit says how a child ended: "exit 3", "signal SIGKILL",
+// "signal SIGSEGV (core dumped)".
 func describeExit(ws unix.WaitStatus) string {
-	if ws.Signaled() {
-		return "killed by " + ws.Signal().String()
+	if !ws.Signaled() {
+		return fmt.Sprintf("exit %d", ws.ExitStatus())
 	}
-	return fmt.Sprintf("exit %d", ws.ExitStatus())
+	name := unix.SignalName(ws.Signal())
+	if name == "" {
+		name = fmt.Sprintf("%d", int(ws.Signal()))
+	}
+	if ws.CoreDump() {
+		return "signal " + name + " (core dumped)"
+	}
+	return "signal " + name
 }

@@ -18,6 +18,8 @@ type fifoEndpoint struct {
 	path   string
 	write  bool
 	create bool
+	// followLinks is follow_symlinks: open through a symlink at path.
+	followLinks bool
 }
 
 func newFIFO(p Params) Endpoint {
@@ -38,6 +40,7 @@ func newFIFO(p Params) Endpoint {
 		return nil
 	}
 	e.path = path
+	e.followLinks = parseFollowSymlinks(p)
 	return e
 }
 
@@ -58,16 +61,33 @@ func (e *fifoEndpoint) Open() (int, error) {
 			return -1, &os.PathError{Op: "mkfifo", Path: e.path, Err: err}
 		}
 	}
+	// What is at the path is looked at before the open (opening a device
+	// is not harmless) and again on the descriptor, where nobody can swap
+	// it.
 	var st unix.Stat_t
-	if err := unix.Stat(e.path, &st); err != nil {
+	statFlags := unix.AT_SYMLINK_NOFOLLOW
+	if e.followLinks {
+		statFlags = 0
+	}
+	if err := unix.Fstatat(unix.AT_FDCWD, e.path, &st, statFlags); err != nil {
 		return -1, &os.PathError{Op: "stat", Path: e.path, Err: err}
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return -1, fmt.Errorf("%s exists and is not a fifo", e.path)
+	switch t := fileType(&st); {
+	case t == unix.S_IFLNK:
+		return -1, pathError("open", e.path, unix.ELOOP, false)
+	case t != unix.S_IFIFO:
+		return -1, fmt.Errorf("%s exists and is %s, not a fifo", e.path, typeName(t))
 	}
-	fd, err := unix.Open(e.path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := openPath("open", e.path, unix.O_RDWR|unix.O_NONBLOCK, 0, e.followLinks)
 	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: e.path, Err: err}
+		return -1, err
+	}
+	if t, err := fdType(fd); err != nil || t != unix.S_IFIFO {
+		unix.Close(fd)
+		if err != nil {
+			return -1, err
+		}
+		return -1, fmt.Errorf("%s exists and is %s, not a fifo", e.path, typeName(t))
 	}
 	return fd, nil
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,6 +26,9 @@ type fileEndpoint struct {
 	// follow settings
 	fromEnd bool
 	poll    time.Duration
+	// followLinks is follow_symlinks: open through a symlink at path.
+	followLinks bool
+	log         atomic.Pointer[slog.Logger]
 
 	mu      sync.Mutex
 	writers map[int]bool          // open write descriptors, for Reopen
@@ -50,6 +55,7 @@ func newFile(p Params) Endpoint {
 		return nil
 	}
 	e.path = path
+	e.followLinks = parseFollowSymlinks(p)
 	switch e.mode {
 	case "read", "follow":
 		e.flags = unix.O_RDONLY
@@ -88,9 +94,9 @@ func (e *fileEndpoint) Open() (int, error) {
 	if e.mode == "follow" {
 		return e.follow()
 	}
-	fd, err := unix.Open(e.path, e.flags|unix.O_NONBLOCK|unix.O_CLOEXEC, e.perm)
+	fd, err := openPath("open", e.path, e.flags|unix.O_NONBLOCK, e.perm, e.followLinks)
 	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: e.path, Err: err}
+		return -1, err
 	}
 	if e.Writable() {
 		e.mu.Lock()
@@ -106,14 +112,17 @@ func (e *fileEndpoint) Open() (int, error) {
 // Reopen points every open write descriptor at a fresh open of the path,
 // for log rotation (SIGHUP): the loops keep writing to the same descriptor
 // numbers, now the new file. The new file is appended to, never truncated.
+// What is at the path now must be the kind of file that was opened there
+// (a regular file stays one), and a symlink planted since is not followed
+// (unless follow_symlinks): otherwise the descriptor is left as it was.
 func (e *fileEndpoint) Reopen() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var errs []error
 	for fd := range e.writers {
-		nfd, err := unix.Open(e.path, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_CLOEXEC, e.perm)
+		nfd, err := e.reopenLike(fd)
 		if err != nil {
-			errs = append(errs, &os.PathError{Op: "reopen", Path: e.path, Err: err})
+			errs = append(errs, err)
 			continue
 		}
 		// dup3 swaps what fd refers to in one step; a write in flight
@@ -124,6 +133,53 @@ func (e *fileEndpoint) Reopen() error {
 		unix.Close(nfd)
 	}
 	return errors.Join(errs...)
+}
+
+// reopenLike opens the path afresh for appending, if what is there is the
+// same kind of file as fd. The kind is looked at before the open (opening
+// a fifo or device is not harmless) and checked again on the descriptor.
+func (e *fileEndpoint) reopenLike(fd int) (int, error) {
+	was, err := fdType(fd)
+	if err != nil {
+		return -1, err
+	}
+	changed := func(now uint32) error {
+		return fmt.Errorf("reopen %s: %s is now %s, was %s: not reopened", e.path, e.path, typeName(now), typeName(was))
+	}
+	var st unix.Stat_t
+	statFlags := unix.AT_SYMLINK_NOFOLLOW
+	if e.followLinks {
+		statFlags = 0
+	}
+	switch err := unix.Fstatat(unix.AT_FDCWD, e.path, &st, statFlags); {
+	case err == nil && fileType(&st) == unix.S_IFLNK:
+		return -1, pathError("reopen", e.path, unix.ELOOP, false)
+	case err == nil && fileType(&st) != was:
+		return -1, changed(fileType(&st))
+	}
+	nfd, err := openPath("reopen", e.path, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_NONBLOCK, e.perm, e.followLinks)
+	if err != nil {
+		return -1, err
+	}
+	if now, err := fdType(nfd); err != nil || now != was {
+		unix.Close(nfd)
+		if err != nil {
+			return -1, err
+		}
+		return -1, changed(now)
+	}
+	return nfd, nil
+}
+
+// SetLogger gives a follow endpoint the router's logger, to say when it
+// waits for its file.
+func (e *fileEndpoint) SetLogger(l *slog.Logger) { e.log.Store(l) }
+
+func (e *fileEndpoint) logger() *slog.Logger {
+	if l := e.log.Load(); l != nil {
+		return l
+	}
+	return slog.Default().With("endpoint", e.String())
 }
 
 func (e *fileEndpoint) Release(fd int) error {
@@ -140,10 +196,11 @@ func (e *fileEndpoint) Release(fd int) error {
 // follow opens the file and starts its follower; the endpoint reads the
 // pipe it fills.
 func (e *fileEndpoint) follow() (int, error) {
-	f, err := os.Open(e.path)
+	f, err := e.openFollowed()
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		f = nil // like tail -F: wait for it to appear, then read it all
+		e.logger().Info("waiting for file", "path", e.path)
 	case err != nil:
 		return -1, err
 	}
@@ -175,12 +232,25 @@ func (e *fileEndpoint) follow() (int, error) {
 	}
 	e.follows[p[0]] = stop
 	e.mu.Unlock()
-	fl := &follower{path: e.path, f: f, out: os.NewFile(uintptr(p[1]), "follow-pipe"), poll: e.poll, stop: stop}
+	fl := &follower{path: e.path, open: e.openFollowed, log: e.logger(), waiting: f == nil, f: f, out: os.NewFile(uintptr(p[1]), "follow-pipe"), poll: e.poll, stop: stop}
 	go fl.run()
 	return p[0], nil
 }
 
-var _ Endpoint = (*fileEndpoint)(nil)
+// openFollowed opens the followed file for reading, through a symlink
+// only if follow_symlinks says so.
+func (e *fileEndpoint) openFollowed() (*os.File, error) {
+	fd, err := openPath("open", e.path, unix.O_RDONLY, 0, e.followLinks)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), e.path), nil
+}
+
+var (
+	_ Endpoint = (*fileEndpoint)(nil)
+	_ Logged   = (*fileEndpoint)(nil)
+)
 
 // stdioEndpoint is the process's standard input or output.
 type stdioEndpoint struct {

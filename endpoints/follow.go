@@ -3,6 +3,7 @@ package endpoints
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 )
@@ -14,10 +15,17 @@ import (
 // file, not per connection, and it ends when the pipe's reader is closed.
 type follower struct {
 	path string
-	f    *os.File
-	out  *os.File // the pipe's write end
-	poll time.Duration
-	stop chan struct{}
+	open func() (*os.File, error) // opens path (see fileEndpoint.openFollowed)
+	log  *slog.Logger
+	// failed is the last error opening path logged, so that a file that
+	// stays unopenable is reported once, not every poll.
+	failed string
+	f      *os.File
+	out    *os.File // the pipe's write end
+	poll   time.Duration
+	stop   chan struct{}
+	// waiting is set while the file has not been there since the start.
+	waiting bool
 }
 
 func (fl *follower) run() {
@@ -60,7 +68,7 @@ func (fl *follower) check() {
 		return // gone for now (mid-rotation): keep what is open
 	}
 	if fl.f == nil {
-		fl.f, _ = os.Open(fl.path)
+		fl.f = fl.openLogged()
 		return
 	}
 	open, err := fl.f.Stat()
@@ -75,7 +83,7 @@ func (fl *follower) check() {
 				return
 			}
 		}
-		if nf, err := os.Open(fl.path); err == nil {
+		if nf := fl.openLogged(); nf != nil {
 			fl.f.Close()
 			fl.f = nf
 		}
@@ -84,4 +92,23 @@ func (fl *follower) check() {
 	if pos, err := fl.f.Seek(0, io.SeekCurrent); err == nil && cur.Size() < pos {
 		fl.f.Seek(0, io.SeekStart) // truncated (copytruncate): start over
 	}
+}
+
+// openLogged opens the path, saying when it appears and, once per distinct
+// error, why it cannot be opened (a symlink not followed, permissions).
+func (fl *follower) openLogged() *os.File {
+	f, err := fl.open()
+	switch {
+	case err == nil:
+		if fl.failed != "" || fl.waiting {
+			fl.log.Info("file appeared", "path", fl.path)
+		}
+		fl.failed, fl.waiting = "", false
+		return f
+	case errors.Is(err, os.ErrNotExist):
+	case err.Error() != fl.failed:
+		fl.failed = err.Error()
+		fl.log.Warn("cannot open followed file", "path", fl.path, "err", err)
+	}
+	return nil
 }

@@ -164,46 +164,23 @@ func (e *unixEndpoint) Open() (int, error) {
 }
 
 func (e *unixEndpoint) bind() (int, error) {
-	abstract := e.path[0] == '@'
-	if !abstract {
-		if err := removeStaleSocket(e.path, e.sockType()); err != nil {
+	if e.path[0] == '@' {
+		fd, err := bindOn(e.sa, e.sockType(), nil)
+		if err != nil {
 			return -1, err
 		}
+		e.listenFD.Store(int64(fd))
+		return fd, nil
 	}
-	var prepare func(int) error
-	if !abstract {
-		// The file bind creates takes the socket's own mode (less the
-		// umask): set it first, so that no one may connect in the moment
-		// before the chmod below.
-		prepare = func(fd int) error { return os.NewSyscallError("fchmod", unix.Fchmod(fd, uint32(e.perm))) }
+	if err := removeStaleSocket(e.path, e.sockType()); err != nil {
+		return -1, err
 	}
-	fd, err := bindOn(e.sa, e.sockType(), prepare)
+	fd, err := bindPrivately(e.path, e.sockType(), e.perm, e.uid, e.gid)
 	if err != nil {
 		return -1, err
 	}
-	if !abstract {
-		if err := e.setFileMode(); err != nil {
-			unix.Close(fd)
-			os.Remove(e.path)
-			return -1, err
-		}
-	}
 	e.listenFD.Store(int64(fd))
 	return fd, nil
-}
-
-// setFileMode applies mode and owner to the socket file. Connecting to a
-// unix socket needs write permission on its file, so these decide who may.
-func (e *unixEndpoint) setFileMode() error {
-	if err := os.Chmod(e.path, e.perm); err != nil {
-		return err
-	}
-	if e.uid >= 0 || e.gid >= 0 {
-		if err := os.Lchown(e.path, e.uid, e.gid); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // removeStaleSocket removes path if it is a socket nobody is bound to. A

@@ -258,7 +258,7 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 	var errs []error
 	for i, e := range c.Endpoints {
 		if l, ok := e.(endpoints.Logged); ok {
-			l.SetLogger(r.log)
+			l.SetLogger(r.log.With("endpoint", c.Prog.Endpoints[i])) // its lines name it as the topology does
 		}
 		if res, ok := e.(endpoints.Resolver); ok {
 			if err := res.Resolve(); err != nil {
@@ -431,6 +431,7 @@ func (r *Router) stop(drain time.Duration) error {
 		}()
 	}
 	wg.Wait()
+	waitLingering(units)
 	r.stopAdmin()
 	s := r.Stats()
 	var received, delivered, lost, dropped uint64
@@ -453,6 +454,18 @@ func (r *Router) stop(drain time.Duration) error {
 	r.log.Log(context.Background(), level, "stopped", "received", received, "delivered", delivered, "undelivered", lost, "dropped", dropped, "drained_in", time.Since(start).Round(time.Millisecond))
 	r.doneOnce.Do(func() { close(r.done) })
 	return errors.Join(errs...)
+}
+
+// waitLingering waits for what endpoints released in the background
+// (exec children, SIGKILLed after their kill_timeout) to end.
+func waitLingering(units []*unit) {
+	for _, u := range units {
+		for _, e := range u.comp.Endpoints {
+			if l, ok := e.(endpoints.Lingering); ok {
+				l.WaitReleased()
+			}
+		}
+	}
 }
 
 // Stats returns the router's current figures (zero before Start), summed
