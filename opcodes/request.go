@@ -60,6 +60,7 @@ func (m *Machine) request(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
 		return
 	}
 	m.ask(c, d, e, c.frID, c.fr, wire, lo, hi)
+	m.blockOnGroup(c, g, e)
 }
 
 // ask delivers a request to worker d and notes who asked.

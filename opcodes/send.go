@@ -47,6 +47,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 			return
 		}
 		m.deliver(c, d, e, c.frID, c.fr, wire, lo, hi)
+		m.blockOnGroup(c, in.Arg, e)
 	case ToRequester:
 		m.reply(c, e, wire, lo, hi) // request.go
 	}
@@ -260,6 +261,22 @@ func (m *Machine) block(src, d *conn, hwm, hwmMsgs int) {
 	}
 	d.waiters = append(d.waiters, connRef{src, src.gen})
 	d.resumeAt, d.resumeMsgs = hwm/2, hwmMsgs/2
+}
+
+// blockOnGroup makes src, blocked on the one member of balanced group g its
+// message went to, wait on every member: whichever drains first lets it
+// go on (its next message picks one with room). Waiting on the one alone,
+// a worker that stopped reading held the producer for good while the
+// others sat idle.
+func (m *Machine) blockOnGroup(src *conn, g uint32, e *Edge) {
+	if !src.blocked {
+		return
+	}
+	for _, o := range m.groups[g] {
+		if _, hwm, msgs := e.limits(o); !o.closed {
+			m.block(src, o, hwm, msgs)
+		}
+	}
 }
 
 // flushDirty writes, once per connection, what this turn queued.

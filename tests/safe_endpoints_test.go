@@ -270,7 +270,7 @@ endpoints:
   front: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
   stubborn:
     kind: exec
-    command: [sh, -c, 'trap "" TERM; sleep 600 & echo "$$ $!"; exec sleep 600']
+    command: [sh, -c, 'trap "" TERM; sleep 600 & echo "$$$$ $!"; exec sleep 600']
     framing: lines
     kill_timeout: 200ms
 routes:

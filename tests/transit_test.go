@@ -64,6 +64,12 @@ routes:
 			// The subscriber's loop works through what is in transit at
 			// its own pace (slow under the race detector).
 			offered := func() uint64 { return endpoint(r.Stats(), "subs").Offered }
+			defer func() {
+				if t.Failed() {
+					s := r.Stats()
+					t.Logf("pub read %d; loops %+v", endpoint(s, "pub").MsgsIn, s.Loops)
+				}
+			}()
 			waitProgress(t, "every line offered to the subscriber", offered, func() bool {
 				s := r.Stats()
 				return endpoint(s, "pub").MsgsIn == lines && endpoint(s, "subs").Offered == lines && reconcile(s, "subs") == nil
