@@ -117,20 +117,7 @@ func TestFriendlyErrors(t *testing.T) {
 	for _, tc := range friendlyErrors {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load("t.yaml", []byte(tc.yaml))
-			if err == nil {
-				t.Fatal("loaded without error")
-			}
-			got := strings.Split(err.Error(), "\n")
-			for i := 0; i < len(got) || i < len(tc.want); i++ {
-				switch {
-				case i >= len(tc.want):
-					t.Errorf("extra error: %s", got[i])
-				case i >= len(got):
-					t.Errorf("missing error: %s", tc.want[i])
-				case !strings.HasPrefix(got[i], tc.want[i]):
-					t.Errorf("error %d:\n got  %s\n want %s...", i, got[i], tc.want[i])
-				}
-			}
+			wantErrors(t, err, tc.want)
 		})
 	}
 }

@@ -186,24 +186,31 @@ routes:
 	}},
 }
 
+// wantErrors checks that err lists, line by line, errors starting with
+// want, in order, and nothing else.
+func wantErrors(t *testing.T, err error, want []string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("loaded without error")
+	}
+	got := strings.Split(err.Error(), "\n")
+	for i := 0; i < len(got) || i < len(want); i++ {
+		switch {
+		case i >= len(want):
+			t.Errorf("extra error: %s", got[i])
+		case i >= len(got):
+			t.Errorf("missing error: %s", want[i])
+		case !strings.HasPrefix(got[i], want[i]):
+			t.Errorf("error %d:\n got  %s\n want %s...", i, got[i], want[i])
+		}
+	}
+}
+
 func TestBadTopologiesListEveryError(t *testing.T) {
 	for _, tc := range badTopologies {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load("t.yaml", []byte(tc.yaml))
-			if err == nil {
-				t.Fatal("loaded without error")
-			}
-			got := strings.Split(err.Error(), "\n")
-			for i := 0; i < len(got) || i < len(tc.want); i++ {
-				switch {
-				case i >= len(tc.want):
-					t.Errorf("extra error: %s", got[i])
-				case i >= len(got):
-					t.Errorf("missing error: %s", tc.want[i])
-				case !strings.HasPrefix(got[i], tc.want[i]):
-					t.Errorf("error %d:\n got  %s\n want %s...", i, got[i], tc.want[i])
-				}
-			}
+			wantErrors(t, err, tc.want)
 			for _, e := range Errors(err) {
 				if e.Pos.Line == 0 || e.Pos.Col == 0 || e.Pos.File != "t.yaml" {
 					t.Errorf("error without a position: %v", e)
