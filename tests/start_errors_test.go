@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -159,4 +160,43 @@ func dropThreadCap(c int) error {
 		return fmt.Errorf("capset: %w", err)
 	}
 	return nil
+}
+
+// Every line of a failed start names its position, each prefixed on its
+// own: a log that keeps lines apart loses none of them (issue 17 item 8:
+// later lines lost the "pxroute:" prefix).
+func TestCLIStartErrorsOneLineEach(t *testing.T) {
+	var busy [2]net.Listener
+	for i := range busy {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		busy[i] = ln
+	}
+	topo := filepath.Join(t.TempDir(), "t.yaml")
+	os.WriteFile(topo, []byte(fmt.Sprintf(`
+endpoints:
+  a: {kind: tcp, listen: "%s", framing: lines}
+  b: {kind: tcp, listen: "%s", framing: lines}
+routes:
+  - {pattern: relay, members: [a, b]}
+`, busy[0].Addr(), busy[1].Addr())), 0o600)
+	_, stderr, code := runCLI(t, nil, "run", topo)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	var errs []string
+	for _, l := range lines {
+		if strings.Contains(l, "t.yaml:") {
+			errs = append(errs, l)
+		}
+	}
+	if code == 0 || len(errs) != 2 {
+		t.Fatalf("exit %d, %d error lines, want 2:\n%s", code, len(errs), stderr)
+	}
+	for _, l := range errs {
+		if !strings.HasPrefix(l, "pxroute: "+topo+":") {
+			t.Errorf("line %q does not stand on its own (pxroute: FILE:LINE:COL: …)", l)
+		}
+	}
 }

@@ -137,7 +137,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	if err := r.Start(context.Background()); err != nil {
-		fmt.Fprintf(stderr, "pxroute: %v\n", err)
+		printErrors(stderr, err)
 		return exitInvalid
 	}
 	if len(files) == 0 {
@@ -195,7 +195,7 @@ wait:
 		}
 	}
 	if err := r.Stop(); err != nil {
-		fmt.Fprintf(stderr, "pxroute: %v\n", err)
+		printErrors(stderr, err)
 		return exitInvalid
 	}
 	// A stop that was asked for counts what it cut off as shutdown drops
@@ -275,4 +275,12 @@ func disasmCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// printErrors writes err one line an error, each prefixed "pxroute: ", so
+// that every line of a list of start errors stands on its own in a log.
+func printErrors(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(w, "pxroute: %s\n", line)
+	}
 }
