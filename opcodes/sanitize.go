@@ -24,7 +24,7 @@ func cleanName(dst, raw []byte) []byte {
 			r = '_'
 		case r == utf8.RuneError || unicode.IsControl(r) || invisible(r):
 			continue
-		case unicode.IsSpace(r):
+		case unicode.IsSpace(r) || r == '\u2800': // and the blank braille pattern
 			r = '_'
 		}
 		if len(dst)-start+utf8.RuneLen(r) > maxName {
@@ -35,10 +35,15 @@ func cleanName(dst, raw []byte) []byte {
 	return dst
 }
 
-// invisible reports format characters (bidi controls, zero-width ones,
-// the byte-order mark, soft hyphen) and line or paragraph separators.
+// invisible reports characters that draw nothing: format characters
+// (bidi controls, zero-width ones, the byte-order mark, soft hyphen),
+// every other default-ignorable code point (variation selectors, the
+// combining grapheme joiner, Hangul fillers, Khmer inherent vowels), and
+// line or paragraph separators. A name that differs from another only by
+// these would look the same.
 func invisible(r rune) bool {
-	return unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+		unicode.Is(unicode.Variation_Selector, r) || r == '\u2028' || r == '\u2029'
 }
 
 // needsCleaning reports whether appendClean would change p. Printable

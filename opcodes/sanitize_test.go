@@ -21,6 +21,13 @@ func TestCleanName(t *testing.T) {
 		{"bidi-marks-go", "a\u200Eb\u200Fc\u061Cd", "abcd"},
 		{"invisible-format-characters-go", "al\u200Bi\u2060c\uFEFFe\u00AD", "alice"},
 		{"line-and-paragraph-separators-go", "a\u2028b\u2029c", "abc"},
+		// Found by a hostile probe: each of these made "bob" a new name
+		// that looks like bob.
+		{"variation-selectors-go", "bob\uFE0F\U000E0100\u180B", "bob"},
+		{"grapheme-joiner-goes", "bo\u034Fb", "bob"},
+		{"hangul-fillers-go", "\u115Fbob\u1160\u3164\uFFA0", "bob"},
+		{"khmer-inherent-vowels-go", "bob\u17B4\u17B5", "bob"},
+		{"braille-blank-is-a-blank", "bob\u2800", "bob_"},
 		{"unicode-blanks-become-underscores", "a\u00A0b\u3000c", "a_b_c"},
 		{"invalid-utf8-goes", "a\xffb\xc2c", "abc"},
 		{"printable-unicode-stays", "zoë 日本 \U0001F600", "zoë_日本_\U0001F600"},

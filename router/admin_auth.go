@@ -6,12 +6,14 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // adminGuard stands in front of every admin handler. pxroute trusts
@@ -117,21 +119,41 @@ func sortedHosts(m map[string]bool) []string {
 // without a token file.
 var ErrAdminNeedsToken = errors.New("admin: a public admin endpoint (--admin-public, admin_public: true) needs a bearer token: give --admin-token-file F or admin_token_file: F")
 
+// maxAdminToken bounds a token file.
+const maxAdminToken = 4096
+
 // readAdminToken reads the bearer token from path: its content, less
 // surrounding white space. An unreadable or empty file is an error naming
 // it; one that others may read is logged as a warning by the caller.
+//
+// It must be a regular file of at most maxAdminToken bytes: opened without
+// blocking (a fifo would hold the start, and its signals, forever) and read
+// through a limit (/dev/zero once took 24 GB before the OOM killer).
 func readAdminToken(path string) (token []byte, loose bool, err error) {
-	b, err := os.ReadFile(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, false, fmt.Errorf("admin_token_file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, fmt.Errorf("admin_token_file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, false, fmt.Errorf("admin_token_file %s is not a regular file (%v)", path, fi.Mode().Type())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxAdminToken+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("admin_token_file: %w", err)
+	}
+	if len(b) > maxAdminToken {
+		return nil, false, fmt.Errorf("admin_token_file %s holds over %d bytes: a token is a line", path, maxAdminToken)
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return nil, false, fmt.Errorf("admin_token_file %s is empty: write the token in it", path)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		loose = true
-	}
+	loose = fi.Mode().Perm()&0o077 != 0
 	sum := sha256.Sum256(b)
 	return sum[:], loose, nil
 }

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,6 +185,12 @@ func TestAdminStartRefusals(t *testing.T) {
 	empty := filepath.Join(dir, "empty-token")
 	os.WriteFile(empty, []byte(" \n"), 0o600)
 	missing := filepath.Join(dir, "missing-token")
+	fifo := filepath.Join(dir, "fifo-token")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge-token")
+	os.WriteFile(huge, bytes.Repeat([]byte("x"), 5000), 0o600)
 	topo := writeFile(t, "a.yaml", fmt.Sprintf(adminTopo, ""))
 	public := writeFile(t, "public.yaml", "admin: \"127.0.0.1:0\"\nadmin_public: true\n"+fmt.Sprintf(adminTopo, ""))
 	badKey := writeFile(t, "badkey.yaml", "admin_token_file: 7\n"+fmt.Sprintf(adminTopo, ""))
@@ -196,6 +204,11 @@ func TestAdminStartRefusals(t *testing.T) {
 		{"topology-public-without-token", []string{"check", public}, 1, []string{"public.yaml:2:15: admin_public: true needs admin_token_file"}},
 		{"empty-token-file", []string{"run", topo, "--admin", "127.0.0.1:0", "--admin-token-file", empty}, 1, []string{empty, "empty"}},
 		{"missing-token-file", []string{"run", topo, "--admin", "127.0.0.1:0", "--admin-token-file", missing}, 1, []string{missing}},
+		// A fifo held the start (and ignored signals) forever; /dev/zero
+		// was read until the OOM killer came.
+		{"fifo-token-file", []string{"run", topo, "--admin", "127.0.0.1:0", "--admin-token-file", fifo}, 1, []string{fifo, "not a regular file"}},
+		{"device-token-file", []string{"run", topo, "--admin", "127.0.0.1:0", "--admin-token-file", "/dev/zero"}, 1, []string{"/dev/zero", "not a regular file"}},
+		{"huge-token-file", []string{"run", topo, "--admin", "127.0.0.1:0", "--admin-token-file", huge}, 1, []string{huge, "over 4096 bytes"}},
 		{"token-key-not-a-string", []string{"check", badKey}, 1, []string{"badkey.yaml:1:19: admin_token_file: want"}},
 		{"admin-without-host", []string{"run", topo, "--admin", ":9100"}, 1, []string{"admin address :9100 has no host: write 127.0.0.1:9100"}},
 	}

@@ -46,6 +46,11 @@ func expandEnv(s string) (string, error) {
 		if !validEnvName(name) {
 			return "", fmt.Errorf("${%s}: want ${NAME} or ${NAME:-default}, NAME of letters, digits and _ (write $$ for a literal $)", expr)
 		}
+		if strings.Contains(def, "${") {
+			// The default would end at the inner } and leave the rest as
+			// written, unnoticed in a path or a command.
+			return "", fmt.Errorf("${%s…: a default cannot hold another ${…}; substitutions do not nest", expr)
+		}
 		v, ok := lookupEnv(name)
 		switch {
 		case hasDef && v == "":

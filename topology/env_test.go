@@ -71,6 +71,14 @@ endpoints:
 routes:
   - {pattern: forward, from: a, to: b}
 `, `t.yaml:4:27: connect address ":9090" needs a host`},
+		// Found by a hostile probe: the default ended at the inner } and
+		// "127.0.0.1:${Q}" was taken as written.
+		{"nested-substitution-is-an-error", `
+endpoints:
+  a: {kind: tcp, listen: "127.0.0.1:${PXT_UNSET_X:-${PXT_PORT}}", framing: lines}
+routes:
+  - {pattern: echo, members: a}
+`, `t.yaml:3:26: ${PXT_UNSET_X:-${PXT_PORT…: a default cannot hold another ${…}; substitutions do not nest`},
 		{"keys-are-not-substituted", `
 endpoints:
   ${PXT_NAME}: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
