@@ -348,10 +348,18 @@ routes:
 	}
 
 	// Everyone but the two dead subscribers has left; the router is
-	// still serving.
+	// still serving. The members that just hung up may not have been
+	// closed yet, so "two active" alone could count one of them and miss
+	// a new member that has not joined: the line would pass it by and
+	// idle_timeout would close it. Both new members must be opened, and
+	// every old one gone.
+	opened := endpoint(r.Stats(), "chat").Opened
 	c := dial(t, r.Addr("chat"))
 	other := dial(t, r.Addr("chat"))
-	waitFor(t, "two chat members", func() bool { return endpoint(r.Stats(), "chat").Active == 2 })
+	waitFor(t, "two new chat members and no old one", func() bool {
+		e := endpoint(r.Stats(), "chat")
+		return e.Opened >= opened+2 && e.Active == 2
+	})
 	io.WriteString(c, "final 1\n")
 	chatSent.Add(1)
 	if got := readLines(t, bufio.NewReader(other), 1)[0]; got != "final 1" {
