@@ -1,6 +1,10 @@
 package opcodes
 
-import "github.com/pxroute/pxroute/completion"
+import (
+	"syscall"
+
+	"github.com/pxroute/pxroute/completion"
+)
 
 // Closing a connection with a write under way. The write may already have
 // put some of its bytes on the wire (io_uring runs it in the kernel; epoll
@@ -68,4 +72,124 @@ func (m *Machine) dropQueue(c *conn, drop Drop) {
 func (m *Machine) freeConn(c *conn) {
 	m.free = append(m.free, c.slot)
 	m.rt.liveDone()
+}
+
+// fail records an error on c; its reader runs the error handler next.
+func (m *Machine) fail(c *conn, drop Drop, err syscall.Errno) {
+	if c.closed || c.failed {
+		return
+	}
+	if err != 0 {
+		m.log.Debug("connection error", "endpoint", m.prog.Endpoints[c.ep], "err", err)
+	}
+	c.failed, c.failDrop = true, drop
+	if m.running == c {
+		return
+	}
+	m.doomed = append(m.doomed, c)
+}
+
+// settle runs the error handlers of conns that failed while another ran,
+// and the readers of senders a drained queue unblocked.
+func (m *Machine) settle() {
+	for len(m.wake) > 0 {
+		w := m.wake[len(m.wake)-1]
+		m.wake = m.wake[:len(m.wake)-1]
+		if c := w.live(); c != nil && !c.blocked {
+			m.run(c)
+		}
+	}
+	for len(m.doomed) > 0 {
+		c := m.doomed[len(m.doomed)-1]
+		m.doomed = m.doomed[:len(m.doomed)-1]
+		if c.closed {
+			continue
+		}
+		if c.epc == 0 {
+			// It failed before its program ran (a refused connect): no
+			// handler yet, so count the error here.
+			m.counters[c.ep].Errors++
+			m.close(c, c.failDrop)
+			continue
+		}
+		c.connecting, c.parked, c.recvPending = false, false, false
+		m.run(c)
+	}
+	if len(m.wake) > 0 {
+		m.settle() // error handlers closed conns that others waited on
+	}
+}
+
+func (m *Machine) close(c *conn, drop Drop) {
+	if c.closed || m.suspend(c) {
+		return
+	}
+	c.closed = true
+	m.streamAborted(c)
+	if c.spliceOut() {
+		// A splice from c's pipe is pending on the peer's descriptor; only
+		// closing the peer cancels it, before c's pipe goes away.
+		c.bulk.spliceOut = false
+		if p := c.peer; p != nil {
+			m.dropPipe(c)
+			m.close(p, DropDisconnect)
+		}
+	}
+	if p := c.peer; p != nil && (p.spliceOut() || p.pipeFill() > 0) {
+		// The peer's splice into c is cancelled with c's descriptor; what
+		// its pipe holds (spliced in while c was still connecting, say)
+		// was c's and is lost with it. No splice into the pipe is in
+		// flight: the next waits for an empty pipe.
+		p.bulk.spliceOut = false
+		m.dropPipe(p)
+	}
+	m.dropPipe(c)
+	if c.fd >= 0 && c.sending && m.port.Abort(c.fd, m.tok(c)) {
+		// A write under way may have reached the peer: its completion
+		// says how much (lingerClose), then the rest is counted dropped.
+		c.lingering, c.lingerDrop = true, drop
+		m.lingering++
+	} else {
+		if c.fd >= 0 { // -1: down, waiting to reconnect
+			m.port.Cancel(c.fd)
+		}
+		m.closeFD(c)
+		m.dropQueue(c, drop)
+	}
+	m.releaseInput(c)
+	c.in, c.msg = nil, nil
+	m.leave(c)
+	if r := c.ro; r != nil {
+		if !m.stopping {
+			for _, a := range r.announce {
+				m.announce(c, a[0], a[1], "left")
+			}
+		}
+		m.releaseName(c)
+		m.requestsLost(c, 0)
+		m.dropHeld(c)
+		c.ro = nil
+	}
+	// Senders blocked on c go on: their next message finds c gone. Its
+	// peer is not one of them; it follows c out once drained (below).
+	for i, w := range c.waiters {
+		if w.c == c.peer {
+			c.waiters[i] = connRef{}
+		}
+	}
+	m.wakeAll(c)
+	c.blocked = false
+	if p := c.peer; p != nil {
+		c.peer, p.peer = nil, nil
+		p.peerGone, p.wantShut = true, true
+		p.parked, p.blocked = false, false
+		m.runWriter(p)
+	}
+	if c.counted {
+		m.rt.listenConns[c.ep].Add(-1)
+	}
+	m.log.Debug("closed", "endpoint", m.prog.Endpoints[c.ep])
+	if !c.lingering {
+		m.freeConn(c)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/pxroute/pxroute/completion"
 )
 
 // A connect endpoint pxroute opens itself joins its routes when it is
@@ -129,4 +131,118 @@ func addrOf(e Endpoint) string {
 		return addr
 	}
 	return d
+}
+
+// connect opens endpoint ep for a new conn starting at pc.
+func (m *Machine) connect(ep uint32, pc uint32) (*conn, error) {
+	e := m.rt.eps[ep]
+	switch e.Role() {
+	case RoleConnect:
+		fd, sa, err := e.Socket()
+		if err != nil {
+			return nil, err
+		}
+		c := m.newConn(fd, ep, pc)
+		c.inline, c.connecting = true, true
+		if err := m.port.Connect(fd, sa, m.tok(c)); err != nil {
+			m.close(c, DropDisconnect)
+			return nil, err
+		}
+		return c, nil
+	case RoleOpen:
+		fd, err := e.Open()
+		if err != nil {
+			return nil, err
+		}
+		c := m.newConn(fd, ep, pc)
+		c.inline = completion.Pollable(fd)
+		return c, nil
+	}
+	return nil, fmt.Errorf("endpoint %s cannot be dialled", m.prog.Endpoints[ep])
+}
+
+func (m *Machine) dial(c *conn, in *Inst) {
+	p, err := m.connect(in.Arg, in.Alt)
+	if err != nil {
+		m.log.Warn("dial failed", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
+		m.counters[in.Arg].Errors++
+		m.fail(c, DropDisconnect, errnoOf(err))
+		return
+	}
+	c.peer, p.peer = p, c
+	m.run(p)
+}
+
+// suspend keeps a lost connect endpoint that the router opened itself (a
+// fan-out sink, a merge sink, a source it connects to) instead of closing
+// it: its descriptor goes, but its place in groups and its queue stay, so
+// messages keep queueing up to its marks under its overflow policy while a
+// new connection is made after a backoff. Messages a write had started on
+// are dropped (disconnect): the new connection must not get their tails.
+// It reports false when c should close for good: stopping, a dialled conn,
+// or the backoff gave up.
+func (m *Machine) suspend(c *conn) bool {
+	if c.start == 0 || m.stopping || m.isRetired(c.ep) || c.endpoint.Role() != RoleConnect || c.peer != nil || c.spliceOut() || c.pipeFill() > 0 {
+		return false
+	}
+	d, ok := c.retry.Next(c.endpoint.Reconnect(), time.Now())
+	if !ok {
+		m.log.Warn("giving up reconnecting", "endpoint", m.prog.Endpoints[c.ep], "queued", c.out.msgs())
+		return false
+	}
+	m.streamAborted(c)
+	m.dropPipe(c)
+	if c.fd >= 0 {
+		m.port.Cancel(c.fd)
+		c.endpoint.Release(c.fd)
+		c.fd = -1
+		m.counters[c.ep].Closed++
+		m.active[c.ep]--
+	}
+	had := c.queued()
+	inflight := 0
+	if c.sending {
+		inflight = c.inflight
+	}
+	msgs, n := c.out.abandonStarted(&m.chunks, inflight)
+	m.counters[c.ep].Drops[DropDisconnect] += uint64(msgs)
+	m.counters[c.ep].QueuedMsgs -= int64(msgs)
+	m.counters[c.ep].Queued -= int64(n)
+	if had > 0 && c.queued() == 0 {
+		m.busy--
+	}
+	m.requestsLost(c, c.out.msgs()) // what is still queued goes to the new connection
+	m.releaseInput(c)
+	c.in, c.cur, c.msg = nil, nil, nil
+	// Completions of the old descriptor's operations must not find c:
+	// a new generation makes their tokens stale.
+	c.gen++
+	c.sending, c.recvPending, c.readDone, c.wantShut, c.writeShut = false, false, false, false, false
+	c.peerGone, c.failed, c.parked, c.blocked = false, false, false, false
+	c.epc, c.wpc = 0, 0
+	c.connecting, c.down = true, true
+	m.wakeAll(c) // its senders go on: what they send now queues or drops by policy
+	m.retrying(c.ep, d, c.out.msgs())
+	m.port.After(d, token(tagReconnect, c.gen, c.slot))
+	return true
+}
+
+// reconnect makes a new connection for a suspended conn; its program runs
+// again from the start once connected (joins are kept, not repeated).
+func (m *Machine) reconnect(c *conn) {
+	fd, sa, err := c.endpoint.Socket()
+	if err == nil {
+		c.fd = fd
+		c.inline = true
+		m.counters[c.ep].Opened++
+		m.active[c.ep]++
+		if err = m.port.Connect(fd, sa, m.tok(c)); err == nil {
+			c.down = false
+			c.rpc = m.inst[c.start].Out
+			return
+		}
+	}
+	m.log.Debug("reconnect failed", "endpoint", m.prog.Endpoints[c.ep], "err", err)
+	m.counters[c.ep].Errors++
+	m.close(c, DropDisconnect) // suspends it again, or gives up
 }

@@ -47,7 +47,7 @@
 // (forwarded as they arrive; spliced through a kernel pipe where both
 // descriptors allow, see stream.go). Where frame and a group send loop on
 // each other, the messages of one read go to the group as one run
-// (run.go). Prog.Pin keeps the conns of routes whose senders block on a
+// (batch.go). Prog.Pin keeps the conns of routes whose senders block on a
 // group on one loop.
 //
 // Opcode values are pinned by a test. Per-op execution counts, per

@@ -3,6 +3,7 @@ package opcodes
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -160,4 +161,47 @@ func (m *Machine) announce(c *conn, g, edge uint32, verb string) {
 	m.postGroup(c, g, edge, wire, lo, hi, 1) // a notice, not a message: never no_route
 	m.holdBack(c)
 	m.shared.done()
+}
+
+func (m *Machine) target(c *conn, mode Mode) *conn {
+	switch mode {
+	case ToPeer:
+		return c.peer
+	case ToSelf:
+		return c
+	}
+	return nil
+}
+
+func (m *Machine) join(c *conn, g, topics uint32) {
+	if slices.Contains(c.groups, g) {
+		return // a reconnected conn runs its program again
+	}
+	if topics > 0 {
+		f := c.roles().filterIn(g) // declared topics are the operator's: not bounded
+		for _, t := range m.prog.Topics[topics-1] {
+			f.topics.add([]byte(t))
+		}
+	}
+	m.groups[g] = append(m.groups[g], c)
+	c.groups = append(c.groups, g)
+	m.rt.members[int(g)*len(m.rt.machines)+m.id].Add(1)
+	m.dispatchHeld() // a new worker has room
+}
+
+func (m *Machine) leave(c *conn) {
+	for _, g := range c.groups {
+		list := m.groups[g]
+		for i, x := range list {
+			if x == c {
+				last := len(list) - 1
+				list[i] = list[last]
+				list[last] = nil
+				m.groups[g] = list[:last]
+				break
+			}
+		}
+		m.rt.members[int(g)*len(m.rt.machines)+m.id].Add(-1)
+	}
+	c.groups = nil
 }

@@ -413,7 +413,7 @@ type shareStream struct {
 	prev *chunk
 	cur  []byte // this send's message in fill, once copied
 
-	// A run (see run.go): its bytes as segments, a chunk each; the chunk
+	// A run (see batch.go): its bytes as segments, a chunk each; the chunk
 	// before the first; and the chunks it holds a reference to until every
 	// queue has taken its own (a chunk the stream moved past could
 	// otherwise be pooled and refilled by the same run).

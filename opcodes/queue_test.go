@@ -245,7 +245,7 @@ func pinned(q *outQueue) int {
 	return n
 }
 
-// Runs (run.go): a run of messages is copied into the share stream once and
+// Runs (batch.go): a run of messages is copied into the share stream once and
 // each queue takes it whole, by reference where it continues the queue's
 // run of shared bytes, else copied. Runs larger than a chunk span several;
 // the queue still gets exactly its runs' bytes and message ends, and a

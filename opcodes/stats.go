@@ -1,6 +1,8 @@
 package opcodes
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+)
 
 // Drop is why a message was not delivered.
 type Drop uint8
@@ -157,4 +159,36 @@ type Stats struct {
 	Loops       []LoopStats       `json:"loops"`
 	Endpoints   []EndpointStats   `json:"endpoints"`
 	Ops         map[string]uint64 `json:"ops"` // executions per opcode, all loops
+}
+
+// publish copies the loop's plain counters to the atomics Stats reads. It
+// runs every turn, so it stores only what changed since the last time.
+func (m *Machine) publish() {
+	if m.ops != m.lastOps {
+		for i := range m.ops {
+			if m.ops[i] != m.lastOps[i] {
+				m.pub.ops[i].Store(m.ops[i])
+			}
+		}
+		m.lastOps = m.ops
+	}
+	changed := false
+	for i := range m.counters {
+		if m.counters[i] != m.lastCounters[i] {
+			m.pub.eps[i].store(&m.counters[i])
+			m.lastCounters[i] = m.counters[i]
+		}
+		if m.active[i] != m.lastActive[i] {
+			m.pub.active[i].Store(m.active[i])
+			m.lastActive[i] = m.active[i]
+			changed = true
+		}
+	}
+	if changed {
+		total := int64(0)
+		for _, a := range m.active {
+			total += a
+		}
+		m.pub.conns.Store(total)
+	}
 }

@@ -117,7 +117,7 @@ routes:
 	},
 	{
 		// A read holds many lines, which go to the group as runs (see
-		// opcodes/run.go), and publishers' runs share a turn's batch
+		// opcodes/batch.go), and publishers' runs share a turn's batch
 		// to another loop: each subscriber still gets every line once, each
 		// publisher's in order, in its own framing, and the figures count
 		// every message.

@@ -1,5 +1,9 @@
 package opcodes
 
+import (
+	"sync"
+)
+
 // Runs: a read often holds many messages (a 64 KiB read of 64-byte lines
 // holds a thousand), and a group send queues each for every member. When
 // the reader's program is the plain loop "frame, send to a group, frame
@@ -219,3 +223,26 @@ func (m *Machine) mailRuns(v *groupBatch) {
 		}
 	}
 }
+
+// groupBatch carries one turn's messages from one loop to another loop's
+// group members. The sender is never on the receiving loop, so "others" is
+// "group" there. Batches are recycled through batchPool.
+type groupBatch struct {
+	from int    // the loop that posted it
+	data []byte // every message's wire bytes, back to back
+	msgs []batchMsg
+}
+
+type batchMsg struct {
+	src, group, frID uint32 // sender's endpoint (charged if nobody is left), group, framing id
+	edge             uint32
+	fr               Framing
+	end              int // data[previous end:end] is this message's wire
+	lo, hi           int // payload bounds inside the wire
+	// Whether it reached anyone on its sender's loop, else how the loops
+	// it went to decide no_route (noroute.go).
+	routed bool
+	ticket *routeTicket
+}
+
+var batchPool = sync.Pool{New: func() any { return new(groupBatch) }}

@@ -1,6 +1,8 @@
 package opcodes
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+)
 
 // Mail between loops around a stop. Stop acknowledges once every loop has
 // stopped reading, and every message a loop framed before its
@@ -63,4 +65,32 @@ func (m *Machine) refuseAdopted(v *connMail) {
 		m.rt.listenConns[v.ep].Add(-1)
 	}
 	unix.Close(v.fd)
+}
+
+// stop stops accepting and reading; queued output keeps flowing.
+func (m *Machine) stop() {
+	m.stopping = true
+	for _, l := range m.lists {
+		if l.fd >= 0 {
+			m.port.Cancel(l.fd)
+			m.rt.eps[l.ep].Release(l.fd)
+			l.fd = -1
+			m.rt.liveDone()
+		}
+	}
+}
+
+// closeAll ends the drain: whatever is still queued is dropped as shutdown.
+// The loop is done once the writes that were under way have said what they
+// wrote (lingerClose).
+func (m *Machine) closeAll() {
+	m.stop()
+	for _, c := range m.conns {
+		if c != nil && !c.closed {
+			m.close(c, DropShutdown)
+		}
+	}
+	m.closedAll = true
+	m.done = m.lingering == 0
+	m.publish()
 }

@@ -1,0 +1,78 @@
+package opcodes
+
+import (
+	"time"
+
+	"github.com/pxroute/pxroute/completion"
+	"golang.org/x/sys/unix"
+)
+
+// Listening: a listener's accept is kept armed, and each accepted
+// descriptor is admitted (admission.go) and handed to a loop.
+
+type listener struct {
+	pc    uint32
+	ep    uint32
+	fd    int
+	next  int  // round-robin cursor over loops
+	pause bool // in an episode of failed accepts (EMFILE): retried on a timer
+	// admission: the endpoint's limits, and the accept-rate bucket
+	adm      Admission
+	tokens   float64
+	filled   time.Time
+	refusing bool // in an episode of refusals: logged once
+}
+
+func (m *Machine) armAccept(i uint32) {
+	l := m.lists[i]
+	if err := m.port.Accept(l.fd, token(tagListener, 0, i)); err != nil {
+		m.log.Error("accept", "endpoint", m.prog.Endpoints[l.ep], "err", err)
+	}
+}
+
+func (m *Machine) accepted(i uint32, cp *completion.Completion) {
+	if int(i) >= len(m.lists) || m.lists[i].fd < 0 {
+		if cp.Err == 0 {
+			unix.Close(cp.N)
+		}
+		return
+	}
+	l := m.lists[i]
+	switch cp.Err {
+	case 0:
+		if l.pause {
+			l.pause = false
+			m.log.Info("accept resumed", "endpoint", m.prog.Endpoints[l.ep])
+		}
+	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+		// Out of descriptors or memory: retry every 100ms instead of
+		// spinning, and say so once per episode.
+		if !l.pause {
+			l.pause = true
+			m.log.Warn("accept paused", "endpoint", m.prog.Endpoints[l.ep], "err", cp.Err)
+		}
+		m.port.After(100*time.Millisecond, token(tagAccept, 0, i))
+		return
+	default:
+		m.armAccept(i) // ECONNABORTED and friends: the next one may be fine
+		return
+	}
+	// Accept stays armed: no resubmission per connection.
+	if !m.admit(l, cp.N) {
+		unix.Close(cp.N)
+		return
+	}
+	if l.adm.MaxConns > 0 {
+		m.rt.listenConns[l.ep].Add(1) // taken back when the conn closes
+	}
+	target := l.next % len(m.rt.machines)
+	l.next++
+	if pin := m.rt.pin(l.ep); pin >= 0 {
+		target = pin
+	}
+	if target == m.id {
+		m.adopt(cp.N, l.ep, m.inst[l.pc].Out)
+		return
+	}
+	m.post(target, &connMail{fd: cp.N, ep: l.ep, pc: m.inst[l.pc].Out})
+}

@@ -1,0 +1,53 @@
+package opcodes
+
+import (
+	"time"
+)
+
+// The idle sweep: one timer a loop closes conns past idle_timeout or
+// frame_timeout.
+
+// armIdleSweep starts the loop's idle sweep if any endpoint has an
+// idle_timeout or frame_timeout: every quarter of the shortest one, conns
+// past theirs are closed. One timer a loop, not one per connection.
+func (m *Machine) armIdleSweep() {
+	var shortest time.Duration
+	for _, e := range m.rt.eps {
+		for _, d := range []time.Duration{e.IdleTimeout(), e.FrameTimeout()} {
+			if d > 0 && (shortest == 0 || d < shortest) {
+				shortest = d
+			}
+		}
+	}
+	if shortest == 0 {
+		return
+	}
+	m.idleEvery = max(shortest/4, idleSweepMin)
+	m.port.After(m.idleEvery, token(tagIdle, 0, 0))
+}
+
+// sweepIdle closes the conns quiet for longer than their idle_timeout.
+func (m *Machine) sweepIdle() {
+	if m.stopping {
+		return
+	}
+	now := time.Now().UnixNano()
+	for _, c := range m.conns {
+		if c == nil || c.closed || c.down {
+			continue
+		}
+		switch idle, frame := c.endpoint.IdleTimeout(), c.endpoint.FrameTimeout(); {
+		case c.idleTimed && now-c.lastIO > int64(idle):
+			m.log.Debug("idle timeout", "endpoint", m.prog.Endpoints[c.ep], "after", idle)
+			m.counters[c.ep].IdleClosed++
+			m.close(c, DropDisconnect)
+		case c.frameTimed && c.partialAt != 0 && now-c.partialAt > int64(frame):
+			// A message dribbling in: a slowloris holds buffers and a
+			// connection without ever going idle.
+			m.log.Debug("frame timeout", "endpoint", m.prog.Endpoints[c.ep], "after", frame)
+			m.counters[c.ep].FrameTimeouts++
+			m.close(c, DropDisconnect)
+		}
+	}
+	m.port.After(m.idleEvery, token(tagIdle, 0, 0))
+}
