@@ -130,7 +130,7 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr Framing, 
 // one delivery per message would have queued it, and reports whether it
 // did.
 func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) bool {
-	if d.closed || d.failed || d.wantShut || d.writeShut || (d.frID != frID && !d.raw) || (d.maxOut > 0 && maxPayload > d.maxOut) {
+	if d.closed() || d.failed || d.shut != shutNone || (d.frID != frID && !d.raw) || (d.maxOut > 0 && maxPayload > d.maxOut) {
 		return false
 	}
 	_, hwm, hwmMsgs := e.limits(d)
@@ -146,7 +146,7 @@ func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, b
 	ct.Offered += uint64(k)
 	ct.QueuedMsgs += int64(k)
 	ct.Queued += int64(size)
-	if !d.dirty && !d.sending && !d.connecting {
+	if !d.dirty && !d.sending && !d.connecting() {
 		d.dirty = true
 		m.dirty = append(m.dirty, d)
 	}

@@ -31,7 +31,7 @@ func (m *Machine) lingerClose(c *conn, cp *completion.Completion) {
 	if had && c.queued() == 0 {
 		m.busy--
 	}
-	c.sending, c.lingering = false, false
+	c.sending, c.life = false, connClosed
 	m.lingering--
 	m.closeFD(c)
 	m.dropQueue(c, c.lingerDrop)
@@ -76,7 +76,7 @@ func (m *Machine) freeConn(c *conn) {
 
 // fail records an error on c; its reader runs the error handler next.
 func (m *Machine) fail(c *conn, drop Drop, err syscall.Errno) {
-	if c.closed || c.failed {
+	if c.closed() || c.failed {
 		return
 	}
 	if err != 0 {
@@ -102,7 +102,7 @@ func (m *Machine) settle() {
 	for len(m.doomed) > 0 {
 		c := m.doomed[len(m.doomed)-1]
 		m.doomed = m.doomed[:len(m.doomed)-1]
-		if c.closed {
+		if c.closed() {
 			continue
 		}
 		if c.epc == 0 {
@@ -112,7 +112,10 @@ func (m *Machine) settle() {
 			m.close(c, c.failDrop)
 			continue
 		}
-		c.connecting, c.parked, c.recvPending = false, false, false
+		if c.life == connConnecting {
+			c.life = connLive // a failed connect: its error handler runs
+		}
+		c.parked, c.recvPending = false, false
 		m.run(c)
 	}
 	if len(m.wake) > 0 {
@@ -121,10 +124,10 @@ func (m *Machine) settle() {
 }
 
 func (m *Machine) close(c *conn, drop Drop) {
-	if c.closed || m.suspend(c) {
+	if c.closed() || m.suspend(c) {
 		return
 	}
-	c.closed = true
+	c.life = connClosed
 	m.streamAborted(c)
 	if c.spliceOut() {
 		// A splice from c's pipe is pending on the peer's descriptor; only
@@ -147,7 +150,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 	if c.fd >= 0 && c.sending && m.port.Abort(c.fd, m.tok(c)) {
 		// A write under way may have reached the peer: its completion
 		// says how much (lingerClose), then the rest is counted dropped.
-		c.lingering, c.lingerDrop = true, drop
+		c.life, c.lingerDrop = connLingering, drop
 		m.lingering++
 	} else {
 		if c.fd >= 0 { // -1: down, waiting to reconnect
@@ -181,7 +184,8 @@ func (m *Machine) close(c *conn, drop Drop) {
 	c.blocked = false
 	if p := c.peer; p != nil {
 		c.peer, p.peer = nil, nil
-		p.peerGone, p.wantShut = true, true
+		p.peerGone = true
+		p.askShut()
 		p.parked, p.blocked = false, false
 		m.runWriter(p)
 	}
@@ -189,7 +193,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 		m.rt.listenConns[c.ep].Add(-1)
 	}
 	m.log.Debug("closed", "endpoint", m.prog.Endpoints[c.ep])
-	if !c.lingering {
+	if c.life != connLingering {
 		m.freeConn(c)
 	}
 }

@@ -23,9 +23,9 @@ type conn struct {
 	rpc, epc, wpc uint32 // reader pc, error handler, send-complete handler
 	start         uint32 // the open thread that made it (singletons), else 0
 
-	connecting  bool // connect in flight: sends only queue
-	down        bool // lost, waiting to reconnect: sends queue up to the marks
-	counted     bool // holds a place in its listener's max_conns
+	life        lifecycle
+	shut        shutState // its write side: half-close asked for, done
+	counted     bool      // holds a place in its listener's max_conns
 	ignoreEOF   bool
 	idleTimed   bool  // its endpoint has an idle_timeout
 	frameTimed  bool  // its endpoint has a frame_timeout
@@ -36,13 +36,9 @@ type conn struct {
 	blocked     bool // a send blocked on a full queue: read no more until it drains
 	parked      bool // reader stopped at recv or frame because it is blocked
 	readDone    bool
-	wantShut    bool // half-close requested once the queue drains
-	writeShut   bool
 	peerGone    bool // its peer closed: close once drained
 	failed      bool // an error is pending; the reader jumps to epc
 	failDrop    Drop
-	closed      bool
-	lingering   bool // closed, its descriptor open until a write under way completes (closing.go)
 	lingerDrop  Drop // why it closed: what that write did not finish is dropped so
 	sending     bool // a port Send is in flight
 	dirty       bool // queued this turn: in Machine.dirty for the turn's flush
@@ -83,6 +79,47 @@ type conn struct {
 }
 
 func (c *conn) queued() int { return c.out.len() }
+
+// lifecycle is where a conn is in its life. A conn pxroute connects goes
+// connecting -> live, and on a loss down -> connecting -> live again
+// (connecting.go); every conn ends lingering (a write under way must say
+// how far it got, closing.go) or straight closed.
+type lifecycle uint8
+
+const (
+	connLive       lifecycle = iota // connected: it reads and writes
+	connConnecting                  // connect in flight: sends only queue
+	connDown                        // lost, waiting to reconnect: sends queue up to the marks
+	connLingering                   // closed, its descriptor open until a write under way completes
+	connClosed                      // closed for good
+)
+
+// connecting: not connected yet (or again), so sends only queue.
+func (c *conn) connecting() bool { return c.life == connConnecting || c.life == connDown }
+
+// down: lost, with no descriptor until the reconnect timer fires.
+func (c *conn) down() bool { return c.life == connDown }
+
+// closed: closed to everything, lingering or not.
+func (c *conn) closed() bool { return c.life >= connLingering }
+
+// shutState is the write side's half-close: asked for (once the queue
+// drains), then done.
+type shutState uint8
+
+const (
+	shutNone shutState = iota
+	shutWanted
+	shutDone
+)
+
+// askShut asks for a half-close once the queue drains; one already done
+// stays done.
+func (c *conn) askShut() {
+	if c.shut == shutNone {
+		c.shut = shutWanted
+	}
+}
 
 // Per-connection state most connections never need lives apart, so that
 // an idle connection costs its loop little memory (the conn struct is
@@ -170,7 +207,7 @@ type connRef struct {
 }
 
 func (r connRef) live() *conn {
-	if r.c == nil || r.c.gen != r.gen || r.c.closed {
+	if r.c == nil || r.c.gen != r.gen || r.c.closed() {
 		return nil
 	}
 	return r.c

@@ -143,7 +143,7 @@ func (m *Machine) connect(ep uint32, pc uint32) (*conn, error) {
 			return nil, err
 		}
 		c := m.newConn(fd, ep, pc)
-		c.inline, c.connecting = true, true
+		c.inline, c.life = true, connConnecting
 		if err := m.port.Connect(fd, sa, m.tok(c)); err != nil {
 			m.close(c, DropDisconnect)
 			return nil, err
@@ -217,10 +217,10 @@ func (m *Machine) suspend(c *conn) bool {
 	// Completions of the old descriptor's operations must not find c:
 	// a new generation makes their tokens stale.
 	c.gen++
-	c.sending, c.recvPending, c.readDone, c.wantShut, c.writeShut = false, false, false, false, false
+	c.sending, c.recvPending, c.readDone, c.shut = false, false, false, shutNone
 	c.peerGone, c.failed, c.parked, c.blocked = false, false, false, false
 	c.epc, c.wpc = 0, 0
-	c.connecting, c.down = true, true
+	c.life = connDown
 	m.wakeAll(c) // its senders go on: what they send now queues or drops by policy
 	m.retrying(c.ep, d, c.out.msgs())
 	m.port.After(d, token(tagReconnect, c.gen, c.slot))
@@ -237,7 +237,7 @@ func (m *Machine) reconnect(c *conn) {
 		m.counters[c.ep].Opened++
 		m.active[c.ep]++
 		if err = m.port.Connect(fd, sa, m.tok(c)); err == nil {
-			c.down = false
+			c.life = connConnecting
 			c.rpc = m.inst[c.start].Out
 			return
 		}

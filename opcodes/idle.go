@@ -33,7 +33,7 @@ func (m *Machine) sweepIdle() {
 	}
 	now := time.Now().UnixNano()
 	for _, c := range m.conns {
-		if c == nil || c.closed || c.down {
+		if c == nil || c.closed() || c.down() {
 			continue
 		}
 		switch idle, frame := c.endpoint.IdleTimeout(), c.endpoint.FrameTimeout(); {

@@ -92,7 +92,9 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		c.lastSent = cp.N
 		m.runWriter(c)
 	case completion.KindConnect:
-		c.connecting = false
+		if c.life == connConnecting {
+			c.life = connLive
+		}
 		if cp.Err != 0 {
 			m.connectFailed(c, cp.Err)
 			m.fail(c, DropDisconnect, cp.Err)
@@ -101,7 +103,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		m.connected(c)
 		c.retry.Reset()
 		m.run(c)
-		if (c.queued() > 0 || c.wantShut || c.peerGone) && !c.closed {
+		if (c.queued() > 0 || c.shut != shutNone || c.peerGone) && !c.closed() {
 			// What queued meanwhile goes out; a half-close or close its
 			// peer asked for while it was connecting happens now, even
 			// with nothing queued (a client that hung up at once).
@@ -115,10 +117,10 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 
 // run executes c's reader thread from c.rpc until it parks or ends.
 func (m *Machine) run(c *conn) {
-	if c.closed {
+	if c.closed() {
 		return
 	}
-	if c.connecting {
+	if c.connecting() {
 		m.prologue(c) // handlers and joins: it queues while it connects
 		return
 	}
@@ -126,7 +128,7 @@ func (m *Machine) run(c *conn) {
 	m.running = c
 	defer func() { m.running = prev }()
 	for {
-		if c.closed {
+		if c.closed() {
 			return // an op closed it under us (its writer thread, a peer's close)
 		}
 		if c.failed {
@@ -244,7 +246,7 @@ func (m *Machine) run(c *conn) {
 					// it was sent goes out whole, then it closes.
 					m.leave(t)
 				}
-				t.wantShut = true
+				t.askShut()
 				m.runWriter(t)
 			}
 			c.rpc = in.Out
@@ -274,7 +276,7 @@ func (m *Machine) run(c *conn) {
 		case OpHalt:
 			c.readDone = true
 			m.releaseInput(c)
-			if c.writeShut || c.peerGone {
+			if c.shut == shutDone || c.peerGone {
 				m.close(c, DropDisconnect)
 			}
 			return
@@ -287,7 +289,7 @@ func (m *Machine) run(c *conn) {
 // runWriter executes c's writer thread: after a send completes, or when a
 // half-close or a peer's departure asks it to look at its queue.
 func (m *Machine) runWriter(c *conn) {
-	if c.closed || c.wpc == 0 {
+	if c.closed() || c.wpc == 0 {
 		return
 	}
 	pc := c.wpc
@@ -297,21 +299,21 @@ func (m *Machine) runWriter(c *conn) {
 		switch in.Op {
 		case OpSent:
 			m.sent(c)
-			if c.closed {
+			if c.closed() {
 				return
 			}
 			pc = in.Out
 		case OpDrained:
-			if c.queued() == 0 && !c.sending && !c.connecting && !c.dirty {
-				if c.wantShut && !c.writeShut {
-					c.writeShut = true
+			if c.queued() == 0 && !c.sending && !c.connecting() && !c.dirty {
+				if c.shut == shutWanted {
+					c.shut = shutDone
 					if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil && !c.readDone {
 						// Not a socket (pipe, file, tty): the only way to
 						// say EOF is to close, which ends reading too.
 						c.readDone = true
 					}
 				}
-				if c.peerGone || (c.writeShut && c.readDone) {
+				if c.peerGone || (c.shut == shutDone && c.readDone) {
 					m.close(c, DropDisconnect)
 					return
 				}

@@ -164,7 +164,7 @@ func (m *Machine) Complete(cp *completion.Completion) {
 	switch tag {
 	case tagConn:
 		c := m.lookup(slot, gen)
-		if c != nil && c.lingering {
+		if c != nil && c.life == connLingering {
 			m.lingerClose(c, cp)
 			break
 		}
@@ -198,7 +198,7 @@ func (m *Machine) Complete(cp *completion.Completion) {
 	case tagReconnect:
 		// A retired endpoint stays down: its queue waits for the drain
 		// deadline.
-		if c := m.lookup(slot, gen); c != nil && c.down && !c.closed && !m.isRetired(c.ep) {
+		if c := m.lookup(slot, gen); c != nil && c.life == connDown && !m.isRetired(c.ep) {
 			m.reconnect(c)
 		}
 	case tagDrain:

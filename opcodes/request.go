@@ -207,11 +207,11 @@ func (m *Machine) shutAnswered(c *conn) {
 	if c.dirty {
 		c.dirty = false
 		m.writeNow(c)
-		if c.closed || c.failed {
+		if c.closed() || c.failed {
 			return
 		}
 	}
-	c.wantShut = true
+	c.askShut()
 	m.runWriter(c)
 }
 
@@ -275,7 +275,7 @@ func (m *Machine) sweepReplies() {
 	now := time.Now().UnixNano()
 	pending := false
 	for _, c := range m.conns {
-		if c == nil || c.closed || c.down || c.ro == nil || c.ro.replyAt == len(c.ro.replies) {
+		if c == nil || c.closed() || c.down() || c.ro == nil || c.ro.replyAt == len(c.ro.replies) {
 			continue
 		}
 		oldest := c.ro.replies[c.ro.replyAt].at
@@ -287,7 +287,7 @@ func (m *Machine) sweepReplies() {
 				"after", t, "requests", len(c.ro.replies)-c.ro.replyAt)
 			m.counters[c.ep].ReplyTimeouts++
 			m.close(c, DropDisconnect)
-			if c.closed || c.ro == nil || c.ro.replyAt == len(c.ro.replies) {
+			if c.closed() || c.ro == nil || c.ro.replyAt == len(c.ro.replies) {
 				continue
 			}
 		}

@@ -51,7 +51,7 @@ func (m *Machine) retire(v retireMail) {
 	}
 	v.ack()
 	for _, c := range m.conns {
-		if c != nil && !c.closed && m.retired[c.ep] {
+		if c != nil && !c.closed() && m.retired[c.ep] {
 			m.retiring = append(m.retiring, c)
 		}
 	}
@@ -67,8 +67,8 @@ func (m *Machine) finishRetiring(deadline bool) {
 	keep := m.retiring[:0]
 	for _, c := range m.retiring {
 		switch {
-		case c.closed:
-		case deadline || c.queued() == 0 && !c.sending && !c.connecting:
+		case c.closed():
+		case deadline || c.queued() == 0 && !c.sending && !c.connecting():
 			m.close(c, DropShutdown)
 		default:
 			keep = append(keep, c)

@@ -107,7 +107,7 @@ func (m *Machine) pick(g uint32, e *Edge) *conn {
 	start := m.cursor[g]
 	for i := range members {
 		d := members[(start+i)%len(members)]
-		if d.closed || d.failed || d.wantShut || d.writeShut {
+		if d.closed() || d.failed || d.shut != shutNone {
 			continue
 		}
 		if e.Reply && m.atMax(d) {
@@ -165,7 +165,7 @@ func (m *Machine) postBatches() {
 // whether the message was queued.
 func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire []byte, lo, hi int) bool {
 	m.counters[d.ep].Offered++
-	if d.closed || d.failed || d.wantShut || d.writeShut {
+	if d.closed() || d.failed || d.shut != shutNone {
 		m.counters[d.ep].Drops[DropDisconnect]++
 		return false
 	}
@@ -215,7 +215,7 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 	}
 	m.counters[d.ep].QueuedMsgs++
 	m.counters[d.ep].Queued += int64(total)
-	if !d.dirty && !d.sending && !d.connecting {
+	if !d.dirty && !d.sending && !d.connecting() {
 		d.dirty = true
 		m.dirty = append(m.dirty, d)
 	}
@@ -273,7 +273,7 @@ func (m *Machine) blockOnGroup(src *conn, g uint32, e *Edge) {
 		return
 	}
 	for _, o := range m.groups[g] {
-		if _, hwm, msgs := e.limits(o); !o.closed {
+		if _, hwm, msgs := e.limits(o); !o.closed() {
 			m.block(src, o, hwm, msgs)
 		}
 	}
@@ -291,7 +291,7 @@ func (m *Machine) flushDirty() {
 		}
 		d.dirty = false
 		m.writeNow(d)
-		if !d.closed {
+		if !d.closed() {
 			m.resume(d)
 		}
 	}
@@ -304,7 +304,7 @@ func (m *Machine) flushDirty() {
 // Inline first on both engines keeps the high-water mark honest: it counts
 // what the socket refused, not what merely waits for a completion.
 func (m *Machine) writeNow(d *conn) {
-	if d.closed || d.sending || d.connecting || d.queued() == 0 {
+	if d.closed() || d.sending || d.connecting() || d.queued() == 0 {
 		return
 	}
 	if d.inline && d.dgram {
@@ -359,7 +359,7 @@ func (m *Machine) writeDatagrams(d *conn) bool {
 
 // flush submits everything queued for d as one send, unless one is in flight.
 func (m *Machine) flush(d *conn) {
-	if d.sending || d.connecting || d.queued() == 0 || d.closed {
+	if d.sending || d.connecting() || d.queued() == 0 || d.closed() {
 		return
 	}
 	if d.dgram {

@@ -85,7 +85,7 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 		m.counters[c.ep].BytesIn += uint64(cp.N)
 		m.counters[c.ep].MsgsIn++
 		p := c.peer
-		if p == nil || p.closed {
+		if p == nil || p.closed() {
 			m.counters[c.ep].Lost[DropDisconnect]++
 			m.closePipe(c) // the bytes in it have nowhere to go
 			break
@@ -105,7 +105,7 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 // take writes.
 func (m *Machine) spliceToPeer(c *conn) {
 	p := c.peer
-	if c.bulk.spliceOut || c.bulk.pipeFill == 0 || p == nil || p.connecting || p.sending {
+	if c.bulk.spliceOut || c.bulk.pipeFill == 0 || p == nil || p.connecting() || p.sending {
 		return // p's connect or send completion calls back here
 	}
 	if err := m.port.SpliceOut(c.bulk.pipe[0], p.fd, c.bulk.pipeFill, m.tok(c)); err != nil {

@@ -86,7 +86,7 @@ func (m *Machine) stop() {
 func (m *Machine) closeAll() {
 	m.stop()
 	for _, c := range m.conns {
-		if c != nil && !c.closed {
+		if c != nil && !c.closed() {
 			m.close(c, DropShutdown)
 		}
 	}

@@ -39,7 +39,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		d = c
 	}
 	e := m.edge(send.Mode, send.Alt)
-	if d == nil || d.closed || (d.frID != c.frID && !d.raw) || e.Prefix {
+	if d == nil || d.closed() || (d.frID != c.frID && !d.raw) || e.Prefix {
 		return false
 	}
 	pol, hwm, _ := e.limits(d)
@@ -68,7 +68,7 @@ func (m *Machine) streamRecv(c *conn, b []byte) []byte {
 func (m *Machine) streamBytes(c *conn, b []byte) {
 	c.streamLeft -= len(b)
 	d := c.bulk.streamTo.live()
-	if d == nil || d.failed || d.writeShut {
+	if d == nil || d.failed || d.shut == shutDone {
 		c.bulk.streamLost = true
 	} else {
 		if d.queued() == 0 {
@@ -76,7 +76,7 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 		}
 		d.out.pushPart(&m.chunks, b)
 		m.counters[d.ep].Queued += int64(len(b))
-		if !d.dirty && !d.sending && !d.connecting {
+		if !d.dirty && !d.sending && !d.connecting() {
 			d.dirty = true
 			m.dirty = append(m.dirty, d)
 		}
@@ -113,7 +113,8 @@ func (m *Machine) streamAborted(c *conn) {
 		if b.streamIn {
 			d.sending = false // held for the splice that c's close cancels
 		}
-		d.peerGone, d.wantShut = true, true // what it got ends mid-message
+		d.peerGone = true
+		d.askShut() // what it got ends mid-message
 		m.runWriter(d)
 	}
 	// streamIn stays set: a splice-in may still complete (see
@@ -133,7 +134,7 @@ func (m *Machine) streamSplice(c *conn) (parked bool) {
 		return true // the splice-out's completion resumes c
 	}
 	d := b.streamTo.live()
-	if b.noSplice || b.streamLost || d == nil || d.failed || d.writeShut || d.connecting ||
+	if b.noSplice || b.streamLost || d == nil || d.failed || d.shut == shutDone || d.connecting() ||
 		!c.inline || !d.inline || c.dgram || d.dgram {
 		return false
 	}
@@ -163,7 +164,7 @@ func (m *Machine) streamSplice(c *conn) (parked bool) {
 func (m *Machine) streamSplicedIn(c *conn, cp *completion.Completion) {
 	b := c.bulk
 	c.recvPending, b.streamIn = false, false
-	if c.closed || c.down {
+	if c.closed() || c.down() {
 		// It completed as c closed; streamAborted counted the message.
 		m.counters[c.ep].BytesIn += uint64(max(cp.N, 0))
 		return
@@ -197,7 +198,7 @@ func (m *Machine) streamSplicedIn(c *conn, cp *completion.Completion) {
 			c.lastIO = time.Now().UnixNano()
 		}
 		c.streamLeft -= cp.N
-		if d == nil || d.failed || d.writeShut {
+		if d == nil || d.failed || d.shut == shutDone {
 			b.streamLost = true
 			m.closePipe(c) // the bytes have nowhere to go
 			if c.streamLeft == 0 {
@@ -267,7 +268,7 @@ func (m *Machine) streamSplicedOut(c *conn, cp *completion.Completion) {
 	if c.streamLeft == 0 {
 		m.streamDone(c, d)
 	}
-	if d.queued() > 0 || d.wantShut || d.peerGone {
+	if d.queued() > 0 || d.shut != shutNone || d.peerGone {
 		m.runWriter(d) // what waited for the held write side
 	}
 	m.run(c)
