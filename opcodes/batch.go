@@ -83,7 +83,7 @@ func (m *Machine) runnable(g uint32, e *Edge) bool {
 		if e == nil {
 			continue
 		}
-		if pol, _, _ := e.limits(d); pol == PolicyBlock {
+		if pol, _ := e.limits(d); pol == PolicyBlock {
 			return false
 		}
 	}
@@ -133,9 +133,8 @@ func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, b
 	if d.closed() || d.failed || d.shut != shutNone || (d.frID != frID && !d.raw) || (d.maxOut > 0 && maxPayload > d.maxOut) {
 		return false
 	}
-	_, hwm, hwmMsgs := e.limits(d)
 	q := d.queued()
-	if q+size > hwm || (hwmMsgs > 0 && d.out.msgs()+k > hwmMsgs) {
+	if _, mk := e.limits(d); !mk.admits(d, size, k) {
 		return false // some message would meet the mark: its policy decides, message by message
 	}
 	if q == 0 {

@@ -63,11 +63,10 @@ type conn struct {
 	groups []uint32
 
 	// Senders blocked on this conn's queue, woken when it is down to
-	// resumeAt bytes and resumeMsgs messages.
-	waiters    []connRef
-	resumeAt   int
-	resumeMsgs int
-	inflight   int // bytes of the queue in a port Send: not droppable
+	// its resume marks.
+	waiters  []connRef
+	resume   marks
+	inflight int // bytes of the queue in a port Send: not droppable
 
 	ro *roles // its parts in topics, relay names and request/reply; nil: none
 

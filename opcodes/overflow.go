@@ -72,8 +72,8 @@ var (
 	dropEdge  = Edge{Fallback: PolicyDropNewest}
 )
 
-// limits resolves e against destination d: the policy and both marks.
-func (e *Edge) limits(d *conn) (Policy, int, int) {
+// limits resolves e against destination d: the policy and the marks.
+func (e *Edge) limits(d *conn) (Policy, marks) {
 	pol := e.Policy
 	if pol == PolicyDefault {
 		pol = d.policy
@@ -91,5 +91,5 @@ func (e *Edge) limits(d *conn) (Policy, int, int) {
 	if msgs == 0 {
 		msgs = d.hwmMsgs
 	}
-	return pol, hwm, msgs
+	return pol, marks{hwm, msgs}
 }

@@ -49,7 +49,7 @@ func (m *Machine) request(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
 		return
 	}
 	if m.atMax(d) {
-		if pol, _, _ := e.limits(d); pol != PolicyBlock {
+		if pol, _ := e.limits(d); pol != PolicyBlock {
 			// Every worker is at its mark in requests: the policy drops,
 			// as it would at a queue's mark.
 			m.counters[d.ep].Offered++

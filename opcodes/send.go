@@ -116,9 +116,9 @@ func (m *Machine) pick(g uint32, e *Edge) *conn {
 			}
 			continue
 		}
-		_, hwm, msgs := e.limits(d)
+		_, mk := e.limits(d)
 		load := d.queued()
-		full := load >= hwm || (msgs > 0 && d.out.msgs() >= msgs)
+		full := !mk.admits(d, 1, 1)
 		if e.Pick == PickRoundRobin && !full {
 			m.cursor[g] = (start + i + 1) % len(members)
 			return d
@@ -174,7 +174,7 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 		m.counters[d.ep].Drops[DropMaxFrame]++
 		return false
 	}
-	pol, hwm, hwmMsgs := e.limits(d)
+	pol, mk := e.limits(d)
 	same := d.frID == frID || d.raw // the source's bytes as they came
 	total := len(wire)
 	var head, tail []byte
@@ -182,10 +182,7 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 		head, tail = d.fr.Encode(m.hdr[:], wire[lo:hi])
 		total = len(head) + (hi - lo) + len(tail)
 	}
-	over := func() bool {
-		q := d.queued()
-		return q > 0 && (q+total > hwm || (hwmMsgs > 0 && d.out.msgs() >= hwmMsgs))
-	}
+	over := func() bool { return !mk.admits(d, total, 1) }
 	if pol != PolicyBlock && over() {
 		if !d.sending {
 			// This turn's batch alone reached the mark: see what the
@@ -193,7 +190,7 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 			m.writeNow(d)
 		}
 		if over() && pol == PolicyDropOldest {
-			m.dropOldest(d, hwm-total, hwmMsgs)
+			m.dropOldest(d, mk.bytes-total, mk.msgs)
 		}
 		if over() {
 			m.refuse(d, pol)
@@ -219,8 +216,8 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 		d.dirty = true
 		m.dirty = append(m.dirty, d)
 	}
-	if pol == PolicyBlock && src != nil && (d.queued() > hwm || (hwmMsgs > 0 && d.out.msgs() >= hwmMsgs)) {
-		m.block(src, d, hwm, hwmMsgs)
+	if pol == PolicyBlock && src != nil && !mk.admits(d, 0, 1) {
+		m.block(src, d, mk)
 	}
 	return true
 }
@@ -251,8 +248,8 @@ func (m *Machine) refuse(d *conn, pol Policy) {
 	}
 }
 
-// block stops src reading until d's queue drains.
-func (m *Machine) block(src, d *conn, hwm, hwmMsgs int) {
+// block stops src reading until d's queue drains to half its marks.
+func (m *Machine) block(src, d *conn, mk marks) {
 	src.blocked = true
 	for _, w := range d.waiters {
 		if w.c == src && w.gen == src.gen {
@@ -260,7 +257,7 @@ func (m *Machine) block(src, d *conn, hwm, hwmMsgs int) {
 		}
 	}
 	d.waiters = append(d.waiters, connRef{src, src.gen})
-	d.resumeAt, d.resumeMsgs = hwm/2, hwmMsgs/2
+	d.resume = marks{mk.bytes / 2, mk.msgs / 2}
 }
 
 // blockOnGroup makes src, blocked on the one member of balanced group g its
@@ -273,8 +270,8 @@ func (m *Machine) blockOnGroup(src *conn, g uint32, e *Edge) {
 		return
 	}
 	for _, o := range m.groups[g] {
-		if _, hwm, msgs := e.limits(o); !o.closed() {
-			m.block(src, o, hwm, msgs)
+		if _, mk := e.limits(o); !o.closed() {
+			m.block(src, o, mk)
 		}
 	}
 }
@@ -405,7 +402,7 @@ func (m *Machine) emptied(c *conn) {
 // resume wakes the senders blocked on c once its queue is down to half
 // the marks they hit. They run in settle, not under the caller.
 func (m *Machine) resume(c *conn) {
-	if len(c.waiters) == 0 || c.queued() > c.resumeAt || (c.resumeMsgs > 0 && c.out.msgs() > c.resumeMsgs) {
+	if len(c.waiters) == 0 || !c.resume.admits(c, 0, 0) {
 		return
 	}
 	m.wakeAll(c)

@@ -42,12 +42,12 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	if d == nil || d.closed() || (d.frID != c.frID && !d.raw) || e.Prefix {
 		return false
 	}
-	pol, hwm, _ := e.limits(d)
+	pol, mk := e.limits(d)
 	if pol != PolicyBlock {
 		return false
 	}
 	b := c.bulkState()
-	b.streamTo, c.streamLeft, b.streamHWM = connRef{d, d.gen}, total, hwm
+	b.streamTo, c.streamLeft, b.streamHWM = connRef{d, d.gen}, total, mk.bytes
 	c.bulk.streamLost = false
 	m.streamBytes(c, c.cur)
 	m.releaseInput(c)
@@ -80,8 +80,9 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 			d.dirty = true
 			m.dirty = append(m.dirty, d)
 		}
-		if d.queued() > c.bulk.streamHWM {
-			m.block(c, d, c.bulk.streamHWM, 0)
+		// A message in pieces: only the byte mark applies.
+		if mk := (marks{bytes: c.bulk.streamHWM}); !mk.admits(d, 0, 1) {
+			m.block(c, d, mk)
 		}
 	}
 	if c.streamLeft > 0 {
@@ -143,7 +144,7 @@ func (m *Machine) streamSplice(c *conn) (parked bool) {
 		return false // bytes read ahead go first, copied
 	}
 	if d.sending || d.queued() > 0 {
-		m.block(c, d, 0, 0) // woken when d's queue is empty
+		m.block(c, d, marks{}) // woken when d's queue is empty
 		c.parked = true
 		return true
 	}
