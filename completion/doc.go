@@ -24,8 +24,16 @@
 //	timers.go         the timer heap behind After
 //	backoff.go        Backoff: retry schedules with jitter
 //	pollable.go       Pollable: can a descriptor be waited on
+//	writev.go         Writev: one writev(2) without allocating
+//	splice.go         spliceNow: one non-blocking splice(2), for both backends
 //	filepool.go       workers serving regular files for epoll ports
-//	epoll.go          the epoll backend, spliceNow and Writev
+//
+// The epoll backend:
+//
+//	epoll.go          epollPort: its fields, NewEpoll, registration, Close
+//	epoll_submit.go   submitting (tried at once if ready), Cancel, Abort
+//	epoll_perform.go  performing a read-side or write-side op when ready
+//	epoll_wait.go     Wait and Wake: epoll_wait, the eventfd, file results
 //
 // The io_uring backend:
 //
