@@ -44,11 +44,11 @@
 //	uring_bufring.go  the provided-buffer ring and Release
 //	uring_state.go    op slots and per-descriptor state; claiming a side
 //	uring_submit.go   the submission queue and io_uring_enter
-//	uring_wake.go     the eventfd read that Wake completes
-//	uring_accept.go   Accept (multishot where the kernel allows)
+//	uring_wake.go     the eventfd Wake writes and the ring's read of it
+//	uring_accept.go   Accept and its results (multishot where allowed)
 //	uring_recv.go     Recv: multishot with a backlog, or one per submission
-//	uring_send.go     Send and Connect
+//	uring_send.go     Send and Connect and their results
 //	uring_splice.go   SpliceIn and SpliceOut: inline, polled or in the kernel
 //	uring_cancel.go   Cancel, Abort and cancelling one op by user_data
-//	uring_reap.go     Wait: completions from the ring, dispatched by kind
+//	uring_reap.go     Wait: reaping the ring, handing each CQE to its kind
 package completion

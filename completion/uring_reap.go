@@ -62,6 +62,8 @@ func result(op *uringOp, cqe uringCQE) Completion {
 	return c
 }
 
+// complete turns one CQE into what it reports: wake and cancel ops and
+// cancelled ops report nothing; the rest go to their kind's handler.
 func (p *uringPort) complete(dst []Completion, cqe uringCQE) []Completion {
 	i := uint32(cqe.userData - 1)
 	if cqe.userData == 0 || int(i) >= len(p.ops) || !p.ops[i].live {
@@ -95,68 +97,19 @@ func (p *uringPort) complete(dst []Completion, cqe uringCQE) []Completion {
 		}
 		return dst
 	}
-	if op.kind == KindSpliceIn || op.kind == KindSpliceOut {
-		if op.polling && cqe.res >= 0 {
-			op.polling = false
-			p.splice(i) // ready now: splice inline (or poll again)
-			dst = append(dst, p.ready...)
-			p.ready = p.ready[:0]
-			return dst
-		}
-		p.finishSplice(i, result(op, cqe))
-		dst = append(dst, p.ready...)
-		p.ready = p.ready[:0]
-		return dst
-	}
-	c := result(op, cqe)
-	st := &p.fds[op.fd]
 	switch op.kind {
+	case KindSpliceIn, KindSpliceOut:
+		return p.spliceResult(dst, i, cqe)
 	case KindAccept:
-		if c.Err == unix.EINVAL && p.multishotAccept {
-			// Multishot accept is Linux 5.19+: fall back to one at a time.
-			p.multishotAccept = false
-			p.note("accept: multishot unsupported; one accept per submission")
-			p.submitAccept(i)
-			return dst
-		}
-		if c.Err != 0 {
-			if !more {
-				st.rd = 0
-				p.freeOp(i)
-			}
-			return append(dst, c)
-		}
-		if !more {
-			p.submitAccept(i) // stays armed, as Accept promises
-		}
-		return append(dst, c)
+		return p.acceptResult(dst, i, cqe)
 	case KindRecv:
-		if c.Err == unix.ENOBUFS {
-			// Every provided buffer is lent out: go again on Release.
-			p.starved = append(p.starved, int(op.fd))
-			return dst
-		}
-		st.rd = 0
-		switch {
-		case buf != nil && c.N > 0 && c.Err == 0:
-			c.Buf = buf
-		case buf != nil:
-			p.pbufPut(int(buf.id))
-		case op.buf != nil && c.N > 0 && c.Err == 0:
-			c.Buf = op.buf
-			op.buf = nil
-		}
+		return p.recvResult(dst, i, cqe, buf)
 	case KindSend, KindConnect:
-		st.wr = 0
-		if op.kind == KindConnect && c.Err == unix.EISCONN {
-			c.Err = 0
-		}
-		if op.kind == KindConnect {
-			c.N = 0
-		}
+		return p.writeResult(dst, i, cqe)
 	}
+	// No other kind is submitted to the ring; report it as it came.
 	if !more {
 		p.freeOp(i)
 	}
-	return append(dst, c)
+	return append(dst, result(op, cqe))
 }

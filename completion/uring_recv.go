@@ -116,6 +116,34 @@ func (p *uringPort) multishotResult(dst []Completion, i uint32, cqe uringCQE, bu
 	return dst
 }
 
+// recvResult reports the CQE of a one-shot recv, with the provided buffer
+// it filled (buf) or its own heap buffer.
+func (p *uringPort) recvResult(dst []Completion, i uint32, cqe uringCQE, buf *Buf) []Completion {
+	op := p.ops[i]
+	more := cqe.flags&uringCQEFMore != 0
+	c := result(op, cqe)
+	st := &p.fds[op.fd]
+	if c.Err == unix.ENOBUFS {
+		// Every provided buffer is lent out: go again on Release.
+		p.starved = append(p.starved, int(op.fd))
+		return dst
+	}
+	st.rd = 0
+	switch {
+	case buf != nil && c.N > 0 && c.Err == 0:
+		c.Buf = buf
+	case buf != nil:
+		p.pbufPut(int(buf.id))
+	case op.buf != nil && c.N > 0 && c.Err == 0:
+		c.Buf = op.buf
+		op.buf = nil
+	}
+	if !more {
+		p.freeOp(i)
+	}
+	return append(dst, c)
+}
+
 // ReadDirect stops fd's multishot recv, if armed, and keeps it from being
 // armed again until ReadDirect(fd, false); meanwhile Recv is one recv per
 // submission.

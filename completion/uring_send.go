@@ -64,3 +64,21 @@ func (p *uringPort) Connect(fd int, sa unix.Sockaddr, token uint64) error {
 	p.push()
 	return nil
 }
+
+// writeResult reports the CQE of a send or connect.
+func (p *uringPort) writeResult(dst []Completion, i uint32, cqe uringCQE) []Completion {
+	op := p.ops[i]
+	more := cqe.flags&uringCQEFMore != 0
+	c := result(op, cqe)
+	p.fds[op.fd].wr = 0
+	if op.kind == KindConnect && c.Err == unix.EISCONN {
+		c.Err = 0
+	}
+	if op.kind == KindConnect {
+		c.N = 0
+	}
+	if !more {
+		p.freeOp(i)
+	}
+	return append(dst, c)
+}

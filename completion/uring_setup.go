@@ -53,19 +53,9 @@ func (p *uringPort) setup() error {
 		return err
 	}
 	p.setupBufRing()
-	p.multishotAccept = true                         // tried on first use; the kernel says EINVAL if not
-	p.multishotRecv = p.pbufRing != nil              // needs provided buffers; EINVAL on first use turns it off
-	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC) // blocking: the ring waits on it
-	if err != nil {
-		return os.NewSyscallError("eventfd", err)
-	}
-	p.wakefd = wakefd
-	mem, err := unix.Mmap(-1, 0, os.Getpagesize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
-	if err != nil {
-		return os.NewSyscallError("mmap", err)
-	}
-	p.wakeBuf = mem[:8]
-	return p.armWake()
+	p.multishotAccept = true            // tried on first use; the kernel says EINVAL if not
+	p.multishotRecv = p.pbufRing != nil // needs provided buffers; EINVAL on first use turns it off
+	return p.setupWake()
 }
 
 // uringSetupError explains why io_uring_setup failed.

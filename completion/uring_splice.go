@@ -55,6 +55,23 @@ func (p *uringPort) splice(i uint32) {
 	p.push()
 }
 
+// spliceResult handles a splice op's CQE: its POLL_ADD fired (splice now)
+// or IORING_OP_SPLICE finished.
+func (p *uringPort) spliceResult(dst []Completion, i uint32, cqe uringCQE) []Completion {
+	op := p.ops[i]
+	if op.polling && cqe.res >= 0 {
+		op.polling = false
+		p.splice(i) // ready now: splice inline (or poll again)
+		dst = append(dst, p.ready...)
+		p.ready = p.ready[:0]
+		return dst
+	}
+	p.finishSplice(i, result(op, cqe))
+	dst = append(dst, p.ready...)
+	p.ready = p.ready[:0]
+	return dst
+}
+
 // finishSplice reports a splice and frees its op and side.
 func (p *uringPort) finishSplice(i uint32, c Completion) {
 	op := p.ops[i]
