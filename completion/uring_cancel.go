@@ -10,9 +10,8 @@ func (p *uringPort) cancelOp(slot uint32) {
 	p.push()
 }
 
-// Cancel drops fd's pending operations: their completions will be
-// swallowed, and the kernel is asked to cancel them by user_data (not by
-// fd: the caller closes fd now, and its number may be reused at once).
+// Abort is Cancel, except that the send submitted with token, if pending,
+// is cancelled without swallowing its completion.
 func (p *uringPort) Abort(fd int, token uint64) bool {
 	if fd < 0 || fd >= len(p.fds) {
 		return false
@@ -30,6 +29,9 @@ func (p *uringPort) Abort(fd int, token uint64) bool {
 	return true
 }
 
+// Cancel drops fd's pending operations: their completions will be
+// swallowed, and the kernel is asked to cancel them by user_data (not by
+// fd: the caller closes fd now, and its number may be reused at once).
 func (p *uringPort) Cancel(fd int) {
 	if fd < 0 || fd >= len(p.fds) {
 		return

@@ -7,9 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// uringOp is one submitted operation: the kernel's user_data is its index+1.
-// uringOp is one operation in flight. Every idle connection holds one (its
-// multishot recv), so it is kept small: 32-bit descriptors and sizes.
+// uringOp is one operation in flight; the kernel's user_data is its index+1.
+// Every idle connection holds one (its multishot recv), so it is kept small:
+// 32-bit descriptors and sizes.
 type uringOp struct {
 	token     uint64
 	buf       *Buf // heap buffer of a recv without provided buffers
