@@ -15,12 +15,12 @@ import (
 // one by one, exactly as single sends would deliver them.
 
 // frameRun frames the rest of c's read after the message OpFrame has just
-// split, when the program sends every message to a group and frames the
-// next one (frame -> send -> frame), and sends them all as one run. It
-// reports whether it did; when not, c's message is left for send to
-// deliver alone.
+// split, for a frame the compiler flagged run (its send goes to a group
+// and comes back to it: frame -> send -> frame; Verify checks the shape),
+// and sends them all as one run. It reports whether it did; when not, c's
+// message is left for send to deliver alone.
 func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
-	if send.Op != OpSend || send.Out != frame || (send.Mode != ToGroup && send.Mode != ToOthers) || len(c.cur) == 0 {
+	if len(c.cur) == 0 {
 		return false
 	}
 	e := m.edge(send.Mode, send.Alt)

@@ -173,16 +173,16 @@ func (m *Machine) dial(c *conn, in *Inst) {
 	m.run(p)
 }
 
-// suspend keeps a lost connect endpoint that the router opened itself (a
-// fan-out sink, a merge sink, a source it connects to) instead of closing
-// it: its descriptor goes, but its place in groups and its queue stay, so
+// suspend keeps a lost conn whose open the compiler flagged reconnect (a
+// connect endpoint the router opens itself: a fan-out sink, a merge sink,
+// a source it connects to) instead of closing it: its descriptor goes, but its place in groups and its queue stay, so
 // messages keep queueing up to its marks under its overflow policy while a
 // new connection is made after a backoff. Messages a write had started on
 // are dropped (disconnect): the new connection must not get their tails.
 // It reports false when c should close for good: stopping, a dialled conn,
 // or the backoff gave up.
 func (m *Machine) suspend(c *conn) bool {
-	if c.start == 0 || m.stopping || m.isRetired(c.ep) || c.endpoint.Role() != RoleConnect || c.peer != nil || c.spliceOut() || c.pipeFill() > 0 {
+	if c.start == 0 || m.inst[c.start].Flags&FlagReconnect == 0 || m.stopping || m.isRetired(c.ep) || c.peer != nil || c.spliceOut() || c.pipeFill() > 0 {
 		return false
 	}
 	d, ok := c.retry.Next(c.endpoint.Reconnect(), time.Now())

@@ -93,6 +93,9 @@ func (p *Prog) name(list []string, i uint32) string {
 func (p *Prog) operands(in Inst) string {
 	switch in.Op {
 	case OpAccept, OpOpen:
+		if in.Flags != 0 {
+			return fmt.Sprintf("%s %v -> %d", p.name(p.Endpoints, in.Arg), in.Flags, in.Out)
+		}
 		return fmt.Sprintf("%s -> %d", p.name(p.Endpoints, in.Arg), in.Out)
 	case OpDial:
 		return fmt.Sprintf("%s peer %d -> %d", p.name(p.Endpoints, in.Arg), in.Alt, in.Out)
@@ -121,6 +124,9 @@ func (p *Prog) operands(in Inst) string {
 	case OpSplice:
 		return fmt.Sprintf("%v -> %d, eof %d, else %d", in.Mode, in.Out, in.Alt, in.Arg)
 	case OpFrame:
+		if in.Flags != 0 {
+			return fmt.Sprintf("%v -> %d, more %d", in.Flags, in.Out, in.Alt)
+		}
 		return fmt.Sprintf("-> %d, more %d", in.Out, in.Alt)
 	case OpSend, OpShutdown:
 		edge := ""

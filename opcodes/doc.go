@@ -17,12 +17,15 @@
 //	op        runs in   fields                       does
 //	fail      -         -                            never reached: pc 0
 //	accept    start     Arg endpoint, Out entry      accept connections on Arg; each runs from Out
-//	open      start     Arg endpoint, Out entry      open or connect Arg once; the connection runs from Out
+//	open      start     Arg endpoint, Out entry      open or connect Arg once; the connection runs from Out;
+//	                    Flags reconnect              kept when lost: reconnected after a backoff, its place and queue kept
 //	handle    reader    Arg error pc, Alt sent pc    set the connection's error and send-complete handlers
 //	join      reader    Arg group                    join group Arg
 //	dial      reader    Arg endpoint, Alt peer entry open a new connection to Arg as this one's peer; it runs from Alt
 //	recv      reader    Out data, Alt end            park until bytes arrive (connection made/data received)
-//	frame     reader    Out message, Alt need more   split the next message off the input by the endpoint's framing
+//	frame     reader    Out message, Alt need more   split the next message off the input by the endpoint's framing;
+//	                    Flags run or cut, Arg send   run: the rest of the read goes to the group send at Arg as one run;
+//	                                                 cut: a large length-prefixed message may be cut through to Arg's conn
 //	send      reader    Mode, Arg group, Alt edge    deliver the message to the peer, self, group, others, one or requester;
 //	                                                 queued per connection, written once per loop turn, inline first
 //	splice    reader    Out, Alt end, Arg fallback   move bytes to the peer through a kernel pipe, no copy
@@ -43,11 +46,14 @@
 // requester (the conn whose request a worker answers). Each send names an
 // edge (Prog.Edges, by Alt): the overflow policy and marks of its
 // destinations' queues — block, drop-newest, drop-oldest or disconnect.
-// Large length-prefixed messages on a peer or self send are cut through
-// (forwarded as they arrive; spliced through a kernel pipe where both
-// descriptors allow, see stream.go). Where frame and a group send loop on
-// each other, the messages of one read go to the group as one run
-// (batch.go). Prog.Pin keeps the conns of routes whose senders block on a
+// The compiler decides, and writes as flags (Inst.Flags) that disasm shows
+// and Verify checks, what the Machine would otherwise find by looking at
+// other instructions: a frame flagged cut sends large length-prefixed
+// messages through as they arrive (stream.go; spliced through a kernel
+// pipe where both descriptors allow); a frame flagged run, looping with a
+// group send, sends the messages of one read to the group as one run
+// (batch.go); an open flagged reconnect keeps its conn when the
+// connection is lost (connecting.go). Prog.Pin keeps the conns of routes whose senders block on a
 // group on one loop.
 //
 // Opcode values are pinned by a test. Per-op execution counts, per

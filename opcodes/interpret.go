@@ -229,7 +229,7 @@ func (m *Machine) run(c *conn) {
 				m.counters[c.ep].Lost[DropShutdown]++
 				continue
 			}
-			if m.inst[in.Out].Op == OpSend && m.frameRun(c, c.rpc, &m.inst[in.Out]) {
+			if in.Flags&FlagRun != 0 && m.frameRun(c, c.rpc, &m.inst[in.Arg]) {
 				continue
 			}
 			c.rpc = in.Out

@@ -9,12 +9,12 @@ type Op uint8
 const (
 	OpFail      Op = iota // pc 0: never a target; reaching it is a compiler bug
 	OpAccept              // listener thread: accept on endpoint Arg; each conn runs from Out
-	OpOpen                // start thread: open or connect endpoint Arg; the conn runs from Out
+	OpOpen                // start thread: open or connect endpoint Arg; the conn runs from Out; Flags reconnect: kept and reconnected when lost
 	OpDial                // make a peer for this conn on endpoint Arg; the peer runs from Alt; go to Out
 	OpHandle              // set this conn's error handler (Arg) and send-complete handler (Alt); go to Out
 	OpJoin                // join group Arg; go to Out
 	OpRecv                // park until bytes arrive: data -> Out, end of stream -> Alt
-	OpFrame               // split the next message off the input: message -> Out, need more bytes -> Alt
+	OpFrame               // split the next message off the input: message -> Out, need more bytes -> Alt; Flags run or cut: Arg is the send at Out
 	OpSend                // send the current message to Mode/Arg, writing inline first; go to Out
 	OpDiscard             // count the current message as dropped (no route); go to Out
 	OpSent                // send complete: keep flushing the queue, resume throttled readers; go to Out
@@ -91,15 +91,51 @@ func (m Mode) String() string {
 	return fmt.Sprintf("mode(%d)", uint8(m))
 }
 
+// Flag is a decision the compiler made for an instruction, which the
+// Machine acts on without looking at other instructions.
+type Flag uint8
+
+const (
+	// FlagRun, on frame: the send at Arg (Out) is a group send that
+	// loops back to this frame, so the rest of a read is framed and sent
+	// to the group as one run (batch.go).
+	FlagRun Flag = 1 << iota
+	// FlagCut, on frame: the send at Arg (Out) goes to one conn (peer or
+	// self) and nothing else needs the message whole, so a large
+	// length-prefixed message may be cut through (stream.go).
+	FlagCut
+	// FlagReconnect, on open: the conn it makes is kept when its
+	// connection is lost: its place and queue stay while a new
+	// connection is made after a backoff (connecting.go).
+	FlagReconnect
+	numFlags
+)
+
+var flagNames = []string{"run", "cut", "reconnect"}
+
+func (f Flag) String() string {
+	var out []byte
+	for i, name := range flagNames {
+		if f&(1<<i) != 0 {
+			if len(out) > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, name...)
+		}
+	}
+	return string(out)
+}
+
 // Inst is one instruction. Which fields an op reads is listed at its
 // constant; unused fields are zero.
 type Inst struct {
-	Op   Op
-	Mode Mode   // send, shutdown
-	Out  uint32 // next pc; accept and open: where each conn starts
-	Alt  uint32 // recv, splice: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler; send, announce: edge; join: topic set + 1; name: group + 1
-	Arg  uint32 // endpoint (accept, open, dial), group (join, send, shutdown, subscribe, announce), error handler (handle), fallback (splice), source (name)
-	Pos  uint32 // index into Prog.Pos: where in the topology this came from
+	Op    Op
+	Mode  Mode   // send, shutdown
+	Flags Flag   // frame: run or cut (Arg: the send); open: reconnect
+	Out   uint32 // next pc; accept and open: where each conn starts
+	Alt   uint32 // recv, splice: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler; send, announce: edge; join: topic set + 1; name: group + 1
+	Arg   uint32 // endpoint (accept, open, dial), group (join, send, shutdown, subscribe, announce), error handler (handle), fallback (splice), source (name)
+	Pos   uint32 // index into Prog.Pos: where in the topology this came from
 }
 
 // Position is a place in a topology file.

@@ -24,6 +24,11 @@ func TestOpValuesArePinned(t *testing.T) {
 			t.Errorf("Mode(%d) = %s, want %s", i, got, name)
 		}
 	}
+	for f, name := range map[Flag]string{FlagRun: "run", FlagCut: "cut", FlagReconnect: "reconnect"} {
+		if got := f.String(); got != name {
+			t.Errorf("Flag(%d) = %s, want %s", f, got, name)
+		}
+	}
 	for i, name := range []string{"default", "block", "drop-newest", "drop-oldest", "disconnect"} {
 		if got := Policy(i).String(); got != name {
 			t.Errorf("Policy(%d) = %s, want %s", i, got, name)
@@ -58,6 +63,11 @@ func TestVerify(t *testing.T) {
 	if err := echoProg().Verify(); err != nil {
 		t.Fatalf("valid program: %v", err)
 	}
+	cut := echoProg()
+	cut.Inst[4].Flags, cut.Inst[4].Arg = FlagCut, 5
+	if err := cut.Verify(); err != nil {
+		t.Fatalf("valid program with frame cut: %v", err)
+	}
 	cases := []struct {
 		name   string
 		break_ func(p *Prog)
@@ -83,6 +93,21 @@ func TestVerify(t *testing.T) {
 		{"frame-loop-without-recv", func(p *Prog) { p.Inst[4].Alt = 4 }, "a loop through pc 4 that never parks"},
 		{"splice-fallback-to-itself", func(p *Prog) { p.Inst[3] = Inst{Op: OpSplice, Mode: ToPeer, Out: 3, Alt: 6, Arg: 3} }, "a loop through pc 3 that never parks"},
 		{"spinning-writer", func(p *Prog) { p.Inst[10] = Inst{Op: OpDrained, Out: 9} }, "never parks, consumes input or ends"},
+		// Flags: the compiler's decisions must fit the instructions they name.
+		{"run-on-a-self-send", func(p *Prog) { p.Inst[4].Flags, p.Inst[4].Arg = FlagRun, 5 }, "run: the send at 5 must go to a group and back to this frame"},
+		{"cut-on-a-group-send", func(p *Prog) {
+			p.Inst[4].Flags, p.Inst[4].Arg = FlagCut, 5
+			p.Inst[5].Mode = ToGroup
+			p.Groups = []string{"g"}
+		}, "cut: the send at 5 must go to peer or self"},
+		{"cut-with-a-tap-after", func(p *Prog) {
+			p.Inst[4].Flags, p.Inst[4].Arg = FlagCut, 5
+			p.Inst[5].Out = 5
+		}, "cut: the send at 5 must go to peer or self, with no send after it"},
+		{"flag-arg-not-the-send", func(p *Prog) { p.Inst[4].Flags, p.Inst[4].Arg = FlagCut, 3 }, "arg 3 is not the send at out 5"},
+		{"run-and-cut", func(p *Prog) { p.Inst[4].Flags, p.Inst[4].Arg = FlagRun|FlagCut, 5 }, "bad flags"},
+		{"reconnect-on-accept", func(p *Prog) { p.Inst[1].Flags = FlagReconnect }, "reconnect is for open"},
+		{"cut-on-recv", func(p *Prog) { p.Inst[3].Flags = FlagCut }, "cut is for frame"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

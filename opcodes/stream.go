@@ -13,12 +13,16 @@ import (
 // router its high-water mark, not 100 MB.
 const cutMin = 256 << 10
 
-// startStream begins cut-through for c's partial message when it is large,
-// its framing states its length, and the send at in.Out goes to one conn
-// (peer or self) that takes the same wire bytes under block: the bytes so
-// far go now, the rest as they arrive (see streamRecv). It reports whether
-// it started.
+// startStream begins cut-through for c's partial message when its frame
+// is flagged cut (the compiler found its send goes to one conn, peer or
+// self, and nothing after needs the message whole), the message is large,
+// its framing states its length, and that conn takes the same wire bytes
+// under block: the bytes so far go now, the rest as they arrive (see
+// streamRecv). It reports whether it started.
 func (m *Machine) startStream(c *conn, in *Inst) bool {
+	if in.Flags&FlagCut == 0 {
+		return false
+	}
 	sz, ok := c.fr.(Sizer)
 	if !ok {
 		return false
@@ -27,10 +31,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	if !ok || total < cutMin || total <= len(c.cur) {
 		return false
 	}
-	send := &m.inst[in.Out]
-	if send.Op != OpSend || m.inst[send.Out].Op == OpSend {
-		return false // not a send, or a tap after it: the tap needs it whole
-	}
+	send := &m.inst[in.Arg]
 	var d *conn
 	switch send.Mode {
 	case ToPeer:

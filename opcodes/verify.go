@@ -52,6 +52,9 @@ func (p *Prog) Verify() error {
 			bad(pc, "position %d out of range", in.Pos)
 			continue
 		}
+		if !p.flagsFit(pc, in, bad) {
+			continue
+		}
 		switch in.Op {
 		case OpAccept, OpOpen, OpDial:
 			if in.Arg >= eps {
@@ -145,4 +148,44 @@ func (p *Prog) Verify() error {
 		errs = p.verifyThreads()
 	}
 	return errors.Join(errs...)
+}
+
+// flagsFit checks an instruction's flags: each on the op it is for, and
+// run and cut on a frame whose Arg is the send at its Out, of the shape
+// the flag promises.
+func (p *Prog) flagsFit(pc int, in Inst, bad func(int, string, ...any)) bool {
+	if in.Flags == 0 {
+		return true
+	}
+	if in.Flags >= numFlags || in.Flags&FlagRun != 0 && in.Flags&FlagCut != 0 {
+		bad(pc, "bad flags %08b", in.Flags)
+		return false
+	}
+	switch {
+	case in.Flags == FlagReconnect:
+		if in.Op != OpOpen {
+			bad(pc, "reconnect is for open")
+			return false
+		}
+		return true
+	case in.Op != OpFrame:
+		bad(pc, "%v is for frame", in.Flags)
+		return false
+	case in.Arg != in.Out || in.Out == 0 || int(in.Out) >= len(p.Inst) || p.Inst[in.Out].Op != OpSend:
+		bad(pc, "%v: arg %d is not the send at out %d", in.Flags, in.Arg, in.Out)
+		return false
+	}
+	send := p.Inst[in.Out]
+	if in.Flags == FlagRun && (send.Mode != ToGroup && send.Mode != ToOthers || send.Out != uint32(pc)) {
+		bad(pc, "run: the send at %d must go to a group and back to this frame", in.Out)
+		return false
+	}
+	if in.Flags == FlagCut {
+		next := send.Out
+		if send.Mode != ToPeer && send.Mode != ToSelf || next == 0 || int(next) >= len(p.Inst) || p.Inst[next].Op == OpSend {
+			bad(pc, "cut: the send at %d must go to peer or self, with no send after it", in.Out)
+			return false
+		}
+	}
+	return true
 }

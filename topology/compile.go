@@ -72,6 +72,7 @@ func Compile(t *Topology) (*Compiled, error) {
 		c.endpoint(d)
 	}
 	c.pins()
+	decide(c.prog, out.Endpoints)
 	if err := c.prog.Verify(); err != nil {
 		return nil, fmt.Errorf("%s: internal compiler error: %w", t.File, err)
 	}
