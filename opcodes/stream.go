@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 )
 
 // cutMin is the message size from which a 1:1 send forwards a message as
@@ -19,7 +20,7 @@ const cutMin = 256 << 10
 // far go now, the rest as they arrive (see streamRecv). It reports whether
 // it started.
 func (m *Machine) startStream(c *conn, in *Inst) bool {
-	sz, ok := c.fr.(Sizer)
+	sz, ok := c.fr.(contract.Sizer)
 	if !ok {
 		return false
 	}
@@ -43,7 +44,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		return false
 	}
 	pol, hwm, _ := e.limits(d)
-	if pol != PolicyBlock {
+	if pol != contract.PolicyBlock {
 		return false
 	}
 	b := c.bulkState()

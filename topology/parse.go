@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints"
 )
 
@@ -315,8 +316,8 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 				r.Tap = refs(el, v)
 			case "overflow":
 				if s, ok := stringValue(el, v); ok {
-					if !oneOf(s, endpoints.Overflows()) {
-						el.add(v.Line, v.Column, "unknown overflow policy %q: want one of %v%s", s, endpoints.Overflows(), didYouMean(s, endpoints.Overflows()))
+					if !oneOf(s, contract.Policies()) {
+						el.add(v.Line, v.Column, "unknown overflow policy %q: want one of %v%s", s, contract.Policies(), didYouMean(s, contract.Policies()))
 					} else {
 						r.Overflow = s
 					}
