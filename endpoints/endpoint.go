@@ -9,53 +9,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pxroute/pxroute/contract"
 	"golang.org/x/sys/unix"
-
-	"github.com/pxroute/pxroute/completion"
 )
 
-// Mode is how an endpoint comes to have a connection.
-type Mode uint8
-
-const (
-	Listen  Mode = iota + 1 // accepts any number of connections
-	Connect                 // one outgoing connection per use
-	Open                    // opens a path or standard stream, one per use
-)
-
-func (m Mode) String() string {
-	switch m {
-	case Listen:
-		return "listen"
-	case Connect:
-		return "connect"
-	case Open:
-		return "open"
-	}
-	return fmt.Sprintf("mode(%d)", uint8(m))
-}
-
-// Endpoint is one configured endpoint.
+// Endpoint is one configured endpoint: what opens its descriptors (the
+// contract the machine runs it by), and what the topology checks of it.
 type Endpoint interface {
+	contract.Endpoint
 	// Kind is the registered kind name ("tcp").
 	Kind() string
-	// Mode says which of Listen, Socket and Open applies.
-	Mode() Mode
 	// Readable and Writable say whether it may be a source or a destination.
 	Readable() bool
 	Writable() bool
-	// Listen makes a non-blocking listening socket.
-	Listen() (fd int, err error)
-	// Socket makes a non-blocking socket and the address to connect it to.
-	Socket() (fd int, sa unix.Sockaddr, err error)
-	// Open opens the endpoint's stream, non-blocking where it can be.
-	Open() (fd int, err error)
-	// Release closes fd and undoes what Listen, Socket or Open set up.
-	Release(fd int) error
-	// Options are the framing and limits common to every kind.
-	Options() *Options
-	// String describes it for logs and disassembly ("tcp listen 127.0.0.1:7000").
-	String() string
+	// Settings are the framing and limits common to every kind: the
+	// endpoint's row of the machine's settings table.
+	Settings() *contract.Settings
 }
 
 // Bound is implemented by listening kinds: the address actually bound
@@ -93,75 +62,30 @@ type Reopener interface {
 	Reopen() error
 }
 
-// Options are the settings every endpoint has.
-type Options struct {
-	Framing   Framing
-	MaxFrame  int // largest message a peer may send, bytes
-	HighWater int // bytes queued for one connection before drops or back-pressure
-	// HighWaterMsgs limits the queue in messages too; 0: no limit.
-	HighWaterMsgs int
-	// Overflow names the policy at the mark (one of Overflows); empty: the
-	// route's, else its pattern's default.
-	Overflow string
-	// Reconnect is how a connect endpoint the router opens itself comes
-	// back after losing its connection (reconnect_initial, reconnect_max,
-	// give_up_after).
-	Reconnect completion.Backoff
-	// IdleTimeout closes a connection that read and wrote nothing for
-	// that long; 0: never.
-	IdleTimeout time.Duration
-	// FrameTimeout closes a connection whose message has been arriving
-	// for that long without completing; 0: never.
-	FrameTimeout time.Duration
-	// IgnoreEOF keeps the other side open when this one ends its input
-	// (no half-close is passed on).
-	IgnoreEOF bool
-	// MaxTopics and MaxTopicBytes bound what one connection may subscribe
-	// to in band, per fan-out group: how many prefixes, how long each.
-	// 0: DefaultMaxTopics, DefaultMaxTopicBytes (see TopicBounds).
-	MaxTopics, MaxTopicBytes int
-	// Listener limits, enforced on each accepted connection before its
-	// first read: at most MaxConns open at once (0: no limit), AcceptRate
-	// accepts a second (0: no limit), peers in Deny refused, and if Allow
-	// is set, only peers in it admitted.
-	MaxConns    int
-	AcceptRate  float64
-	Allow, Deny []netip.Prefix
-	// SndBuf is SO_SNDBUF for each stream socket (accepted or connected),
-	// bytes; 0: the kernel's default (see parseSndBuf).
-	SndBuf int
-	// Request/reply worker limits (see parseReplyLimits): at most
-	// MaxOutstanding requests awaiting replies per connection (0: no
-	// limit); a request unanswered for ReplyTimeout closes the worker
-	// (0: never).
-	MaxOutstanding int
-	ReplyTimeout   time.Duration
-}
-
 // parseListenLimits reads max_conns, accept_rate, allow and deny, which
 // only listeners take.
-func parseListenLimits(p Params, mode Mode, o *Options) {
+func parseListenLimits(p Params, mode contract.Role, o *contract.Settings) {
 	notListen := func(k string) {
 		p.Errorf(k, "%s applies to listen endpoints", k)
 	}
 	if n, ok := p.Size("max_conns"); ok {
 		switch {
-		case mode != Listen:
+		case mode != contract.RoleListen:
 			notListen("max_conns")
 		case n < 1 || n > 1<<30:
 			p.Errorf("max_conns", "max_conns must be at least 1")
 		default:
-			o.MaxConns = int(n)
+			o.Admission.MaxConns = int(n)
 		}
 	}
 	if n, ok := p.Size("accept_rate"); ok {
 		switch {
-		case mode != Listen:
+		case mode != contract.RoleListen:
 			notListen("accept_rate")
 		case n < 1:
 			p.Errorf("accept_rate", "accept_rate is connections a second, at least 1")
 		default:
-			o.AcceptRate = float64(n)
+			o.Admission.Rate = float64(n)
 		}
 	}
 	for _, k := range []string{"allow", "deny"} {
@@ -169,7 +93,7 @@ func parseListenLimits(p Params, mode Mode, o *Options) {
 		if !ok {
 			continue
 		}
-		if mode != Listen {
+		if mode != contract.RoleListen {
 			notListen(k)
 			continue
 		}
@@ -180,9 +104,9 @@ func parseListenLimits(p Params, mode Mode, o *Options) {
 				continue
 			}
 			if k == "allow" {
-				o.Allow = append(o.Allow, pfx)
+				o.Admission.Allow = append(o.Admission.Allow, pfx)
 			} else {
-				o.Deny = append(o.Deny, pfx)
+				o.Admission.Deny = append(o.Admission.Deny, pfx)
 			}
 		}
 	}
@@ -211,22 +135,16 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-// Reconnect defaults: 100ms doubling to 5s, with jitter, never giving up.
-const (
-	DefaultReconnectInitial = 100 * time.Millisecond
-	DefaultReconnectMax     = 5 * time.Second
-)
-
 // parseReconnect reads the reconnect keys, which only connect endpoints
 // take.
-func parseReconnect(p Params, mode Mode, o *Options) {
-	o.Reconnect = completion.Backoff{Initial: DefaultReconnectInitial, Max: DefaultReconnectMax}
+func parseReconnect(p Params, mode contract.Role, o *contract.Settings) {
+	o.Reconnect = contract.Backoff{Initial: contract.DefaultReconnectInitial, Max: contract.DefaultReconnectMax}
 	for _, k := range []string{"reconnect_initial", "reconnect_max", "give_up_after"} {
 		d, ok := p.Duration(k)
 		if !ok {
 			continue
 		}
-		if mode != Connect {
+		if mode != contract.RoleConnect {
 			p.Errorf(k, "%s applies to connect endpoints", k)
 			continue
 		}
@@ -242,37 +160,6 @@ func parseReconnect(p Params, mode Mode, o *Options) {
 	if o.Reconnect.Max < o.Reconnect.Initial {
 		p.Errorf("reconnect_max", "reconnect_max (%v) is below reconnect_initial (%v)", o.Reconnect.Max, o.Reconnect.Initial)
 	}
-}
-
-// Defaults for Options.
-const (
-	DefaultMaxFrame  = 1 << 20
-	DefaultHighWater = 256 << 10
-)
-
-// Defaults for the in-band subscription bounds. A thousand prefixes is far
-// more than a pub/sub subscriber uses (tens, typically), yet with 1 KiB
-// each it caps what one connection's topics hold near 1 MiB per group;
-// matching costs the same however many it holds.
-const (
-	DefaultMaxTopics     = 1000
-	DefaultMaxTopicBytes = 1 << 10
-)
-
-// TopicBounds returns MaxTopics and MaxTopicBytes, a zero meaning the
-// default (Options built in code), the byte bound never above MaxFrame.
-func (o *Options) TopicBounds() (topics, bytes int) {
-	topics, bytes = o.MaxTopics, o.MaxTopicBytes
-	if topics == 0 {
-		topics = DefaultMaxTopics
-	}
-	if bytes == 0 {
-		bytes = DefaultMaxTopicBytes
-	}
-	if o.MaxFrame > 0 {
-		bytes = min(bytes, o.MaxFrame)
-	}
-	return topics, bytes
 }
 
 // Params is what a factory reads its settings from. The topology package
@@ -348,12 +235,12 @@ func init() {
 	Register("stdout", func(p Params) Endpoint { return newStdio(p, 1) })
 }
 
-// base carries Options and the parts of Endpoint that are not per kind.
+// base carries Settings and the parts of Endpoint that are not per kind.
 type base struct {
-	opts Options
+	opts contract.Settings
 }
 
-func (b *base) Options() *Options { return &b.opts }
+func (b *base) Settings() *contract.Settings { return &b.opts }
 
 func (b *base) Listen() (int, error) { return -1, errMode("listen") }
 func (b *base) Socket() (int, unix.Sockaddr, error) {

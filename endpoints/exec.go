@@ -11,9 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pxroute/pxroute/contract"
 	"golang.org/x/sys/unix"
-
-	"github.com/pxroute/pxroute/completion"
 )
 
 // execEndpoint runs a program and talks to its stdin and stdout through a
@@ -64,7 +63,7 @@ const (
 var minimalEnv = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C"}
 
 func newExec(p Params) Endpoint {
-	e := &execEndpoint{base: base{opts: parseOptions(p)}, restart: "never", delay: DefaultRestartDelay, maxDelay: DefaultRestartMax,
+	e := &execEndpoint{base: base{opts: parseSettings(p)}, restart: "never", delay: DefaultRestartDelay, maxDelay: DefaultRestartMax,
 		killTimeout: DefaultKillTimeout, maxChildren: DefaultMaxChildren}
 	argv, ok := p.Strings("command")
 	if !ok || len(argv) == 0 || argv[0] == "" {
@@ -115,11 +114,11 @@ func newExec(p Params) Endpoint {
 	return e
 }
 
-func (e *execEndpoint) Kind() string   { return "exec" }
-func (e *execEndpoint) Mode() Mode     { return Open }
-func (e *execEndpoint) Readable() bool { return true }
-func (e *execEndpoint) Writable() bool { return true }
-func (e *execEndpoint) String() string { return "exec " + strings.Join(e.argv, " ") }
+func (e *execEndpoint) Kind() string        { return "exec" }
+func (e *execEndpoint) Role() contract.Role { return contract.RoleOpen }
+func (e *execEndpoint) Readable() bool      { return true }
+func (e *execEndpoint) Writable() bool      { return true }
+func (e *execEndpoint) String() string      { return "exec " + strings.Join(e.argv, " ") }
 
 // childEnv is a child's environment: pxroute's own if inherit, else
 // minimalEnv, then env's entries, each replacing any of its name.
@@ -561,7 +560,7 @@ func (w *watcher) reap(k *child) {
 // scheduleRestart sets the next restart after the backoff, with jitter,
 // and doubles the backoff; w.mu is held.
 func (w *watcher) scheduleRestart(k *child) {
-	d := completion.Jitter(k.delay)
+	d := contract.Jitter(k.delay)
 	k.due = time.Now().Add(d)
 	k.ep.logger().Info("restarting child", "in", d.Round(time.Millisecond))
 	k.delay = min(2*k.delay, k.ep.maxDelay)

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // fifoEndpoint is a named pipe, read or written, created if missing. It is
@@ -23,7 +25,7 @@ type fifoEndpoint struct {
 }
 
 func newFIFO(p Params) Endpoint {
-	e := &fifoEndpoint{base: base{opts: parseOptions(p)}, create: true}
+	e := &fifoEndpoint{base: base{opts: parseSettings(p)}, create: true}
 	path, ok := p.String("path")
 	switch m, _ := p.String("mode"); m {
 	case "", "read":
@@ -44,10 +46,10 @@ func newFIFO(p Params) Endpoint {
 	return e
 }
 
-func (e *fifoEndpoint) Kind() string   { return "fifo" }
-func (e *fifoEndpoint) Mode() Mode     { return Open }
-func (e *fifoEndpoint) Readable() bool { return !e.write }
-func (e *fifoEndpoint) Writable() bool { return e.write }
+func (e *fifoEndpoint) Kind() string        { return "fifo" }
+func (e *fifoEndpoint) Role() contract.Role { return contract.RoleOpen }
+func (e *fifoEndpoint) Readable() bool      { return !e.write }
+func (e *fifoEndpoint) Writable() bool      { return e.write }
 func (e *fifoEndpoint) String() string {
 	if e.write {
 		return "fifo write " + e.path

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // fileEndpoint reads a file from the start, follows one like tail -F, or
@@ -40,7 +42,7 @@ type fileEndpoint struct {
 const DefaultFollowPoll = 200 * time.Millisecond
 
 func newFile(p Params) Endpoint {
-	e := &fileEndpoint{base: base{opts: parseOptions(p)}, mode: "read", perm: 0o644, poll: DefaultFollowPoll}
+	e := &fileEndpoint{base: base{opts: parseSettings(p)}, mode: "read", perm: 0o644, poll: DefaultFollowPoll}
 	path, ok := p.String("path")
 	if m, ok := p.String("mode"); ok {
 		e.mode = m
@@ -84,11 +86,11 @@ func newFile(p Params) Endpoint {
 	return e
 }
 
-func (e *fileEndpoint) Kind() string   { return "file" }
-func (e *fileEndpoint) Mode() Mode     { return Open }
-func (e *fileEndpoint) Readable() bool { return e.mode == "read" || e.mode == "follow" }
-func (e *fileEndpoint) Writable() bool { return !e.Readable() }
-func (e *fileEndpoint) String() string { return fmt.Sprintf("file %s %s", e.mode, e.path) }
+func (e *fileEndpoint) Kind() string        { return "file" }
+func (e *fileEndpoint) Role() contract.Role { return contract.RoleOpen }
+func (e *fileEndpoint) Readable() bool      { return e.mode == "read" || e.mode == "follow" }
+func (e *fileEndpoint) Writable() bool      { return !e.Readable() }
+func (e *fileEndpoint) String() string      { return fmt.Sprintf("file %s %s", e.mode, e.path) }
 
 func (e *fileEndpoint) Open() (int, error) {
 	if e.mode == "follow" {
@@ -259,7 +261,7 @@ type stdioEndpoint struct {
 }
 
 func newStdio(p Params, fd int) Endpoint {
-	return &stdioEndpoint{base: base{opts: parseOptions(p)}, fd: fd}
+	return &stdioEndpoint{base: base{opts: parseSettings(p)}, fd: fd}
 }
 
 func (e *stdioEndpoint) Kind() string {
@@ -268,10 +270,10 @@ func (e *stdioEndpoint) Kind() string {
 	}
 	return "stdout"
 }
-func (e *stdioEndpoint) Mode() Mode     { return Open }
-func (e *stdioEndpoint) Readable() bool { return e.fd == 0 }
-func (e *stdioEndpoint) Writable() bool { return e.fd == 1 }
-func (e *stdioEndpoint) String() string { return e.Kind() }
+func (e *stdioEndpoint) Role() contract.Role { return contract.RoleOpen }
+func (e *stdioEndpoint) Readable() bool      { return e.fd == 0 }
+func (e *stdioEndpoint) Writable() bool      { return e.fd == 1 }
+func (e *stdioEndpoint) String() string      { return e.Kind() }
 
 // Open gives a descriptor of its own for the stream. A terminal or pipe is
 // reopened through /proc, which makes a new open file description: setting

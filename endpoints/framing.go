@@ -7,23 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Framing turns a byte stream into messages and back. It has the method set
-// of opcodes.Framing.
-type Framing interface {
-	// Name identifies the framing with its parameters.
-	Name() string
-	// Split returns the wire length of the first whole message at the start
-	// of b and its payload bounds; wire == 0 asks for more bytes. An error
-	// (a message longer than max) means the stream cannot go on.
-	Split(b []byte, max int) (wire, start, end int, err error)
-	// Encode returns what goes before and after payload; hdr (8 bytes or
-	// more) is scratch space for the result.
-	Encode(hdr []byte, payload []byte) (head, tail []byte)
-	// Boundaries reports whether messages keep their boundaries.
-	Boundaries() bool
-}
+	"github.com/pxroute/pxroute/contract"
+)
 
 // ErrTooLarge says a peer sent a message over max_frame.
 var ErrTooLarge = errors.New("message larger than max_frame")
@@ -39,7 +25,7 @@ func Framings() []string {
 
 // FramingByName returns the framing called name with its default settings;
 // delimiter needs one and has none.
-func FramingByName(name string) (Framing, error) {
+func FramingByName(name string) (contract.Framing, error) {
 	switch name {
 	case "raw":
 		return Raw, nil
@@ -57,7 +43,7 @@ func FramingByName(name string) (Framing, error) {
 
 // Raw passes bytes as they come: each read is one message, and output is
 // the source's wire bytes unchanged.
-var Raw Framing = rawFraming{}
+var Raw contract.Framing = rawFraming{}
 
 type rawFraming struct{}
 
@@ -71,7 +57,7 @@ func (rawFraming) Encode(_ []byte, _ []byte) ([]byte, []byte) { return nil, nil 
 // Datagram is one message per datagram (udp, unix datagram sockets): each
 // read is one message with its boundaries, and each message leaves as one
 // datagram.
-var Datagram Framing = datagramFraming{}
+var Datagram contract.Framing = datagramFraming{}
 
 // MaxDatagram is the largest payload a datagram endpoint sends: the UDP
 // limit over IPv4, applied to unix datagram sockets too.
@@ -83,7 +69,7 @@ func (datagramFraming) Name() string     { return "datagram" }
 func (datagramFraming) Boundaries() bool { return true }
 func (datagramFraming) Datagrams() bool  { return true }
 
-// MaxPayload caps what is sent (opcodes.Capped): larger messages are
+// MaxPayload caps what is sent (contract.Capped): larger messages are
 // dropped for this destination and counted.
 func (datagramFraming) MaxPayload() int { return MaxDatagram }
 func (datagramFraming) Split(b []byte, max int) (int, int, int, error) {
@@ -97,11 +83,11 @@ func (datagramFraming) Encode(_ []byte, _ []byte) ([]byte, []byte) { return nil,
 // Lines splits at LF; the payload excludes the terminator (LF or CRLF), and
 // output ends each message with LF (CRLF when the payload ends in CR, so
 // that it reads back unchanged).
-var Lines Framing = linesFraming{}
+var Lines contract.Framing = linesFraming{}
 
 // LinesKeep is lines with the terminator left in the payload (strip:
 // false); output adds LF only to a payload that does not end in one.
-var LinesKeep Framing = linesFraming{keep: true}
+var LinesKeep contract.Framing = linesFraming{keep: true}
 
 type linesFraming struct{ keep bool }
 
@@ -122,7 +108,7 @@ func (f linesFraming) Split(b []byte, max int) (int, int, int, error) {
 	return wire, start, end, err
 }
 
-// SplitFrom is Split resumed (opcodes.Resumer): b[:from] is known to hold
+// SplitFrom is Split resumed (contract.Resumer): b[:from] is known to hold
 // no LF, so only the bytes after it are searched.
 func (f linesFraming) SplitFrom(b []byte, maxLen, from int) (wire, start, end, scanned int, err error) {
 	limit := min(len(b), maxLen)
@@ -168,7 +154,7 @@ type delimiterFraming struct {
 }
 
 // NewDelimiter returns the framing that ends messages with delim.
-func NewDelimiter(delim []byte, keep bool) (Framing, error) {
+func NewDelimiter(delim []byte, keep bool) (contract.Framing, error) {
 	if len(delim) == 0 {
 		return nil, errors.New("delimiter must not be empty")
 	}
@@ -188,7 +174,7 @@ func (f delimiterFraming) Split(b []byte, max int) (int, int, int, error) {
 	return wire, start, end, err
 }
 
-// SplitFrom is Split resumed (opcodes.Resumer): no delimiter starts in
+// SplitFrom is Split resumed (contract.Resumer): no delimiter starts in
 // b[:from], so the search begins there; a delimiter that straddles from is
 // still found, since only its start counts.
 func (f delimiterFraming) SplitFrom(b []byte, maxLen, from int) (wire, start, end, scanned int, err error) {
@@ -226,7 +212,7 @@ func (f delimiterFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
 
 // LengthPrefix is an 8-byte little-endian payload length, then the payload:
 // the router's own framing. Other layouts come from NewLengthPrefix.
-var LengthPrefix Framing = lengthPrefix{size: 8}
+var LengthPrefix contract.Framing = lengthPrefix{size: 8}
 
 // lengthPrefix is a length header of size bytes (1, 2, 4 or 8), big or
 // little endian, counting the payload alone or the header too. A length
@@ -239,7 +225,7 @@ type lengthPrefix struct {
 
 // NewLengthPrefix returns the length-prefix framing with a size-byte
 // header in the given byte order; inclusive lengths count the header.
-func NewLengthPrefix(size int, big, inclusive bool) (Framing, error) {
+func NewLengthPrefix(size int, big, inclusive bool) (contract.Framing, error) {
 	switch size {
 	case 1, 2, 4, 8:
 	default:
@@ -322,7 +308,7 @@ func (f lengthPrefix) Size(b []byte) (int, bool) {
 	return f.size + int(n), true
 }
 
-// MaxPayload is the largest payload the header can state (opcodes.Capped).
+// MaxPayload is the largest payload the header can state (contract.Capped).
 func (f lengthPrefix) MaxPayload() int {
 	if f.size == 8 {
 		return 1 << 62
@@ -359,8 +345,8 @@ func (f lengthPrefix) Encode(hdr []byte, payload []byte) ([]byte, []byte) {
 }
 
 // parseOptions reads framing, max_frame and high_water.
-func parseOptions(p Params) Options {
-	o := Options{Framing: Raw, MaxFrame: DefaultMaxFrame, HighWater: DefaultHighWater}
+func parseSettings(p Params) contract.Settings {
+	o := contract.Settings{Framing: Raw, MaxFrame: contract.DefaultMaxFrame, HighWater: contract.DefaultHighWater}
 	if f := parseFraming(p); f != nil {
 		o.Framing = f
 	}
@@ -372,15 +358,15 @@ func parseOptions(p Params) Options {
 		}
 	}
 	if n, ok := p.Size("high_water"); ok {
-		if n < 1 || n > 1<<40 {
-			p.Errorf("high_water", "high_water must be between 1 byte and 1TiB")
+		if err := contract.CheckHighWater(n); err != nil {
+			p.Errorf("high_water", "%v", err)
 		} else {
 			o.HighWater = int(n)
 		}
 	}
 	if n, ok := p.Size("high_water_msgs"); ok {
-		if n < 1 || n > 1<<32 {
-			p.Errorf("high_water_msgs", "high_water_msgs must be between 1 and 2^32 messages")
+		if err := contract.CheckHighWaterMsgs(n); err != nil {
+			p.Errorf("high_water_msgs", "%v", err)
 		} else {
 			o.HighWaterMsgs = int(n)
 		}
@@ -403,10 +389,10 @@ func parseOptions(p Params) Options {
 	}
 	parseReplyLimits(p, &o)
 	if s, ok := p.String("overflow"); ok {
-		if !validOverflow(s) {
-			p.Errorf("overflow", "unknown overflow policy %q: want one of %v", s, Overflows())
+		if pol, err := contract.ParseOverflow(s); err != nil {
+			p.Errorf("overflow", "%v", err)
 		} else {
-			o.Overflow = s
+			o.Overflow = pol
 		}
 	}
 	return o
@@ -414,7 +400,7 @@ func parseOptions(p Params) Options {
 
 // parseTopicBounds reads max_topics and max_topic_bytes, after max_frame:
 // a subscription is a message, so its prefix can be no longer.
-func parseTopicBounds(p Params, o *Options) {
+func parseTopicBounds(p Params, o *contract.Settings) {
 	if n, ok := p.Size("max_topics"); ok {
 		if n < 1 || n > 1<<24 {
 			p.Errorf("max_topics", "max_topics must be between 1 and 2^24 topics")
@@ -436,7 +422,7 @@ func parseTopicBounds(p Params, o *Options) {
 
 // parseFraming reads framing: and the keys that tune it; nil when absent
 // or wrong (the errors are recorded).
-func parseFraming(p Params) Framing {
+func parseFraming(p Params) contract.Framing {
 	name, ok := p.String("framing")
 	delim, hasDelim := p.String("delimiter")
 	strip, hasStrip := p.Bool("strip")
@@ -505,17 +491,4 @@ func parseFraming(p Params) Framing {
 		return nil
 	}
 	return f
-}
-
-// Overflows lists the overflow policies: what a send does when a
-// connection's queue is over its high-water mark.
-func Overflows() []string { return []string{"block", "drop-newest", "drop-oldest", "disconnect"} }
-
-func validOverflow(s string) bool {
-	for _, o := range Overflows() {
-		if s == o {
-			return true
-		}
-	}
-	return false
 }

@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"testing"
-)
 
-// resumer is what opcodes.Resumer asks of a framing (endpoints does not
-// import opcodes; tests/ checks the two agree).
-type resumer interface {
-	SplitFrom(b []byte, max, from int) (wire, start, end, scanned int, err error)
-}
+	"github.com/pxroute/pxroute/contract"
+)
 
 // A message arriving over several reads is found by searching each read's
 // bytes once: SplitFrom resumes at the scanned mark of the read before and
@@ -22,7 +18,7 @@ func TestSplitFromResumes(t *testing.T) {
 	nul, _ := NewDelimiter([]byte{0}, false)
 	cases := []struct {
 		name    string
-		f       Framing
+		f       contract.Framing
 		max     int
 		reads   []string // what arrives, read by read
 		scanned []int    // the mark after each read but the last
@@ -49,7 +45,7 @@ func TestSplitFromResumes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, ok := tc.f.(resumer)
+			r, ok := tc.f.(contract.Resumer)
 			if !ok {
 				t.Fatalf("%s has no SplitFrom", tc.f.Name())
 			}
@@ -113,12 +109,12 @@ func FuzzDelimiterResume(f *testing.F) {
 // every read, SplitFrom from the last mark agrees with Split over all the
 // carried bytes, its mark never goes back nor past the bytes given, and a
 // message split off starts the next search afresh.
-func checkResume(t *testing.T, fr Framing, b []byte, max, cut int) {
+func checkResume(t *testing.T, fr contract.Framing, b []byte, max, cut int) {
 	if max <= 0 || max > 1<<24 {
 		return
 	}
 	cut = cut%16 + 1
-	r := fr.(resumer)
+	r := fr.(contract.Resumer)
 	var carry []byte
 	from := 0
 	for off := 0; off < len(b); off += cut {
@@ -156,7 +152,7 @@ func BenchmarkDribbledLine(b *testing.B) {
 	crlf2, _ := NewDelimiter([]byte("\r\n\r\n"), false)
 	dmsg := append(bytes.Repeat([]byte("x"), line-4), "\r\n\r\n"...)
 	for _, tc := range []struct {
-		f   Framing
+		f   contract.Framing
 		msg []byte
 	}{{Lines, msg}, {crlf2, dmsg}} {
 		for _, resume := range []bool{false, true} {
@@ -166,7 +162,7 @@ func BenchmarkDribbledLine(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				b.SetBytes(line)
-				r := tc.f.(resumer)
+				r := tc.f.(contract.Resumer)
 				for b.Loop() {
 					from := 0
 					for n := read; ; n += read {

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 func TestSplit(t *testing.T) {
@@ -20,7 +22,7 @@ func TestSplit(t *testing.T) {
 	crlf2keep, _ := NewDelimiter([]byte("\r\n\r\n"), true)
 	cases := []struct {
 		name    string
-		f       Framing
+		f       contract.Framing
 		in      string
 		max     int
 		wire    int
@@ -77,7 +79,7 @@ func TestSplit(t *testing.T) {
 }
 
 // encode builds the wire form of payloads in framing f.
-func encode(f Framing, payloads [][]byte) []byte {
+func encode(f contract.Framing, payloads [][]byte) []byte {
 	var out []byte
 	var hdr [8]byte
 	for _, p := range payloads {
@@ -88,7 +90,7 @@ func encode(f Framing, payloads [][]byte) []byte {
 }
 
 // decodeAll splits b completely; it fails on leftovers.
-func decodeAll(t testing.TB, f Framing, b []byte, max int) [][]byte {
+func decodeAll(t testing.TB, f contract.Framing, b []byte, max int) [][]byte {
 	var out [][]byte
 	for len(b) > 0 {
 		wire, lo, hi, err := f.Split(b, max)
@@ -106,7 +108,7 @@ func decodeAll(t testing.TB, f Framing, b []byte, max int) [][]byte {
 
 // Encoding then decoding keeps message boundaries and bytes, however the
 // stream is cut into reads.
-func roundTrip(t *testing.T, f Framing, payloads [][]byte, cut int) {
+func roundTrip(t *testing.T, f contract.Framing, payloads [][]byte, cut int) {
 	wire := encode(f, payloads)
 	// Feed it in chunks of cut bytes, carrying partial messages, as a
 	// connection does.
@@ -139,7 +141,7 @@ func roundTrip(t *testing.T, f Framing, payloads [][]byte, cut int) {
 func TestRoundTrip(t *testing.T) {
 	payloads := [][]byte{[]byte("one"), {}, []byte("three with spaces"), bytes.Repeat([]byte("x"), 70000)}
 	binary := append(payloads, []byte("a\nb\x00\r\n\r"))
-	var lps []Framing
+	var lps []contract.Framing
 	for _, size := range []int{1, 2, 4, 8} {
 		for _, big := range []bool{false, true} {
 			for _, incl := range []bool{false, true} {
@@ -156,7 +158,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, cut := range []int{1, 3, 8, 9, 4096, 1 << 20} {
 		for _, f := range lps {
 			fits := binary
-			if limit := f.(Capped).MaxPayload(); limit < 70000 {
+			if limit := f.(contract.Capped).MaxPayload(); limit < 70000 {
 				fits = [][]byte{[]byte("one"), {}, bytes.Repeat([]byte("y"), limit)}
 			}
 			roundTrip(t, f, fits, cut)
@@ -167,9 +169,6 @@ func TestRoundTrip(t *testing.T) {
 		roundTrip(t, nul, append(payloads, []byte("a\nb\r\n")), cut)
 	}
 }
-
-// Capped is what opcodes.Capped asks of a framing.
-type Capped interface{ MaxPayload() int }
 
 func FuzzLines(f *testing.F) {
 	f.Add([]byte("hello\nworld\r\n"), 16, false)
@@ -227,7 +226,7 @@ func FuzzDatagram(f *testing.F) {
 // checkFraming: Split never panics, never claims more than it was given or
 // a payload outside the wire, and never passes max; and the messages it
 // finds, encoded again, decode to the same messages.
-func checkFraming(t *testing.T, fr Framing, b []byte, max int) {
+func checkFraming(t *testing.T, fr contract.Framing, b []byte, max int) {
 	if max <= 0 || max > 1<<24 {
 		return
 	}
@@ -275,7 +274,7 @@ func BenchmarkSplit(b *testing.B) {
 	lines := bytes.Repeat([]byte("a line of sixty-four bytes, give or take a few characters!!!\n"), 1000)
 	lp := encode(LengthPrefix, bytes.Split(lines, []byte("\n")))
 	for _, tc := range []struct {
-		f  Framing
+		f  contract.Framing
 		in []byte
 	}{{Lines, lines}, {LengthPrefix, lp}, {Raw, lines}} {
 		b.Run(tc.f.Name(), func(b *testing.B) {

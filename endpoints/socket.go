@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // listenBacklog is the accept queue asked for; the kernel caps it at
@@ -150,14 +152,14 @@ func ipSockaddr(ip net.IP, port int) unix.Sockaddr {
 // tcpEndpoint listens on or connects to a TCP address.
 type tcpEndpoint struct {
 	base
-	mode  Mode
+	mode  contract.Role
 	addr  string
 	in    inetAddr
 	bound boundAddr // what Listen bound
 }
 
 func newTCP(p Params) Endpoint {
-	e := &tcpEndpoint{base: base{opts: parseOptions(p)}}
+	e := &tcpEndpoint{base: base{opts: parseSettings(p)}}
 	e.mode, e.addr = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
 	parseListenLimits(p, e.mode, &e.opts)
@@ -175,7 +177,7 @@ func newTCP(p Params) Endpoint {
 }
 
 // listenOrConnect reads the one of listen: and connect: that is set.
-func listenOrConnect(p Params) (Mode, string) {
+func listenOrConnect(p Params) (contract.Role, string) {
 	l, hasL := p.String("listen")
 	c, hasC := p.String("connect")
 	switch {
@@ -185,26 +187,26 @@ func listenOrConnect(p Params) (Mode, string) {
 		if l == "" {
 			p.Errorf("listen", "empty address")
 		}
-		return Listen, l
+		return contract.RoleListen, l
 	case hasC:
 		if c == "" {
 			p.Errorf("connect", "empty address")
 		}
-		return Connect, c
+		return contract.RoleConnect, c
 	default:
 		p.Errorf("", "needs listen: or connect:")
 	}
 	return 0, ""
 }
 
-func (e *tcpEndpoint) Kind() string   { return "tcp" }
-func (e *tcpEndpoint) Mode() Mode     { return e.mode }
-func (e *tcpEndpoint) Readable() bool { return true }
-func (e *tcpEndpoint) Writable() bool { return true }
-func (e *tcpEndpoint) String() string { return "tcp " + e.mode.String() + " " + e.addr }
+func (e *tcpEndpoint) Kind() string        { return "tcp" }
+func (e *tcpEndpoint) Role() contract.Role { return e.mode }
+func (e *tcpEndpoint) Readable() bool      { return true }
+func (e *tcpEndpoint) Writable() bool      { return true }
+func (e *tcpEndpoint) String() string      { return "tcp " + e.mode.String() + " " + e.addr }
 
 func (e *tcpEndpoint) Listen() (int, error) {
-	if e.mode != Listen {
+	if e.mode != contract.RoleListen {
 		return e.base.Listen()
 	}
 	fd, err := listenOn(e.in.sa, func(fd int) error {
@@ -219,7 +221,7 @@ func (e *tcpEndpoint) Listen() (int, error) {
 		return setNoDelay(fd)
 	})
 	if err != nil {
-		return -1, err
+		return -1, privilegedHint(e.addr, err)
 	}
 	e.bound.record(fd)
 	return fd, nil
@@ -258,7 +260,7 @@ func sockaddrString(sa unix.Sockaddr) string {
 }
 
 func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {
-	if e.mode != Connect {
+	if e.mode != contract.RoleConnect {
 		return e.base.Socket()
 	}
 	fd, err := socketFor(e.in.sa, unix.SOCK_STREAM)
@@ -306,7 +308,7 @@ const (
 // buffer for each connection. What sits there has left the router's
 // queue, so the marks do not see it; a small sndbuf keeps a peer that
 // stops reading from taking much more than high_water.
-func parseSndBuf(p Params, o *Options) {
+func parseSndBuf(p Params, o *contract.Settings) {
 	n, ok := p.Size("sndbuf")
 	switch {
 	case !ok:

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // termiosSettings are what a device endpoint sets on a terminal: speed,
@@ -132,7 +134,7 @@ type deviceEndpoint struct {
 }
 
 func newDevice(p Params) Endpoint {
-	e := &deviceEndpoint{base: base{opts: parseOptions(p)}, read: true, write: true}
+	e := &deviceEndpoint{base: base{opts: parseSettings(p)}, read: true, write: true}
 	path, ok := p.String("path")
 	switch m, _ := p.String("mode"); m {
 	case "", "readwrite":
@@ -152,11 +154,11 @@ func newDevice(p Params) Endpoint {
 	return e
 }
 
-func (e *deviceEndpoint) Kind() string   { return "device" }
-func (e *deviceEndpoint) Mode() Mode     { return Open }
-func (e *deviceEndpoint) Readable() bool { return e.read }
-func (e *deviceEndpoint) Writable() bool { return e.write }
-func (e *deviceEndpoint) String() string { return "device " + e.path }
+func (e *deviceEndpoint) Kind() string        { return "device" }
+func (e *deviceEndpoint) Role() contract.Role { return contract.RoleOpen }
+func (e *deviceEndpoint) Readable() bool      { return e.read }
+func (e *deviceEndpoint) Writable() bool      { return e.write }
+func (e *deviceEndpoint) String() string      { return "device " + e.path }
 
 func (e *deviceEndpoint) Open() (int, error) {
 	flags := unix.O_RDWR
@@ -204,16 +206,16 @@ type ptyEndpoint struct {
 }
 
 func newPTY(p Params) Endpoint {
-	e := &ptyEndpoint{base: base{opts: parseOptions(p)}, slaves: map[int]int{}, names: map[int]string{}}
+	e := &ptyEndpoint{base: base{opts: parseSettings(p)}, slaves: map[int]int{}, names: map[int]string{}}
 	e.link, _ = p.String("link")
 	e.tio = parseTermios(p)
 	return e
 }
 
-func (e *ptyEndpoint) Kind() string   { return "pty" }
-func (e *ptyEndpoint) Mode() Mode     { return Open }
-func (e *ptyEndpoint) Readable() bool { return true }
-func (e *ptyEndpoint) Writable() bool { return true }
+func (e *ptyEndpoint) Kind() string        { return "pty" }
+func (e *ptyEndpoint) Role() contract.Role { return contract.RoleOpen }
+func (e *ptyEndpoint) Readable() bool      { return true }
+func (e *ptyEndpoint) Writable() bool      { return true }
 func (e *ptyEndpoint) String() string {
 	if e.link != "" {
 		return "pty " + e.link

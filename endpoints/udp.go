@@ -4,6 +4,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // udpEndpoint is a UDP socket, one message per datagram. listen binds a
@@ -12,14 +14,14 @@ import (
 // not answer: replies need a connect endpoint aimed at the sender.
 type udpEndpoint struct {
 	base
-	mode  Mode
+	mode  contract.Role
 	addr  string
 	in    inetAddr
 	bound boundAddr
 }
 
 func newUDP(p Params) Endpoint {
-	e := &udpEndpoint{base: base{opts: parseOptions(p)}}
+	e := &udpEndpoint{base: base{opts: parseSettings(p)}}
 	e.opts.Framing = datagramFramingOf(p, "udp sockets")
 	if e.opts.MaxFrame > MaxDatagram {
 		e.opts.MaxFrame = MaxDatagram
@@ -40,23 +42,23 @@ func newUDP(p Params) Endpoint {
 
 func (e *udpEndpoint) Kind() string { return "udp" }
 
-// Mode: a listen socket is bound once at start and read like a stream of
+// Role: a listen socket is bound once at start and read like a stream of
 // datagrams; connect goes through the loop's connect, and so reconnects.
-func (e *udpEndpoint) Mode() Mode {
-	if e.mode == Listen {
-		return Open
+func (e *udpEndpoint) Role() contract.Role {
+	if e.mode == contract.RoleListen {
+		return contract.RoleOpen
 	}
-	return Connect
+	return contract.RoleConnect
 }
 func (e *udpEndpoint) Readable() bool       { return true }
-func (e *udpEndpoint) Writable() bool       { return e.mode == Connect }
+func (e *udpEndpoint) Writable() bool       { return e.mode == contract.RoleConnect }
 func (e *udpEndpoint) String() string       { return "udp " + e.mode.String() + " " + e.addr }
 func (e *udpEndpoint) Resolve() error       { return e.in.resolve() }
 func (e *udpEndpoint) Release(fd int) error { return closeFD(fd) }
 
 // Open binds the receiving socket of a listen.
 func (e *udpEndpoint) Open() (int, error) {
-	if e.mode != Listen {
+	if e.mode != contract.RoleListen {
 		return e.base.Open()
 	}
 	fd, err := bindOn(e.in.sa, unix.SOCK_DGRAM, func(fd int) error {
@@ -66,7 +68,7 @@ func (e *udpEndpoint) Open() (int, error) {
 		return nil
 	})
 	if err != nil {
-		return -1, err
+		return -1, privilegedHint(e.addr, err)
 	}
 	e.bound.record(fd)
 	return fd, nil
@@ -76,7 +78,7 @@ func (e *udpEndpoint) Open() (int, error) {
 func (e *udpEndpoint) BoundAddr() string { return e.bound.BoundAddr() }
 
 func (e *udpEndpoint) Socket() (int, unix.Sockaddr, error) {
-	if e.mode != Connect {
+	if e.mode != contract.RoleConnect {
 		return e.base.Socket()
 	}
 	fd, err := socketFor(e.in.sa, unix.SOCK_DGRAM)

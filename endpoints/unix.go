@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // unixEndpoint is a unix socket: stream (listen accepts connections) or
@@ -18,7 +20,7 @@ import (
 // nothing to remove, chmod or chown.
 type unixEndpoint struct {
 	base
-	mode     Mode
+	mode     contract.Role
 	dgram    bool
 	path     string
 	sa       *unix.SockaddrUnix
@@ -28,12 +30,12 @@ type unixEndpoint struct {
 }
 
 func newUnix(p Params) Endpoint {
-	e := &unixEndpoint{base: base{opts: parseOptions(p)}, uid: -1, gid: -1, perm: DefaultSocketMode}
+	e := &unixEndpoint{base: base{opts: parseSettings(p)}, uid: -1, gid: -1, perm: DefaultSocketMode}
 	e.mode, e.path = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
 	parseListenLimits(p, e.mode, &e.opts)
 	parseSndBuf(p, &e.opts)
-	if len(e.opts.Allow)+len(e.opts.Deny) > 0 {
+	if len(e.opts.Admission.Allow)+len(e.opts.Admission.Deny) > 0 {
 		p.Errorf("allow", "allow and deny filter IP addresses: they apply to tcp listeners, not unix")
 	}
 	switch typ, _ := p.String("type"); typ {
@@ -44,7 +46,7 @@ func newUnix(p Params) Endpoint {
 		if e.opts.SndBuf > 0 {
 			p.Errorf("sndbuf", "sndbuf applies to stream sockets; a datagram socket sends each message whole")
 		}
-		if e.opts.MaxConns > 0 || e.opts.AcceptRate > 0 {
+		if e.opts.Admission.MaxConns > 0 || e.opts.Admission.Rate > 0 {
 			p.Errorf("max_conns", "a datagram socket accepts no connections: max_conns and accept_rate do not apply")
 		}
 	default:
@@ -67,7 +69,7 @@ func newUnix(p Params) Endpoint {
 		return nil
 	}
 	abstract := e.path[0] == '@'
-	if (e.perm != DefaultSocketMode || e.uid >= 0 || e.gid >= 0) && (e.mode != Listen || abstract) {
+	if (e.perm != DefaultSocketMode || e.uid >= 0 || e.gid >= 0) && (e.mode != contract.RoleListen || abstract) {
 		p.Errorf("mode", "mode and owner apply to the socket file of a unix listen path, not to %s", e.path)
 	}
 	if len(e.path) >= 108 {
@@ -86,7 +88,7 @@ const DefaultSocketMode os.FileMode = 0o600
 // datagramFramingOf is the framing of a datagram kind: datagram, and any
 // other framing asked for is an error, since a datagram socket neither
 // splits nor joins messages.
-func datagramFramingOf(p Params, what string) Framing {
+func datagramFramingOf(p Params, what string) contract.Framing {
 	if name, ok := p.String("framing"); ok && name != "datagram" {
 		p.Errorf("framing", "%s carry one message per datagram: framing must be datagram (or left out), not %q", what, name)
 	}
@@ -121,18 +123,18 @@ func parseOwner(s string) (uid, gid int, err error) {
 
 func (e *unixEndpoint) Kind() string { return "unix" }
 
-// Mode is how the machine gets the socket: a bound datagram socket is
+// Role is how the machine gets the socket: a bound datagram socket is
 // opened once and receives from anyone.
-func (e *unixEndpoint) Mode() Mode {
-	if e.dgram && e.mode == Listen {
-		return Open
+func (e *unixEndpoint) Role() contract.Role {
+	if e.dgram && e.mode == contract.RoleListen {
+		return contract.RoleOpen
 	}
 	return e.mode
 }
 func (e *unixEndpoint) Readable() bool { return true }
 
 // Writable: a bound datagram socket only receives.
-func (e *unixEndpoint) Writable() bool { return !(e.dgram && e.mode == Listen) }
+func (e *unixEndpoint) Writable() bool { return !(e.dgram && e.mode == contract.RoleListen) }
 func (e *unixEndpoint) String() string {
 	typ := ""
 	if e.dgram {
@@ -149,7 +151,7 @@ func (e *unixEndpoint) sockType() int {
 }
 
 func (e *unixEndpoint) Listen() (int, error) {
-	if e.mode != Listen || e.dgram {
+	if e.mode != contract.RoleListen || e.dgram {
 		return e.base.Listen()
 	}
 	return e.bind()
@@ -157,7 +159,7 @@ func (e *unixEndpoint) Listen() (int, error) {
 
 // Open binds the receiving socket of a datagram listen.
 func (e *unixEndpoint) Open() (int, error) {
-	if e.mode != Listen || !e.dgram {
+	if e.mode != contract.RoleListen || !e.dgram {
 		return e.base.Open()
 	}
 	return e.bind()
@@ -223,7 +225,7 @@ func (e *unixEndpoint) BoundAddr() string {
 }
 
 func (e *unixEndpoint) Socket() (int, unix.Sockaddr, error) {
-	if e.mode != Connect {
+	if e.mode != contract.RoleConnect {
 		return e.base.Socket()
 	}
 	fd, err := socketFor(e.sa, e.sockType())

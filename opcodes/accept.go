@@ -16,8 +16,7 @@ type listener struct {
 	fd    int
 	next  int  // round-robin cursor over loops
 	pause bool // in an episode of failed accepts (EMFILE): retried on a timer
-	// admission: the endpoint's limits, and the accept-rate bucket
-	adm      Admission
+	// admission: the accept-rate bucket (the limits are the endpoint's settings)
 	tokens   float64
 	filled   time.Time
 	refusing bool // in an episode of refusals: logged once
@@ -62,7 +61,7 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 		unix.Close(cp.N)
 		return
 	}
-	if l.adm.MaxConns > 0 {
+	if m.rt.set[l.ep].Admission.MaxConns > 0 {
 		m.rt.listenConns[l.ep].Add(1) // taken back when the conn closes
 	}
 	target := l.next % len(m.rt.machines)

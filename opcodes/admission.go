@@ -5,24 +5,27 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // admit checks a connection listener l just accepted against its
 // endpoint's limits, before anything is read from it. A refused one is
 // counted by reason and closed by the caller.
 func (m *Machine) admit(l *listener, fd int) bool {
-	a := &l.adm
-	if !a.any() {
-		return true
-	}
-	if a.SndBuf > 0 {
+	s := &m.rt.set[l.ep]
+	if s.SndBuf > 0 {
 		// Best effort, as the listener's own: a refusal here is no reason
 		// to turn the peer away.
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, a.SndBuf)
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, s.SndBuf)
+	}
+	a := &s.Admission
+	if !a.Limited() {
+		return true
 	}
 	reason := NumRefusals
 	switch {
-	case (len(a.Allow) > 0 || len(a.Deny) > 0) && !a.permits(fd):
+	case (len(a.Allow) > 0 || len(a.Deny) > 0) && !permits(a, fd):
 		reason = RefuseDenied
 	case a.Rate > 0 && !l.takeToken(a.Rate, time.Now()):
 		reason = RefuseAcceptRate
@@ -41,36 +44,19 @@ func (m *Machine) admit(l *listener, fd int) bool {
 	return true
 }
 
-// permits reports whether fd's peer passes allow and deny: any deny match
-// refuses; a non-empty allow list must match.
-func (a *Admission) permits(fd int) bool {
+// permits reports whether fd's peer passes a's allow and deny lists.
+func permits(a *contract.Admission, fd int) bool {
 	sa, err := unix.Getpeername(fd)
 	if err != nil {
 		return false
 	}
-	var ip netip.Addr
 	switch s := sa.(type) {
 	case *unix.SockaddrInet4:
-		ip = netip.AddrFrom4(s.Addr)
+		return a.Permits(netip.AddrFrom4(s.Addr))
 	case *unix.SockaddrInet6:
-		ip = netip.AddrFrom16(s.Addr).Unmap()
-	default:
-		return len(a.Allow) == 0 // no address to judge (unix): only deny-lists pass it
+		return a.Permits(netip.AddrFrom16(s.Addr).Unmap())
 	}
-	for _, p := range a.Deny {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	if len(a.Allow) == 0 {
-		return true
-	}
-	for _, p := range a.Allow {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return len(a.Allow) == 0 // no address to judge (unix): only deny-lists pass it
 }
 
 // takeToken is a token bucket of one second's worth of accepts.

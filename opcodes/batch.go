@@ -2,6 +2,8 @@ package opcodes
 
 import (
 	"sync"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // Runs: a read often holds many messages (a 64 KiB read of 64-byte lines
@@ -83,7 +85,7 @@ func (m *Machine) runnable(g uint32, e *Edge) bool {
 		if e == nil {
 			continue
 		}
-		if pol, _ := e.limits(d); pol == PolicyBlock {
+		if pol, _ := e.limits(d); pol == contract.PolicyBlock {
 			return false
 		}
 	}
@@ -95,7 +97,7 @@ func (m *Machine) runnable(g uint32, e *Edge) bool {
 // addressed. msgs[i].end - base is where message i ends in data. src is
 // nil for a run from another loop; a member with a block policy must then
 // not be blocking it (see runnable).
-func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr Framing, data []byte, base int, msgs []batchMsg) int {
+func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.Framing, data []byte, base int, msgs []batchMsg) int {
 	members := m.groups[g]
 	if len(members) == 0 || (len(members) == 1 && members[0] == skip) {
 		return 0
@@ -235,7 +237,7 @@ type groupBatch struct {
 type batchMsg struct {
 	src, group, frID uint32 // sender's endpoint (charged if nobody is left), group, framing id
 	edge             uint32
-	fr               Framing
+	fr               contract.Framing
 	end              int // data[previous end:end] is this message's wire
 	lo, hi           int // payload bounds inside the wire
 	// Whether it reached anyone on its sender's loop, else how the loops

@@ -48,7 +48,7 @@ func (m *Machine) closeFD(c *conn) {
 	if c.fd < 0 {
 		return
 	}
-	if err := c.endpoint.Release(c.fd); err != nil {
+	if err := m.rt.eps[c.ep].Release(c.fd); err != nil {
 		m.log.Debug("close", "endpoint", m.prog.Endpoints[c.ep], "err", err)
 	}
 	m.counters[c.ep].Closed++

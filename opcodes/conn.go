@@ -1,6 +1,10 @@
 package opcodes
 
-import "github.com/pxroute/pxroute/completion"
+import (
+	"github.com/pxroute/pxroute/contract"
+
+	"github.com/pxroute/pxroute/completion"
+)
 
 // conn is one connection's state on its loop: two threads of the program
 // (reader at rpc, writer at wpc), its input carry-over and its output queue.
@@ -8,17 +12,16 @@ type conn struct {
 	slot, gen uint32
 	fd        int
 	ep        uint32
-	endpoint  Endpoint
-	fr        Framing
+	fr        contract.Framing
 	frID      uint32 // index of fr among the program's distinct framings
 	raw       bool   // fr keeps no boundaries: output is the source's wire bytes
 	maxFrame  int
-	hwm       int    // the endpoint's marks and policy; edges may override them
-	hwmMsgs   int    // 0: no limit in messages
-	policy    Policy // PolicyDefault: the edge's
-	inline    bool   // pollable: a write may be tried inline (never for regular files)
-	dgram     bool   // a datagram socket: one write per message, no EOF
-	maxOut    int    // largest payload fr can encode; 0: any
+	hwm       int             // the endpoint's marks and policy; edges may override them
+	hwmMsgs   int             // 0: no limit in messages
+	policy    contract.Policy // PolicyDefault: the edge's
+	inline    bool            // pollable: a write may be tried inline (never for regular files)
+	dgram     bool            // a datagram socket: one write per message, no EOF
+	maxOut    int             // largest payload fr can encode; 0: any
 
 	rpc, epc, wpc uint32 // reader pc, error handler, send-complete handler
 	start         uint32 // the open thread that made it (singletons), else 0
@@ -31,7 +34,7 @@ type conn struct {
 	frameTimed  bool  // its endpoint has a frame_timeout
 	lastIO      int64 // unix nanoseconds of its last read or write, when idleTimed
 	partialAt   int64 // unix nanoseconds since a message has been arriving; 0: none
-	retry       completion.BackoffState
+	retry       contract.BackoffState
 	recvPending bool
 	blocked     bool // a send blocked on a full queue: read no more until it drains
 	parked      bool // reader stopped at recv or frame because it is blocked

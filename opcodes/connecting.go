@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 )
 
 // A connect endpoint pxroute opens itself joins its routes when it is
@@ -83,7 +84,7 @@ func (m *Machine) connectFailed(c *conn, err error) {
 		m.log.Debug("connect failed", "endpoint", m.prog.Endpoints[c.ep], "err", err)
 		return
 	}
-	m.log.Warn("connect failed", "endpoint", m.prog.Endpoints[c.ep], "addr", addrOf(c.endpoint), "err", err)
+	m.log.Warn("connect failed", "endpoint", m.prog.Endpoints[c.ep], "addr", addrOf(m.rt.eps[c.ep]), "err", err)
 }
 
 // retrying says that endpoint ep, down, is tried again in d, with queued
@@ -112,7 +113,7 @@ func (m *Machine) retrying(ep uint32, d time.Duration, queued int) {
 func (m *Machine) connected(c *conn) {
 	l := m.link(c.ep)
 	if l.state == linkConnecting || l.state == linkReconnecting {
-		m.log.Info("connected", "endpoint", m.prog.Endpoints[c.ep], "addr", addrOf(c.endpoint), "after_failures", l.fails)
+		m.log.Info("connected", "endpoint", m.prog.Endpoints[c.ep], "addr", addrOf(m.rt.eps[c.ep]), "after_failures", l.fails)
 	} else {
 		m.log.Debug("connected", "endpoint", m.prog.Endpoints[c.ep])
 	}
@@ -121,12 +122,8 @@ func (m *Machine) connected(c *conn) {
 
 // addrOf is where e connects, as the topology wrote it: its description
 // after "connect " ("tcp connect 127.0.0.1:7400"), else all of it.
-func addrOf(e Endpoint) string {
-	s, ok := e.(fmt.Stringer)
-	if !ok {
-		return ""
-	}
-	d := s.String()
+func addrOf(e contract.Endpoint) string {
+	d := e.String()
 	if _, addr, ok := strings.Cut(d, " connect "); ok {
 		return addr
 	}
@@ -137,7 +134,7 @@ func addrOf(e Endpoint) string {
 func (m *Machine) connect(ep uint32, pc uint32) (*conn, error) {
 	e := m.rt.eps[ep]
 	switch e.Role() {
-	case RoleConnect:
+	case contract.RoleConnect:
 		fd, sa, err := e.Socket()
 		if err != nil {
 			return nil, err
@@ -149,7 +146,7 @@ func (m *Machine) connect(ep uint32, pc uint32) (*conn, error) {
 			return nil, err
 		}
 		return c, nil
-	case RoleOpen:
+	case contract.RoleOpen:
 		fd, err := e.Open()
 		if err != nil {
 			return nil, err
@@ -185,7 +182,7 @@ func (m *Machine) suspend(c *conn) bool {
 	if c.start == 0 || m.inst[c.start].Flags&FlagReconnect == 0 || m.stopping || m.isRetired(c.ep) || c.peer != nil || c.spliceOut() || c.pipeFill() > 0 {
 		return false
 	}
-	d, ok := c.retry.Next(c.endpoint.Reconnect(), time.Now())
+	d, ok := c.retry.Next(m.rt.set[c.ep].Reconnect, time.Now())
 	if !ok {
 		m.log.Warn("giving up reconnecting", "endpoint", m.prog.Endpoints[c.ep], "queued", c.out.msgs())
 		return false
@@ -194,7 +191,7 @@ func (m *Machine) suspend(c *conn) bool {
 	m.dropPipe(c)
 	if c.fd >= 0 {
 		m.port.Cancel(c.fd)
-		c.endpoint.Release(c.fd)
+		m.rt.eps[c.ep].Release(c.fd)
 		c.fd = -1
 		m.counters[c.ep].Closed++
 		m.active[c.ep]--
@@ -230,7 +227,7 @@ func (m *Machine) suspend(c *conn) bool {
 // reconnect makes a new connection for a suspended conn; its program runs
 // again from the start once connected (joins are kept, not repeated).
 func (m *Machine) reconnect(c *conn) {
-	fd, sa, err := c.endpoint.Socket()
+	fd, sa, err := m.rt.eps[c.ep].Socket()
 	if err == nil {
 		c.fd = fd
 		c.inline = true

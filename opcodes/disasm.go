@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // Disasm writes the program one instruction a line:
@@ -57,7 +59,7 @@ func (p *Prog) Disasm(w io.Writer) error {
 // endpoint's" and the like.
 func (e Edge) String() string {
 	var b strings.Builder
-	if e.Policy == PolicyDefault {
+	if e.Policy == contract.PolicyDefault {
 		fmt.Fprintf(&b, "overflow endpoint's else %v", e.Fallback)
 	} else {
 		fmt.Fprintf(&b, "overflow %v", e.Policy)

@@ -56,6 +56,14 @@
 // connection is lost (connecting.go). Prog.Pin keeps the conns of routes whose senders block on a
 // group on one loop.
 //
+// What the Machine knows of an endpoint is package contract's: Config
+// gives it, per endpoint id, a contract.Endpoint (Role, and Listen, Socket
+// or Open, and Release: what opens descriptors) and a row of one
+// contract.Settings table (framing, max_frame, the marks and overflow
+// policy, reconnect backoff, timeouts, topic bounds, admission, reply
+// limits). A conn keeps its endpoint id and reads that row; opcodes never
+// imports endpoints.
+//
 // Opcode values are pinned by a test. Per-op execution counts, per
 // endpoint figures and drops by reason are published once per loop turn and
 // summed by Runtime.Stats.

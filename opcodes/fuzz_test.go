@@ -68,7 +68,7 @@ func FuzzInterpreter(f *testing.F) {
 		if p.Verify() != nil {
 			return
 		}
-		rt, err := opcodes.Start(opcodes.Config{Prog: p, Endpoints: base.Bind(), Loops: 1, NewPort: completion.NewEpoll})
+		rt, err := opcodes.Start(opcodes.Config{Prog: p, Endpoints: base.Openers(), Settings: base.Settings(), Loops: 1, NewPort: completion.NewEpoll})
 		if err != nil {
 			t.Fatal(err)
 		}

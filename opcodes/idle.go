@@ -12,8 +12,8 @@ import (
 // past theirs are closed. One timer a loop, not one per connection.
 func (m *Machine) armIdleSweep() {
 	var shortest time.Duration
-	for _, e := range m.rt.eps {
-		for _, d := range []time.Duration{e.IdleTimeout(), e.FrameTimeout()} {
+	for i := range m.rt.set {
+		for _, d := range []time.Duration{m.rt.set[i].IdleTimeout, m.rt.set[i].FrameTimeout} {
 			if d > 0 && (shortest == 0 || d < shortest) {
 				shortest = d
 			}
@@ -36,7 +36,7 @@ func (m *Machine) sweepIdle() {
 		if c == nil || c.closed() || c.down() {
 			continue
 		}
-		switch idle, frame := c.endpoint.IdleTimeout(), c.endpoint.FrameTimeout(); {
+		switch idle, frame := m.rt.set[c.ep].IdleTimeout, m.rt.set[c.ep].FrameTimeout; {
 		case c.idleTimed && now-c.lastIO > int64(idle):
 			m.log.Debug("idle timeout", "endpoint", m.prog.Endpoints[c.ep], "after", idle)
 			m.counters[c.ep].IdleClosed++

@@ -1,6 +1,10 @@
 package opcodes
 
-import "github.com/pxroute/pxroute/completion"
+import (
+	"github.com/pxroute/pxroute/completion"
+
+	"github.com/pxroute/pxroute/contract"
+)
 
 // Input: a read lands in a port buffer (completion.Buf) and is framed there;
 // only a message still arriving when the buffer goes back to the port is
@@ -72,7 +76,7 @@ func (m *Machine) giveBack(in []byte) {
 // split frames the next message off c.cur, resuming a search for its end
 // where the last one stopped.
 func (m *Machine) split(c *conn) (wire, lo, hi int, err error) {
-	r, ok := c.fr.(Resumer)
+	r, ok := c.fr.(contract.Resumer)
 	if !ok {
 		return c.fr.Split(c.cur, c.maxFrame)
 	}

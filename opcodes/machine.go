@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,12 +81,12 @@ type Machine struct {
 	pub          *machinePub
 	active       []int64 // per endpoint
 
-	reopenWait map[uint32]*completion.BackoffState // start pc -> its retry schedule
-	links      []link                              // per endpoint: connect episodes (connecting.go)
-	idleEvery  time.Duration                       // the idle sweep's period; 0: none
-	retired    []bool                              // endpoints a reload retired; nil: none
-	retiring   []*conn                             // their conns, closing once drained
-	req        requestState                        // request/reply: held requests, the reply_timeout sweep
+	reopenWait map[uint32]*contract.BackoffState // start pc -> its retry schedule
+	links      []link                            // per endpoint: connect episodes (connecting.go)
+	idleEvery  time.Duration                     // the idle sweep's period; 0: none
+	retired    []bool                            // endpoints a reload retired; nil: none
+	retiring   []*conn                           // their conns, closing once drained
+	req        requestState                      // request/reply: held requests, the reply_timeout sweep
 	stopping   bool
 	finishing  bool
 	closedAll  bool // closeAll ran: done once nothing lingers

@@ -38,10 +38,11 @@ func (m *Machine) subscribe(c *conn, g uint32) {
 		return
 	}
 	refusal := NumTopicRefusals
+	maxTopics, maxBytes := m.rt.set[c.ep].TopicBounds()
 	switch {
-	case len(prefix) > c.endpoint.MaxTopicBytes():
+	case len(prefix) > maxBytes:
 		refusal = RefuseMaxTopicBytes
-	case f.topics.len() >= c.endpoint.MaxTopics():
+	case f.topics.len() >= maxTopics:
 		refusal = RefuseMaxTopics
 	}
 	if refusal != NumTopicRefusals {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // Opcode and mode values are part of the disassembly format: pin them.
@@ -30,7 +32,7 @@ func TestOpValuesArePinned(t *testing.T) {
 		}
 	}
 	for i, name := range []string{"default", "block", "drop-newest", "drop-oldest", "disconnect"} {
-		if got := Policy(i).String(); got != name {
+		if got := contract.Policy(i).String(); got != name {
 			t.Errorf("Policy(%d) = %s, want %s", i, got, name)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 )
 
 // Opening connections: a start thread runs once per accept or open, and a
@@ -19,7 +20,7 @@ func (m *Machine) exec(pc uint32, fd int) {
 	switch in.Op {
 	case OpAccept:
 		m.rt.live.Add(1)
-		m.lists = append(m.lists, &listener{pc: pc, ep: in.Arg, fd: fd, next: m.id, adm: ep.Admission()})
+		m.lists = append(m.lists, &listener{pc: pc, ep: in.Arg, fd: fd, next: m.id})
 		m.armAccept(uint32(len(m.lists) - 1))
 	case OpOpen:
 		var c *conn
@@ -28,7 +29,7 @@ func (m *Machine) exec(pc uint32, fd int) {
 			c = m.newConn(fd, in.Arg, in.Out)
 			c.inline = completion.Pollable(fd)
 		} else if c, err = m.connect(in.Arg, in.Out); err != nil {
-			if ep.Role() == RoleConnect {
+			if ep.Role() == contract.RoleConnect {
 				m.reopenLater(pc, err)
 			} else {
 				m.log.Error("endpoint failed", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
@@ -49,10 +50,10 @@ func (m *Machine) reopenLater(pc uint32, err error) {
 	in := &m.inst[pc]
 	s := m.reopenWait[pc]
 	if s == nil {
-		s = new(completion.BackoffState)
+		s = new(contract.BackoffState)
 		m.reopenWait[pc] = s
 	}
-	d, ok := s.Next(m.rt.eps[in.Arg].Reconnect(), time.Now())
+	d, ok := s.Next(m.rt.set[in.Arg].Reconnect, time.Now())
 	if !ok {
 		m.log.Error("giving up on endpoint", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
 		return
@@ -71,7 +72,7 @@ func (m *Machine) adopt(fd int, ep uint32, pc uint32) {
 	}
 	c := m.newConn(fd, ep, pc)
 	c.inline = true
-	c.counted = c.endpoint.Admission().MaxConns > 0
+	c.counted = m.rt.set[ep].Admission.MaxConns > 0
 	m.run(c)
 }
 
@@ -87,17 +88,17 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 		c = &conn{slot: uint32(len(m.conns)), gen: 1}
 		m.conns = append(m.conns, c)
 	}
-	e := m.rt.eps[ep]
-	c.fd, c.ep, c.endpoint, c.rpc = fd, ep, e, pc
-	c.fr, c.maxFrame, c.hwm = e.Framing(), e.MaxFrame(), e.HighWater()
-	c.hwmMsgs, c.policy = e.HighWaterMsgs(), e.Overflow()
-	c.idleTimed, c.ignoreEOF, c.lastIO = e.IdleTimeout() > 0, e.IgnoreEOF(), time.Now().UnixNano()
-	c.frameTimed = e.FrameTimeout() > 0
+	s := &m.rt.set[ep]
+	c.fd, c.ep, c.rpc = fd, ep, pc
+	c.fr, c.maxFrame, c.hwm = s.Framing, s.MaxFrame, s.HighWater
+	c.hwmMsgs, c.policy = s.HighWaterMsgs, s.Overflow
+	c.idleTimed, c.ignoreEOF, c.lastIO = s.IdleTimeout > 0, s.IgnoreEOF, time.Now().UnixNano()
+	c.frameTimed = s.FrameTimeout > 0
 	c.frID, c.raw = m.rt.frIDs[ep], !c.fr.Boundaries()
-	if d, ok := c.fr.(Datagrams); ok && d.Datagrams() {
+	if d, ok := c.fr.(contract.Datagrams); ok && d.Datagrams() {
 		c.dgram = true
 	}
-	if cp, ok := c.fr.(Capped); ok {
+	if cp, ok := c.fr.(contract.Capped); ok {
 		c.maxOut = cp.MaxPayload()
 	}
 	m.counters[ep].Opened++

@@ -1,6 +1,10 @@
 package opcodes
 
-import "time"
+import (
+	"time"
+
+	"github.com/pxroute/pxroute/contract"
+)
 
 // Request/reply: a requester's message goes to one worker connection
 // (pick), and each worker answers its requests one reply each, in the
@@ -25,7 +29,7 @@ type heldRequest struct {
 	group  uint32
 	edge   *Edge
 	frID   uint32
-	fr     Framing
+	fr     contract.Framing
 	wire   []byte
 	lo, hi int
 }
@@ -49,7 +53,7 @@ func (m *Machine) request(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
 		return
 	}
 	if m.atMax(d) {
-		if pol, _ := e.limits(d); pol != PolicyBlock {
+		if pol, _ := e.limits(d); pol != contract.PolicyBlock {
 			// Every worker is at its mark in requests: the policy drops,
 			// as it would at a queue's mark.
 			m.counters[d.ep].Offered++
@@ -64,12 +68,12 @@ func (m *Machine) request(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
 }
 
 // ask delivers a request to worker d and notes who asked.
-func (m *Machine) ask(src, d *conn, e *Edge, frID uint32, fr Framing, wire []byte, lo, hi int) {
+func (m *Machine) ask(src, d *conn, e *Edge, frID uint32, fr contract.Framing, wire []byte, lo, hi int) {
 	if !m.deliver(src, d, e, frID, fr, wire, lo, hi) {
 		return
 	}
 	a := asked{who: connRef{src, src.gen}}
-	if t := d.endpoint.Replies().Timeout; t > 0 {
+	if t := m.rt.set[d.ep].Replies.Timeout; t > 0 {
 		a.at = time.Now().UnixNano()
 		m.armReplySweep(t)
 	}
@@ -80,7 +84,7 @@ func (m *Machine) ask(src, d *conn, e *Edge, frID uint32, fr Framing, wire []byt
 
 // atMax says worker d holds max_outstanding requests.
 func (m *Machine) atMax(d *conn) bool {
-	n := d.endpoint.Replies().MaxOutstanding
+	n := m.rt.set[d.ep].Replies.MaxOutstanding
 	return n > 0 && d.ro != nil && len(d.ro.replies)-d.ro.replyAt >= n
 }
 
@@ -282,7 +286,7 @@ func (m *Machine) sweepReplies() {
 		if oldest == 0 {
 			continue
 		}
-		if t := c.endpoint.Replies().Timeout; now-oldest > int64(t) {
+		if t := m.rt.set[c.ep].Replies.Timeout; now-oldest > int64(t) {
 			m.log.Warn("closing a worker that did not answer within reply_timeout", "endpoint", m.prog.Endpoints[c.ep],
 				"after", t, "requests", len(c.ro.replies)-c.ro.replyAt)
 			m.counters[c.ep].ReplyTimeouts++

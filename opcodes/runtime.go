@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 )
 
 // Config is what Start needs.
 type Config struct {
 	Prog      *Prog
-	Endpoints []Endpoint // indexed like Prog.Endpoints
-	Loops     int        // event loops; 0 or less means 1
+	Endpoints []contract.Endpoint // indexed like Prog.Endpoints: what opens each endpoint's descriptors
+	Settings  []contract.Settings // indexed likewise: each endpoint's framing and limits
+	Loops     int                 // event loops; 0 or less means 1
 	NewPort   func() (completion.Port, error)
 	Log       *slog.Logger
 }
@@ -23,7 +25,8 @@ type Config struct {
 // Runtime runs one program on a set of loops.
 type Runtime struct {
 	prog     *Prog
-	eps      []Endpoint
+	eps      []contract.Endpoint
+	set      []contract.Settings // per endpoint: the one table of its settings
 	log      *slog.Logger
 	engine   string
 	machines []*Machine
@@ -51,8 +54,8 @@ func Start(cfg Config) (*Runtime, error) {
 	if err := p.Verify(); err != nil {
 		return nil, err
 	}
-	if len(cfg.Endpoints) != len(p.Endpoints) {
-		return nil, fmt.Errorf("opcodes: %d endpoints for a program that names %d", len(cfg.Endpoints), len(p.Endpoints))
+	if len(cfg.Endpoints) != len(p.Endpoints) || len(cfg.Settings) != len(p.Endpoints) {
+		return nil, fmt.Errorf("opcodes: %d endpoints and %d settings for a program that names %d", len(cfg.Endpoints), len(cfg.Settings), len(p.Endpoints))
 	}
 	n := max(cfg.Loops, 1)
 	log := cfg.Log
@@ -62,6 +65,7 @@ func Start(cfg Config) (*Runtime, error) {
 	rt := &Runtime{
 		prog:        p,
 		eps:         cfg.Endpoints,
+		set:         cfg.Settings,
 		log:         log,
 		members:     make([]atomic.Int32, len(p.Groups)*n),
 		rooms:       make([]roomNames, len(p.Groups)),
@@ -73,8 +77,8 @@ func Start(cfg Config) (*Runtime, error) {
 	// compares integers, not interfaces.
 	rt.frIDs = make([]uint32, len(cfg.Endpoints))
 	ids := map[string]uint32{}
-	for i, e := range cfg.Endpoints {
-		name := e.Framing().Name()
+	for i := range cfg.Settings {
+		name := cfg.Settings[i].Framing.Name()
 		if _, ok := ids[name]; !ok {
 			ids[name] = uint32(len(ids))
 		}
@@ -91,12 +95,12 @@ func Start(cfg Config) (*Runtime, error) {
 		switch {
 		case in.Op == OpAccept:
 			fds[i], err = ep.Listen()
-		case ep.Role() == RoleOpen:
+		case ep.Role() == contract.RoleOpen:
 			fds[i], err = ep.Open()
 		}
 		if err != nil {
 			fds[i] = -1
-			errs = append(errs, &StartError{Pos: p.Pos[in.Pos], Endpoint: p.Endpoints[in.Arg], What: describe(ep), Err: err})
+			errs = append(errs, &StartError{Pos: p.Pos[in.Pos], Endpoint: p.Endpoints[in.Arg], What: ep.String(), Err: err})
 		}
 	}
 	release := func() {
@@ -128,7 +132,7 @@ func Start(cfg Config) (*Runtime, error) {
 			lastCounters: make([]epCounters, len(p.Endpoints)),
 			active:       make([]int64, len(p.Endpoints)),
 			lastActive:   make([]int64, len(p.Endpoints)),
-			reopenWait:   map[uint32]*completion.BackoffState{},
+			reopenWait:   map[uint32]*contract.BackoffState{},
 			pub: &machinePub{
 				eps:    make([]epPublished, len(p.Endpoints)),
 				active: make([]atomic.Int64, len(p.Endpoints)),
@@ -167,7 +171,7 @@ func Start(cfg Config) (*Runtime, error) {
 	// first (connecting.go), so that no message a listener or an opened
 	// source receives finds them missing.
 	connects := func(pc uint32) bool {
-		return p.Inst[pc].Op == OpOpen && cfg.Endpoints[p.Inst[pc].Arg].Role() == RoleConnect
+		return p.Inst[pc].Op == OpOpen && cfg.Endpoints[p.Inst[pc].Arg].Role() == contract.RoleConnect
 	}
 	var joined sync.WaitGroup
 	for _, wave := range []bool{true, false} {

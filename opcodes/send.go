@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 )
 
 // send delivers c's current message as in addresses it.
@@ -76,7 +77,7 @@ func (m *Machine) prefixed(c *conn, e *Edge, payload []byte) (wire []byte, lo, h
 // deliverGroup delivers to this loop's members of group g but skip, and
 // returns how many members it addressed. src is nil for messages from
 // another loop.
-func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr Framing, wire []byte, lo, hi int) int {
+func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr contract.Framing, wire []byte, lo, hi int) int {
 	e := m.edge(ToGroup, edge)
 	n := 0
 	m.fanning = true
@@ -163,7 +164,7 @@ func (m *Machine) postBatches() {
 // one write. Over d's marks the edge's policy applies; under block the
 // message queues and src reads no more until d's queue drains. It reports
 // whether the message was queued.
-func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire []byte, lo, hi int) bool {
+func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framing, wire []byte, lo, hi int) bool {
 	m.counters[d.ep].Offered++
 	if d.closed() || d.failed || d.shut != shutNone {
 		m.counters[d.ep].Drops[DropDisconnect]++
@@ -183,13 +184,13 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 		total = len(head) + (hi - lo) + len(tail)
 	}
 	over := func() bool { return !mk.admits(d, total, 1) }
-	if pol != PolicyBlock && over() {
+	if pol != contract.PolicyBlock && over() {
 		if !d.sending {
 			// This turn's batch alone reached the mark: see what the
 			// socket takes now. The mark counts only what it refused.
 			m.writeNow(d)
 		}
-		if over() && pol == PolicyDropOldest {
+		if over() && pol == contract.PolicyDropOldest {
 			m.dropOldest(d, mk.bytes-total, mk.msgs)
 		}
 		if over() {
@@ -216,7 +217,7 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr Framing, wire [
 		d.dirty = true
 		m.dirty = append(m.dirty, d)
 	}
-	if pol == PolicyBlock && src != nil && !mk.admits(d, 0, 1) {
+	if pol == contract.PolicyBlock && src != nil && !mk.admits(d, 0, 1) {
 		m.block(src, d, mk)
 	}
 	return true
@@ -240,9 +241,9 @@ func (m *Machine) dropOldest(d *conn, keep, hwmMsgs int) {
 }
 
 // refuse drops a message for d, over its marks, as policy pol says.
-func (m *Machine) refuse(d *conn, pol Policy) {
+func (m *Machine) refuse(d *conn, pol contract.Policy) {
 	m.counters[d.ep].Drops[DropHWM]++
-	if pol == PolicyDisconnect {
+	if pol == contract.PolicyDisconnect {
 		m.log.Warn("disconnecting a connection over its high-water mark", "endpoint", m.prog.Endpoints[d.ep], "queued", d.queued())
 		m.fail(d, DropDisconnect, 0)
 	}

@@ -66,7 +66,7 @@ routes:
 		t.Fatal(err)
 	}
 	rt, err := opcodes.Start(opcodes.Config{
-		Prog: c.Prog, Endpoints: c.Bind(), Loops: 1,
+		Prog: c.Prog, Endpoints: c.Openers(), Settings: c.Settings(), Loops: 1,
 		NewPort: func() (completion.Port, error) {
 			p, err := completion.NewEpoll()
 			return &noSplicePort{Port: p}, err
@@ -138,7 +138,7 @@ routes:
 	}
 	var port *noSpliceOutPort
 	rt, err := opcodes.Start(opcodes.Config{
-		Prog: c.Prog, Endpoints: c.Bind(), Loops: 1,
+		Prog: c.Prog, Endpoints: c.Openers(), Settings: c.Settings(), Loops: 1,
 		NewPort: func() (completion.Port, error) {
 			p, err := completion.NewEpoll()
 			port = &noSpliceOutPort{Port: p}

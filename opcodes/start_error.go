@@ -1,7 +1,5 @@
 package opcodes
 
-import "fmt"
-
 // StartError is an endpoint that could not be opened at start: which one,
 // where the topology declares it, and what it is, so that each error is
 // one self-contained line: "t.yaml:5:3: endpoint b: tcp listen
@@ -26,11 +24,3 @@ func (e *StartError) Error() string {
 }
 
 func (e *StartError) Unwrap() error { return e.Err }
-
-// describe is ep's own description, if it has one.
-func describe(ep Endpoint) string {
-	if s, ok := ep.(fmt.Stringer); ok {
-		return s.String()
-	}
-	return ""
-}

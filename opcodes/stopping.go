@@ -61,7 +61,7 @@ func (m *Machine) lostBatch(b *groupBatch, to int) {
 
 // refuseAdopted closes an accepted descriptor no loop will adopt.
 func (m *Machine) refuseAdopted(v *connMail) {
-	if m.rt.eps[v.ep].Admission().MaxConns > 0 {
+	if m.rt.set[v.ep].Admission.MaxConns > 0 {
 		m.rt.listenConns[v.ep].Add(-1)
 	}
 	unix.Close(v.fd)

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 )
 
 // cutMin is the message size from which a 1:1 send forwards a message as
@@ -23,7 +24,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	if in.Flags&FlagCut == 0 {
 		return false
 	}
-	sz, ok := c.fr.(Sizer)
+	sz, ok := c.fr.(contract.Sizer)
 	if !ok {
 		return false
 	}
@@ -44,7 +45,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		return false
 	}
 	pol, mk := e.limits(d)
-	if pol != PolicyBlock {
+	if pol != contract.PolicyBlock {
 		return false
 	}
 	b := c.bulkState()

@@ -11,15 +11,6 @@ import (
 // 10,000 topics would otherwise slow the whole loop), and what a peer may
 // hold is bounded by its endpoint's max_topics and max_topic_bytes.
 
-// Defaults for the endpoint keys (endpoints.Options carries the values).
-// A thousand prefixes is far more than a subscriber of a pub/sub feed
-// uses (ZeroMQ's and NATS's users hold tens), while at the default
-// max_topic_bytes it caps a connection's topics near 1 MiB per group.
-const (
-	DefaultMaxTopics     = 1000
-	DefaultMaxTopicBytes = 1 << 10
-)
-
 // TopicRefusal is why an in-band subscription was refused: not applied,
 // counted on the subscriber's endpoint.
 type TopicRefusal uint8

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // Each case applies subscription commands ("+p" adds, "-p" removes) to an
@@ -133,15 +135,6 @@ func checkTree(t *testing.T, n *topicNode, root bool) {
 	}
 }
 
-// limitedEndpoint is an Endpoint with topic bounds; nothing else is used.
-type limitedEndpoint struct {
-	Endpoint
-	topics, bytes int
-}
-
-func (e limitedEndpoint) MaxTopics() int     { return e.topics }
-func (e limitedEndpoint) MaxTopicBytes() int { return e.bytes }
-
 // subscribe bounds what a conn holds per group and counts each refusal;
 // duplicates and unknown unsubscriptions change nothing.
 func TestSubscribeBounds(t *testing.T) {
@@ -166,8 +159,9 @@ func TestSubscribeBounds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &Machine{prog: &Prog{Endpoints: []string{"subs"}}, counters: make([]epCounters, 1), log: slog.New(slog.DiscardHandler)}
-			c := &conn{endpoint: limitedEndpoint{topics: tc.topics, bytes: tc.bytes}}
+			rt := &Runtime{set: []contract.Settings{{MaxTopics: tc.topics, MaxTopicBytes: tc.bytes}}}
+			m := &Machine{rt: rt, prog: &Prog{Endpoints: []string{"subs"}}, counters: make([]epCounters, 1), log: slog.New(slog.DiscardHandler)}
+			c := &conn{}
 			for _, d := range tc.declared {
 				c.roles().filterIn(0).topics.add([]byte(d))
 			}

@@ -3,6 +3,8 @@ package opcodes
 import (
 	"errors"
 	"fmt"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // Verify checks a program before it touches a descriptor: every jump
@@ -42,7 +44,7 @@ func (p *Prog) Verify() error {
 		errs = append(errs, fmt.Errorf("verify: %d pins for %d endpoints", len(p.Pin), len(p.Endpoints)))
 	}
 	for i, e := range p.Edges {
-		if e.Policy >= NumPolicies || e.Fallback >= NumPolicies || e.HWM < 0 || e.HWMMsgs < 0 || e.Pick > PickLeastLoaded {
+		if e.Policy >= contract.NumPolicies || e.Fallback >= contract.NumPolicies || e.HWM < 0 || e.HWMMsgs < 0 || e.Pick > PickLeastLoaded {
 			errs = append(errs, fmt.Errorf("verify: edge %d: %+v out of range", i, e))
 		}
 	}

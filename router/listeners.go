@@ -1,7 +1,7 @@
 package router
 
 import (
-	"github.com/pxroute/pxroute/endpoints"
+	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/topology"
 )
 
@@ -19,7 +19,7 @@ func (r *Router) markListeners(c *topology.Compiled) {
 		r.listeners = map[string]bool{}
 	}
 	for i, e := range c.Endpoints {
-		if e.Mode() == endpoints.Listen {
+		if e.Role() == contract.RoleListen {
 			r.listeners[c.Prog.Endpoints[i]] = true
 		}
 	}

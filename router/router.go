@@ -272,7 +272,8 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 	r.markListeners(c)
 	rt, err := opcodes.Start(opcodes.Config{
 		Prog:      c.Prog,
-		Endpoints: c.Bind(),
+		Endpoints: c.Openers(),
+		Settings:  c.Settings(),
 		Loops:     r.loops,
 		NewPort:   r.newPort,
 		Log:       r.log,
@@ -521,7 +522,7 @@ func Disasm(w io.Writer, c *topology.Compiled, engine string) error {
 	fmt.Fprintf(w, "; topology %s\n; engine %s\n; endpoints\n", c.File, engine)
 	for i, name := range p.Endpoints {
 		e := c.Endpoints[i]
-		o := e.Options()
+		o := e.Settings()
 		fmt.Fprintf(w, ";   %d %s: %v (%s, max_frame %d, high_water %d)\n", i, name, e, o.Framing.Name(), o.MaxFrame, o.HighWater)
 	}
 	if len(p.Groups) > 0 {

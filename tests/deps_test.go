@@ -16,11 +16,12 @@ const module = "github.com/pxroute/pxroute/"
 // fixed third-party modules are always allowed). A new edge fails here.
 var allowedDeps = map[string][]string{
 	"completion":  {},
-	"opcodes":     {"completion"},
-	"endpoints":   {"completion"},
-	"topology":    {"completion", "opcodes", "endpoints"},
+	"contract":    {},
+	"opcodes":     {"completion", "contract"},
+	"endpoints":   {"contract"},
+	"topology":    {"contract", "opcodes", "endpoints"},
 	"topologies":  {},
-	"router":      {"completion", "opcodes", "endpoints", "topology", "topologies"},
+	"router":      {"completion", "contract", "opcodes", "endpoints", "topology", "topologies"},
 	"cmd/pxroute": {"router"},
 	"bench":       {"router", "topology"},
 }

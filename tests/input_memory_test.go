@@ -12,22 +12,22 @@ import (
 	"testing"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints"
-	"github.com/pxroute/pxroute/opcodes"
 	"github.com/pxroute/pxroute/router"
 )
 
 // The framings that search for a message's end let the Machine resume the
-// search (opcodes.Resumer): a method that drifted from the interface would
+// search (contract.Resumer): a method that drifted from the interface would
 // silently bring back the search from the start on every read.
 func TestSearchingFramingsResume(t *testing.T) {
 	crlf2, err := endpoints.NewDelimiter([]byte("\r\n\r\n"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []endpoints.Framing{endpoints.Lines, endpoints.LinesKeep, crlf2} {
-		if _, ok := f.(opcodes.Resumer); !ok {
-			t.Errorf("framing %s does not implement opcodes.Resumer", f.Name())
+	for _, f := range []contract.Framing{endpoints.Lines, endpoints.LinesKeep, crlf2} {
+		if _, ok := f.(contract.Resumer); !ok {
+			t.Errorf("framing %s does not implement contract.Resumer", f.Name())
 		}
 	}
 }

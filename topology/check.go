@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints"
 )
 
@@ -120,7 +121,7 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 		if !ep.Readable() {
 			el.add(ref.Line, ref.Col, "%s is write-only (%v) and cannot be a source of %s", ref.Name, ep, rt.Pattern)
 		}
-		if wholeMessages[rt.Pattern] != "" && !ep.Options().Framing.Boundaries() {
+		if wholeMessages[rt.Pattern] != "" && !ep.Settings().Framing.Boundaries() {
 			el.add(ref.Line, ref.Col, "%s %s has raw framing: %s", sourceWord[rt.Pattern], ref.Name, wholeMessages[rt.Pattern])
 		}
 		if rt.Pattern == "relay" || rt.Pattern == "echo" || rt.Pattern == "request" {
@@ -149,7 +150,7 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 				if !ep.Readable() {
 					el.add(ref.Line, ref.Col, "%s is write-only (%v): a request worker answers", ref.Name, ep)
 				}
-				if !ep.Options().Framing.Boundaries() {
+				if !ep.Settings().Framing.Boundaries() {
 					el.add(ref.Line, ref.Col, "worker %s has raw framing: %s", ref.Name, wholeMessages["request"])
 				}
 			}
@@ -159,11 +160,11 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 			if role == "dial" {
 				r.checkDial(el, rt, ref, ep)
 			}
-			if ep.Options().Framing.Boundaries() {
+			if ep.Settings().Framing.Boundaries() {
 				for _, src := range sources {
-					if !src.ep.Options().Framing.Boundaries() {
+					if !src.ep.Settings().Framing.Boundaries() {
 						el.add(ref.Line, ref.Col, "%s frames messages (%s) but source %s is raw: raw chunks have no message boundaries to frame; make both raw or give %s a framing",
-							ref.Name, ep.Options().Framing.Name(), src.ref.Name, src.ref.Name)
+							ref.Name, ep.Settings().Framing.Name(), src.ref.Name, src.ref.Name)
 					}
 				}
 			}
@@ -229,7 +230,7 @@ func (r *resolved) checkOptions(el *errorList, rt *Route) {
 // checkDial checks the to: side of a bridge or forward, which is opened
 // afresh for each connection of the from: side.
 func (r *resolved) checkDial(el *errorList, rt *Route, ref Ref, ep endpoints.Endpoint) {
-	if ep.Mode() == endpoints.Listen {
+	if ep.Role() == contract.RoleListen {
 		el.add(ref.Line, ref.Col, "%s listens, but %s opens its to: side for each connection of from:; use a connect endpoint, a file, or fanout", ref.Name, rt.Pattern)
 		return
 	}
@@ -240,7 +241,7 @@ func (r *resolved) checkDial(el *errorList, rt *Route, ref Ref, ep endpoints.End
 	if from == nil || from.Endpoint == nil {
 		return
 	}
-	if from.Endpoint.Mode() == endpoints.Listen && (ep.Kind() == "stdin" || ep.Kind() == "stdout") {
+	if from.Endpoint.Role() == contract.RoleListen && (ep.Kind() == "stdin" || ep.Kind() == "stdout") {
 		el.add(ref.Line, ref.Col, "%s (%s) can serve one connection, but %s accepts many; use fanout to share it", ref.Name, ep.Kind(), rt.From[0].Name)
 	}
 }
@@ -267,7 +268,7 @@ func (r *resolved) checkEndpoint(el *errorList, d *EndpointDecl) {
 		}
 	}
 	if d.Endpoint != nil && !worker {
-		if o := d.Endpoint.Options(); o.MaxOutstanding > 0 || o.ReplyTimeout > 0 {
+		if o := d.Endpoint.Settings(); o.Replies.MaxOutstanding > 0 || o.Replies.Timeout > 0 {
 			el.add(d.Line, d.Col, "%s: max_outstanding and reply_timeout apply to the workers (to:) of a request route", d.Name)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints"
 	"github.com/pxroute/pxroute/opcodes"
 )
@@ -176,10 +177,10 @@ func (c *compiler) topicSet(rt *Route, name string) uint32 {
 // fallbacks are each pattern's overflow policy: block where one
 // destination's delay should reach the sender (1:1, work queues, fan-in),
 // drop-newest where one slow destination must not stall the others.
-var fallbacks = map[string]opcodes.Policy{
-	"bridge": opcodes.PolicyBlock, "forward": opcodes.PolicyBlock, "echo": opcodes.PolicyBlock,
-	"balance": opcodes.PolicyBlock, "request": opcodes.PolicyBlock, "merge": opcodes.PolicyBlock,
-	"fanout": opcodes.PolicyDropNewest, "relay": opcodes.PolicyDropNewest,
+var fallbacks = map[string]contract.Policy{
+	"bridge": contract.PolicyBlock, "forward": contract.PolicyBlock, "echo": contract.PolicyBlock,
+	"balance": contract.PolicyBlock, "request": contract.PolicyBlock, "merge": contract.PolicyBlock,
+	"fanout": contract.PolicyDropNewest, "relay": contract.PolicyDropNewest,
 }
 
 // edges makes the edge table: each route's main edge carries its
@@ -194,7 +195,7 @@ func (c *compiler) edges() {
 	}
 	for _, rt := range c.r.t.Routes {
 		main := opcodes.Edge{Fallback: fallbacks[rt.Pattern], HWM: int(rt.HighWater), HWMMsgs: int(rt.HighWaterMsgs)}
-		main.Policy, _ = opcodes.PolicyByName(rt.Overflow)
+		main.Policy, _ = contract.PolicyByName(rt.Overflow)
 		main.Pick = opcodes.PickRoundRobin
 		if rt.Pick == "least-loaded" {
 			main.Pick = opcodes.PickLeastLoaded
@@ -210,10 +211,10 @@ func (c *compiler) edges() {
 		var es routeEdges
 		es.main = add(main)
 		if len(rt.Tap) > 0 {
-			es.tap = add(opcodes.Edge{Fallback: opcodes.PolicyDropNewest})
+			es.tap = add(opcodes.Edge{Fallback: contract.PolicyDropNewest})
 		}
 		if rt.Pattern == "request" {
-			es.reply = add(opcodes.Edge{Fallback: opcodes.PolicyDropNewest})
+			es.reply = add(opcodes.Edge{Fallback: contract.PolicyDropNewest})
 		}
 		c.edge[rt] = es
 	}
@@ -280,18 +281,18 @@ func (c *compiler) blocksOnGroup(rt *Route) bool {
 	e := c.prog.Edges[c.edge[rt].main]
 	for _, ref := range dests {
 		pol := e.Policy
-		if d := c.r.decls[ref.Name]; pol == opcodes.PolicyDefault && d != nil && d.Endpoint != nil {
-			pol, _ = opcodes.PolicyByName(d.Endpoint.Options().Overflow)
+		if d := c.r.decls[ref.Name]; pol == contract.PolicyDefault && d != nil && d.Endpoint != nil {
+			pol = d.Endpoint.Settings().Overflow
 		}
-		if pol == opcodes.PolicyDefault {
+		if pol == contract.PolicyDefault {
 			pol = e.Fallback
 		}
-		if pol == opcodes.PolicyBlock {
+		if pol == contract.PolicyBlock {
 			return true
 		}
 	}
 	for _, ref := range rt.Tap {
-		if d := c.r.decls[ref.Name]; d != nil && d.Endpoint != nil && d.Endpoint.Options().Overflow == "block" {
+		if d := c.r.decls[ref.Name]; d != nil && d.Endpoint != nil && d.Endpoint.Settings().Overflow == contract.PolicyBlock {
 			return true
 		}
 	}
@@ -312,7 +313,7 @@ func (c *compiler) endpoint(d *EndpointDecl) {
 	}
 	where := c.at(d.Line, d.Col)
 	op := opcodes.OpOpen
-	if d.Endpoint.Mode() == endpoints.Listen {
+	if d.Endpoint.Role() == contract.RoleListen {
 		op = opcodes.OpAccept
 	}
 	start := c.emit(opcodes.Inst{Op: op, Arg: c.index[d.Name], Pos: where})
@@ -327,7 +328,7 @@ func (c *compiler) endpoint(d *EndpointDecl) {
 // closes, which for a connect endpoint keeps its place and queue and
 // reconnects.
 func (c *compiler) hangUp(d *EndpointDecl, where uint32) opcodes.Inst {
-	if d.Endpoint != nil && d.Endpoint.Mode() == endpoints.Listen {
+	if d.Endpoint != nil && d.Endpoint.Role() == contract.RoleListen {
 		return opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: where}
 	}
 	return opcodes.Inst{Op: opcodes.OpClose, Pos: where}
@@ -528,7 +529,7 @@ func refersTo(refs []Ref, name string) bool {
 // bridge or forward (bytes pass unchanged, no framing to look at) with no
 // tap (a tap needs the bytes in user space), on the side that sends.
 func (c *compiler) spliceable(d *EndpointDecl, route *Route, asPeer bool) bool {
-	if route == nil || len(route.Tap) > 0 || d.Endpoint.Options().Framing.Boundaries() {
+	if route == nil || len(route.Tap) > 0 || d.Endpoint.Settings().Framing.Boundaries() {
 		return false
 	}
 	switch {
@@ -542,5 +543,5 @@ func (c *compiler) spliceable(d *EndpointDecl, route *Route, asPeer bool) bool {
 		other = route.From[0].Name
 	}
 	o := c.r.decls[other]
-	return o != nil && o.Endpoint != nil && !o.Endpoint.Options().Framing.Boundaries()
+	return o != nil && o.Endpoint != nil && !o.Endpoint.Settings().Framing.Boundaries()
 }

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints"
 	"github.com/pxroute/pxroute/opcodes"
 )
@@ -37,7 +38,7 @@ func decide(p *opcodes.Prog, eps []endpoints.Endpoint) {
 				}
 			}
 		case opcodes.OpOpen:
-			if eps[in.Arg].Mode() == endpoints.Connect {
+			if eps[in.Arg].Role() == contract.RoleConnect {
 				in.Flags = opcodes.FlagReconnect
 			}
 		}

@@ -119,7 +119,13 @@ func (p *params) Duration(key string) (time.Duration, bool) {
 	return d, true
 }
 
+// Errorf records an error at key's value. A kind passes a shared
+// validator's refusal as Errorf(key, "%v", err); it is worded as the
+// route side words it (refusal), so both read alike.
 func (p *params) Errorf(key, format string, args ...any) {
+	if err, ok := singleError(format, args); ok {
+		format, args = "%s", []any{refusal(err)}
+	}
 	n := p.name
 	if key != "" {
 		if v, ok := findKey(p.body, key); ok {
@@ -127,6 +133,14 @@ func (p *params) Errorf(key, format string, args ...any) {
 		}
 	}
 	p.add(n, format, args...)
+}
+
+func singleError(format string, args []any) (error, bool) {
+	if format != "%v" || len(args) != 1 {
+		return nil, false
+	}
+	err, ok := args[0].(error)
+	return err, ok
 }
 
 // reportUnknown reports every key the factory did not ask for.

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints"
 )
 
@@ -315,26 +316,26 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 				r.Tap = refs(el, v)
 			case "overflow":
 				if s, ok := stringValue(el, v); ok {
-					if !oneOf(s, endpoints.Overflows()) {
-						el.add(v.Line, v.Column, "unknown overflow policy %q: want one of %v%s", s, endpoints.Overflows(), didYouMean(s, endpoints.Overflows()))
+					if _, err := contract.ParseOverflow(s); err != nil {
+						el.add(v.Line, v.Column, "%s", refusal(err))
 					} else {
 						r.Overflow = s
 					}
 				}
 			case "high_water":
 				if n, ok := sizeValue(el, v); ok {
-					if n < 1 || n > 1<<40 {
-						el.add(v.Line, v.Column, "high_water must be between 1 byte and 1TiB")
+					if err := contract.CheckHighWater(n); err != nil {
+						el.add(v.Line, v.Column, "%s", refusal(err))
 					} else {
 						r.HighWater = n
 					}
 				}
 			case "high_water_msgs":
-				if n, ok := intValue(el, v); ok {
-					if n < 1 {
-						el.add(v.Line, v.Column, "high_water_msgs must be at least 1")
+				if n, ok := countValue(el, v); ok {
+					if err := contract.CheckHighWaterMsgs(n); err != nil {
+						el.add(v.Line, v.Column, "%s", refusal(err))
 					} else {
-						r.HighWaterMsgs = int64(n)
+						r.HighWaterMsgs = n
 					}
 				}
 			case "pick":

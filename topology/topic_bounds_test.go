@@ -40,10 +40,10 @@ routes:
 		t.Fatal(err)
 	}
 	want := map[string][2]int{"set": {5, 64}, "plain": {1000, 1024}, "narrow": {1000, 100}}
-	for i, e := range c.Bind() {
+	for i, s := range c.Settings() {
 		name := c.Prog.Endpoints[i]
-		if w, ok := want[name]; ok && (e.MaxTopics() != w[0] || e.MaxTopicBytes() != w[1]) {
-			t.Errorf("%s: max_topics %d, max_topic_bytes %d; want %d, %d", name, e.MaxTopics(), e.MaxTopicBytes(), w[0], w[1])
+		if topics, bytes := s.TopicBounds(); want[name] != [2]int{} && [2]int{topics, bytes} != want[name] {
+			t.Errorf("%s: max_topics %d, max_topic_bytes %d; want %d, %d", name, topics, bytes, want[name][0], want[name][1])
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package completion
+package contract
 
 import (
 	"math/rand/v2"
