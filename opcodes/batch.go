@@ -32,10 +32,10 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 	if !m.runnable(send.Arg, e) {
 		return false
 	}
-	msgs := append(m.runMsgs[:0], batchMsg{src: c.ep, group: send.Arg, edge: send.Alt, frID: c.frID, fr: c.fr, end: len(c.msg), lo: c.lo, hi: c.hi})
+	msgs := append(m.runMsgs[:0], batchMsg{src: c.ep, group: send.Arg, edge: send.Alt, frID: c.terms.frID, fr: c.terms.fr, end: len(c.msg), lo: c.lo, hi: c.hi})
 	size := len(c.msg)
 	for len(c.cur) > 0 {
-		wire, lo, hi, err := c.fr.Split(c.cur, c.maxFrame)
+		wire, lo, hi, err := c.terms.fr.Split(c.cur, c.terms.maxFrame)
 		if err != nil || wire == 0 {
 			break // the next OpFrame deals with it as usual
 		}
@@ -43,7 +43,7 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 			break // the run ends before a message to clean: send cleans it alone
 		}
 		size += wire
-		msgs = append(msgs, batchMsg{src: c.ep, group: send.Arg, edge: send.Alt, frID: c.frID, fr: c.fr, end: size, lo: lo, hi: hi})
+		msgs = append(msgs, batchMsg{src: c.ep, group: send.Arg, edge: send.Alt, frID: c.terms.frID, fr: c.terms.fr, end: size, lo: lo, hi: hi})
 		c.cur = c.cur[wire:]
 	}
 	m.runMsgs = msgs
@@ -62,7 +62,7 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 	if send.Mode == ToOthers {
 		skip = c
 	}
-	n := m.deliverRun(c, skip, send.Arg, send.Alt, c.frID, c.fr, data, 0, msgs)
+	n := m.deliverRun(c, skip, send.Arg, send.Alt, c.terms.frID, c.terms.fr, data, 0, msgs)
 	n += m.postRun(send.Arg, data, msgs, n)
 	m.holdBack(c)
 	if n == 0 {
@@ -132,7 +132,7 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 // one delivery per message would have queued it, and reports whether it
 // did.
 func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) bool {
-	if d.closed() || d.failed || d.shut != shutNone || (d.frID != frID && !d.raw) || (d.maxOut > 0 && maxPayload > d.maxOut) {
+	if d.closed() || d.failed || d.shut != shutNone || (d.terms.frID != frID && !d.terms.raw) || (d.terms.maxOut > 0 && maxPayload > d.terms.maxOut) {
 		return false
 	}
 	q := d.queued()

@@ -12,16 +12,8 @@ type conn struct {
 	slot, gen uint32
 	fd        int
 	ep        uint32
-	fr        contract.Framing
-	frID      uint32 // index of fr among the program's distinct framings
-	raw       bool   // fr keeps no boundaries: output is the source's wire bytes
-	maxFrame  int
-	hwm       int             // the endpoint's marks and policy; edges may override them
-	hwmMsgs   int             // 0: no limit in messages
-	policy    contract.Policy // PolicyDefault: the edge's
-	inline    bool            // pollable: a write may be tried inline (never for regular files)
-	dgram     bool            // a datagram socket: one write per message, no EOF
-	maxOut    int             // largest payload fr can encode; 0: any
+	terms     *terms // its endpoint's settings, shared (terms.go)
+	inline    bool   // pollable: a write may be tried inline (never for regular files)
 
 	rpc, epc, wpc uint32 // reader pc, error handler, send-complete handler
 	start         uint32 // the open thread that made it (singletons), else 0
@@ -29,11 +21,8 @@ type conn struct {
 	life        lifecycle
 	shut        shutState // its write side: half-close asked for, done
 	counted     bool      // holds a place in its listener's max_conns
-	ignoreEOF   bool
-	idleTimed   bool  // its endpoint has an idle_timeout
-	frameTimed  bool  // its endpoint has a frame_timeout
-	lastIO      int64 // unix nanoseconds of its last read or write, when idleTimed
-	partialAt   int64 // unix nanoseconds since a message has been arriving; 0: none
+	lastIO      int64     // unix nanoseconds of its last read or write, when idleTimed
+	partialAt   int64     // unix nanoseconds since a message has been arriving; 0: none
 	retry       contract.BackoffState
 	recvPending bool
 	blocked     bool // a send blocked on a full queue: read no more until it drains

@@ -37,11 +37,11 @@ func (m *Machine) sweepIdle() {
 			continue
 		}
 		switch idle, frame := m.rt.set[c.ep].IdleTimeout, m.rt.set[c.ep].FrameTimeout; {
-		case c.idleTimed && now-c.lastIO > int64(idle):
+		case c.terms.idleTimed && now-c.lastIO > int64(idle):
 			m.log.Debug("idle timeout", "endpoint", m.prog.Endpoints[c.ep], "after", idle)
 			m.counters[c.ep].IdleClosed++
 			m.close(c, DropDisconnect)
-		case c.frameTimed && c.partialAt != 0 && now-c.partialAt > int64(frame):
+		case c.terms.frameTimed && c.partialAt != 0 && now-c.partialAt > int64(frame):
 			// A message dribbling in: a slowloris holds buffers and a
 			// connection without ever going idle.
 			m.log.Debug("frame timeout", "endpoint", m.prog.Endpoints[c.ep], "after", frame)

@@ -51,7 +51,7 @@ func maxInput(maxFrame int) int { return maxFrame + completion.BufSize }
 func (m *Machine) appendInput(c *conn, b []byte) {
 	need := len(c.in) + len(b)
 	if need > cap(c.in) {
-		limit := max(maxInput(c.maxFrame), need)
+		limit := max(maxInput(c.terms.maxFrame), need)
 		var grown []byte
 		if s := m.spareIn; cap(s) >= need && cap(s) <= limit {
 			grown, m.spareIn = s[:len(c.in)], nil
@@ -76,11 +76,11 @@ func (m *Machine) giveBack(in []byte) {
 // split frames the next message off c.cur, resuming a search for its end
 // where the last one stopped.
 func (m *Machine) split(c *conn) (wire, lo, hi int, err error) {
-	r, ok := c.fr.(contract.Resumer)
+	r, ok := c.terms.fr.(contract.Resumer)
 	if !ok {
-		return c.fr.Split(c.cur, c.maxFrame)
+		return c.terms.fr.Split(c.cur, c.terms.maxFrame)
 	}
-	wire, lo, hi, c.scanned, err = r.SplitFrom(c.cur, c.maxFrame, min(c.scanned, len(c.cur)))
+	wire, lo, hi, c.scanned, err = r.SplitFrom(c.cur, c.terms.maxFrame, min(c.scanned, len(c.cur)))
 	if wire > 0 || err != nil {
 		c.scanned = 0 // the next message starts with its own search
 	}

@@ -27,7 +27,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		}
 		switch {
-		case c.dgram && (cp.Err == unix.ECONNREFUSED || cp.Err == 0 && cp.N == 0):
+		case c.terms.dgram && (cp.Err == unix.ECONNREFUSED || cp.Err == 0 && cp.N == 0):
 			// A connected datagram socket hears of an earlier datagram
 			// refused by the peer's host; an empty datagram carries no
 			// message. Neither ends the socket: read on.
@@ -37,7 +37,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		case cp.Err != 0:
 			m.fail(c, DropDisconnect, cp.Err)
 			return
-		case cp.N == 0 && c.ignoreEOF:
+		case cp.N == 0 && c.terms.ignoreEOF:
 			// Its input ended; the peer is not told. It stays open for
 			// writing until a write fails, it idles out, or the router
 			// stops.
@@ -56,7 +56,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			c.rpc = in.Out
 		default:
 			m.counters[c.ep].BytesIn += uint64(cp.N)
-			if c.idleTimed {
+			if c.terms.idleTimed {
 				c.lastIO = time.Now().UnixNano()
 			}
 			if len(c.cur) == 0 && len(c.in) == 0 {
@@ -74,7 +74,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		m.splicedOut(c, cp)
 	case completion.KindSend:
 		c.sending = false
-		if c.dgram && cp.Err == unix.ECONNREFUSED {
+		if c.terms.dgram && cp.Err == unix.ECONNREFUSED {
 			// An earlier datagram was refused; this one was not sent.
 			// The error is reported once: send it again.
 			cp.Err, cp.N = 0, 0
@@ -158,7 +158,7 @@ func (m *Machine) run(c *conn) {
 				// Bytes nobody framed: keep them with what comes next, up
 				// to max_frame, rather than spin on them.
 				m.carry(c)
-				if len(c.in) > c.maxFrame {
+				if len(c.in) > c.terms.maxFrame {
 					m.counters[c.ep].Lost[DropMaxFrame]++
 					m.fail(c, DropDisconnect, 0)
 					continue
@@ -191,7 +191,7 @@ func (m *Machine) run(c *conn) {
 				return
 			}
 			wire, lo, hi, err := m.split(c)
-			if err != nil && c.dgram {
+			if err != nil && c.terms.dgram {
 				// One socket hears every sender: drop the datagram, not
 				// the socket.
 				m.counters[c.ep].Lost[DropMaxFrame]++
@@ -206,7 +206,7 @@ func (m *Machine) run(c *conn) {
 				continue
 			}
 			if wire == 0 {
-				if c.frameTimed && c.partialAt == 0 {
+				if c.terms.frameTimed && c.partialAt == 0 {
 					c.partialAt = time.Now().UnixNano()
 				}
 				if c.streamLeft == 0 && !m.stopping && m.startStream(c, in) {

@@ -91,8 +91,9 @@ type Machine struct {
 	finishing  bool
 	closedAll  bool // closeAll ran: done once nothing lingers
 	done       bool
-	lingering  int // closed conns waiting for a write's completion (lingerClose)
-	busy       int // conns with queued output
+	terms      []terms // per endpoint, made on first use (terms.go)
+	lingering  int     // closed conns waiting for a write's completion (lingerClose)
+	busy       int     // conns with queued output
 }
 
 type machinePub struct {

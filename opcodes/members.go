@@ -154,11 +154,11 @@ func (m *Machine) announce(c *conn, g, edge uint32, verb string) {
 	}
 	body := append(append(append(m.named[:0], "* "...), c.ro.name...), " "+verb...)
 	m.named = body
-	head, tail := c.fr.Encode(m.hdr[:], body)
+	head, tail := c.terms.fr.Encode(m.hdr[:], body)
 	wire := append(append(append(m.prefixBuf[:0], head...), body...), tail...)
 	m.prefixBuf = wire
 	lo, hi := len(head), len(head)+len(body)
-	m.deliverGroup(c, c, g, edge, c.frID, c.fr, wire, lo, hi)
+	m.deliverGroup(c, c, g, edge, c.terms.frID, c.terms.fr, wire, lo, hi)
 	m.postGroup(c, g, edge, wire, lo, hi, 1) // a notice, not a message: never no_route
 	m.holdBack(c)
 	m.shared.done()

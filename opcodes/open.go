@@ -88,19 +88,8 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 		c = &conn{slot: uint32(len(m.conns)), gen: 1}
 		m.conns = append(m.conns, c)
 	}
-	s := &m.rt.set[ep]
 	c.fd, c.ep, c.rpc = fd, ep, pc
-	c.fr, c.maxFrame, c.hwm = s.Framing, s.MaxFrame, s.HighWater
-	c.hwmMsgs, c.policy = s.HighWaterMsgs, s.Overflow
-	c.idleTimed, c.ignoreEOF, c.lastIO = s.IdleTimeout > 0, s.IgnoreEOF, time.Now().UnixNano()
-	c.frameTimed = s.FrameTimeout > 0
-	c.frID, c.raw = m.rt.frIDs[ep], !c.fr.Boundaries()
-	if d, ok := c.fr.(contract.Datagrams); ok && d.Datagrams() {
-		c.dgram = true
-	}
-	if cp, ok := c.fr.(contract.Capped); ok {
-		c.maxOut = cp.MaxPayload()
-	}
+	c.terms, c.lastIO = m.termsOf(ep), time.Now().UnixNano()
 	m.counters[ep].Opened++
 	m.active[ep]++
 	m.rt.live.Add(1)

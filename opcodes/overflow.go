@@ -44,7 +44,7 @@ var (
 func (e *Edge) limits(d *conn) (contract.Policy, marks) {
 	pol := e.Policy
 	if pol == contract.PolicyDefault {
-		pol = d.policy
+		pol = d.terms.policy
 	}
 	if pol == contract.PolicyDefault {
 		pol = e.Fallback
@@ -54,10 +54,10 @@ func (e *Edge) limits(d *conn) (contract.Policy, marks) {
 	}
 	hwm, msgs := e.HWM, e.HWMMsgs
 	if hwm == 0 {
-		hwm = d.hwm
+		hwm = d.terms.hwm
 	}
 	if msgs == 0 {
-		msgs = d.hwmMsgs
+		msgs = d.terms.hwmMsgs
 	}
 	return pol, marks{hwm, msgs}
 }

@@ -63,7 +63,7 @@ func (m *Machine) request(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
 		m.hold(c, g, e, wire, lo, hi)
 		return
 	}
-	m.ask(c, d, e, c.frID, c.fr, wire, lo, hi)
+	m.ask(c, d, e, c.terms.frID, c.terms.fr, wire, lo, hi)
 	m.blockOnGroup(c, g, e)
 }
 
@@ -95,7 +95,7 @@ func (m *Machine) hold(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
 	if len(r.held) == 0 {
 		m.req.held = append(m.req.held, connRef{c, c.gen})
 	}
-	r.held = append(r.held, heldRequest{group: g, edge: e, frID: c.frID, fr: c.fr, wire: append([]byte(nil), wire...), lo: lo, hi: hi})
+	r.held = append(r.held, heldRequest{group: g, edge: e, frID: c.terms.frID, fr: c.terms.fr, wire: append([]byte(nil), wire...), lo: lo, hi: hi})
 	c.blocked = true
 }
 
@@ -160,7 +160,7 @@ func (m *Machine) reply(c *conn, e *Edge, wire []byte, lo, hi int) {
 	if to == nil {
 		m.counters[c.ep].Lost[DropNoRoute]++ // the requester has gone
 	} else {
-		m.deliver(c, to, e, c.frID, c.fr, wire, lo, hi)
+		m.deliver(c, to, e, c.terms.frID, c.terms.fr, wire, lo, hi)
 		m.answered(to)
 	}
 	m.dispatchHeld() // c has room for one more

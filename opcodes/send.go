@@ -22,15 +22,15 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.counters[c.ep].Lost[DropDisconnect]++
 			return
 		}
-		m.deliver(c, c.peer, e, c.frID, c.fr, wire, lo, hi)
+		m.deliver(c, c.peer, e, c.terms.frID, c.terms.fr, wire, lo, hi)
 	case ToSelf:
-		m.deliver(c, c, e, c.frID, c.fr, wire, lo, hi)
+		m.deliver(c, c, e, c.terms.frID, c.terms.fr, wire, lo, hi)
 	case ToGroup, ToOthers:
 		skip := (*conn)(nil)
 		if in.Mode == ToOthers {
 			skip = c
 		}
-		n := m.deliverGroup(c, skip, in.Arg, in.Alt, c.frID, c.fr, wire, lo, hi)
+		n := m.deliverGroup(c, skip, in.Arg, in.Alt, c.terms.frID, c.terms.fr, wire, lo, hi)
 		n += m.postGroup(c, in.Arg, in.Alt, wire, lo, hi, n)
 		m.holdBack(c)
 		m.shared.done()
@@ -47,7 +47,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.counters[c.ep].Lost[DropNoRoute]++
 			return
 		}
-		m.deliver(c, d, e, c.frID, c.fr, wire, lo, hi)
+		m.deliver(c, d, e, c.terms.frID, c.terms.fr, wire, lo, hi)
 		m.blockOnGroup(c, in.Arg, e)
 	case ToRequester:
 		m.reply(c, e, wire, lo, hi) // request.go
@@ -69,7 +69,7 @@ func (m *Machine) prefixed(c *conn, e *Edge, payload []byte) (wire []byte, lo, h
 		body = append(body, payload...)
 	}
 	m.named = body
-	head, tail := c.fr.Encode(m.hdr[:], body)
+	head, tail := c.terms.fr.Encode(m.hdr[:], body)
 	m.prefixBuf = append(append(append(m.prefixBuf[:0], head...), body...), tail...)
 	return m.prefixBuf, len(head), len(head) + len(body)
 }
@@ -142,7 +142,7 @@ func (m *Machine) pick(g uint32, e *Edge) *conn {
 // members in g, and returns how many loops. home is how many members here
 // it reached.
 func (m *Machine) postGroup(c *conn, g, edge uint32, wire []byte, lo, hi, home int) int {
-	m.oneMsg[0] = batchMsg{src: c.ep, group: g, edge: edge, frID: c.frID, fr: c.fr, end: len(wire), lo: lo, hi: hi}
+	m.oneMsg[0] = batchMsg{src: c.ep, group: g, edge: edge, frID: c.terms.frID, fr: c.terms.fr, end: len(wire), lo: lo, hi: hi}
 	n := m.postRun(g, wire, m.oneMsg[:], home)
 	m.oneMsg[0] = batchMsg{}
 	return n
@@ -170,17 +170,17 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framin
 		m.counters[d.ep].Drops[DropDisconnect]++
 		return false
 	}
-	if d.maxOut > 0 && hi-lo > d.maxOut {
+	if d.terms.maxOut > 0 && hi-lo > d.terms.maxOut {
 		// Its framing cannot carry it (a datagram, a short length header).
 		m.counters[d.ep].Drops[DropMaxFrame]++
 		return false
 	}
 	pol, mk := e.limits(d)
-	same := d.frID == frID || d.raw // the source's bytes as they came
+	same := d.terms.frID == frID || d.terms.raw // the source's bytes as they came
 	total := len(wire)
 	var head, tail []byte
 	if !same {
-		head, tail = d.fr.Encode(m.hdr[:], wire[lo:hi])
+		head, tail = d.terms.fr.Encode(m.hdr[:], wire[lo:hi])
 		total = len(head) + (hi - lo) + len(tail)
 	}
 	over := func() bool { return !mk.admits(d, total, 1) }
@@ -305,7 +305,7 @@ func (m *Machine) writeNow(d *conn) {
 	if d.closed() || d.sending || d.connecting() || d.queued() == 0 {
 		return
 	}
-	if d.inline && d.dgram {
+	if d.inline && d.terms.dgram {
 		if !m.writeDatagrams(d) {
 			return
 		}
@@ -360,7 +360,7 @@ func (m *Machine) flush(d *conn) {
 	if d.sending || d.connecting() || d.queued() == 0 || d.closed() {
 		return
 	}
-	if d.dgram {
+	if d.terms.dgram {
 		d.iovs = d.out.iovFirst(d.iovs[:0])
 	} else {
 		d.iovs = d.out.iov(d.iovs[:0])
@@ -378,11 +378,11 @@ func (m *Machine) flush(d *conn) {
 
 // wrote accounts n bytes of c's queue as written, and the messages they end.
 func (m *Machine) wrote(c *conn, n int) {
-	if n < 0 || n == 0 && !c.dgram { // a datagram may be empty
+	if n < 0 || n == 0 && !c.terms.dgram { // a datagram may be empty
 		return
 	}
 	done := c.out.consume(&m.chunks, n)
-	if c.idleTimed {
+	if c.terms.idleTimed {
 		c.lastIO = time.Now().UnixNano()
 	}
 	m.counters[c.ep].BytesOut += uint64(n)

@@ -76,7 +76,7 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 	case cp.Err != 0:
 		m.fail(c, DropDisconnect, cp.Err)
 		return
-	case cp.N == 0 && c.ignoreEOF:
+	case cp.N == 0 && c.terms.ignoreEOF:
 		c.readDone = true // as in a recv: the peer is not told
 		return
 	case cp.N == 0:

@@ -24,7 +24,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	if in.Flags&FlagCut == 0 {
 		return false
 	}
-	sz, ok := c.fr.(contract.Sizer)
+	sz, ok := c.terms.fr.(contract.Sizer)
 	if !ok {
 		return false
 	}
@@ -41,7 +41,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		d = c
 	}
 	e := m.edge(send.Mode, send.Alt)
-	if d == nil || d.closed() || (d.frID != c.frID && !d.raw) || e.Prefix {
+	if d == nil || d.closed() || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
 		return false
 	}
 	pol, mk := e.limits(d)
@@ -138,7 +138,7 @@ func (m *Machine) streamSplice(c *conn) (parked bool) {
 	}
 	d := b.streamTo.live()
 	if b.noSplice || b.streamLost || d == nil || d.failed || d.shut == shutDone || d.connecting() ||
-		!c.inline || !d.inline || c.dgram || d.dgram {
+		!c.inline || !d.inline || c.terms.dgram || d.terms.dgram {
 		return false
 	}
 	b.direct = true
@@ -190,14 +190,14 @@ func (m *Machine) streamSplicedIn(c *conn, cp *completion.Completion) {
 	case cp.Err != 0:
 		m.fail(c, DropDisconnect, cp.Err)
 		return
-	case cp.N == 0 && c.ignoreEOF:
+	case cp.N == 0 && c.terms.ignoreEOF:
 		c.readDone = true
 		return
 	case cp.N == 0:
 		c.rpc = in.Alt // the message ends early: see streamAborted
 	default:
 		m.counters[c.ep].BytesIn += uint64(cp.N)
-		if c.idleTimed {
+		if c.terms.idleTimed {
 			c.lastIO = time.Now().UnixNano()
 		}
 		c.streamLeft -= cp.N
@@ -258,7 +258,7 @@ func (m *Machine) streamSplicedOut(c *conn, cp *completion.Completion) {
 	}
 	m.counters[d.ep].BytesOut += uint64(cp.N)
 	m.counters[d.ep].Queued -= int64(cp.N)
-	if d.idleTimed {
+	if d.terms.idleTimed {
 		d.lastIO = time.Now().UnixNano()
 	}
 	b.pipeFill -= cp.N
