@@ -271,7 +271,7 @@ func waitOr(wg *sync.WaitGroup, done <-chan struct{}) {
 
 // Stats sums the loops' published counters.
 func (rt *Runtime) Stats() Stats {
-	s := Stats{Engine: rt.engine, Ops: make(map[string]uint64, NumOps)}
+	s := Stats{Engine: rt.engine, Ops: make(map[string]uint64, NumOps), Generations: 1}
 	if n, ok := rt.machines[0].port.(completion.Noter); ok {
 		s.EngineNotes = n.Notes()
 	}

@@ -482,6 +482,7 @@ func (r *Router) Stats() Stats {
 		sum.add(u.rt.Stats())
 	}
 	sum.add(r.gone.s)
+	sum.s.Generations = len(r.units)
 	r.dropNonListenerRefusals(&sum.s)
 	return sum.s
 }
