@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Token layout: low 32 bits a slot, next 24 a generation, top byte a tag.
+// Token tags: what a completion is for (the layout is in host.go).
 const (
 	tagConn      = 0
 	tagListener  = 1
@@ -25,27 +25,31 @@ const (
 	tagReplies   = 8 // look for requests past their reply_timeout
 )
 
+// token makes a completion token; the Machine's port adds which Machine.
 func token(tag uint8, gen, slot uint32) uint64 {
-	return uint64(tag)<<56 | uint64(gen&0xffffff)<<32 | uint64(slot)
+	return uint64(tag&0xf)<<60 | uint64(gen&0xffffff)<<24 | uint64(slot&0xffffff)
 }
 
 func untoken(t uint64) (tag uint8, gen, slot uint32) {
-	return uint8(t >> 56), uint32(t>>32) & 0xffffff, uint32(t)
+	return uint8(t >> 60), uint32(t>>24) & 0xffffff, uint32(t) & 0xffffff
 }
 
-// Machine runs the program on one loop: it owns the loop's connections,
-// listeners and counters, and executes instructions in one switch.
+// Machine runs one program on one loop: it owns the program's connections,
+// listeners and counters there, and executes instructions in one switch.
+// Several Machines, one per program generation, share a loop (host.go).
 type Machine struct {
-	rt    *Runtime
-	id    int
-	loop  *completion.Loop
-	port  completion.Port
-	prog  *Prog
-	inst  []Inst
-	log   *slog.Logger
-	conns []*conn
-	free  []uint32
-	lists []*listener
+	rt     *Runtime
+	id     int      // the loop's index
+	hid    uint32   // its id among the Machines on the loop: tokens carry it
+	loop   *mailbox // where mail for it goes
+	exited atomic.Bool
+	port   completion.Port
+	prog   *Prog
+	inst   []Inst
+	log    *slog.Logger
+	conns  []*conn
+	free   []uint32
+	lists  []*listener
 	// groups holds this loop's members of each group.
 	groups  [][]*conn
 	doomed  []*conn
@@ -204,7 +208,7 @@ func (m *Machine) Complete(cp *completion.Completion) {
 			m.reconnect(c)
 		}
 	case tagDrain:
-		if !m.closedAll {
+		if m.finishing && !m.closedAll { // only its own: an id is reused once freed
 			m.closeAll()
 		}
 	}

@@ -17,18 +17,24 @@ type Config struct {
 	Prog      *Prog
 	Endpoints []contract.Endpoint // indexed like Prog.Endpoints: what opens each endpoint's descriptors
 	Settings  []contract.Settings // indexed likewise: each endpoint's framing and limits
-	Loops     int                 // event loops; 0 or less means 1
-	NewPort   func() (completion.Port, error)
-	Log       *slog.Logger
+	// Host runs the program beside the others on it; nil: on loops of its
+	// own, made from Loops and NewPort and closed by Stop.
+	Host    *Host
+	Loops   int // event loops, without a Host; 0 or less means 1
+	NewPort func() (completion.Port, error)
+	Log     *slog.Logger
 }
 
-// Runtime runs one program on a set of loops.
+// Runtime runs one program on the loops of a Host: one generation of it.
 type Runtime struct {
 	prog     *Prog
 	eps      []contract.Endpoint
 	set      []contract.Settings // per endpoint: the one table of its settings
 	log      *slog.Logger
 	engine   string
+	host     *Host
+	ownHost  bool         // made by Start: Stop closes it
+	alive    atomic.Int32 // Machines not yet exited
 	machines []*Machine
 	members  []atomic.Int32 // [group*loops + loop]: members on each loop
 	rooms    []roomNames    // per group: relay member names, unique over the loops
@@ -40,15 +46,14 @@ type Runtime struct {
 	idle        chan struct{}
 	idleOnce    sync.Once
 	exited      chan struct{}
-	wg          sync.WaitGroup
 	errMu       sync.Mutex
 	runErr      error
 	stopOnce    sync.Once
 }
 
 // Start verifies the program, opens its listeners and files (so that a busy
-// port or a missing file fails here, with nothing left running), and starts
-// one locked loop per Config.Loops.
+// port or a missing file fails here, with nothing left running), and puts
+// a Machine of it on each of the host's loops.
 func Start(cfg Config) (*Runtime, error) {
 	p := cfg.Prog
 	if err := p.Verify(); err != nil {
@@ -57,16 +62,27 @@ func Start(cfg Config) (*Runtime, error) {
 	if len(cfg.Endpoints) != len(p.Endpoints) || len(cfg.Settings) != len(p.Endpoints) {
 		return nil, fmt.Errorf("opcodes: %d endpoints and %d settings for a program that names %d", len(cfg.Endpoints), len(cfg.Settings), len(p.Endpoints))
 	}
-	n := max(cfg.Loops, 1)
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	host, own := cfg.Host, false
+	if host == nil {
+		var err error
+		if host, err = NewHost(cfg.Loops, cfg.NewPort, log); err != nil {
+			return nil, err
+		}
+		own = true
+	}
+	n := host.Loops()
 	rt := &Runtime{
 		prog:        p,
 		eps:         cfg.Endpoints,
 		set:         cfg.Settings,
 		log:         log,
+		host:        host,
+		ownHost:     own,
+		engine:      host.Engine(),
 		members:     make([]atomic.Int32, len(p.Groups)*n),
 		rooms:       make([]roomNames, len(p.Groups)),
 		listenConns: make([]atomic.Int64, len(cfg.Endpoints)),
@@ -112,13 +128,15 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	if len(errs) > 0 {
 		release()
+		if own {
+			host.Close()
+		}
 		return nil, errors.Join(errs...)
 	}
 	for i := range n {
 		m := &Machine{
 			rt:           rt,
 			id:           i,
-			loop:         completion.NewLoop(i),
 			prog:         p,
 			inst:         p.Inst,
 			log:          log.With("loop", i),
@@ -138,32 +156,36 @@ func Start(cfg Config) (*Runtime, error) {
 				active: make([]atomic.Int64, len(p.Endpoints)),
 			},
 		}
+		m.loop = &mailbox{hl: host.loops[i], m: m}
 		rt.machines = append(rt.machines, m)
 	}
-	// Each loop opens its port on its own thread; wait until all have.
-	ready := make(chan error, n)
-	for _, m := range rt.machines {
-		rt.wg.Add(1)
-		go rt.serve(m, cfg.NewPort, ready)
-	}
-	for range n {
-		if err := <-ready; err != nil {
-			errs = append(errs, err)
+	// Each loop takes its Machine on its own thread; wait until all have.
+	rt.alive.Store(int32(n))
+	oks := make([]chan bool, n)
+	for i, m := range rt.machines {
+		oks[i] = make(chan bool, 1)
+		if !m.loop.hl.loop.Post(attachMail{m: m, ok: oks[i]}) {
+			oks[i] <- false
 		}
 	}
-	if len(errs) > 0 {
+	failed := false
+	for i, m := range rt.machines {
+		if !<-oks[i] {
+			failed = true
+			m.exit(nil)
+		}
+	}
+	if failed {
 		for _, m := range rt.machines {
 			m.loop.Post(finishMail{})
 		}
-		rt.wg.Wait()
+		<-rt.exited
 		release()
-		return nil, errors.Join(errs...)
+		if own {
+			host.Close()
+		}
+		return nil, fmt.Errorf("opcodes: the loops cannot take another program (%d on one already, or they have stopped)", maxMachines)
 	}
-	rt.engine = rt.machines[0].port.Engine()
-	go func() {
-		rt.wg.Wait()
-		close(rt.exited)
-	}()
 	// One placeholder per start thread keeps the runtime from looking idle
 	// before the threads have run.
 	rt.live.Store(int64(len(p.Start)))
@@ -195,20 +217,18 @@ func Start(cfg Config) (*Runtime, error) {
 	return rt, nil
 }
 
-func (rt *Runtime) serve(m *Machine, open func() (completion.Port, error), ready chan<- error) {
-	defer rt.wg.Done()
-	err := m.loop.Serve(open, func(p completion.Port, err error) {
-		m.port = p // on the loop's own thread, before it handles anything
-		if err == nil {
-			m.armIdleSweep()
-		}
-		ready <- err
-	}, m)
-	if err != nil && m.port != nil {
+// exit marks m finished, on its loop's thread as it leaves it (or, never
+// attached, in Start); err is what ended its loop, if anything did.
+func (m *Machine) exit(err error) {
+	rt := m.rt
+	if err != nil {
 		rt.errMu.Lock()
 		rt.runErr = errors.Join(rt.runErr, fmt.Errorf("loop %d: %w", m.id, err))
 		rt.errMu.Unlock()
-		rt.log.Error("loop failed", "loop", m.id, "err", err)
+	}
+	m.exited.Store(true)
+	if rt.alive.Add(-1) == 0 {
+		close(rt.exited)
 	}
 }
 
@@ -231,7 +251,7 @@ func (rt *Runtime) liveDone() {
 // no pending retry (a file piped to stdout has been copied, say).
 func (rt *Runtime) Idle() <-chan struct{} { return rt.idle }
 
-// Exited is closed when every loop has returned.
+// Exited is closed when the program has left every loop.
 func (rt *Runtime) Exited() <-chan struct{} { return rt.exited }
 
 // Engine names the completion backend in use.
@@ -239,7 +259,8 @@ func (rt *Runtime) Engine() string { return rt.engine }
 
 // Stop drains and stops: listeners close and reading stops at once; queued
 // output keeps flowing to live sinks for up to drain; what is left then is
-// dropped and counted as "shutdown". It returns when every loop has exited.
+// dropped and counted as "shutdown". It returns when the program has left
+// every loop (and, with loops of its own, they have ended).
 func (rt *Runtime) Stop(drain time.Duration) error {
 	rt.stopOnce.Do(func() {
 		// Phase 1: every loop stops producing. Mail a loop sent before
@@ -258,8 +279,15 @@ func (rt *Runtime) Stop(drain time.Duration) error {
 		}
 	})
 	<-rt.exited
+	var hostErr error
+	if rt.ownHost {
+		hostErr = rt.host.Close()
+	}
 	rt.errMu.Lock()
 	defer rt.errMu.Unlock()
+	if rt.runErr == nil {
+		return hostErr
+	}
 	return rt.runErr
 }
 
@@ -275,10 +303,8 @@ func waitOr(wg *sync.WaitGroup, done <-chan struct{}) {
 
 // Stats sums the loops' published counters.
 func (rt *Runtime) Stats() Stats {
-	s := Stats{Engine: rt.engine, Ops: make(map[string]uint64, NumOps)}
-	if n, ok := rt.machines[0].port.(completion.Noter); ok {
-		s.EngineNotes = n.Notes()
-	}
+	s := Stats{Engine: rt.engine, Ops: make(map[string]uint64, NumOps), Generations: 1}
+	s.EngineNotes = rt.host.notes()
 	s.Endpoints = make([]EndpointStats, len(rt.prog.Endpoints))
 	for i, name := range rt.prog.Endpoints {
 		s.Endpoints[i] = EndpointStats{Name: name, Drops: make(map[string]uint64, NumDrops), Lost: make(map[string]uint64, NumDrops), Refused: make(map[string]uint64, NumRefusals)}
@@ -294,17 +320,19 @@ func (rt *Runtime) Stats() Stats {
 			s.Endpoints[i].TopicsRefused[r] = 0
 		}
 	}
+	// The loops' own figures cover every program they host; with loops of
+	// its own, they are this program's.
+	var loops []LoopStats
+	if rt.ownHost {
+		loops = rt.host.LoopStats()
+	}
 	for _, m := range rt.machines {
-		ls := m.loop.Stats()
-		s.Loops = append(s.Loops, LoopStats{
-			ID:          m.id,
-			Completions: ls.Completions.Load(),
-			Mail:        ls.Mail.Load(),
-			Wakeups:     ls.Wakeups.Load(),
-			InboxDepth:  m.loop.InboxDepth(),
-			InTransit:   rt.inTransit(m.id),
-			Conns:       m.pub.conns.Load(),
-		})
+		l := LoopStats{ID: m.id, InTransit: rt.inTransit(m.id), Conns: m.pub.conns.Load()}
+		if loops != nil {
+			o := loops[m.id]
+			l.Completions, l.Mail, l.Wakeups, l.InboxDepth = o.Completions, o.Mail, o.Wakeups, o.InboxDepth
+		}
+		s.Loops = append(s.Loops, l)
 		for op := range NumOps {
 			s.Ops[op.String()] += m.pub.ops[op].Load()
 		}

@@ -159,6 +159,9 @@ type Stats struct {
 	Loops       []LoopStats       `json:"loops"`
 	Endpoints   []EndpointStats   `json:"endpoints"`
 	Ops         map[string]uint64 `json:"ops"` // executions per opcode, all loops
+	// Generations is how many programs share the loops now: the first, and
+	// one more for each reload that started something, until it retires.
+	Generations int `json:"generations"`
 }
 
 // publish copies the loop's plain counters to the atomics Stats reads. It

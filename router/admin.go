@@ -196,6 +196,8 @@ func WriteMetrics(w io.Writer, s Stats) {
 	}
 	family("pxroute_info", "gauge", "The engine the router runs on.")
 	sample("pxroute_info", 1, "engine", s.Engine)
+	family("pxroute_generations", "gauge", "Programs sharing the loops now: the first, and one for each reload that started something, until it has drained.")
+	sample("pxroute_generations", s.Generations)
 
 	type epMetric struct {
 		name, typ, help string

@@ -39,9 +39,10 @@ type Stats = opcodes.Stats
 // EndpointStats are one endpoint's figures in Stats.
 type EndpointStats = opcodes.EndpointStats
 
-// Router runs one topology. A reload replaces the parts that changed and
-// leaves the rest running: each generation of changed parts runs on a
-// runtime (unit) of its own beside the older ones.
+// Router runs one topology on one set of loops (an opcodes.Host) for its
+// whole life. A reload replaces the parts that changed and leaves the rest
+// running: each generation of changed parts is a runtime (unit) of its own
+// on the same loops, beside the older ones.
 type Router struct {
 	topo   *topology.Compiled // the current topology, whole
 	source []byte             // its text, when it came from a file or bytes
@@ -55,7 +56,7 @@ type Router struct {
 	units    []*unit
 	gone     statsSum // final figures of retired units, dropped once exited
 	engine   string
-	newPort  func() (completion.Port, error)
+	host     *opcodes.Host // the loops every unit runs on
 	stopping bool
 	done     chan struct{} // closed once stopped, or when a loop failed
 	doneOnce sync.Once
@@ -211,9 +212,14 @@ func (r *Router) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.newPort, r.engine = newPort, engine
+	host, err := opcodes.NewHost(r.loops, newPort, r.log)
+	if err != nil {
+		return err
+	}
+	r.host, r.engine = host, engine
 	u, err := r.startUnit(r.topo, r.topo.Topology.Components())
 	if err != nil {
+		host.Close()
 		return err
 	}
 	r.mu.Lock()
@@ -229,6 +235,7 @@ func (r *Router) Start(ctx context.Context) error {
 		}
 	}
 	go r.watchIdle()
+	go r.watchHost()
 	if ctx.Done() != nil {
 		go func() {
 			select {
@@ -252,8 +259,8 @@ func (r *Router) adminAddr(c *topology.Compiled) (string, bool) {
 	return c.Admin, false
 }
 
-// startUnit prepares c's endpoints and runs c on a runtime of its own,
-// serving comps.
+// startUnit prepares c's endpoints and runs c as a runtime of its own on
+// the router's loops, serving comps.
 func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*unit, error) {
 	var errs []error
 	for i, e := range c.Endpoints {
@@ -274,8 +281,7 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 		Prog:      c.Prog,
 		Endpoints: c.Openers(),
 		Settings:  c.Settings(),
-		Loops:     r.loops,
-		NewPort:   r.newPort,
+		Host:      r.host,
 		Log:       r.log,
 	})
 	if err != nil {
@@ -285,20 +291,17 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 	for _, comp := range comps {
 		u.serving[comp.Sig] = true
 	}
-	go r.watchUnit(u)
 	return u, nil
 }
 
-// watchUnit ends the router if a unit's loops stop without being asked
-// (a loop failed).
-func (r *Router) watchUnit(u *unit) {
-	<-u.rt.Exited()
-	r.mu.Lock()
-	expected := r.stopping || u.retired
-	r.mu.Unlock()
-	if !expected {
-		r.log.Error("a runtime stopped on its own; stopping the router")
-		go r.Stop()
+// watchHost ends the router if a loop stops without being asked (it
+// failed): one goroutine for the router's life, not one per unit.
+func (r *Router) watchHost() {
+	select {
+	case <-r.host.Broken():
+		r.log.Error("a loop stopped on its own; stopping the router")
+		r.Stop()
+	case <-r.Done():
 	}
 }
 
@@ -432,6 +435,11 @@ func (r *Router) stop(drain time.Duration) error {
 		}()
 	}
 	wg.Wait()
+	// Every unit has left the loops; a loop's failure is in their errors
+	// already.
+	if err := r.host.Close(); errors.Join(errs...) == nil {
+		errs = append(errs, err)
+	}
 	waitLingering(units)
 	r.stopAdmin()
 	s := r.Stats()
@@ -483,6 +491,14 @@ func (r *Router) Stats() Stats {
 		sum.add(u.rt.Stats())
 	}
 	sum.add(r.gone.s)
+	sum.s.Generations = len(r.units)
+	// The loops' own figures cover every unit they ran, retired or not.
+	for _, l := range r.host.LoopStats() {
+		if l.ID < len(sum.s.Loops) {
+			o := &sum.s.Loops[l.ID]
+			o.Completions, o.Mail, o.Wakeups, o.InboxDepth = l.Completions, l.Mail, l.Wakeups, l.InboxDepth
+		}
+	}
 	r.dropNonListenerRefusals(&sum.s)
 	return sum.s
 }
