@@ -143,3 +143,6 @@ func (p *epollPort) Cancel(fd int) {
 }
 
 func (p *epollPort) Release(b *Buf) { p.bufs.put(b) }
+
+// Settle does nothing: Cancel takes effect at once (EPOLL_CTL_DEL).
+func (p *epollPort) Settle() {}

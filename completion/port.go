@@ -78,6 +78,11 @@ type Port interface {
 	// Cancel drops every pending operation on fd without completing it; call
 	// it before closing fd.
 	Cancel(fd int)
+	// Settle makes the cancellations asked for so far take effect now,
+	// not at the next Wait: once it returns, no operation holds a
+	// descriptor Cancel was called for (an armed accept no longer keeps a
+	// closed listener's address bound).
+	Settle()
 	// Abort is Cancel for a descriptor closed while the send submitted with
 	// token is under way, which may already have written some of its
 	// bytes: it reports true when that send will still complete, once, as

@@ -57,3 +57,11 @@ func (p *uringPort) Cancel(fd int) {
 	}
 	*st = uringFD{}
 }
+
+// Settle submits the queued cancellations and runs the completion work the
+// ring defers to this thread (DEFER_TASKRUN): a cancelled request lets go
+// of its file only then, so until Settle or the next Wait a cancelled
+// accept keeps its listener's address bound.
+func (p *uringPort) Settle() {
+	p.enter(0, 0, nil)
+}

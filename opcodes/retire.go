@@ -41,9 +41,20 @@ func (m *Machine) retire(v retireMail) {
 			m.retired[i] = true
 		}
 	}
+	settle := false
 	for _, l := range m.lists {
 		if l.fd >= 0 && m.retired[l.ep] {
 			m.port.Cancel(l.fd)
+			settle = true
+		}
+	}
+	if settle {
+		// The replacement may bind the same address as soon as we ack:
+		// the armed accepts must have let go of the sockets first.
+		m.port.Settle()
+	}
+	for _, l := range m.lists {
+		if l.fd >= 0 && m.retired[l.ep] {
 			m.rt.eps[l.ep].Release(l.fd)
 			l.fd = -1
 			m.rt.liveDone()
