@@ -182,7 +182,7 @@ func (c *compiler) edges() {
 		main := opcodes.Edge{Fallback: spec.fallback, HWM: int(rt.HighWater), HWMMsgs: int(rt.HighWaterMsgs)}
 		main.Policy, _ = opcodes.PolicyByName(rt.Overflow)
 		main.Pick = rt.Pick.op()
-		main.Prefix = rt.Names != NamesNone
+		main.Prefix = rt.Names == NamesAddress || rt.Names == NamesFirstMessage
 		// A room whose lines carry "<name> " is read on terminals, and the
 		// name is the router's word for who spoke: sanitize unless told not to.
 		main.Sanitize = main.Prefix
@@ -386,7 +386,7 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 		splice = c.emit(opcodes.Inst{Op: opcodes.OpSplice, Mode: opcodes.ToPeer, Pos: c.at(route.Line, route.Col)})
 		c.prog.Inst[splice].Out, c.prog.Inst[splice].Arg = splice, splice+1
 	}
-	var prologue []uint32 // relay naming: its last op continues at the main frame
+	var prologue []uint32 // the pattern's (relay: naming); its last op continues at the main frame
 	if route != nil && route.Pattern.spec().prologue != nil {
 		prologue = route.Pattern.spec().prologue(c, d, route)
 	}
