@@ -23,11 +23,17 @@ func (t *Topology) AddEndpoint(name string, e endpoints.Endpoint) *Topology {
 	return t
 }
 
-// AddRoute adds a route. from, to, members and tap name endpoints; leave
-// empty what the pattern does not take (see Patterns).
+// AddRoute adds a route. pattern is one of Patterns (a name that is not is
+// reported by Compile, as in a file); from, to, members and tap name
+// endpoints; leave empty what the pattern does not take.
 func (t *Topology) AddRoute(pattern string, r RouteEnds) *Topology {
-	t.Routes = append(t.Routes, &Route{Pattern: pattern, From: Refs(r.From...), To: Refs(r.To...),
-		Members: Refs(r.Members...), Tap: Refs(r.Tap...)})
+	rt := &Route{From: Refs(r.From...), To: Refs(r.To...), Members: Refs(r.Members...), Tap: Refs(r.Tap...)}
+	if p, ok := PatternByName(pattern); ok {
+		rt.Pattern = p
+	} else {
+		rt.unknownPattern = pattern
+	}
+	t.Routes = append(t.Routes, rt)
 	return t
 }
 

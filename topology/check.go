@@ -9,7 +9,7 @@ import (
 type use struct {
 	route *Route
 	ref   Ref
-	role  string // "source", "destination", "dial" (bridge/forward to:), "tap"
+	role  string // "source", "destination", "dial" (to: of a pattern that dials), "worker", "tap"
 }
 
 // resolved is a checked topology, ready to compile.
@@ -73,6 +73,12 @@ func (r *resolved) ref(el *errorList, rt *Route, ref Ref, role string) endpoints
 }
 
 func (r *resolved) checkRoute(el *errorList, rt *Route) {
+	spec := rt.Pattern.spec()
+	if spec == nil {
+		// Only a route built in Go: Parse keeps no route without a pattern.
+		el.add(rt.Line, rt.Col, "unknown pattern %q: want one of %v%s", rt.unknownPattern, Patterns(), didYouMean(rt.unknownPattern, Patterns()))
+		return
+	}
 	want := func(key string, refs []Ref, min, max int) {
 		switch {
 		case len(refs) < min && min == 1 && max == 1:
@@ -83,28 +89,22 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 			el.add(refs[max].Line, refs[max].Col, "%s takes %d endpoint(s) in %s:, not %d", rt.Pattern, max, key, len(refs))
 		}
 	}
-	forbid := func(key string, refs []Ref) {
-		if len(refs) > 0 {
-			el.add(refs[0].Line, refs[0].Col, "%s has no %s: (it is for %s)", rt.Pattern, key, keyOwners[key])
+	forbid := func(e end) {
+		if refs := rt.refs(e); len(refs) > 0 {
+			el.add(refs[0].Line, refs[0].Col, "%s has no %s: (it is for %s)", rt.Pattern, endKeys[e], endOwners(e))
 		}
 	}
-	switch rt.Pattern {
-	case "bridge", "forward":
-		want("from", rt.From, 1, 1)
-		want("to", rt.To, 1, 1)
-		forbid("members", rt.Members)
-	case "fanout", "balance", "request":
-		want("from", rt.From, 1, -1)
-		want("to", rt.To, 1, -1)
-		forbid("members", rt.Members)
-	case "merge":
-		want("from", rt.From, 1, -1)
-		want("to", rt.To, 1, 1)
-		forbid("members", rt.Members)
-	case "relay", "echo":
-		want("members", rt.Members, 1, -1)
-		forbid("from", rt.From)
-		forbid("to", rt.To)
+	// The ends it takes first, then those it does not: errors at one
+	// position keep this order.
+	for e := range numEnds {
+		if a := spec.ends[e]; spec.takes(e) {
+			want(endKeys[e], rt.refs(e), a.min, a.max)
+		}
+	}
+	for e := range numEnds {
+		if !spec.takes(e) {
+			forbid(e)
+		}
 	}
 	r.checkOptions(el, rt)
 	type source struct {
@@ -121,21 +121,12 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 		if !ep.Readable() {
 			el.add(ref.Line, ref.Col, "%s is write-only (%v) and cannot be a source of %s", ref.Name, ep, rt.Pattern)
 		}
-		if wholeMessages[rt.Pattern] != "" && !ep.Settings().Framing.Boundaries() {
-			el.add(ref.Line, ref.Col, "%s %s has raw framing: %s", sourceWord[rt.Pattern], ref.Name, wholeMessages[rt.Pattern])
+		if spec.wholeMessages != "" && !ep.Settings().Framing.Boundaries() {
+			el.add(ref.Line, ref.Col, "%s %s has raw framing: %s", spec.sourceWord, ref.Name, spec.wholeMessages)
 		}
-		if rt.Pattern == "relay" || rt.Pattern == "echo" || rt.Pattern == "request" {
-			if !ep.Writable() {
-				el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot be a %s member", ref.Name, ep, rt.Pattern)
-			}
+		if spec.sourcesReceive && !ep.Writable() {
+			el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot be a %s member", ref.Name, ep, rt.Pattern)
 		}
-	}
-	destRole := "destination"
-	if rt.Pattern == "bridge" || rt.Pattern == "forward" {
-		destRole = "dial"
-	}
-	if rt.Pattern == "request" {
-		destRole = "worker"
 	}
 	check := func(refs []Ref, role string) {
 		for _, ref := range refs {
@@ -151,10 +142,10 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 					el.add(ref.Line, ref.Col, "%s is write-only (%v): a request worker answers", ref.Name, ep)
 				}
 				if !ep.Settings().Framing.Boundaries() {
-					el.add(ref.Line, ref.Col, "worker %s has raw framing: %s", ref.Name, wholeMessages["request"])
+					el.add(ref.Line, ref.Col, "worker %s has raw framing: %s", ref.Name, spec.wholeMessages)
 				}
 			}
-			if rt.Pattern == "bridge" && !ep.Readable() {
+			if spec.bothWays && !ep.Readable() {
 				el.add(ref.Line, ref.Col, "%s is write-only (%v): a bridge carries both ways; use forward", ref.Name, ep)
 			}
 			if role == "dial" {
@@ -170,9 +161,9 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 			}
 		}
 	}
-	check(rt.To, destRole)
+	check(rt.To, spec.destRole())
 	check(rt.Tap, "tap")
-	if rt.Pattern == "bridge" {
+	if spec.bothWays {
 		for _, ref := range rt.From {
 			if ep := r.decls[ref.Name]; ep != nil && ep.Endpoint != nil && !ep.Endpoint.Writable() {
 				el.add(ref.Line, ref.Col, "%s is read-only (%v): a bridge carries both ways; use forward", ref.Name, ep.Endpoint)
@@ -181,39 +172,12 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 	}
 }
 
-var keyOwners = map[string]string{
-	"from":    "bridge, forward, fanout, balance, merge and request",
-	"to":      "bridge, forward, fanout, balance, merge and request",
-	"members": "relay and echo",
-}
-
-// wholeMessages says, per pattern that needs message boundaries, why.
-var wholeMessages = map[string]string{
-	"relay":   "a relay needs whole messages (framing: lines or length-prefix) so senders never interleave",
-	"balance": "balance hands out whole messages (framing: lines or length-prefix); raw chunks would split them between workers",
-	"merge":   "merge interleaves whole messages (framing: lines or length-prefix); raw chunks from several sources would mix",
-	"request": "request/reply pairs each reply with its request, so both sides need whole messages (framing: lines or length-prefix)",
-}
-
-var sourceWord = map[string]string{"relay": "relay member", "balance": "producer", "merge": "source", "request": "client"}
-
-// optionOwners lists which patterns take each pattern-specific route key.
-var optionOwners = map[string][]string{
-	"pick":    {"balance", "request"},
-	"topics":  {"fanout"},
-	"in_band": {"fanout"},
-	"names":   {"relay"},
-	"notices": {"relay"},
-
-	"sanitize": {"relay"},
-}
-
 // checkOptions checks route keys that only some patterns take, and the
 // endpoints topics: names.
 func (r *resolved) checkOptions(el *errorList, rt *Route) {
-	for key, owners := range optionOwners {
-		if p, ok := rt.keys[key]; ok && !oneOf(rt.Pattern, owners) {
-			el.add(p.line, p.col, "%s: is for %v routes, not %s", key, owners, rt.Pattern)
+	for _, key := range optionKeys {
+		if p, ok := rt.keys[key]; ok && !rt.Pattern.spec().allows(key) {
+			el.add(p.line, p.col, "%s: is for %v routes, not %s", key, optionOwners(key), rt.Pattern)
 		}
 	}
 	for _, td := range rt.Topics {

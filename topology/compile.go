@@ -139,13 +139,8 @@ func (c *compiler) groups() {
 	}
 	for i, rt := range c.r.t.Routes {
 		var gs [2]uint32
-		switch rt.Pattern {
-		case "fanout", "merge":
-			gs[0] = add(rt, i, "to", rt.To)
-		case "balance", "request":
-			gs[0] = add(rt, i, "workers", rt.To)
-		case "relay":
-			gs[0] = add(rt, i, "members", rt.Members)
+		if spec := rt.Pattern.spec(); spec.group != "" {
+			gs[0] = add(rt, i, spec.group, rt.refs(spec.groupEnd))
 		}
 		if len(rt.Tap) > 0 {
 			gs[1] = add(rt, i, "tap", rt.Tap)
@@ -158,7 +153,7 @@ func (c *compiler) groups() {
 // group: its declared prefixes, none at all for an in-band fanout that
 // declares none (they subscribe themselves), else 0: everything.
 func (c *compiler) topicSet(rt *Route, name string) uint32 {
-	if rt.Pattern != "fanout" {
+	if !rt.Pattern.spec().topics {
 		return 0
 	}
 	for _, td := range rt.Topics {
@@ -174,15 +169,6 @@ func (c *compiler) topicSet(rt *Route, name string) uint32 {
 	return 0
 }
 
-// fallbacks are each pattern's overflow policy: block where one
-// destination's delay should reach the sender (1:1, work queues, fan-in),
-// drop-newest where one slow destination must not stall the others.
-var fallbacks = map[string]contract.Policy{
-	"bridge": contract.PolicyBlock, "forward": contract.PolicyBlock, "echo": contract.PolicyBlock,
-	"balance": contract.PolicyBlock, "request": contract.PolicyBlock, "merge": contract.PolicyBlock,
-	"fanout": contract.PolicyDropNewest, "relay": contract.PolicyDropNewest,
-}
-
 // edges makes the edge table: each route's main edge carries its
 // overflow settings; a tap never holds its route back unless its own
 // endpoint says block; replies to a requester drop rather than stall a
@@ -194,26 +180,24 @@ func (c *compiler) edges() {
 		return uint32(len(c.prog.Edges) - 1)
 	}
 	for _, rt := range c.r.t.Routes {
-		main := opcodes.Edge{Fallback: fallbacks[rt.Pattern], HWM: int(rt.HighWater), HWMMsgs: int(rt.HighWaterMsgs)}
+		spec := rt.Pattern.spec()
+		main := opcodes.Edge{Fallback: spec.fallback, HWM: int(rt.HighWater), HWMMsgs: int(rt.HighWaterMsgs)}
 		main.Policy, _ = contract.PolicyByName(rt.Overflow)
-		main.Pick = opcodes.PickRoundRobin
-		if rt.Pick == "least-loaded" {
-			main.Pick = opcodes.PickLeastLoaded
-		}
-		main.Prefix = rt.Names == "address" || rt.Names == "first-message"
+		main.Pick = rt.Pick.op()
+		main.Prefix = rt.Names == NamesAddress || rt.Names == NamesFirstMessage
 		// A room whose lines carry "<name> " is read on terminals, and the
 		// name is the router's word for who spoke: sanitize unless told not to.
 		main.Sanitize = main.Prefix
 		if rt.Sanitize != nil {
 			main.Sanitize = *rt.Sanitize
 		}
-		main.Reply = rt.Pattern == "request"
+		main.Reply = spec.workers
 		var es routeEdges
 		es.main = add(main)
 		if len(rt.Tap) > 0 {
 			es.tap = add(opcodes.Edge{Fallback: contract.PolicyDropNewest})
 		}
-		if rt.Pattern == "request" {
+		if spec.workers {
 			es.reply = add(opcodes.Edge{Fallback: contract.PolicyDropNewest})
 		}
 		c.edge[rt] = es
@@ -268,15 +252,13 @@ func (c *compiler) pins() {
 // blocksOnGroup says whether a send of rt to a group may block: its
 // policy, or a destination endpoint's, resolves to block.
 func (c *compiler) blocksOnGroup(rt *Route) bool {
-	var dests []Ref
-	switch rt.Pattern {
-	case "fanout", "merge", "balance", "request":
-		dests = rt.To
-	case "relay":
-		dests = rt.Members
-	}
-	if rt.Pattern == "balance" || rt.Pattern == "request" {
+	spec := rt.Pattern.spec()
+	if spec.workQueue {
 		return true // back-pressure on the workers reaches the producer
+	}
+	var dests []Ref
+	if spec.group != "" {
+		dests = rt.refs(spec.groupEnd)
 	}
 	e := c.prog.Edges[c.edge[rt].main]
 	for _, ref := range dests {
@@ -347,7 +329,7 @@ func (c *compiler) conn(d *EndpointDecl, source, dialledBy *Route) uint32 {
 		}
 	}
 	var peer *EndpointDecl
-	if source != nil && (source.Pattern == "bridge" || source.Pattern == "forward") {
+	if source != nil && source.Pattern.spec().dials {
 		ref := source.To[0]
 		peer = c.r.decls[ref.Name]
 		dial := c.emit(opcodes.Inst{Op: opcodes.OpDial, Arg: c.index[ref.Name], Out: c.next(), Pos: c.at(ref.Line, ref.Col)})
@@ -379,6 +361,18 @@ func (c *compiler) peer(d *EndpointDecl, rt *Route) uint32 {
 	return pc
 }
 
+// readerSite is what a pattern's emitter knows of the reader it emits
+// for: the endpoint, its route, their positions and the route's edges and
+// groups.
+type readerSite struct {
+	d           *EndpointDecl
+	route       *Route
+	where, rpos uint32 // positions of d and of the route
+	edges       routeEdges
+	groups      [2]uint32 // main group, tap group (+1; 0 = none)
+	worker      bool      // d is a worker of the route, not a source
+}
+
 // reader emits the reader thread. route is the route d's messages go to
 // (nil: d only receives); asPeer marks the dialled side of route.
 func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
@@ -394,9 +388,9 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 		splice = c.emit(opcodes.Inst{Op: opcodes.OpSplice, Mode: opcodes.ToPeer, Pos: c.at(route.Line, route.Col)})
 		c.prog.Inst[splice].Out, c.prog.Inst[splice].Arg = splice, splice+1
 	}
-	var prologue []uint32 // relay naming: its last op continues at the main frame
-	if route != nil && route.Pattern == "relay" {
-		prologue = c.relayPrologue(d, route)
+	var prologue []uint32 // the pattern's (relay: naming); its last op continues at the main frame
+	if route != nil && route.Pattern.spec().prologue != nil {
+		prologue = route.Pattern.spec().prologue(c, d, route)
 	}
 	recv := c.emit(opcodes.Inst{Op: opcodes.OpRecv, Out: c.next(), Pos: where})
 	frame := c.emit(opcodes.Inst{Op: opcodes.OpFrame, Out: c.next(), Alt: recv, Pos: where})
@@ -405,7 +399,7 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 	}
 	var eof opcodes.Inst
 	switch {
-	case route == nil || (asPeer && route.Pattern == "forward"):
+	case route == nil || (asPeer && !route.Pattern.spec().bothWays):
 		// Only receives: what it sends has nowhere to go, unless it is an
 		// in-band subscriber, whose messages change its topics.
 		last := uint32(0)
@@ -427,38 +421,15 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 			eof = opcodes.Inst{Op: opcodes.OpHalt, Pos: where}
 		}
 	default:
-		rpos := c.at(route.Line, route.Col)
-		es := c.edge[route]
-		send := opcodes.Inst{Op: opcodes.OpSend, Out: c.next(), Alt: es.main, Pos: rpos}
-		gs := c.group[route]
-		worker := route.Pattern == "request" && refersTo(route.To, d.Name)
-		eof = opcodes.Inst{Op: opcodes.OpClose, Pos: where}
-		switch route.Pattern {
-		case "bridge", "forward":
-			send.Mode = opcodes.ToPeer
-			eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToPeer, Pos: rpos}
-		case "echo":
-			send.Mode = opcodes.ToSelf
-			eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: rpos}
-		case "fanout", "merge":
-			send.Mode, send.Arg = opcodes.ToGroup, gs[0]-1
-		case "relay":
-			send.Mode, send.Arg = opcodes.ToOthers, gs[0]-1
-			eof = c.hangUp(d, where)
-		case "balance", "request":
-			send.Mode, send.Arg = opcodes.ToOne, gs[0]-1
-			if worker {
-				send.Mode, send.Arg, send.Alt = opcodes.ToRequester, 0, es.reply
-			} else if route.Pattern == "request" {
-				// A requester that has finished asking still awaits its
-				// answers: its write side is shut once they are all
-				// over (answered, lost with their worker, timed out).
-				eof = opcodes.Inst{Op: opcodes.OpShutdown, Mode: opcodes.ToSelf, Pos: rpos}
-			}
-		}
+		spec := route.Pattern.spec()
+		site := &readerSite{d: d, route: route, where: where, rpos: c.at(route.Line, route.Col),
+			edges: c.edge[route], groups: c.group[route]}
+		site.worker = spec.workers && refersTo(route.To, d.Name)
+		send := opcodes.Inst{Op: opcodes.OpSend, Out: c.next(), Alt: site.edges.main, Pos: site.rpos}
+		eof = spec.emit(c, site, &send)
 		pc := c.emit(send)
-		if gs[1] != 0 && !worker {
-			pc = c.emit(opcodes.Inst{Op: opcodes.OpSend, Mode: opcodes.ToGroup, Arg: gs[1] - 1, Alt: es.tap, Pos: rpos})
+		if tap := site.groups[1]; tap != 0 && !site.worker {
+			pc = c.emit(opcodes.Inst{Op: opcodes.OpSend, Mode: opcodes.ToGroup, Arg: tap - 1, Alt: site.edges.tap, Pos: site.rpos})
 		}
 		c.prog.Inst[pc].Out = frame
 	}
@@ -478,38 +449,11 @@ func (c *compiler) reader(d *EndpointDecl, route *Route, asPeer bool) {
 	}
 }
 
-// relayPrologue emits what a relay member runs before its first message:
-// take a name (its address, or its first message: a nickname) and tell the
-// room. It returns the pcs emitted; the last one's Out is left for the
-// caller.
-func (c *compiler) relayPrologue(d *EndpointDecl, rt *Route) []uint32 {
-	where, rpos := c.at(d.Line, d.Col), c.at(rt.Line, rt.Col)
-	var pcs []uint32
-	emit := func(in opcodes.Inst) uint32 {
-		in.Out = c.next()
-		pc := c.emit(in)
-		pcs = append(pcs, pc)
-		return pc
-	}
-	switch rt.Names {
-	case "first-message":
-		recv := emit(opcodes.Inst{Op: opcodes.OpRecv, Pos: where}) // Alt: eof, set by reader
-		emit(opcodes.Inst{Op: opcodes.OpFrame, Alt: recv, Pos: where})
-		emit(opcodes.Inst{Op: opcodes.OpName, Arg: opcodes.NameFromMessage, Alt: c.group[rt][0], Pos: rpos})
-	case "address":
-		emit(opcodes.Inst{Op: opcodes.OpName, Arg: opcodes.NameFromAddress, Alt: c.group[rt][0], Pos: rpos})
-	}
-	if rt.Notices {
-		emit(opcodes.Inst{Op: opcodes.OpAnnounce, Arg: c.group[rt][0] - 1, Alt: c.edge[rt].main, Pos: rpos})
-	}
-	return pcs
-}
-
 // inBandGroups lists the groups of in-band fanouts d receives from.
 func (c *compiler) inBandGroups(d *EndpointDecl) []uint32 {
 	var gs []uint32
 	for _, u := range c.r.uses[d.Name] {
-		if u.role == "destination" && u.route.Pattern == "fanout" && u.route.InBand {
+		if u.role == "destination" && u.route.Pattern.spec().topics && u.route.InBand {
 			gs = append(gs, c.group[u.route][0]-1)
 		}
 	}
@@ -532,10 +476,7 @@ func (c *compiler) spliceable(d *EndpointDecl, route *Route, asPeer bool) bool {
 	if route == nil || len(route.Tap) > 0 || d.Endpoint.Settings().Framing.Boundaries() {
 		return false
 	}
-	switch {
-	case route.Pattern == "bridge":
-	case route.Pattern == "forward" && !asPeer:
-	default:
+	if spec := route.Pattern.spec(); !(asPeer && spec.splicePeer || !asPeer && spec.spliceFrom) {
 		return false
 	}
 	other := route.To[0].Name

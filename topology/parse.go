@@ -45,7 +45,7 @@ type EndpointDecl struct {
 
 // Route is one entry under routes:.
 type Route struct {
-	Pattern string
+	Pattern Pattern
 	Line    int
 	Col     int
 	From    []Ref
@@ -58,14 +58,17 @@ type Route struct {
 	Overflow      string
 	HighWater     int64
 	HighWaterMsgs int64
-	Pick          string       // balance, request: round-robin (default) or least-loaded
+	Pick          Pick         // balance, request: round-robin (default) or least-loaded
 	Topics        []TopicsDecl // fanout: prefixes per destination endpoint
 	InBand        bool         // fanout: subscribers change their topics with +prefix / -prefix messages
-	Names         string       // relay: none (default), address or first-message
+	Names         NameSource   // relay: none (default), address or first-message
 	Notices       bool         // relay: tell members who joins and leaves
 	Sanitize      *bool        // relay: strip terminal controls from payloads; nil: only when Names is set
 	keys          map[string]pos
 	sig           string // its definition's canonical text, for reloads
+	// unknownPattern is the name a route built in Go gave that is not a
+	// pattern, for Check to report.
+	unknownPattern string
 }
 
 // TopicsDecl is the topic prefixes one fanout destination subscribes to.
@@ -81,17 +84,6 @@ type Ref struct {
 }
 
 type pos struct{ line, col int }
-
-// Patterns lists the route patterns, in documentation order.
-func Patterns() []string {
-	return []string{"bridge", "forward", "fanout", "relay", "echo", "balance", "merge", "request"}
-}
-
-// Picks lists how balance and request choose a worker.
-func Picks() []string { return []string{"round-robin", "least-loaded"} }
-
-// NameSources lists where relay member names come from.
-func NameSources() []string { return []string{"none", "address", "first-message"} }
 
 // Engines lists the accepted engine names.
 func Engines() []string { return []string{"auto", "io_uring", "epoll"} }
@@ -300,11 +292,12 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 			switch key.Value {
 			case "pattern":
 				if s, ok := stringValue(el, v); ok {
-					if !oneOf(s, Patterns()) {
+					p, ok := PatternByName(s)
+					if !ok {
 						el.add(v.Line, v.Column, "unknown pattern %q: want one of %v%s", s, Patterns(), didYouMean(s, Patterns()))
 						return
 					}
-					r.Pattern = s
+					r.Pattern = p
 				}
 			case "from":
 				r.From = refs(el, v)
@@ -340,10 +333,10 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 				}
 			case "pick":
 				if s, ok := stringValue(el, v); ok {
-					if !oneOf(s, Picks()) {
+					if pk, ok := PickByName(s); !ok {
 						el.add(v.Line, v.Column, "unknown pick %q: want one of %v%s", s, Picks(), didYouMean(s, Picks()))
 					} else {
-						r.Pick = s
+						r.Pick = pk
 					}
 				}
 			case "topics":
@@ -352,10 +345,10 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 				r.InBand, _ = boolValue(el, v)
 			case "names":
 				if s, ok := stringValue(el, v); ok {
-					if !oneOf(s, NameSources()) {
+					if ns, ok := NameSourceByName(s); !ok {
 						el.add(v.Line, v.Column, "unknown names %q: want one of %v%s", s, NameSources(), didYouMean(s, NameSources()))
 					} else {
-						r.Names = s
+						r.Names = ns
 					}
 				}
 			case "notices":
@@ -368,7 +361,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 				el.add(key.Line, key.Column, "unknown route key %q: want one of %v%s", key.Value, routeKeys, didYouMean(key.Value, routeKeys))
 			}
 		})
-		if r.Pattern == "" {
+		if r.Pattern == PatternNone {
 			if _, ok := findKey(item, "pattern"); !ok {
 				el.add(item.Line, item.Column, "route needs pattern: (one of %v)", Patterns())
 			}
