@@ -26,6 +26,13 @@ func (m *Machine) armIdleSweep() {
 	m.port.After(m.idleEvery, token(tagIdle, 0, 0))
 }
 
+// sweepMail runs the idle sweep one loop iteration after its timer fired.
+// A loop held up (a stopped process, a long pause) wakes to the overdue
+// timer, and the input that arrived meanwhile may come only with the next
+// look at the port: a conn whose input was waiting is not idle. The mail
+// makes that look not wait, and is handled after what it brings.
+type sweepMail struct{}
+
 // sweepIdle closes the conns quiet for longer than their idle_timeout.
 func (m *Machine) sweepIdle() {
 	if m.stopping {

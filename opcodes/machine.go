@@ -96,6 +96,7 @@ type Machine struct {
 	closedAll  bool // closeAll ran: done once nothing lingers
 	done       bool
 	terms      []terms // per endpoint, made on first use (terms.go)
+	sweepDue   bool    // the idle sweep's timer fired: post a sweepMail at the end of the turn
 	lingering  int     // closed conns waiting for a write's completion (lingerClose)
 	busy       int     // conns with queued output
 }
@@ -139,6 +140,8 @@ func (m *Machine) Mail(v any) {
 		batchPool.Put(v)
 	case *connMail:
 		m.adopt(v.fd, v.ep, v.pc)
+	case sweepMail:
+		m.sweepIdle()
 	case startMail:
 		m.exec(v.pc, v.fd)
 		m.rt.liveDone() // the placeholder Start counted for this thread
@@ -196,7 +199,7 @@ func (m *Machine) Complete(cp *completion.Completion) {
 		}
 		m.rt.liveDone() // the placeholder reopenLater counted
 	case tagIdle:
-		m.sweepIdle()
+		m.sweepDue = true // see sweepMail
 	case tagReplies:
 		m.sweepReplies()
 	case tagRetire:
@@ -224,6 +227,11 @@ func (m *Machine) Turn() {
 	for len(m.dirty) > 0 || len(m.doomed) > 0 || len(m.wake) > 0 {
 		m.flushDirty()
 		m.settle()
+	}
+	if m.sweepDue {
+		// Sweep after one more look for completions (sweepMail).
+		m.sweepDue = false
+		m.loop.Post(sweepMail{})
 	}
 	m.postBatches()
 	if len(m.retiring) > 0 {

@@ -211,7 +211,7 @@ routes:
 		yaml: func(t *testing.T, env map[string]string) string {
 			return `
 endpoints:
-  e: {kind: tcp, listen: "127.0.0.1:0", framing: lines, idle_timeout: 150ms}
+  e: {kind: tcp, listen: "127.0.0.1:0", framing: lines, idle_timeout: 300ms}
 routes:
   - {pattern: echo, members: e}
 `
@@ -220,7 +220,9 @@ routes:
 			quiet, busy := dial(t, r.Addr("e")), dial(t, r.Addr("e"))
 			brd := bufio.NewReader(busy)
 			start := time.Now()
-			for time.Since(start) < 600*time.Millisecond {
+			// A line every 20 ms: the test itself would have to stall
+			// for 280 ms (a loaded -race run) to look idle.
+			for time.Since(start) < 900*time.Millisecond {
 				io.WriteString(busy, "still here\n")
 				readLines(t, brd, 1)
 				time.Sleep(20 * time.Millisecond)
