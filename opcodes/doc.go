@@ -61,8 +61,27 @@
 // or Open, and Release: what opens descriptors) and a row of one
 // contract.Settings table (framing, max_frame, the marks and overflow
 // policy, reconnect backoff, timeouts, topic bounds, admission, reply
-// limits). A conn keeps its endpoint id and reads that row; opcodes never
-// imports endpoints.
+// limits). A conn keeps its endpoint id and points at its endpoint's
+// terms (terms.go: that row as the interpreter reads it on every message,
+// one per endpoint per loop); opcodes never imports endpoints.
+//
+// Where things are, one concern a file:
+//
+//	the program       op.go (ops, modes, flags), verify.go, threads.go, disasm.go
+//	running it        host.go (the loops and the generations on them), runtime.go
+//	                  (one generation: Start, Stop, Stats), machine.go (a Machine:
+//	                  dispatch of completions and mail, the turn), interpret.go
+//	                  (the reader and writer interpreters)
+//	a conn's life     conn.go (state, lifecycle), accept.go, admission.go, open.go,
+//	                  connecting.go (connect, reconnect), idle.go, closing.go,
+//	                  stopping.go (stop is a cut), retire.go (reloads)
+//	input             input.go (carry-over), stream.go and splice.go (cut-through)
+//	output            send.go (deliver, pick, block), marks.go (the one mark check),
+//	                  overflow.go (edges, policy), queue.go, batch.go (runs),
+//	                  transit.go (cross-loop bounds), noroute.go
+//	pattern support   members.go (groups, relay names, announce), topics.go,
+//	                  sanitize.go, request.go (request/reply)
+//	figures           stats.go, terms.go (per-endpoint terms), start_error.go
 //
 // Opcode values are pinned by a test. Per-op execution counts, per
 // endpoint figures and drops by reason are published once per loop turn and
