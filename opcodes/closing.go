@@ -163,14 +163,16 @@ func (m *Machine) close(c *conn, drop Drop) {
 	c.in, c.msg = nil, nil
 	m.leave(c)
 	if r := c.ro; r != nil {
-		if !m.stopping {
+		if c.atClose&FlagAnnounce != 0 && !m.stopping {
 			for _, a := range r.announce {
 				m.announce(c, a[0], a[1], "left")
 			}
 		}
 		m.releaseName(c)
-		m.requestsLost(c, 0)
-		m.dropHeld(c)
+		if c.atClose&FlagRequests != 0 {
+			m.requestsLost(c, 0)
+			m.dropHeld(c)
+		}
 		c.ro = nil
 	}
 	// Senders blocked on c go on: their next message finds c gone. Its
@@ -184,10 +186,12 @@ func (m *Machine) close(c *conn, drop Drop) {
 	c.blocked = false
 	if p := c.peer; p != nil {
 		c.peer, p.peer = nil, nil
-		p.peerGone = true
-		p.askShut()
-		p.parked, p.blocked = false, false
-		m.runWriter(p)
+		if c.atClose&FlagPeer != 0 {
+			p.peerGone = true
+			p.askShut()
+			p.parked, p.blocked = false, false
+			m.runWriter(p)
+		}
 	}
 	if c.counted {
 		m.rt.listenConns[c.ep].Add(-1)

@@ -19,6 +19,7 @@ type conn struct {
 	start         uint32 // the open thread that made it (singletons), else 0
 
 	life        lifecycle
+	atClose     Flag      // what closing it entails: its program's handle says (closing.go)
 	shut        shutState // its write side: half-close asked for, done
 	counted     bool      // holds a place in its listener's max_conns
 	lastIO      int64     // unix nanoseconds of its last read or write, when idleTimed

@@ -102,6 +102,9 @@ func (p *Prog) operands(in Inst) string {
 	case OpDial:
 		return fmt.Sprintf("%s peer %d -> %d", p.name(p.Endpoints, in.Arg), in.Alt, in.Out)
 	case OpHandle:
+		if in.Flags != 0 {
+			return fmt.Sprintf("error %d, sent %d, at close %v -> %d", in.Arg, in.Alt, in.Flags, in.Out)
+		}
 		return fmt.Sprintf("error %d, sent %d -> %d", in.Arg, in.Alt, in.Out)
 	case OpJoin:
 		if in.Alt > 0 {

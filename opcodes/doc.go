@@ -20,6 +20,7 @@
 //	open      start     Arg endpoint, Out entry      open or connect Arg once; the connection runs from Out;
 //	                    Flags reconnect              kept when lost: reconnected after a backoff, its place and queue kept
 //	handle    reader    Arg error pc, Alt sent pc    set the connection's error and send-complete handlers
+//	                    Flags announce, peer, requests  at close: tell announced groups it left; its peer follows it out; count unanswered requests
 //	join      reader    Arg group                    join group Arg
 //	dial      reader    Arg endpoint, Alt peer entry open a new connection to Arg as this one's peer; it runs from Alt
 //	recv      reader    Out data, Alt end            park until bytes arrive (connection made/data received)
@@ -53,7 +54,9 @@
 // pipe where both descriptors allow); a frame flagged run, looping with a
 // group send, sends the messages of one read to the group as one run
 // (batch.go); an open flagged reconnect keeps its conn when the
-// connection is lost (connecting.go). Prog.Pin keeps the conns of routes whose senders block on a
+// connection is lost (connecting.go); a handle's at-close flags say what
+// closing the conn entails beyond leaving its groups (closing.go), which
+// Verify checks against what its thread does (Prog.AtClose). Prog.Pin keeps the conns of routes whose senders block on a
 // group on one loop.
 //
 // What the Machine knows of an endpoint is package contract's: Config

@@ -11,7 +11,7 @@ const (
 	OpAccept              // listener thread: accept on endpoint Arg; each conn runs from Out
 	OpOpen                // start thread: open or connect endpoint Arg; the conn runs from Out; Flags reconnect: kept and reconnected when lost
 	OpDial                // make a peer for this conn on endpoint Arg; the peer runs from Alt; go to Out
-	OpHandle              // set this conn's error handler (Arg) and send-complete handler (Alt); go to Out
+	OpHandle              // set this conn's error handler (Arg) and send-complete handler (Alt); go to Out; Flags: what closing it entails
 	OpJoin                // join group Arg; go to Out
 	OpRecv                // park until bytes arrive: data -> Out, end of stream -> Alt
 	OpFrame               // split the next message off the input: message -> Out, need more bytes -> Alt; Flags run or cut: Arg is the send at Out
@@ -108,10 +108,21 @@ const (
 	// connection is lost: its place and queue stay while a new
 	// connection is made after a backoff (connecting.go).
 	FlagReconnect
+	// At-close flags, on handle: what closing the conn entails beyond
+	// leaving its groups (closing.go). FlagAnnounce: tell the groups it
+	// announced itself to that it left. FlagPeer: its peer (bridge,
+	// forward) follows it out once drained. FlagRequests: count the
+	// requests it held unanswered, as a worker or a requester.
+	FlagAnnounce
+	FlagPeer
+	FlagRequests
 	numFlags
 )
 
-var flagNames = []string{"run", "cut", "reconnect"}
+// atCloseFlags are the flags handle may carry.
+const atCloseFlags = FlagAnnounce | FlagPeer | FlagRequests
+
+var flagNames = []string{"run", "cut", "reconnect", "announce", "peer", "requests"}
 
 func (f Flag) String() string {
 	var out []byte
@@ -131,7 +142,7 @@ func (f Flag) String() string {
 type Inst struct {
 	Op    Op
 	Mode  Mode   // send, shutdown
-	Flags Flag   // frame: run or cut (Arg: the send); open: reconnect
+	Flags Flag   // frame: run or cut (Arg: the send); open: reconnect; handle: at-close actions
 	Out   uint32 // next pc; accept and open: where each conn starts
 	Alt   uint32 // recv, splice: end of stream; frame: need more; dial: the peer's start; handle: send-complete handler; send, announce: edge; join: topic set + 1; name: group + 1
 	Arg   uint32 // endpoint (accept, open, dial), group (join, send, shutdown, subscribe, announce), error handler (handle), fallback (splice), source (name)

@@ -26,7 +26,8 @@ func TestOpValuesArePinned(t *testing.T) {
 			t.Errorf("Mode(%d) = %s, want %s", i, got, name)
 		}
 	}
-	for f, name := range map[Flag]string{FlagRun: "run", FlagCut: "cut", FlagReconnect: "reconnect"} {
+	for f, name := range map[Flag]string{FlagRun: "run", FlagCut: "cut", FlagReconnect: "reconnect",
+		FlagAnnounce: "announce", FlagPeer: "peer", FlagRequests: "requests"} {
 		if got := f.String(); got != name {
 			t.Errorf("Flag(%d) = %s, want %s", f, got, name)
 		}
@@ -110,6 +111,9 @@ func TestVerify(t *testing.T) {
 		{"run-and-cut", func(p *Prog) { p.Inst[4].Flags, p.Inst[4].Arg = FlagRun|FlagCut, 5 }, "bad flags"},
 		{"reconnect-on-accept", func(p *Prog) { p.Inst[1].Flags = FlagReconnect }, "reconnect is for open"},
 		{"cut-on-recv", func(p *Prog) { p.Inst[3].Flags = FlagCut }, "cut is for frame"},
+		{"handle-without-its-at-close", func(p *Prog) { p.Inst[5].Mode = ToRequester }, `pc 2 (handle): at close "", its thread calls for "requests"`},
+		{"handle-with-an-at-close-it-does-not-need", func(p *Prog) { p.Inst[2].Flags = FlagAnnounce }, `pc 2 (handle): at close "announce", its thread calls for ""`},
+		{"at-close-on-frame", func(p *Prog) { p.Inst[4].Flags = FlagPeer }, "at-close flags are for handle alone"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -89,6 +89,9 @@ func (m *Machine) newConn(fd int, ep uint32, pc uint32) *conn {
 		m.conns = append(m.conns, c)
 	}
 	c.fd, c.ep, c.rpc = fd, ep, pc
+	if in := &m.inst[pc]; in.Op == OpHandle {
+		c.atClose = in.Flags // known before its program runs: it may close first
+	}
 	c.terms, c.lastIO = m.termsOf(ep), time.Now().UnixNano()
 	m.counters[ep].Opened++
 	m.active[ep]++

@@ -149,6 +149,9 @@ func (p *Prog) Verify() error {
 	if len(errs) == 0 {
 		errs = p.verifyThreads()
 	}
+	if len(errs) == 0 {
+		errs = p.verifyAtClose()
+	}
 	return errors.Join(errs...)
 }
 
@@ -164,6 +167,12 @@ func (p *Prog) flagsFit(pc int, in Inst, bad func(int, string, ...any)) bool {
 		return false
 	}
 	switch {
+	case in.Flags&atCloseFlags != 0:
+		if in.Op != OpHandle || in.Flags&^atCloseFlags != 0 {
+			bad(pc, "%v: at-close flags are for handle alone", in.Flags)
+			return false
+		}
+		return true
 	case in.Flags == FlagReconnect:
 		if in.Op != OpOpen {
 			bad(pc, "reconnect is for open")
@@ -190,4 +199,58 @@ func (p *Prog) flagsFit(pc int, in Inst, bad func(int, string, ...any)) bool {
 		}
 	}
 	return true
+}
+
+// AtClose is what closing a conn whose program starts at the handle at
+// entry entails, read from its reader thread: the groups it announced
+// itself to hear it left (an announce op), its peer follows it out (a
+// dial, or entry is a dial's peer), its unanswered requests are counted (a
+// send to one worker over an edge whose replies return, or a reply to the
+// requester). The compiler writes it on the handle; Verify checks it.
+func (p *Prog) AtClose(entry uint32) Flag {
+	var f Flag
+	for _, d := range p.Inst {
+		if d.Op == OpDial && d.Alt == entry {
+			f |= FlagPeer
+		}
+	}
+	seen := map[uint32]bool{}
+	stack := []uint32{entry}
+	for len(stack) > 0 {
+		pc := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if pc == 0 || int(pc) >= len(p.Inst) || seen[pc] {
+			continue
+		}
+		seen[pc] = true
+		in := p.Inst[pc]
+		switch {
+		case in.Op == OpAnnounce:
+			f |= FlagAnnounce
+		case in.Op == OpDial:
+			f |= FlagPeer
+		case in.Op == OpSend && in.Mode == ToRequester:
+			f |= FlagRequests
+		case in.Op == OpSend && in.Mode == ToOne && int(in.Alt) < len(p.Edges) && p.Edges[in.Alt].Reply:
+			f |= FlagRequests
+		}
+		stack = append(stack, p.successors(pc)...)
+	}
+	return f
+}
+
+// verifyAtClose checks that every handle's at-close flags are those its
+// thread calls for (AtClose): closing must neither skip what the program
+// set up (an announcement, a peer, requests) nor do what it did not.
+func (p *Prog) verifyAtClose() []error {
+	var errs []error
+	for pc, in := range p.Inst {
+		if in.Op != OpHandle {
+			continue
+		}
+		if want := p.AtClose(uint32(pc)); in.Flags != want {
+			errs = append(errs, fmt.Errorf("verify: pc %d (handle): at close %q, its thread calls for %q", pc, in.Flags, want))
+		}
+	}
+	return errs
 }

@@ -17,7 +17,9 @@ import (
 //     through (cut);
 //   - open of an endpoint pxroute connects to: the conn is kept and
 //     reconnected when lost, with its place in groups and its queue
-//     (reconnect).
+//     (reconnect);
+//   - handle, at the start of each conn's program: what closing it
+//     entails (opcodes.Prog.AtClose: announce, peer, requests).
 func decide(p *opcodes.Prog, eps []endpoints.Endpoint) {
 	for pc := range p.Inst {
 		in := &p.Inst[pc]
@@ -37,6 +39,8 @@ func decide(p *opcodes.Prog, eps []endpoints.Endpoint) {
 					in.Flags, in.Arg = opcodes.FlagCut, in.Out
 				}
 			}
+		case opcodes.OpHandle:
+			in.Flags = p.AtClose(uint32(pc))
 		case opcodes.OpOpen:
 			if eps[in.Arg].Role() == contract.RoleConnect {
 				in.Flags = opcodes.FlagReconnect
