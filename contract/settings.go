@@ -7,7 +7,8 @@ import (
 
 // Settings are what the machine needs to know of one endpoint besides how
 // to open it. The machine holds them in one table indexed by endpoint id;
-// a connection reads its endpoint's row, never a copy.
+// a connection refers to its endpoint's row (opcodes keeps it per loop in the
+// form it reads on every message), never carries a copy of its own.
 type Settings struct {
 	Framing   Framing // splits this endpoint's input and encodes its output
 	MaxFrame  int     // the largest message accepted from a peer, bytes
