@@ -211,7 +211,7 @@ routes:
 		yaml: func(t *testing.T, env map[string]string) string {
 			return `
 endpoints:
-  e: {kind: tcp, listen: "127.0.0.1:0", framing: lines, idle_timeout: 300ms}
+  e: {kind: tcp, listen: "127.0.0.1:0", framing: lines, idle_timeout: 1s}
 routes:
   - {pattern: echo, members: e}
 `
@@ -220,12 +220,20 @@ routes:
 			quiet, busy := dial(t, r.Addr("e")), dial(t, r.Addr("e"))
 			brd := bufio.NewReader(busy)
 			start := time.Now()
-			// A line every 20 ms: the test itself would have to stall
-			// for 280 ms (a loaded -race run) to look idle.
-			for time.Since(start) < 900*time.Millisecond {
+			// A line every 20 ms for 2.5 idle timeouts. The router runs
+			// in this process: had the process been held up for a whole
+			// idle timeout (a loaded -race run once held it 280 ms), the
+			// busy connection would rightly look idle; the longest gap
+			// between its lines is reported if it is closed.
+			var gap time.Duration
+			last := time.Now()
+			for time.Since(start) < 2500*time.Millisecond {
 				io.WriteString(busy, "still here\n")
-				readLines(t, brd, 1)
+				if line, err := brd.ReadString('\n'); err != nil {
+					t.Fatalf("busy connection: %v (%q) after %v; its longest quiet gap was %v", err, line, time.Since(start), gap)
+				}
 				time.Sleep(20 * time.Millisecond)
+				gap, last = max(gap, time.Since(last)), time.Now()
 			}
 			if _, err := quiet.Read(make([]byte, 1)); err != io.EOF {
 				t.Fatalf("quiet connection: %v, want EOF from the idle timeout", err)
