@@ -49,7 +49,7 @@ func NewHost(n int, newPort func() (completion.Port, error), log *slog.Logger) (
 	h := &Host{log: log, exited: make(chan struct{}), broken: make(chan struct{})}
 	ready := make(chan error, n)
 	for i := range n {
-		hl := &hostLoop{host: h, loop: completion.NewLoop(i), byID: make([]*Machine, maxMachines)}
+		hl := &hostLoop{host: h, loop: completion.NewLoop(i), byID: make([]*Machine, maxMachines), kept: map[uint32]time.Time{}}
 		h.loops = append(h.loops, hl)
 		h.wg.Add(1)
 		go h.serve(hl, newPort, ready)
@@ -163,12 +163,17 @@ func machineOf(t uint64) uint32 { return uint32(t>>machineShift) & (maxMachines 
 // hostLoop is one loop of a Host: the handler its completion.Loop drives,
 // dispatching to the Machines on it. Loop thread only, but for Post.
 type hostLoop struct {
-	host    *Host
-	loop    *completion.Loop
-	port    completion.Port
-	byID    []*Machine // by token machine field; nil: free
-	live    []*Machine // in attach order
-	next    uint32     // the next machine id to try: ids are reused last
+	host *Host
+	loop *completion.Loop
+	port completion.Port
+	byID []*Machine // by token machine field; nil: free
+	live []*Machine // in attach order
+	next uint32     // the next machine id to try: ids are reused last
+	// kept holds the ids of Machines that left with timers pending, until
+	// the last has fired: the ports cannot cancel a timer, and one that
+	// reached a newcomer under the same id would run its idle sweep, drain
+	// deadline or reconnect.
+	kept    map[uint32]time.Time
 	closing bool
 }
 
@@ -235,6 +240,9 @@ func (hl *hostLoop) Turn() {
 		}
 		if m.Done() {
 			hl.byID[m.hid] = nil
+			if m.timersUntil.After(time.Now()) {
+				hl.kept[m.hid] = m.timersUntil
+			}
 			m.exit(nil)
 			continue
 		}
@@ -249,14 +257,21 @@ func (hl *hostLoop) Done() bool { return hl.closing }
 // attach puts m on this loop, under an id no Machine here holds, and
 // reports false when all are taken.
 func (hl *hostLoop) attach(m *Machine) bool {
+	now := time.Now()
 	for range maxMachines {
 		id := hl.next
 		hl.next = (hl.next + 1) % maxMachines
 		if hl.byID[id] != nil {
 			continue
 		}
+		if until, ok := hl.kept[id]; ok {
+			if now.Before(until) {
+				continue
+			}
+			delete(hl.kept, id)
+		}
 		m.hid = id
-		m.port = stampedPort{Port: hl.port, id: uint64(id) << machineShift}
+		m.port = stampedPort{Port: hl.port, id: uint64(id) << machineShift, m: m}
 		hl.byID[id] = m
 		hl.live = append(hl.live, m)
 		m.armIdleSweep()
@@ -281,10 +296,12 @@ func (b *mailbox) Post(v any) bool {
 }
 
 // stampedPort is a Machine's view of its loop's port: every token it
-// submits names the Machine.
+// submits names the Machine, and it notes when the Machine's last timer
+// is due (see hostLoop.kept).
 type stampedPort struct {
 	completion.Port
 	id uint64
+	m  *Machine
 }
 
 func (p stampedPort) Accept(fd int, t uint64) error { return p.Port.Accept(fd, t|p.id) }
@@ -303,6 +320,9 @@ func (p stampedPort) SpliceOut(pipeR, fd, n int, t uint64) error {
 }
 func (p stampedPort) Abort(fd int, t uint64) bool { return p.Port.Abort(fd, t|p.id) }
 func (p stampedPort) After(d time.Duration, t uint64) {
+	if due := time.Now().Add(d); due.After(p.m.timersUntil) {
+		p.m.timersUntil = due
+	}
 	p.Port.After(d, t|p.id)
 }
 

@@ -99,6 +99,9 @@ type Machine struct {
 	sweepDue   bool    // the idle sweep's timer fired: post a sweepMail at the end of the turn
 	lingering  int     // closed conns waiting for a write's completion (lingerClose)
 	busy       int     // conns with queued output
+	// timersUntil is when the last timer it armed is due: its id is not
+	// given to another Machine before (host.go).
+	timersUntil time.Time
 }
 
 type machinePub struct {
