@@ -49,7 +49,7 @@ func NewHost(n int, newPort func() (completion.Port, error), log *slog.Logger) (
 	h := &Host{log: log, exited: make(chan struct{}), broken: make(chan struct{})}
 	ready := make(chan error, n)
 	for i := range n {
-		hl := &hostLoop{host: h, loop: completion.NewLoop(i), byID: make([]*Machine, maxMachines), kept: map[uint32]time.Time{}}
+		hl := &hostLoop{host: h, loop: completion.NewLoop(i), byID: make([]*Machine, machineIDs), kept: map[uint32]time.Time{}}
 		h.loops = append(h.loops, hl)
 		h.wg.Add(1)
 		go h.serve(hl, newPort, ready)
@@ -158,6 +158,10 @@ const (
 	maxMachines  = 1 << machineBits // programs on one loop at once
 )
 
+// machineIDs is how many ids a loop hands out: maxMachines, the token's
+// room. Tests lower it (export_test.go) to reach the bound in a moment.
+var machineIDs = maxMachines
+
 func machineOf(t uint64) uint32 { return uint32(t>>machineShift) & (maxMachines - 1) }
 
 // hostLoop is one loop of a Host: the handler its completion.Loop drives,
@@ -258,9 +262,9 @@ func (hl *hostLoop) Done() bool { return hl.closing }
 // reports false when all are taken.
 func (hl *hostLoop) attach(m *Machine) bool {
 	now := time.Now()
-	for range maxMachines {
+	for range machineIDs {
 		id := hl.next
-		hl.next = (hl.next + 1) % maxMachines
+		hl.next = (hl.next + 1) % uint32(machineIDs)
 		if hl.byID[id] != nil {
 			continue
 		}

@@ -14,7 +14,8 @@ import (
 
 // A Machine that has left its loop can leave timers behind (the idle
 // sweep's, a retirement's drain deadline): the ports cannot cancel them.
-// Machine ids on a loop come round again after 4096 programs, so the id of
+// Machine ids on a loop come round again after 4096 programs (the test
+// lowers that to 64: the same code, reached in a moment), so the id of
 // a Machine whose timer is still pending must not be handed to another
 // before that timer has fired: the stale timer would run the newcomer's
 // idle sweep, drain deadline or reconnect. Here the newcomer has no idle
@@ -42,6 +43,7 @@ func staleTimerReachesSuccessor(t *testing.T, engine string, loops int) {
 		}
 		newPort = completion.NewUring
 	}
+	defer opcodes.SetMachineIDs(64)()
 	var ports []*heldTimerPort
 	var mu sync.Mutex
 	host, err := opcodes.NewHost(loops, func() (completion.Port, error) {
@@ -84,10 +86,11 @@ routes:
 	if err := first.Stop(0); err != nil {
 		t.Fatal(err)
 	}
-	// 4095 more programs come and go, without timers of their own; the
-	// next one is given the first one's id again unless it is kept.
+	// The other ids' worth of programs come and go, without timers of
+	// their own; the next one is given the first one's id again unless it
+	// is kept.
 	plain := load("")
-	for range 4095 {
+	for range opcodes.MachineIDs() - 1 {
 		if err := run(plain).Stop(0); err != nil {
 			t.Fatal(err)
 		}

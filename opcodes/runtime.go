@@ -184,7 +184,7 @@ func Start(cfg Config) (*Runtime, error) {
 		if own {
 			host.Close()
 		}
-		return nil, fmt.Errorf("opcodes: the loops cannot take another program (%d on one already, or gone with timers still pending, or the loops have stopped)", maxMachines)
+		return nil, fmt.Errorf("opcodes: the loops cannot take another program (%d on one already, or gone with timers still pending, or the loops have stopped)", machineIDs)
 	}
 	// One placeholder per start thread keeps the runtime from looking idle
 	// before the threads have run.
