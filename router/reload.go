@@ -48,11 +48,26 @@ const StdinName = "<stdin>"
 // (each positioned error of a topology, else one line), and returned.
 func (r *Router) Reload() (Change, error) {
 	ch, err := r.reload()
-	if err != nil && topology.Errors(err) == nil {
+	var again *restartedOld
+	switch {
+	case errors.As(err, &again):
+		r.log.Error("reload refused: the changed parts run their old versions again; their connections were closed", "error", again.err.Error())
+	case err != nil && topology.Errors(err) == nil:
 		r.log.Error("reload refused: the running topology stays", "error", err.Error())
 	}
 	return ch, err
 }
+
+// restartedOld is a reload whose new parts did not start: the parts it
+// replaced had been stopped already, and were started again as they were,
+// without the connections they had.
+type restartedOld struct{ err error }
+
+func (e *restartedOld) Error() string {
+	return fmt.Sprintf("reload: %v; the changed parts were started again as they were (their connections were closed)", e.err)
+}
+
+func (e *restartedOld) Unwrap() error { return e.err }
 
 func (r *Router) reload() (Change, error) {
 	if r.path == "" {
@@ -147,7 +162,7 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 		if err != nil {
 			r.log.Error("reload: the new parts did not start; restarting the old ones", "err", err)
 			r.restartOld(retire)
-			return Change{}, fmt.Errorf("reload: %w", err)
+			return Change{}, &restartedOld{err}
 		}
 		r.mu.Lock()
 		r.units = append(r.units, u)
