@@ -201,21 +201,43 @@ func (p *Prog) flagsFit(pc int, in Inst, bad func(int, string, ...any)) bool {
 	return true
 }
 
-// AtClose is what closing a conn whose program starts at the handle at
-// entry entails, read from its reader thread: the groups it announced
-// itself to hear it left (an announce op), its peer follows it out (a
-// dial, or entry is a dial's peer), its unanswered requests are counted (a
-// send to one worker over an edge whose replies return, or a reply to the
-// requester). The compiler writes it on the handle; Verify checks it.
-func (p *Prog) AtClose(entry uint32) Flag {
-	var f Flag
+// AtClose returns, for every handle (by pc; other pcs 0), what closing a
+// conn whose program starts there entails, read from its reader thread:
+// the groups it announced itself to hear it left (an announce op), its
+// peer follows it out (a dial, or the handle is a dial's peer), its
+// unanswered requests are counted (a send to one worker over an edge whose
+// replies return, or a reply to the requester). The compiler writes it on
+// the handles; Verify checks it. Each thread is walked once.
+func (p *Prog) AtClose() []Flag {
+	out := make([]Flag, len(p.Inst))
 	for _, d := range p.Inst {
-		if d.Op == OpDial && d.Alt == entry {
-			f |= FlagPeer
+		if d.Op == OpDial && int(d.Alt) < len(out) {
+			out[d.Alt] |= FlagPeer
 		}
 	}
-	seen := map[uint32]bool{}
-	stack := []uint32{entry}
+	seen := make([]bool, len(p.Inst))
+	var stack []uint32
+	for pc, in := range p.Inst {
+		if in.Op == OpHandle {
+			out[pc] |= p.threadAtClose(uint32(pc), seen, stack[:0])
+		} else {
+			out[pc] = 0
+		}
+	}
+	return out
+}
+
+// threadAtClose walks the reader thread from entry (seen is cleared for
+// what it visits, so threads that share instructions each see them).
+func (p *Prog) threadAtClose(entry uint32, seen []bool, stack []uint32) Flag {
+	var f Flag
+	var visited []uint32
+	defer func() {
+		for _, pc := range visited {
+			seen[pc] = false
+		}
+	}()
+	stack = append(stack, entry)
 	for len(stack) > 0 {
 		pc := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -223,6 +245,7 @@ func (p *Prog) AtClose(entry uint32) Flag {
 			continue
 		}
 		seen[pc] = true
+		visited = append(visited, pc)
 		in := p.Inst[pc]
 		switch {
 		case in.Op == OpAnnounce:
@@ -244,11 +267,12 @@ func (p *Prog) AtClose(entry uint32) Flag {
 // set up (an announcement, a peer, requests) nor do what it did not.
 func (p *Prog) verifyAtClose() []error {
 	var errs []error
+	want := p.AtClose()
 	for pc, in := range p.Inst {
 		if in.Op != OpHandle {
 			continue
 		}
-		if want := p.AtClose(uint32(pc)); in.Flags != want {
+		if want := want[pc]; in.Flags != want {
 			errs = append(errs, fmt.Errorf("verify: pc %d (handle): at close %q, its thread calls for %q", pc, in.Flags, want))
 		}
 	}

@@ -21,6 +21,7 @@ import (
 //   - handle, at the start of each conn's program: what closing it
 //     entails (opcodes.Prog.AtClose: announce, peer, requests).
 func decide(p *opcodes.Prog, eps []endpoints.Endpoint) {
+	atClose := p.AtClose()
 	for pc := range p.Inst {
 		in := &p.Inst[pc]
 		switch in.Op {
@@ -40,7 +41,7 @@ func decide(p *opcodes.Prog, eps []endpoints.Endpoint) {
 				}
 			}
 		case opcodes.OpHandle:
-			in.Flags = p.AtClose(uint32(pc))
+			in.Flags = atClose[pc]
 		case opcodes.OpOpen:
 			if eps[in.Arg].Role() == contract.RoleConnect {
 				in.Flags = opcodes.FlagReconnect
