@@ -50,3 +50,29 @@ func TestEncodeOfSlicesIsEncodeOfTheirJoin(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEncodeOfSlices: wherever a payload is cut into slices, every
+// framing frames it as it frames the whole.
+func FuzzEncodeOfSlices(f *testing.F) {
+	f.Add([]byte("ab\r\n\r\ncd\r"), []byte{1, 3, 0, 2})
+	f.Add([]byte("x\n"), []byte{0, 1})
+	f.Fuzz(func(t *testing.T, payload, cuts []byte) {
+		var slices [][]byte
+		rest := payload
+		for _, c := range cuts {
+			k := min(int(c)%8, len(rest))
+			slices, rest = append(slices, rest[:k]), rest[k:]
+		}
+		slices = append(slices, rest)
+		crlf2keep, _ := NewDelimiter([]byte("\r\n\r\n"), true)
+		le2, _ := NewLengthPrefix(2, false, false)
+		for _, fr := range []contract.Framing{Raw, Datagram, Lines, LinesKeep, crlf2keep, LengthPrefix, le2} {
+			var h1, h2 [8]byte
+			head, tail := fr.Encode(h1[:], slices)
+			wantHead, wantTail := fr.Encode(h2[:], [][]byte{payload})
+			if !bytes.Equal(head, wantHead) || !bytes.Equal(tail, wantTail) {
+				t.Fatalf("%s: Encode of %q = %q, %q; of the whole = %q, %q", fr.Name(), slices, head, tail, wantHead, wantTail)
+			}
+		}
+	})
+}
