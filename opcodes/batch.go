@@ -126,7 +126,7 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 		// One by one, copied into d's own chunks.
 		from := base
 		for _, msg := range msgs {
-			m.deliver(src, d, e, frID, fr, message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
+			m.deliver(src, d, e, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
 			from = msg.end
 		}
 	}

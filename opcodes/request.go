@@ -68,7 +68,7 @@ func (m *Machine) request(c *conn, g uint32, e *Edge, msg message) {
 
 // ask delivers a request to worker d and notes who asked.
 func (m *Machine) ask(src, d *conn, e *Edge, frID uint32, fr contract.Framing, msg message) {
-	if !m.deliver(src, d, e, frID, fr, msg) {
+	if !m.deliver(src, d, e, frID, fr, &msg) {
 		return
 	}
 	a := asked{who: connRef{src, src.gen}}
@@ -159,7 +159,7 @@ func (m *Machine) reply(c *conn, e *Edge, msg message) {
 	if to == nil {
 		m.counters[c.ep].Lost[DropNoRoute]++ // the requester has gone
 	} else {
-		m.deliver(c, to, e, c.terms.frID, c.terms.fr, msg)
+		m.deliver(c, to, e, c.terms.frID, c.terms.fr, &msg)
 		m.answered(to)
 	}
 	m.dispatchHeld() // c has room for one more

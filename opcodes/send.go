@@ -22,9 +22,9 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.counters[c.ep].Lost[DropDisconnect]++
 			return
 		}
-		m.deliver(c, c.peer, e, c.terms.frID, c.terms.fr, msg)
+		m.deliver(c, c.peer, e, c.terms.frID, c.terms.fr, &msg)
 	case ToSelf:
-		m.deliver(c, c, e, c.terms.frID, c.terms.fr, msg)
+		m.deliver(c, c, e, c.terms.frID, c.terms.fr, &msg)
 	case ToGroup, ToOthers:
 		skip := (*conn)(nil)
 		if in.Mode == ToOthers {
@@ -47,7 +47,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.counters[c.ep].Lost[DropNoRoute]++
 			return
 		}
-		m.deliver(c, d, e, c.terms.frID, c.terms.fr, msg)
+		m.deliver(c, d, e, c.terms.frID, c.terms.fr, &msg)
 		m.blockOnGroup(c, in.Arg, e)
 	case ToRequester:
 		m.reply(c, e, msg) // request.go
@@ -65,7 +65,7 @@ func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr contrac
 		if d == skip || (d.ro != nil && d.ro.filters != nil && !d.wants(g, msg.first())) {
 			continue
 		}
-		m.deliver(src, d, e, frID, fr, msg)
+		m.deliver(src, d, e, frID, fr, &msg)
 		n++
 	}
 	m.fanning = false
@@ -144,7 +144,7 @@ func (m *Machine) postBatches() {
 // one write. Over d's marks the edge's policy applies; under block the
 // message queues and src reads no more until d's queue drains. It reports
 // whether the message was queued.
-func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framing, msg message) bool {
+func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framing, msg *message) bool {
 	m.counters[d.ep].Offered++
 	if d.closed() || d.failed || d.shut != shutNone {
 		m.counters[d.ep].Drops[DropDisconnect]++
@@ -159,8 +159,19 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framin
 	same := d.terms.frID == frID || d.terms.raw // the source's bytes as they came
 	total := len(msg.wire)
 	var segs [][]byte
-	if !same {
-		segs, total = m.encode(d, msg)
+	switch {
+	case same:
+	case msg.parts == nil && d.terms.multi == nil:
+		// One part for a framing of one part: the common case, in fixed
+		// scratch and without a call.
+		p := msg.wire[msg.lo:msg.hi]
+		m.one[0] = p
+		head, tail := d.terms.fr.Encode(m.hdr[:], m.one[:])
+		m.one[0] = nil
+		m.seg3 = [3][]byte{head, p, tail}
+		segs, total = m.seg3[:], len(head)+len(p)+len(tail)
+	default:
+		segs, total = m.encode(d, *msg)
 	}
 	over := func() bool { return !mk.admits(d, total, 1) }
 	if pol != contract.PolicyBlock && over() {
@@ -202,22 +213,13 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framin
 	return true
 }
 
-// encode frames msg in d's framing as the segments to queue (no copy:
+// encode frames a message of several parts, or one for a multipart
+// framing, in d's framing as the segments to queue (no copy:
 // the payload's parts stay where they are, between d's headers), in
 // scratch valid until the next call, and returns them and their length.
 // A multipart destination gets a header per part; another gets the parts
 // back to back as one payload.
 func (m *Machine) encode(d *conn, msg message) ([][]byte, int) {
-	if msg.parts == nil && d.terms.multi == nil {
-		// One part for a framing of one part: the common case, kept to
-		// fixed scratch.
-		p := msg.wire[msg.lo:msg.hi]
-		m.one[0] = p
-		head, tail := d.terms.fr.Encode(m.hdr[:], m.one[:])
-		m.one[0] = nil
-		m.seg3 = [3][]byte{head, p, tail}
-		return m.seg3[:], len(head) + len(p) + len(tail)
-	}
 	m.payload = msg.payload(m.payload[:0])
 	if mp := d.terms.multi; mp != nil {
 		m.hdrs, m.segs = mp.EncodeParts(m.hdrs[:0], m.segs[:0], m.payload)
