@@ -10,9 +10,11 @@ type Framing interface {
 	// means more bytes are needed. An error means the stream cannot go on
 	// (a message longer than max); the connection is closed.
 	Split(b []byte, max int) (wire, start, end int, err error)
-	// Encode returns the bytes to write before and after payload. hdr is
-	// scratch space of at least 8 bytes the result may use.
-	Encode(hdr []byte, payload []byte) (head, tail []byte)
+	// Encode returns the bytes to write before and after a payload given
+	// as slices written back to back (a message of several parts reaching
+	// a framing of one part: its parts make one payload), without joining
+	// them. hdr is scratch space of at least 8 bytes the result may use.
+	Encode(hdr []byte, payload [][]byte) (head, tail []byte)
 	// Boundaries reports whether the framing keeps message boundaries (raw
 	// does not: its messages are whatever one read returned).
 	Boundaries() bool
@@ -47,4 +49,33 @@ type Sizer interface {
 // from 0 means nothing is known, and SplitFrom(b, max, 0) is Split.
 type Resumer interface {
 	SplitFrom(b []byte, max, from int) (wire, start, end, scanned int, err error)
+}
+
+// Part is one part of a message: its bounds inside the message's wire
+// bytes.
+type Part struct{ Lo, Hi int }
+
+// Multipart is implemented by framings whose messages have several parts
+// (ZMTP's frames, NATS's subject and payload). A message is one or more
+// parts; the machine carries them from input to output without joining
+// them. Split and Encode still apply: Split gives the wire length and the
+// first part's bounds, and Encode writes a payload as one part.
+//
+// A message of several parts that reaches a framing without Multipart is
+// its parts back to back as one payload; a message of one part reaching a
+// Multipart framing is one part.
+type Multipart interface {
+	// SplitParts is Split for every part: it returns the wire length of
+	// the first whole message at the start of b (0: more bytes are
+	// needed) and parts with each part's bounds appended, in order, at
+	// least one. It refuses (an error) a message whose wire would exceed
+	// max: max_frame bounds the whole message, parts and headers.
+	SplitParts(b []byte, max int, parts []Part) (wire int, out []Part, err error)
+	// EncodeParts appends to segs the segments that write payload, each
+	// slice one part, as one message: a header per part where the framing
+	// has one, the parts themselves unchanged (no copy). Headers are
+	// written into hdr from its length on and the grown hdr is returned:
+	// segments may point into it, so the caller keeps it unwritten until
+	// they are queued.
+	EncodeParts(hdr []byte, segs [][]byte, payload [][]byte) (hdrOut []byte, segsOut [][]byte)
 }

@@ -52,7 +52,7 @@ func (rawFraming) Boundaries() bool { return false }
 func (rawFraming) Split(b []byte, _ int) (int, int, int, error) {
 	return len(b), 0, len(b), nil
 }
-func (rawFraming) Encode(_ []byte, _ []byte) ([]byte, []byte) { return nil, nil }
+func (rawFraming) Encode(_ []byte, _ [][]byte) ([]byte, []byte) { return nil, nil }
 
 // Datagram is one message per datagram (udp, unix datagram sockets): each
 // read is one message with its boundaries, and each message leaves as one
@@ -78,7 +78,7 @@ func (datagramFraming) Split(b []byte, max int) (int, int, int, error) {
 	}
 	return len(b), 0, len(b), nil
 }
-func (datagramFraming) Encode(_ []byte, _ []byte) ([]byte, []byte) { return nil, nil }
+func (datagramFraming) Encode(_ []byte, _ [][]byte) ([]byte, []byte) { return nil, nil }
 
 // Lines splits at LF; the payload excludes the terminator (LF or CRLF), and
 // output ends each message with LF (CRLF when the payload ends in CR, so
@@ -133,12 +133,12 @@ func (f linesFraming) SplitFrom(b []byte, maxLen, from int) (wire, start, end, s
 	}
 	return i + 1, 0, end, 0, nil
 }
-func (f linesFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
-	n := len(payload)
-	if f.keep && n > 0 && payload[n-1] == '\n' {
+func (f linesFraming) Encode(_ []byte, payload [][]byte) ([]byte, []byte) {
+	last, ok := lastByte(payload)
+	if f.keep && ok && last == '\n' {
 		return nil, nil
 	}
-	if n > 0 && payload[n-1] == '\r' && !f.keep {
+	if ok && last == '\r' && !f.keep {
 		// A bare LF would make this read back as CRLF, losing the CR.
 		return nil, crlf
 	}
@@ -203,8 +203,8 @@ func (f delimiterFraming) SplitFrom(b []byte, maxLen, from int) (wire, start, en
 	}
 	return wire, 0, i, 0, nil
 }
-func (f delimiterFraming) Encode(_ []byte, payload []byte) ([]byte, []byte) {
-	if f.keep && bytes.HasSuffix(payload, f.delim) {
+func (f delimiterFraming) Encode(_ []byte, payload [][]byte) ([]byte, []byte) {
+	if f.keep && hasSuffix(payload, f.delim) {
 		return nil, nil
 	}
 	return nil, f.delim
@@ -320,8 +320,8 @@ func (f lengthPrefix) MaxPayload() int {
 	return limit
 }
 
-func (f lengthPrefix) Encode(hdr []byte, payload []byte) ([]byte, []byte) {
-	n := uint64(len(payload))
+func (f lengthPrefix) Encode(hdr []byte, payload [][]byte) ([]byte, []byte) {
+	n := uint64(payloadLen(payload))
 	if f.inclusive {
 		n += uint64(f.size)
 	}

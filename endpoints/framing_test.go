@@ -83,7 +83,7 @@ func encode(f contract.Framing, payloads [][]byte) []byte {
 	var out []byte
 	var hdr [8]byte
 	for _, p := range payloads {
-		head, tail := f.Encode(hdr[:], p)
+		head, tail := f.Encode(hdr[:], [][]byte{p})
 		out = append(append(append(out, head...), p...), tail...)
 	}
 	return out

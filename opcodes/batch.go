@@ -15,6 +15,12 @@ import (
 // message per member. A member the run cannot go to whole — another
 // framing, closing, or the run would cross its marks — gets the messages
 // one by one, exactly as single sends would deliver them.
+//
+// Runs are of single-part messages: the compiler flags a frame run by the
+// shape of its program alone, and frameRun declines a multipart framing
+// (its messages go one send each, parts and all), as startStream declines
+// a framing whose header does not state a length. A multipart message in
+// a batch from another loop is delivered on its own, never in a run.
 
 // frameRun frames the rest of c's read after the message OpFrame has just
 // split, for a frame the compiler flagged run (its send goes to a group
@@ -22,11 +28,11 @@ import (
 // and sends them all as one run. It reports whether it did; when not, c's
 // message is left for send to deliver alone.
 func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
-	if len(c.cur) == 0 {
+	if len(c.cur) == 0 || c.terms.multi != nil {
 		return false
 	}
 	e := m.edge(send.Mode, send.Alt)
-	if e.Prefix && len(c.nameOrNil()) > 0 || e.Sanitize && needsCleaning(c.msg[c.lo:c.hi]) {
+	if m.rewrites(c, e, c.current()) {
 		return false // each message is rewritten with the sender's name, or this one cleaned
 	}
 	if !m.runnable(send.Arg, e) {
@@ -63,7 +69,7 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 		skip = c
 	}
 	n := m.deliverRun(c, skip, send.Arg, send.Alt, c.terms.frID, c.terms.fr, data, 0, msgs)
-	n += m.postRun(send.Arg, data, msgs, n)
+	n += m.postRun(send.Arg, data, msgs, nil, n)
 	m.holdBack(c)
 	if n == 0 {
 		m.counters[c.ep].Lost[DropNoRoute] += uint64(k)
@@ -120,7 +126,7 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 		// One by one, copied into d's own chunks.
 		from := base
 		for _, msg := range msgs {
-			m.deliver(src, d, e, frID, fr, data[from-base:msg.end-base], msg.lo, msg.hi)
+			m.deliver(src, d, e, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
 			from = msg.end
 		}
 	}
@@ -156,8 +162,9 @@ func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, b
 
 // postRun adds a run to this turn's batch for every other loop with
 // members in g, and returns how many loops. home is how many members here
-// the run reached (each of its messages reached the same).
-func (m *Machine) postRun(g uint32, data []byte, msgs []batchMsg, home int) int {
+// the run reached (each of its messages reached the same). parts holds
+// the parts of messages that have several (batchMsg.pa, pz index it).
+func (m *Machine) postRun(g uint32, data []byte, msgs []batchMsg, parts []contract.Part, home int) int {
 	loops := len(m.rt.machines)
 	if loops == 1 {
 		return 0
@@ -183,11 +190,13 @@ func (m *Machine) postRun(g uint32, data []byte, msgs []batchMsg, home int) int 
 			b.from = m.id
 			m.outbox[i] = b
 		}
-		base := len(b.data)
+		base, pbase := len(b.data), len(b.parts)
 		b.data = append(b.data, data...)
+		b.parts = append(b.parts, parts...)
 		m.posted(i, len(data))
 		for _, msg := range msgs {
 			msg.end += base
+			msg.pa, msg.pz = msg.pa+pbase, msg.pz+pbase
 			b.msgs = append(b.msgs, msg)
 		}
 		n++
@@ -204,7 +213,7 @@ func (m *Machine) mailRuns(v *groupBatch) {
 		first := v.msgs[i]
 		j := i + 1
 		for j < len(v.msgs) && v.msgs[j].src == first.src && v.msgs[j].group == first.group &&
-			v.msgs[j].edge == first.edge && v.msgs[j].frID == first.frID {
+			v.msgs[j].edge == first.edge && v.msgs[j].frID == first.frID && first.pa == first.pz && v.msgs[j].pa == v.msgs[j].pz {
 			j++
 		}
 		if j-i > 1 && m.runnable(first.group, nil) {
@@ -218,7 +227,11 @@ func (m *Machine) mailRuns(v *groupBatch) {
 		}
 		for ; i < j; i++ {
 			msg := v.msgs[i]
-			m.settleRoute(&v.msgs[i], m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, v.data[start:msg.end], msg.lo, msg.hi) > 0)
+			one := message{wire: v.data[start:msg.end], lo: msg.lo, hi: msg.hi}
+			if msg.pa < msg.pz {
+				one.parts = v.parts[msg.pa:msg.pz]
+			}
+			m.settleRoute(&v.msgs[i], m.deliverGroup(nil, nil, msg.group, msg.edge, msg.frID, msg.fr, one) > 0)
 			m.shared.done()
 			start = msg.end
 		}
@@ -229,9 +242,10 @@ func (m *Machine) mailRuns(v *groupBatch) {
 // group members. The sender is never on the receiving loop, so "others" is
 // "group" there. Batches are recycled through batchPool.
 type groupBatch struct {
-	from int    // the loop that posted it
-	data []byte // every message's wire bytes, back to back
-	msgs []batchMsg
+	from  int    // the loop that posted it
+	data  []byte // every message's wire bytes, back to back
+	msgs  []batchMsg
+	parts []contract.Part // multipart messages' parts, bounds in their own wire
 }
 
 type batchMsg struct {
@@ -239,7 +253,8 @@ type batchMsg struct {
 	edge             uint32
 	fr               contract.Framing
 	end              int // data[previous end:end] is this message's wire
-	lo, hi           int // payload bounds inside the wire
+	lo, hi           int // payload bounds inside the wire (the first part's)
+	pa, pz           int // its batch's parts[pa:pz]; pa == pz: one part, lo:hi
 	// Whether it reached anyone on its sender's loop, else how the loops
 	// it went to decide no_route (noroute.go).
 	routed bool

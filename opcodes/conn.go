@@ -38,12 +38,13 @@ type conn struct {
 
 	// Input: cur is what is left to frame, backed by buf (a port buffer)
 	// or by in (carry-over of a partial message; see input.go).
-	in  []byte
-	cur []byte
-	buf *completion.Buf
-	msg []byte // the current message's wire bytes
-	lo  int    // payload bounds inside msg
-	hi  int
+	in    []byte
+	cur   []byte
+	buf   *completion.Buf
+	msg   []byte // the current message's wire bytes
+	lo    int    // payload bounds inside msg (the first part's, multipart)
+	hi    int
+	parts []contract.Part // a multipart framing's parts in msg; nil otherwise (message.go)
 	// scanned: no message end begins in cur[:scanned] (Resumer).
 	scanned int
 

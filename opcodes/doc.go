@@ -86,6 +86,54 @@
 //	                  sanitize.go, request.go (request/reply)
 //	figures           stats.go, terms.go (per-endpoint terms), start_error.go
 //
+// # A connection's layers
+//
+// Bytes pass through three layers between a descriptor and the program;
+// each layer's state lives in one place:
+//
+//	      program (frame, send, ...)           Machine.inst, conn.rpc/wpc
+//	               ^  messages: one or more parts
+//	framing        |  split / encode           terms.fr, terms.multi (per endpoint);
+//	               |                           conn.in, cur, buf, scanned (input.go);
+//	               |                           conn.msg, lo, hi, parts (message.go)
+//	               ^  bytes of messages
+//	session        |  (none yet)               will be conn.sess, nil for plain streams
+//	               ^  bytes
+//	transport      |  recv / send / splice     conn.fd, inline, sending, recvPending,
+//	               |                           iovs, lastSent; the loop's completion.Port
+//	           descriptor (plain now; TLS next)
+//
+// Transport moves bytes: the descriptor and the port's operations on it
+// (recv, send, splice, connect), with what is in flight. TLS will sit
+// here, as a transport that turns records into bytes, so the layers above
+// never see it.
+//
+// Session will hold what a protocol says to its peer that is not a
+// message: ZMTP's greeting, READY and PING, WebSocket's upgrade, ping and
+// close, NATS's INFO, CONNECT and PING. Its state will be one pointer on
+// the conn (nil for plain streams, so an idle plain conn pays 8 bytes) to
+// a state machine fed bytes and returning bytes to write and bytes of
+// messages: no goroutine, no blocking read. The interpreter will call it
+// at four points: on connect or accept, before the program's first read
+// (a handshake to send; the reader waits until it completes); on input,
+// before framing (it consumes control frames and hands on the rest); on a
+// control message it must answer (queued on the conn's own output, ahead
+// of messages, counted apart from them); and on close (a closing frame, a
+// last word to the peer).
+//
+// Framing finds message boundaries: a contract.Framing per endpoint
+// (terms.fr), the input carried over between reads (input.go), and the
+// current message, its parts' bounds in its wire bytes (message.go; a batch to another
+// loop carries them in groupBatch.parts). A
+// message is one or more parts: single-part framings give one, a
+// contract.Multipart framing (ZMTP's frames, NATS's subject and payload)
+// gives each, and the parts travel to every destination without being
+// joined or copied — unchanged to the same framing, re-framed part by part
+// to another multipart framing, back to back as one payload to a
+// single-part one. One message counts as one whatever its parts; max_frame
+// bounds its whole wire; topic filters match its first part; a relay's
+// name goes before its first part, and sanitizing cleans every part.
+//
 // Opcode values are pinned by a test. Per-op execution counts, per
 // endpoint figures and drops by reason are published once per loop turn and
 // summed by Runtime.Stats.

@@ -74,8 +74,19 @@ func (m *Machine) giveBack(in []byte) {
 }
 
 // split frames the next message off c.cur, resuming a search for its end
-// where the last one stopped.
+// where the last one stopped. A multipart framing's parts go to c.parts
+// (reused: no allocation a message), and lo:hi is the first part.
 func (m *Machine) split(c *conn) (wire, lo, hi int, err error) {
+	if mp := c.terms.multi; mp != nil {
+		wire, c.parts, err = mp.SplitParts(c.cur, c.terms.maxFrame, c.parts[:0])
+		if wire == 0 || err != nil {
+			return wire, 0, 0, err
+		}
+		if len(c.parts) == 0 {
+			c.parts = append(c.parts, contract.Part{}) // at least one part, if empty
+		}
+		return wire, c.parts[0].Lo, c.parts[0].Hi, nil
+	}
 	r, ok := c.terms.fr.(contract.Resumer)
 	if !ok {
 		return c.terms.fr.Split(c.cur, c.terms.maxFrame)

@@ -55,26 +55,32 @@ type Machine struct {
 	doomed  []*conn
 	outbox  []*groupBatch // per loop: messages for its members, posted in Turn
 	dirty   []*conn       // conns queued to this turn, flushed once each in Turn
-	parts   [3][]byte
-	blocks  [][]byte  // scratch: the blocks of an inline write
-	chunks  chunkPool // output blocks for this loop's conns
+	blocks  [][]byte      // scratch: the blocks of an inline write
+	chunks  chunkPool     // output blocks for this loop's conns
 	hdr     [8]byte
+	hdrs    []byte    // scratch: a multipart destination's headers (encode)
+	seg3    [3][]byte // scratch: head, payload, tail of a one-part message re-framed
+	one     [1][]byte // scratch: that payload, as Encode takes it
+	segs    [][]byte  // scratch: a multipart message's segments for another framing
+	payload [][]byte  // scratch: a message's parts, as slices of its wire
 	iov     []unix.Iovec
 	running *conn
 	wake    []connRef // blocked senders to run again, in settle
 	cursor  []int     // per group: the next member a round robin tries
 
-	fanning   bool        // a group send is delivering
-	shared    shareStream // its message, copied once for every queue
-	runMsgs   []batchMsg  // scratch: the messages of a run
-	oneMsg    [1]batchMsg // scratch: a single message posted to other loops
-	postTo    []int       // scratch: the loops a run goes to
-	transit   []mailLink  // per other loop: mail in transit (transit.go)
-	overLink  []bool      // per loop: in overLinks
-	overLinks []int       // links this send took over transitHigh
-	named     []byte      // scratch: "<name> payload"
-	prefixBuf []byte      // scratch: that, framed
-	spareIn   []byte      // a carry buffer given back, for the next to grow (input.go)
+	fanning     bool            // a group send is delivering
+	shared      shareStream     // its message, copied once for every queue
+	runMsgs     []batchMsg      // scratch: the messages of a run
+	oneMsg      [1]batchMsg     // scratch: a single message posted to other loops
+	postTo      []int           // scratch: the loops a run goes to
+	transit     []mailLink      // per other loop: mail in transit (transit.go)
+	overLink    []bool          // per loop: in overLinks
+	overLinks   []int           // links this send took over transitHigh
+	named       []byte          // scratch: "<name> payload"
+	prefixBuf   []byte          // scratch: that, framed
+	bodyParts   []contract.Part // scratch: the parts' bounds in named
+	prefixParts []contract.Part // scratch: the parts' bounds in prefixBuf
+	spareIn     []byte          // a carry buffer given back, for the next to grow (input.go)
 
 	ops      [NumOps]uint64
 	counters []epCounters
@@ -139,7 +145,7 @@ func (m *Machine) Mail(v any) {
 		m.mailRuns(v)
 		m.taken(v.from, len(v.data))
 		clear(v.msgs) // drop Framing references before pooling
-		v.data, v.msgs = v.data[:0], v.msgs[:0]
+		v.data, v.msgs, v.parts = v.data[:0], v.msgs[:0], v.parts[:0]
 		batchPool.Put(v)
 	case *connMail:
 		m.adopt(v.fd, v.ep, v.pc)

@@ -14,7 +14,7 @@ import (
 // maxName bounds a relay member's name.
 const maxName = 64
 
-// subscribe applies the current message to c's topics in group g:
+// subscribe applies the current message (its first part) to c's topics in group g:
 // "+prefix" or "\x01prefix" subscribes, "-prefix" or "\x00prefix"
 // unsubscribes (ZeroMQ's bytes, and a form one can type). Anything else is
 // not a subscription and is dropped, counted no_route. A subscription
@@ -23,7 +23,7 @@ const maxName = 64
 // prefix held already, or an unsubscription from one not held, changes
 // nothing.
 func (m *Machine) subscribe(c *conn, g uint32) {
-	p := c.msg[c.lo:c.hi]
+	p := c.current().first()
 	if len(p) == 0 || (p[0] != '+' && p[0] != '-' && p[0] != 1 && p[0] != 0) {
 		m.counters[c.ep].Lost[DropNoRoute]++
 		return
@@ -59,13 +59,13 @@ func (m *Machine) subscribe(c *conn, g uint32) {
 }
 
 // name gives c the name others see it by: its peer's address, or the
-// current message (a nickname line), cleaned to visible text
+// current message's first part (a nickname line), cleaned to visible text
 // (cleanName). room is the relay group + 1 whose members' names must
 // differ (0: none): a name held there already gets "#2", "#3"... (roomNames).
 func (m *Machine) name(c *conn, from, room uint32) {
 	var raw []byte
 	if from == NameFromMessage {
-		raw = c.msg[c.lo:c.hi]
+		raw = c.current().first()
 	} else if sa, err := unix.Getpeername(c.fd); err == nil {
 		raw = []byte(sockaddrString(sa))
 	}
@@ -154,12 +154,14 @@ func (m *Machine) announce(c *conn, g, edge uint32, verb string) {
 	}
 	body := append(append(append(m.named[:0], "* "...), c.ro.name...), " "+verb...)
 	m.named = body
-	head, tail := c.terms.fr.Encode(m.hdr[:], body)
+	m.payload = append(m.payload[:0], body)
+	head, tail := c.terms.fr.Encode(m.hdr[:], m.payload) // one part, whatever the framing
+	m.payload[0] = nil
 	wire := append(append(append(m.prefixBuf[:0], head...), body...), tail...)
 	m.prefixBuf = wire
-	lo, hi := len(head), len(head)+len(body)
-	m.deliverGroup(c, c, g, edge, c.terms.frID, c.terms.fr, wire, lo, hi)
-	m.postGroup(c, g, edge, wire, lo, hi, 1) // a notice, not a message: never no_route
+	msg := message{wire: wire, lo: len(head), hi: len(head) + len(body)}
+	m.deliverGroup(c, c, g, edge, c.terms.frID, c.terms.fr, msg)
+	m.postGroup(c, g, edge, msg, 1) // a notice, not a message: never no_route
 	m.holdBack(c)
 	m.shared.done()
 }

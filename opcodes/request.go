@@ -26,12 +26,11 @@ type asked struct {
 // under a block edge: a copy waits with its requester, which reads no
 // more until a worker has room.
 type heldRequest struct {
-	group  uint32
-	edge   *Edge
-	frID   uint32
-	fr     contract.Framing
-	wire   []byte
-	lo, hi int
+	group uint32
+	edge  *Edge
+	frID  uint32
+	fr    contract.Framing
+	msg   message // a copy: its wire and parts are its own
 }
 
 // requestState is one loop's request/reply bookkeeping.
@@ -41,9 +40,9 @@ type requestState struct {
 }
 
 // request sends c's message to one worker of group g.
-func (m *Machine) request(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
+func (m *Machine) request(c *conn, g uint32, e *Edge, msg message) {
 	if c.ro != nil && len(c.ro.held) > 0 {
-		m.hold(c, g, e, wire, lo, hi) // behind the ones already waiting
+		m.hold(c, g, e, msg) // behind the ones already waiting
 		m.dispatchHeld()
 		return
 	}
@@ -60,16 +59,16 @@ func (m *Machine) request(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
 			m.counters[d.ep].Drops[DropHWM]++
 			return
 		}
-		m.hold(c, g, e, wire, lo, hi)
+		m.hold(c, g, e, msg)
 		return
 	}
-	m.ask(c, d, e, c.terms.frID, c.terms.fr, wire, lo, hi)
+	m.ask(c, d, e, c.terms.frID, c.terms.fr, msg)
 	m.blockOnGroup(c, g, e)
 }
 
 // ask delivers a request to worker d and notes who asked.
-func (m *Machine) ask(src, d *conn, e *Edge, frID uint32, fr contract.Framing, wire []byte, lo, hi int) {
-	if !m.deliver(src, d, e, frID, fr, wire, lo, hi) {
+func (m *Machine) ask(src, d *conn, e *Edge, frID uint32, fr contract.Framing, msg message) {
+	if !m.deliver(src, d, e, frID, fr, &msg) {
 		return
 	}
 	a := asked{who: connRef{src, src.gen}}
@@ -90,12 +89,12 @@ func (m *Machine) atMax(d *conn) bool {
 
 // hold keeps a copy of a request no worker has room for and stops its
 // requester reading.
-func (m *Machine) hold(c *conn, g uint32, e *Edge, wire []byte, lo, hi int) {
+func (m *Machine) hold(c *conn, g uint32, e *Edge, msg message) {
 	r := c.roles()
 	if len(r.held) == 0 {
 		m.req.held = append(m.req.held, connRef{c, c.gen})
 	}
-	r.held = append(r.held, heldRequest{group: g, edge: e, frID: c.terms.frID, fr: c.terms.fr, wire: append([]byte(nil), wire...), lo: lo, hi: hi})
+	r.held = append(r.held, heldRequest{group: g, edge: e, frID: c.terms.frID, fr: c.terms.fr, msg: msg.clone()})
 	c.blocked = true
 }
 
@@ -123,7 +122,7 @@ func (m *Machine) dispatchHeld() {
 			} else if m.atMax(d) {
 				break
 			} else {
-				m.ask(c, d, h.edge, h.frID, h.fr, h.wire, h.lo, h.hi)
+				m.ask(c, d, h.edge, h.frID, h.fr, h.msg)
 			}
 			r.held[0] = heldRequest{}
 			r.held = r.held[1:]
@@ -147,7 +146,7 @@ func (m *Machine) dispatchHeld() {
 
 // reply sends worker c's message to the requester of its oldest
 // outstanding request.
-func (m *Machine) reply(c *conn, e *Edge, wire []byte, lo, hi int) {
+func (m *Machine) reply(c *conn, e *Edge, msg message) {
 	r := c.ro
 	if r == nil || r.replyAt == len(r.replies) {
 		m.counters[c.ep].Lost[DropNoRoute]++ // an answer nobody asked for
@@ -160,7 +159,7 @@ func (m *Machine) reply(c *conn, e *Edge, wire []byte, lo, hi int) {
 	if to == nil {
 		m.counters[c.ep].Lost[DropNoRoute]++ // the requester has gone
 	} else {
-		m.deliver(c, to, e, c.terms.frID, c.terms.fr, wire, lo, hi)
+		m.deliver(c, to, e, c.terms.frID, c.terms.fr, &msg)
 		m.answered(to)
 	}
 	m.dispatchHeld() // c has room for one more

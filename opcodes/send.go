@@ -12,9 +12,9 @@ import (
 // send delivers c's current message as in addresses it.
 func (m *Machine) send(c *conn, in *Inst) {
 	e := m.edge(in.Mode, in.Alt)
-	wire, lo, hi := c.msg, c.lo, c.hi
-	if e.Prefix && len(c.nameOrNil()) > 0 || e.Sanitize && needsCleaning(wire[lo:hi]) {
-		wire, lo, hi = m.prefixed(c, e, wire[lo:hi])
+	msg := c.current()
+	if m.rewrites(c, e, msg) {
+		msg = m.prefixed(c, e, msg) // relay.go
 	}
 	switch in.Mode {
 	case ToPeer:
@@ -22,16 +22,16 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.counters[c.ep].Lost[DropDisconnect]++
 			return
 		}
-		m.deliver(c, c.peer, e, c.terms.frID, c.terms.fr, wire, lo, hi)
+		m.deliver(c, c.peer, e, c.terms.frID, c.terms.fr, &msg)
 	case ToSelf:
-		m.deliver(c, c, e, c.terms.frID, c.terms.fr, wire, lo, hi)
+		m.deliver(c, c, e, c.terms.frID, c.terms.fr, &msg)
 	case ToGroup, ToOthers:
 		skip := (*conn)(nil)
 		if in.Mode == ToOthers {
 			skip = c
 		}
-		n := m.deliverGroup(c, skip, in.Arg, in.Alt, c.terms.frID, c.terms.fr, wire, lo, hi)
-		n += m.postGroup(c, in.Arg, in.Alt, wire, lo, hi, n)
+		n := m.deliverGroup(c, skip, in.Arg, in.Alt, c.terms.frID, c.terms.fr, msg)
+		n += m.postGroup(c, in.Arg, in.Alt, msg, n)
 		m.holdBack(c)
 		m.shared.done()
 		if n == 0 {
@@ -39,7 +39,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 		}
 	case ToOne:
 		if e.Reply {
-			m.request(c, in.Arg, e, wire, lo, hi) // request.go
+			m.request(c, in.Arg, e, msg) // request.go
 			return
 		}
 		d := m.pick(in.Arg, e)
@@ -47,45 +47,25 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.counters[c.ep].Lost[DropNoRoute]++
 			return
 		}
-		m.deliver(c, d, e, c.terms.frID, c.terms.fr, wire, lo, hi)
+		m.deliver(c, d, e, c.terms.frID, c.terms.fr, &msg)
 		m.blockOnGroup(c, in.Arg, e)
 	case ToRequester:
-		m.reply(c, e, wire, lo, hi) // request.go
+		m.reply(c, e, msg) // request.go
 	}
-}
-
-// prefixed builds the message e makes of payload — "<name> payload" when
-// e prefixes and c has a name, the payload cleaned of terminal controls
-// when e sanitizes — in c's own framing, in scratch space valid until the
-// next call (it allocates only to grow that).
-func (m *Machine) prefixed(c *conn, e *Edge, payload []byte) (wire []byte, lo, hi int) {
-	body := m.named[:0]
-	if e.Prefix && len(c.nameOrNil()) > 0 {
-		body = append(append(append(body, '<'), c.ro.name...), "> "...)
-	}
-	if e.Sanitize {
-		body = appendClean(body, payload)
-	} else {
-		body = append(body, payload...)
-	}
-	m.named = body
-	head, tail := c.terms.fr.Encode(m.hdr[:], body)
-	m.prefixBuf = append(append(append(m.prefixBuf[:0], head...), body...), tail...)
-	return m.prefixBuf, len(head), len(head) + len(body)
 }
 
 // deliverGroup delivers to this loop's members of group g but skip, and
 // returns how many members it addressed. src is nil for messages from
 // another loop.
-func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr contract.Framing, wire []byte, lo, hi int) int {
+func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr contract.Framing, msg message) int {
 	e := m.edge(ToGroup, edge)
 	n := 0
 	m.fanning = true
 	for _, d := range m.groups[g] {
-		if d == skip || (d.ro != nil && d.ro.filters != nil && !d.wants(g, wire[lo:hi])) {
+		if d == skip || (d.ro != nil && d.ro.filters != nil && !d.wants(g, msg.first())) {
 			continue
 		}
-		m.deliver(src, d, e, frID, fr, wire, lo, hi)
+		m.deliver(src, d, e, frID, fr, &msg)
 		n++
 	}
 	m.fanning = false
@@ -141,9 +121,9 @@ func (m *Machine) pick(g uint32, e *Edge) *conn {
 // postGroup adds the message to this turn's batch for every other loop with
 // members in g, and returns how many loops. home is how many members here
 // it reached.
-func (m *Machine) postGroup(c *conn, g, edge uint32, wire []byte, lo, hi, home int) int {
-	m.oneMsg[0] = batchMsg{src: c.ep, group: g, edge: edge, frID: c.terms.frID, fr: c.terms.fr, end: len(wire), lo: lo, hi: hi}
-	n := m.postRun(g, wire, m.oneMsg[:], home)
+func (m *Machine) postGroup(c *conn, g, edge uint32, msg message, home int) int {
+	m.oneMsg[0] = batchMsg{src: c.ep, group: g, edge: edge, frID: c.terms.frID, fr: c.terms.fr, end: len(msg.wire), lo: msg.lo, hi: msg.hi, pz: len(msg.parts)}
+	n := m.postRun(g, msg.wire, m.oneMsg[:], msg.parts, home)
 	m.oneMsg[0] = batchMsg{}
 	return n
 }
@@ -164,24 +144,34 @@ func (m *Machine) postBatches() {
 // one write. Over d's marks the edge's policy applies; under block the
 // message queues and src reads no more until d's queue drains. It reports
 // whether the message was queued.
-func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framing, wire []byte, lo, hi int) bool {
+func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framing, msg *message) bool {
 	m.counters[d.ep].Offered++
 	if d.closed() || d.failed || d.shut != shutNone {
 		m.counters[d.ep].Drops[DropDisconnect]++
 		return false
 	}
-	if d.terms.maxOut > 0 && hi-lo > d.terms.maxOut {
+	if d.terms.maxOut > 0 && msg.size() > d.terms.maxOut {
 		// Its framing cannot carry it (a datagram, a short length header).
 		m.counters[d.ep].Drops[DropMaxFrame]++
 		return false
 	}
 	pol, mk := e.limits(d)
 	same := d.terms.frID == frID || d.terms.raw // the source's bytes as they came
-	total := len(wire)
-	var head, tail []byte
-	if !same {
-		head, tail = d.terms.fr.Encode(m.hdr[:], wire[lo:hi])
-		total = len(head) + (hi - lo) + len(tail)
+	total := len(msg.wire)
+	var segs [][]byte
+	switch {
+	case same:
+	case msg.parts == nil && d.terms.multi == nil:
+		// One part for a framing of one part: the common case, in fixed
+		// scratch and without a call.
+		p := msg.wire[msg.lo:msg.hi]
+		m.one[0] = p
+		head, tail := d.terms.fr.Encode(m.hdr[:], m.one[:])
+		m.one[0] = nil
+		m.seg3 = [3][]byte{head, p, tail}
+		segs, total = m.seg3[:], len(head)+len(p)+len(tail)
+	default:
+		segs, total = m.encode(d, *msg)
 	}
 	over := func() bool { return !mk.admits(d, total, 1) }
 	if pol != contract.PolicyBlock && over() {
@@ -195,6 +185,7 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framin
 		}
 		if over() {
 			m.refuse(d, pol)
+			clear(segs)
 			return false
 		}
 	}
@@ -203,13 +194,12 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framin
 	}
 	switch {
 	case same && m.fanning:
-		m.shared.queue(&m.chunks, &d.out, wire)
+		m.shared.queue(&m.chunks, &d.out, msg.wire)
 	case same:
-		d.out.push(&m.chunks, [][]byte{wire})
+		d.out.push(&m.chunks, [][]byte{msg.wire})
 	default:
-		m.parts = [3][]byte{head, wire[lo:hi], tail}
-		d.out.push(&m.chunks, m.parts[:])
-		m.parts = [3][]byte{}
+		d.out.push(&m.chunks, segs)
+		clear(segs) // hold no message past its delivery
 	}
 	m.counters[d.ep].QueuedMsgs++
 	m.counters[d.ep].Queued += int64(total)
@@ -221,6 +211,28 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framin
 		m.block(src, d, mk)
 	}
 	return true
+}
+
+// encode frames a message of several parts, or one for a multipart
+// framing, in d's framing as the segments to queue (no copy:
+// the payload's parts stay where they are, between d's headers), in
+// scratch valid until the next call, and returns them and their length.
+// A multipart destination gets a header per part; another gets the parts
+// back to back as one payload.
+func (m *Machine) encode(d *conn, msg message) ([][]byte, int) {
+	m.payload = msg.payload(m.payload[:0])
+	if mp := d.terms.multi; mp != nil {
+		m.hdrs, m.segs = mp.EncodeParts(m.hdrs[:0], m.segs[:0], m.payload)
+	} else {
+		head, tail := d.terms.fr.Encode(m.hdr[:], m.payload)
+		m.segs = append(append(append(m.segs[:0], head), m.payload...), tail)
+	}
+	clear(m.payload)
+	n := 0
+	for _, b := range m.segs {
+		n += len(b)
+	}
+	return m.segs, n
 }
 
 // dropOldest makes room in d's queue for a message that leaves keep bytes

@@ -55,7 +55,7 @@ func (m *Machine) lostBatch(b *groupBatch, to int) {
 		m.counters[msg.src].Lost[DropShutdown]++
 	}
 	clear(b.msgs)
-	b.data, b.msgs = b.data[:0], b.msgs[:0]
+	b.data, b.msgs, b.parts = b.data[:0], b.msgs[:0], b.parts[:0]
 	batchPool.Put(b)
 }
 

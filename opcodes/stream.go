@@ -21,8 +21,8 @@ const cutMin = 256 << 10
 // under block: the bytes so far go now, the rest as they arrive (see
 // streamRecv). It reports whether it started.
 func (m *Machine) startStream(c *conn, in *Inst) bool {
-	if in.Flags&FlagCut == 0 {
-		return false
+	if in.Flags&FlagCut == 0 || c.terms.multi != nil {
+		return false // cut through: one part, whose length its header states
 	}
 	sz, ok := c.terms.fr.(contract.Sizer)
 	if !ok {

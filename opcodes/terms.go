@@ -15,10 +15,11 @@ type terms struct {
 	idleTimed  bool // it has an idle_timeout
 	frameTimed bool // it has a frame_timeout
 	maxFrame   int
-	hwm        int             // the marks and policy; edges may override them
-	hwmMsgs    int             // 0: no limit in messages
-	policy     contract.Policy // PolicyDefault: the edge's
-	maxOut     int             // largest payload fr can encode; 0: any
+	hwm        int                // the marks and policy; edges may override them
+	hwmMsgs    int                // 0: no limit in messages
+	policy     contract.Policy    // PolicyDefault: the edge's
+	maxOut     int                // largest payload fr can encode; 0: any
+	multi      contract.Multipart // fr, when its messages have parts; nil: one part each
 }
 
 // termsOf returns endpoint ep's terms, made from the settings table the
@@ -35,6 +36,7 @@ func (m *Machine) termsOf(ep uint32) *terms {
 			if d, ok := s.Framing.(contract.Datagrams); ok && d.Datagrams() {
 				t.dgram = true
 			}
+			t.multi, _ = s.Framing.(contract.Multipart)
 			if cp, ok := s.Framing.(contract.Capped); ok {
 				t.maxOut = cp.MaxPayload()
 			}
