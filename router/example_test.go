@@ -42,9 +42,10 @@ routes:
 	line, _ := bufio.NewReader(bob).ReadString('\n')
 	fmt.Print("bob got: ", line)
 
-	// Loops publish their figures once a turn: wait for this one's.
+	// Each loop publishes its figures once a turn: alice's loop counts the
+	// message in, bob's counts it out, and either may publish first.
 	s := r.Stats()
-	for s.Endpoints[0].MsgsOut < 1 {
+	for s.Endpoints[0].MsgsIn < 1 || s.Endpoints[0].MsgsOut < 1 {
 		time.Sleep(time.Millisecond)
 		s = r.Stats()
 	}
