@@ -30,8 +30,10 @@ func (m *Machine) rewrites(c *conn, e *Edge, msg message) bool {
 // prefixed builds the message e makes of msg — "<name> " before the first
 // part when e prefixes and c has a name, every part cleaned of terminal
 // controls when e sanitizes — in c's own framing, in scratch space valid
-// until the next call (it allocates only to grow that).
-func (m *Machine) prefixed(c *conn, e *Edge, msg message) message {
+// until the next call (it allocates only to grow that). It reports false
+// when c's framing cannot carry the result (a multipart framing that does
+// not read back what it encoded: a framing's bug, counted, not a crash).
+func (m *Machine) prefixed(c *conn, e *Edge, msg message) (message, bool) {
 	body, bounds := m.named[:0], m.bodyParts[:0]
 	n := 1
 	if msg.parts != nil {
@@ -73,11 +75,12 @@ func (m *Machine) prefixed(c *conn, e *Edge, msg message) message {
 		n, parts, err := mp.SplitParts(wire, len(wire), m.prefixParts[:0])
 		m.prefixParts = parts
 		if err != nil || n != len(wire) || len(parts) == 0 {
-			panic("opcodes: a multipart framing cannot read back what it encoded: " + c.terms.fr.Name())
+			m.log.Error("a multipart framing cannot read back what it encoded: the message is dropped (max_frame)", "endpoint", m.prog.Endpoints[c.ep], "framing", c.terms.fr.Name(), "err", err)
+			return message{}, false
 		}
-		return message{wire: wire, lo: parts[0].Lo, hi: parts[0].Hi, parts: parts}
+		return message{wire: wire, lo: parts[0].Lo, hi: parts[0].Hi, parts: parts}, true
 	}
 	head, tail := c.terms.fr.Encode(m.hdr[:], payload)
 	m.prefixBuf = append(append(append(m.prefixBuf[:0], head...), body...), tail...)
-	return message{wire: m.prefixBuf, lo: len(head), hi: len(head) + len(body)}
+	return message{wire: m.prefixBuf, lo: len(head), hi: len(head) + len(body)}, true
 }

@@ -14,7 +14,11 @@ func (m *Machine) send(c *conn, in *Inst) {
 	e := m.edge(in.Mode, in.Alt)
 	msg := c.current()
 	if m.rewrites(c, e, msg) {
-		msg = m.prefixed(c, e, msg) // relay.go
+		var ok bool
+		if msg, ok = m.prefixed(c, e, msg); !ok { // rewrite.go
+			m.counters[c.ep].Lost[DropMaxFrame]++
+			return
+		}
 	}
 	switch in.Mode {
 	case ToPeer:
