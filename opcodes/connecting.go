@@ -159,12 +159,24 @@ func (m *Machine) connect(ep uint32, pc uint32) (*conn, error) {
 }
 
 func (m *Machine) dial(c *conn, in *Inst) {
+	if m.dialFails == nil {
+		m.dialFails = make([]uint64, len(m.prog.Endpoints))
+	}
 	p, err := m.connect(in.Arg, in.Alt)
 	if err != nil {
-		m.log.Warn("dial failed", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
+		// One episode, one line: every client refused at max_children
+		// would otherwise write one.
+		if m.dialFails[in.Arg] == 0 {
+			m.log.Warn("dial failed (until one works again, failures are counted as errors, not logged)", "endpoint", m.prog.Endpoints[in.Arg], "err", err)
+		}
+		m.dialFails[in.Arg]++
 		m.counters[in.Arg].Errors++
 		m.fail(c, DropDisconnect, errnoOf(err))
 		return
+	}
+	if n := m.dialFails[in.Arg]; n > 0 {
+		m.log.Info("dialling works again", "endpoint", m.prog.Endpoints[in.Arg], "failed", n)
+		m.dialFails[in.Arg] = 0
 	}
 	c.peer, p.peer = p, c
 	m.run(p)

@@ -101,10 +101,11 @@ type Machine struct {
 	finishing  bool
 	closedAll  bool // closeAll ran: done once nothing lingers
 	done       bool
-	terms      []terms // per endpoint, made on first use (terms.go)
-	sweepDue   bool    // the idle sweep's timer fired: post a sweepMail at the end of the turn
-	lingering  int     // closed conns waiting for a write's completion (lingerClose)
-	busy       int     // conns with queued output
+	terms      []terms  // per endpoint, made on first use (terms.go)
+	sweepDue   bool     // the idle sweep's timer fired: post a sweepMail at the end of the turn
+	dialFails  []uint64 // per endpoint: dials failed in a row (one log line an episode)
+	lingering  int      // closed conns waiting for a write's completion (lingerClose)
+	busy       int      // conns with queued output
 	// timersUntil is when the last timer it armed is due: its id is not
 	// given to another Machine before (host.go).
 	timersUntil time.Time
