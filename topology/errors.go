@@ -55,7 +55,7 @@ func (l *errorList) atValue(n *yaml.Node, format string, args ...any) {
 func (l *errorList) add(line, col int, format string, args ...any) {
 	l.errs = multierror.Append(l.errs, &Error{
 		Pos: opcodes.Position{File: l.file, Line: line, Col: col},
-		Msg: fmt.Sprintf(format, args...),
+		Msg: opcodes.OneLine(fmt.Sprintf(format, args...)),
 	})
 }
 
