@@ -275,6 +275,12 @@ func (m *Machine) block(src, d *conn, mk marks) {
 	}
 	d.waiters = append(d.waiters, connRef{src, src.gen})
 	d.resume = marks{mk.bytes / 2, mk.msgs / 2}
+	if mk.msgs == 1 {
+		// Half of one message is none, but msgs 0 means no limit: the
+		// sender would resume at once and queue past the mark. Wait for
+		// an empty queue.
+		d.resume = marks{0, 0}
+	}
 }
 
 // blockOnGroup makes src, blocked on the one member of balanced group g its
