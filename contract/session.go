@@ -24,6 +24,9 @@ type Sessioned interface {
 // whole, ahead of the next message not yet begun (never inside one a
 // write has started), is never dropped by an overflow policy, and counts
 // in BytesOut and ControlOut, not in Offered, MsgsOut or QueuedMsgs.
+// Being never dropped, it is bounded instead: more than the endpoint's
+// max_frame of it unwritten (a peer that pings and never reads the
+// pongs) closes the connection, counted in Errors.
 type Session interface {
 	// Start returns what to send as soon as the connection is up (a
 	// greeting), before anything else; out unchanged: nothing.

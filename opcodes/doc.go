@@ -127,8 +127,9 @@
 // effort). What the hooks write is control output, kept in the session
 // apart from the queue: not a message (not in Offered, MsgsOut or
 // QueuedMsgs, never dropped by an overflow policy; counted in ControlOut,
-// its bytes in BytesOut), and written ahead of the queue's next message
-// not begun, never inside one a write has started. A sessioned conn is
+// its bytes in BytesOut; more than max_frame of it unwritten closes the
+// conn), and written ahead of the queue's next message not begun, never
+// inside one a write has started. A sessioned conn is
 // never cut through, spliced or framed in runs: its session sees each
 // message.
 //

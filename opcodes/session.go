@@ -62,11 +62,19 @@ func (m *Machine) openSession(c *conn) {
 }
 
 // ctlOut takes what a hook returned as c's control output, and has it
-// written this turn if it grew.
+// written this turn if it grew. Control output is never dropped, so it is
+// bounded instead: more than max_frame of it unwritten means the peer
+// does not read what its session answers (pings it never reads the pongs
+// of), and fails c.
 func (m *Machine) ctlOut(c *conn, out []byte) {
-	if m.takeCtl(c, out) {
-		m.wantWrite(c)
+	if !m.takeCtl(c, out) {
+		return
 	}
+	if len(out) > c.terms.maxFrame {
+		m.sessionFailed(c, "control output", fmt.Errorf("over max_frame (%d bytes) unwritten: the peer does not read", c.terms.maxFrame))
+		return
+	}
+	m.wantWrite(c)
 }
 
 // takeCtl takes what a hook returned as c's control output, and reports
@@ -97,7 +105,9 @@ func (m *Machine) handshake(c *conn) bool {
 	s := c.sess
 	for len(c.cur) > 0 {
 		n, out, done, err := s.s.Handshake(c.cur, s.ctl)
-		m.ctlOut(c, out)
+		if m.ctlOut(c, out); c.failed {
+			return false
+		}
 		if err == nil && (n < 0 || n > len(c.cur)) {
 			err = fmt.Errorf("session consumed %d of %d bytes", n, len(c.cur))
 		}
@@ -144,7 +154,9 @@ func (m *Machine) control(c *conn) bool {
 		msg.Parts = s.one[:]
 	}
 	ctl, out, err := s.s.Control(msg, s.ctl)
-	m.ctlOut(c, out)
+	if m.ctlOut(c, out); c.failed {
+		return true
+	}
 	if err != nil {
 		m.sessionFailed(c, "control", err)
 		return true

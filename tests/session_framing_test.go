@@ -3,6 +3,8 @@ package tests
 import (
 	"bytes"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints"
@@ -14,7 +16,8 @@ import (
 // side greets with "HELLO v1 <role>\n" as soon as it is connected; the
 // peer must answer "HI <name>\n" within the handshake timeout and is
 // welcomed with "WELCOME <name>\n"; after that, a message "PING" is
-// answered "PONG\n" by the session and never reaches the route; the
+// answered "PONG\n" (and "PING <n>" with "PONG " and n bytes) by the
+// session and never reaches the route; the
 // router's side says "BYE\n" before its write side ends. It is
 // registered as endpoint kind tcp-hello, a tcp endpoint with this
 // session over its framing.
@@ -50,10 +53,18 @@ func (s *helloSession) Handshake(in, out []byte) (int, []byte, bool, error) {
 
 func (s *helloSession) Control(msg contract.Message, out []byte) (bool, []byte, error) {
 	p := msg.Parts[0]
-	if string(msg.Wire[p.Lo:p.Hi]) == "PING" {
+	ping, ok := strings.CutPrefix(string(msg.Wire[p.Lo:p.Hi]), "PING")
+	switch n, err := strconv.Atoi(strings.TrimPrefix(ping, " ")); {
+	case !ok:
+		return false, out, nil
+	case ping == "":
 		return true, append(out, "PONG\n"...), nil
+	case err != nil || n < 0:
+		return false, out, fmt.Errorf("bad ping %q", msg.Wire[p.Lo:p.Hi])
+	default:
+		out = append(out, "PONG "...)
+		return true, append(append(out, bytes.Repeat([]byte("x"), n)...), '\n'), nil
 	}
-	return false, out, nil
 }
 
 func (s *helloSession) Close(out []byte) []byte { return append(out, "BYE\n"...) }

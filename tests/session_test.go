@@ -328,6 +328,32 @@ routes:
 		},
 	},
 	{
+		name: "listen/a-peer-that-pings-and-never-reads-the-pongs-is-closed-past-max_frame-counted",
+		yaml: `
+endpoints:
+  e: {kind: tcp-hello, listen: "127.0.0.1:0", framing: lines, max_frame: 1MiB}
+routes:
+  - {pattern: echo, members: e}
+`,
+		run: func(t *testing.T, r *router.Router, _ <-chan net.Conn, logs *lockedBuffer) {
+			c, _ := greeted(t, r.Addr("e"), "deaf")
+			c.SetReadBuffer(64 << 10)
+			// 300 pings of 11 bytes ask for 19 MiB of pongs: past the
+			// socket buffers, and past max_frame unwritten.
+			io.WriteString(c, strings.Repeat("PING 65536\n", 300)) // may fail: the router closes
+			waitFor(t, "the close counted", func() bool {
+				e := epStats(r.Stats(), "e")
+				return e.Active == 0 && e.Errors == 1
+			})
+			if e := epStats(r.Stats(), "e"); e.MsgsIn != 0 || e.Offered != 0 {
+				t.Fatalf("msgs in %d, offered %d: pings are not messages", e.MsgsIn, e.Offered)
+			}
+			if !strings.Contains(logs.String(), "the peer does not read") {
+				t.Fatalf("the log does not say why:\n%s", logs)
+			}
+		},
+	},
+	{
 		name: "fanout/pongs-go-whole-between-messages-under-drop-oldest-never-dropped",
 		yaml: `
 endpoints:
