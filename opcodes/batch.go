@@ -28,8 +28,8 @@ import (
 // and sends them all as one run. It reports whether it did; when not, c's
 // message is left for send to deliver alone.
 func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
-	if len(c.cur) == 0 || c.terms.multi != nil {
-		return false
+	if len(c.cur) == 0 || c.terms.multi != nil || c.sess != nil {
+		return false // a session sees each message: send has them one by one
 	}
 	e := m.edge(send.Mode, send.Alt)
 	if m.rewrites(c, e, c.current()) {

@@ -124,7 +124,13 @@ func (m *Machine) settle() {
 }
 
 func (m *Machine) close(c *conn, drop Drop) {
-	if c.closed() || m.suspend(c) {
+	if c.closed() {
+		return
+	}
+	if c.sess != nil && c.life == connLive {
+		m.byeOnClose(c) // session.go
+	}
+	if m.suspend(c) {
 		return
 	}
 	c.life = connClosed

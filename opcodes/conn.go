@@ -62,7 +62,8 @@ type conn struct {
 	resume   marks
 	inflight int // bytes of the queue in a port Send: not droppable
 
-	ro *roles // its parts in topics, relay names and request/reply; nil: none
+	ro   *roles   // its parts in topics, relay names and request/reply; nil: none
+	sess *session // its protocol's session (session.go); nil: a plain stream
 
 	// Cut-through: streamLeft bytes of a large message are still to come
 	// and go to bulk.streamTo as they arrive.

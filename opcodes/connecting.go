@@ -153,6 +153,7 @@ func (m *Machine) connect(ep uint32, pc uint32) (*conn, error) {
 		}
 		c := m.newConn(fd, ep, pc)
 		c.inline = completion.Pollable(fd)
+		m.openSession(c)
 		return c, nil
 	}
 	return nil, fmt.Errorf("endpoint %s cannot be dialled", m.prog.Endpoints[ep])
@@ -229,6 +230,7 @@ func (m *Machine) suspend(c *conn) bool {
 	c.sending, c.recvPending, c.readDone, c.shut = false, false, false, shutNone
 	c.peerGone, c.failed, c.parked, c.blocked = false, false, false, false
 	c.epc, c.wpc = 0, 0
+	c.sess = nil // the next connection has a session of its own
 	c.life = connDown
 	m.wakeAll(c) // its senders go on: what they send now queues or drops by policy
 	m.retrying(c.ep, d, c.out.msgs())

@@ -97,7 +97,9 @@
 //	               |                           conn.in, cur, buf, scanned (input.go);
 //	               |                           conn.msg, lo, hi, parts (message.go)
 //	               ^  bytes of messages
-//	session        |  (none yet)               will be conn.sess, nil for plain streams
+//	session        |  handshake / control      terms.sess (per endpoint); conn.sess: the
+//	               |                           contract.Session, handshake state, control
+//	               |                           output ahead of the queue (session.go)
 //	               ^  bytes
 //	transport      |  recv / send / splice     conn.fd, inline, sending, recvPending,
 //	               |                           iovs, lastSent; the loop's completion.Port
@@ -108,18 +110,28 @@
 // here, as a transport that turns records into bytes, so the layers above
 // never see it.
 //
-// Session will hold what a protocol says to its peer that is not a
-// message: ZMTP's greeting, READY and PING, WebSocket's upgrade, ping and
-// close, NATS's INFO, CONNECT and PING. Its state will be one pointer on
-// the conn (nil for plain streams, so an idle plain conn pays 8 bytes) to
-// a state machine fed bytes and returning bytes to write and bytes of
-// messages: no goroutine, no blocking read. The interpreter will call it
-// at four points: on connect or accept, before the program's first read
-// (a handshake to send; the reader waits until it completes); on input,
-// before framing (it consumes control frames and hands on the rest); on a
-// control message it must answer (queued on the conn's own output, ahead
-// of messages, counted apart from them); and on close (a closing frame, a
-// last word to the peer).
+// Session holds what a protocol says to its peer that is not a message:
+// ZMTP's greeting, READY and PING, WebSocket's upgrade, ping and close,
+// NATS's INFO, CONNECT and PING. A framing that is contract.Sessioned
+// makes a contract.Session per connection; its state is one pointer on the
+// conn (nil for plain streams: an idle plain conn pays 8 bytes, a message
+// one nil check), a state machine fed bytes and messages and returning
+// bytes to write: no goroutine, no blocking read. The Machine calls it at
+// four points (session.go): once the transport is up (Start: a greeting);
+// on input, in frame, before framing, until the handshake is done
+// (Handshake: the reader frames nothing meanwhile, sends to the conn only
+// queue, and the handshake is bounded by max_frame and by frame_timeout
+// or 10 s); on each message framed after it (Control: a ping is answered
+// and never reaches the program); and when the write side ends, at a
+// half-close once drained or at close (Close: a closing frame, best
+// effort). What the hooks write is control output, kept in the session
+// apart from the queue: not a message (not in Offered, MsgsOut or
+// QueuedMsgs, never dropped by an overflow policy; counted in ControlOut,
+// its bytes in BytesOut; more than max_frame of it unwritten closes the
+// conn), and written ahead of the queue's next message not begun, never
+// inside one a write has started. A sessioned conn is
+// never cut through, spliced or framed in runs: its session sees each
+// message.
 //
 // Framing finds message boundaries: a contract.Framing per endpoint
 // (terms.fr), the input carried over between reads (input.go), and the

@@ -2,10 +2,12 @@ package opcodes
 
 import (
 	"time"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // The idle sweep: one timer a loop closes conns past idle_timeout or
-// frame_timeout.
+// frame_timeout, or whose session's handshake is overdue.
 
 // armIdleSweep starts the loop's idle sweep if any endpoint has an
 // idle_timeout or frame_timeout: every quarter of the shortest one, conns
@@ -13,7 +15,11 @@ import (
 func (m *Machine) armIdleSweep() {
 	var shortest time.Duration
 	for i := range m.rt.set {
-		for _, d := range []time.Duration{m.rt.set[i].IdleTimeout, m.rt.set[i].FrameTimeout} {
+		handshake := time.Duration(0)
+		if _, ok := m.rt.set[i].Framing.(contract.Sessioned); ok {
+			handshake = m.rt.set[i].HandshakeTimeout()
+		}
+		for _, d := range []time.Duration{m.rt.set[i].IdleTimeout, m.rt.set[i].FrameTimeout, handshake} {
 			if d > 0 && (shortest == 0 || d < shortest) {
 				shortest = d
 			}
@@ -40,7 +46,7 @@ func (m *Machine) sweepIdle() {
 	}
 	now := time.Now().UnixNano()
 	for _, c := range m.conns {
-		if c == nil || c.closed() || c.down() {
+		if c == nil || c.closed() || c.down() || m.handshakeExpired(c, now) {
 			continue
 		}
 		switch idle, frame := m.rt.set[c.ep].IdleTimeout, m.rt.set[c.ep].FrameTimeout; {

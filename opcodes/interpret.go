@@ -102,6 +102,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		}
 		m.connected(c)
 		c.retry.Reset()
+		m.openSession(c)
 		m.run(c)
 		if (c.queued() > 0 || c.shut != shutNone || c.peerGone) && !c.closed() {
 			// What queued meanwhile goes out; a half-close or close its
@@ -190,6 +191,19 @@ func (m *Machine) run(c *conn) {
 				c.parked = true
 				return
 			}
+			if s := c.sess; s != nil && !s.done {
+				// The session's handshake takes the input first.
+				if !m.handshake(c) {
+					if !c.failed {
+						m.carry(c)
+						c.rpc = in.Alt
+					}
+					continue
+				}
+				if len(c.cur) == 0 {
+					continue
+				}
+			}
 			wire, lo, hi, err := m.split(c)
 			if err != nil && c.terms.dgram {
 				// One socket hears every sender: drop the datagram, not
@@ -220,6 +234,9 @@ func (m *Machine) run(c *conn) {
 			c.msg, c.lo, c.hi = c.cur[:wire], lo, hi
 			c.cur = c.cur[wire:]
 			c.partialAt = 0
+			if c.sess != nil && m.control(c) {
+				continue // the session's own: answered, not the program's
+			}
 			m.counters[c.ep].MsgsIn++
 			if m.stopping {
 				// Reading stopped with the stop: bytes read since (a recv
@@ -305,6 +322,15 @@ func (m *Machine) runWriter(c *conn) {
 			pc = in.Out
 		case OpDrained:
 			if c.queued() == 0 && !c.sending && !c.connecting() && !c.dirty {
+				if c.shut == shutWanted && c.sess != nil && m.sayBye(c) {
+					// Its last words go before its write side ends:
+					// the writer runs again once they are written.
+					if c.closed() {
+						return
+					}
+					pc = in.Out
+					continue
+				}
 				if c.shut == shutWanted {
 					c.shut = shutDone
 					if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil && !c.readDone {

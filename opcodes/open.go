@@ -28,6 +28,7 @@ func (m *Machine) exec(pc uint32, fd int) {
 		if fd >= 0 {
 			c = m.newConn(fd, in.Arg, in.Out)
 			c.inline = completion.Pollable(fd)
+			m.openSession(c)
 		} else if c, err = m.connect(in.Arg, in.Out); err != nil {
 			if ep.Role() == contract.RoleConnect {
 				m.reopenLater(pc, err)
@@ -73,6 +74,7 @@ func (m *Machine) adopt(fd int, ep uint32, pc uint32) {
 	c := m.newConn(fd, ep, pc)
 	c.inline = true
 	c.counted = m.rt.set[ep].Admission.MaxConns > 0
+	m.openSession(c)
 	m.run(c)
 }
 

@@ -178,9 +178,10 @@ func (q *outQueue) continues(c *chunk, b []byte, prev *chunk) bool {
 	return false
 }
 
-// iov appends the queued bytes to dst, at most maxWriteChunks slices.
+// iov appends the queued bytes to dst, up to maxWriteChunks slices in dst
+// (a session's control output may lead them).
 func (q *outQueue) iov(dst [][]byte) [][]byte {
-	for i := q.head; i < len(q.segs) && i-q.head < maxWriteChunks; i++ {
+	for i := q.head; i < len(q.segs) && len(dst) < maxWriteChunks; i++ {
 		dst = append(dst, q.segs[i].b)
 	}
 	return dst

@@ -41,14 +41,18 @@ type Runtime struct {
 	// listenConns counts each listener's open connections over all
 	// loops, for max_conns.
 	listenConns []atomic.Int64
-	frIDs       []uint32     // per endpoint: its framing's index among distinct names
-	live        atomic.Int64 // listeners, conns, pending starts and retries
-	idle        chan struct{}
-	idleOnce    sync.Once
-	exited      chan struct{}
-	errMu       sync.Mutex
-	runErr      error
-	stopOnce    sync.Once
+	// sessionFails counts each endpoint's sessions failed since a
+	// handshake last completed, over all loops: one log line an episode
+	// (session.go).
+	sessionFails []atomic.Uint64
+	frIDs        []uint32     // per endpoint: its framing's index among distinct names
+	live         atomic.Int64 // listeners, conns, pending starts and retries
+	idle         chan struct{}
+	idleOnce     sync.Once
+	exited       chan struct{}
+	errMu        sync.Mutex
+	runErr       error
+	stopOnce     sync.Once
 }
 
 // Start verifies the program, opens its listeners and files (so that a busy
@@ -76,18 +80,19 @@ func Start(cfg Config) (*Runtime, error) {
 	}
 	n := host.Loops()
 	rt := &Runtime{
-		prog:        p,
-		eps:         cfg.Endpoints,
-		set:         cfg.Settings,
-		log:         log,
-		host:        host,
-		ownHost:     own,
-		engine:      host.Engine(),
-		members:     make([]atomic.Int32, len(p.Groups)*n),
-		rooms:       make([]roomNames, len(p.Groups)),
-		listenConns: make([]atomic.Int64, len(cfg.Endpoints)),
-		idle:        make(chan struct{}),
-		exited:      make(chan struct{}),
+		prog:         p,
+		eps:          cfg.Endpoints,
+		set:          cfg.Settings,
+		log:          log,
+		host:         host,
+		ownHost:      own,
+		engine:       host.Engine(),
+		members:      make([]atomic.Int32, len(p.Groups)*n),
+		rooms:        make([]roomNames, len(p.Groups)),
+		listenConns:  make([]atomic.Int64, len(cfg.Endpoints)),
+		sessionFails: make([]atomic.Uint64, len(cfg.Endpoints)),
+		idle:         make(chan struct{}),
+		exited:       make(chan struct{}),
 	}
 	// Framings with one name encode alike: number them once, so a delivery
 	// compares integers, not interfaces.
@@ -356,6 +361,8 @@ func (rt *Runtime) Stats() Stats {
 			e.BytesOut += p.BytesOut.Load()
 			e.MsgsIn += p.MsgsIn.Load()
 			e.MsgsOut += p.MsgsOut.Load()
+			e.ControlIn += p.ControlIn.Load()
+			e.ControlOut += p.ControlOut.Load()
 			e.Offered += p.Offered.Load()
 			e.QueuedB += p.Queued.Load()
 			e.QueuedMsgs += p.QueuedMsgs.Load()

@@ -324,15 +324,16 @@ func (m *Machine) flushDirty() {
 // Inline first on both engines keeps the high-water mark honest: it counts
 // what the socket refused, not what merely waits for a completion.
 func (m *Machine) writeNow(d *conn) {
-	if d.closed() || d.sending || d.connecting() || d.queued() == 0 {
+	if d.closed() || d.sending || d.connecting() || !d.toWrite() {
 		return
 	}
+	had := d.queued()
 	if d.inline && d.terms.dgram {
 		if !m.writeDatagrams(d) {
 			return
 		}
 	} else if d.inline {
-		m.blocks = d.out.iov(m.blocks[:0])
+		m.blocks = m.iovOf(d, m.blocks[:0])
 		n, err := completion.Writev(d.fd, m.blocks, &m.iov)
 		switch err {
 		case nil:
@@ -343,11 +344,19 @@ func (m *Machine) writeNow(d *conn) {
 			return
 		}
 	}
-	if d.queued() == 0 {
+	if had > 0 && d.queued() == 0 {
 		m.emptied(d)
-		return
 	}
 	m.flush(d)
+}
+
+// iovOf appends the bytes of d's next write to dst: its queue, and its
+// session's control output (session.go).
+func (m *Machine) iovOf(d *conn, dst [][]byte) [][]byte {
+	if d.sess != nil {
+		return d.sess.iov(&d.out, dst)
+	}
+	return d.out.iov(dst)
 }
 
 // writeDatagrams writes d's queued messages one datagram each until the
@@ -379,13 +388,13 @@ func (m *Machine) writeDatagrams(d *conn) bool {
 
 // flush submits everything queued for d as one send, unless one is in flight.
 func (m *Machine) flush(d *conn) {
-	if d.sending || d.connecting() || d.queued() == 0 || d.closed() {
+	if d.sending || d.connecting() || !d.toWrite() || d.closed() {
 		return
 	}
 	if d.terms.dgram {
 		d.iovs = d.out.iovFirst(d.iovs[:0])
 	} else {
-		d.iovs = d.out.iov(d.iovs[:0])
+		d.iovs = m.iovOf(d, d.iovs[:0])
 	}
 	if err := m.port.Send(d.fd, d.iovs, m.tok(d)); err != nil {
 		m.fail(d, DropDisconnect, errnoOf(err))
@@ -396,12 +405,22 @@ func (m *Machine) flush(d *conn) {
 	for _, b := range d.iovs {
 		d.inflight += len(b)
 	}
+	if d.sess != nil {
+		d.inflight -= d.sess.ctlSent // not the queue's
+	}
 }
 
 // wrote accounts n bytes of c's queue as written, and the messages they end.
 func (m *Machine) wrote(c *conn, n int) {
 	if n < 0 || n == 0 && !c.terms.dgram { // a datagram may be empty
 		return
+	}
+	if c.sess != nil && c.sess.ctlSent > 0 {
+		k := c.sess.wroteCtl(n) // control output leads the write
+		m.counters[c.ep].BytesOut += uint64(k)
+		if n -= k; n == 0 {
+			return
+		}
 	}
 	done := c.out.consume(&m.chunks, n)
 	if c.terms.idleTimed {
@@ -458,9 +477,8 @@ func (m *Machine) sent(c *conn) {
 	m.wrote(c, n)
 	if had > 0 && c.queued() == 0 {
 		m.emptied(c)
-	} else {
-		m.flush(c)
 	}
+	m.flush(c)
 	m.resume(c)
 	if p := c.peer; p != nil && p.pipeFill() > 0 && !c.sending {
 		m.spliceToPeer(p) // it waited for c's write side

@@ -49,6 +49,7 @@ type epCounters struct {
 	Refused                            [NumRefusals]uint64
 	TopicsRefused                      [NumTopicRefusals]uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
+	ControlIn, ControlOut              uint64           // a session's control messages read, control outputs made (session.go)
 	Offered                            uint64           // messages handed to its connections
 	Drops                              [NumDrops]uint64 // as a destination
 	Lost                               [NumDrops]uint64 // as a source: read here, reached no destination
@@ -65,6 +66,7 @@ type epPublished struct {
 	Refused                            [NumRefusals]atomic.Uint64
 	TopicsRefused                      [NumTopicRefusals]atomic.Uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
+	ControlIn, ControlOut              atomic.Uint64
 	Offered                            atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
 	Lost                               [NumDrops]atomic.Uint64
@@ -90,6 +92,8 @@ func (p *epPublished) store(c *epCounters) {
 	p.BytesOut.Store(c.BytesOut)
 	p.MsgsIn.Store(c.MsgsIn)
 	p.MsgsOut.Store(c.MsgsOut)
+	p.ControlIn.Store(c.ControlIn)
+	p.ControlOut.Store(c.ControlOut)
 	p.Offered.Store(c.Offered)
 	for i := range c.Drops {
 		p.Drops[i].Store(c.Drops[i])
@@ -119,6 +123,13 @@ type EndpointStats struct {
 	BytesOut uint64            `json:"bytes_out"`
 	MsgsIn   uint64            `json:"msgs_in"`
 	MsgsOut  uint64            `json:"msgs_out"` // messages delivered whole
+	// ControlIn counts the control messages a session took from the
+	// input (pings, subscriptions: never the program's, never in
+	// MsgsIn); ControlOut the control outputs it wrote (greetings,
+	// handshake replies, answers, close frames: never in Offered or
+	// MsgsOut). Their bytes count in BytesIn and BytesOut.
+	ControlIn  uint64 `json:"control_in"`
+	ControlOut uint64 `json:"control_out"`
 	// Offered counts messages handed to its connections: each is
 	// delivered (MsgsOut), dropped with a reason counted here as a
 	// destination (hwm, disconnect, max_frame for a framing that cannot

@@ -21,8 +21,10 @@ const cutMin = 256 << 10
 // under block: the bytes so far go now, the rest as they arrive (see
 // streamRecv). It reports whether it started.
 func (m *Machine) startStream(c *conn, in *Inst) bool {
-	if in.Flags&FlagCut == 0 || c.terms.multi != nil {
-		return false // cut through: one part, whose length its header states
+	if in.Flags&FlagCut == 0 || c.terms.multi != nil || c.sess != nil {
+		// Cut through: one part, whose length its header states, and no
+		// session that must see each message whole.
+		return false
 	}
 	sz, ok := c.terms.fr.(contract.Sizer)
 	if !ok {
@@ -41,7 +43,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		d = c
 	}
 	e := m.edge(send.Mode, send.Alt)
-	if d == nil || d.closed() || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
+	if d == nil || d.closed() || d.sess != nil || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
 		return false
 	}
 	pol, mk := e.limits(d)

@@ -20,6 +20,7 @@ type terms struct {
 	policy     contract.Policy    // PolicyDefault: the edge's
 	maxOut     int                // largest payload fr can encode; 0: any
 	multi      contract.Multipart // fr, when its messages have parts; nil: one part each
+	sess       contract.Sessioned // fr, when its protocol has a session; nil: none
 }
 
 // termsOf returns endpoint ep's terms, made from the settings table the
@@ -37,6 +38,9 @@ func (m *Machine) termsOf(ep uint32) *terms {
 				t.dgram = true
 			}
 			t.multi, _ = s.Framing.(contract.Multipart)
+			if !t.dgram {
+				t.sess, _ = s.Framing.(contract.Sessioned)
+			}
 			if cp, ok := s.Framing.(contract.Capped); ok {
 				t.maxOut = cp.MaxPayload()
 			}

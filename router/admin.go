@@ -216,6 +216,8 @@ func WriteMetrics(w io.Writer, s Stats) {
 		{"pxroute_endpoint_sent_bytes_total", "counter", "Bytes written to the endpoint's connections.", func(e *opcodes.EndpointStats) any { return e.BytesOut }},
 		{"pxroute_endpoint_received_messages_total", "counter", "Messages read.", func(e *opcodes.EndpointStats) any { return e.MsgsIn }},
 		{"pxroute_endpoint_sent_messages_total", "counter", "Messages delivered whole.", func(e *opcodes.EndpointStats) any { return e.MsgsOut }},
+		{"pxroute_endpoint_control_in_total", "counter", "Control messages a session read (pings, subscriptions): not in received messages.", func(e *opcodes.EndpointStats) any { return e.ControlIn }},
+		{"pxroute_endpoint_control_out_total", "counter", "Control outputs a session wrote (greetings, handshake replies, answers, close frames): not in sent messages.", func(e *opcodes.EndpointStats) any { return e.ControlOut }},
 		{"pxroute_endpoint_offered_messages_total", "counter", "Messages handed to the endpoint's connections: sent, dropped or queued.", func(e *opcodes.EndpointStats) any { return e.Offered }},
 		{"pxroute_endpoint_queued_bytes", "gauge", "Bytes queued for the endpoint's connections now.", func(e *opcodes.EndpointStats) any { return e.QueuedB }},
 		{"pxroute_endpoint_queued_messages", "gauge", "Messages queued for the endpoint's connections now.", func(e *opcodes.EndpointStats) any { return e.QueuedMsgs }},

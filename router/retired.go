@@ -91,6 +91,8 @@ func addEndpoint(o *opcodes.EndpointStats, e opcodes.EndpointStats) {
 	o.BytesOut += e.BytesOut
 	o.MsgsIn += e.MsgsIn
 	o.MsgsOut += e.MsgsOut
+	o.ControlIn += e.ControlIn
+	o.ControlOut += e.ControlOut
 	o.Offered += e.Offered
 	o.QueuedB += e.QueuedB
 	o.QueuedMsgs += e.QueuedMsgs
