@@ -31,7 +31,7 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 	if len(c.cur) == 0 || c.terms.multi != nil || c.sess != nil {
 		return false // a session sees each message: send has them one by one
 	}
-	e := m.edge(send.Mode, send.Alt)
+	e := m.edge(send.Alt)
 	if m.rewrites(c, e, c.current()) {
 		return false // each message is rewritten with the sender's name, or this one cleaned
 	}
@@ -108,7 +108,7 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 	if len(members) == 0 || (len(members) == 1 && members[0] == skip) {
 		return 0
 	}
-	e := m.edge(ToGroup, edge)
+	e := m.edge(edge)
 	maxPayload := 0
 	for _, msg := range msgs {
 		maxPayload = max(maxPayload, msg.hi-msg.lo)

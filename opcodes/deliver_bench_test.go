@@ -25,7 +25,7 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			m := &Machine{prog: &Prog{}, counters: make([]epCounters, 2), chunks: chunkPool{max: 64}, groups: make([][]*conn, 1)}
+			m := &Machine{prog: &Prog{Edges: []Edge{testDropEdge}}, counters: make([]epCounters, 2), chunks: chunkPool{max: 64}, groups: make([][]*conn, 1)}
 			from := &terms{fr: endpoints.Lines, frID: 0, maxFrame: 1 << 20, hwm: 1 << 30}
 			to := &terms{fr: tc.to, frID: 1, maxFrame: 1 << 20, hwm: 1 << 30}
 			if tc.to == endpoints.Lines {
@@ -35,7 +35,7 @@ func BenchmarkDeliver(b *testing.B) {
 			for range tc.members {
 				m.groups[0] = append(m.groups[0], &conn{ep: 1, terms: to, dirty: true})
 			}
-			e := &dropEdge
+			e := &testDropEdge
 			b.ReportAllocs()
 			b.SetBytes(int64(len(line)))
 			b.ResetTimer()

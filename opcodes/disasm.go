@@ -135,7 +135,7 @@ func (p *Prog) operands(in Inst) string {
 		return fmt.Sprintf("-> %d, more %d", in.Out, in.Alt)
 	case OpSend, OpShutdown:
 		edge := ""
-		if in.Op == OpSend && len(p.Edges) > 0 {
+		if in.Op == OpSend {
 			edge = fmt.Sprintf(" edge %d", in.Alt)
 		}
 		switch in.Mode {

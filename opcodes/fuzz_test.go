@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pxroute/pxroute/completion"
+	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/opcodes"
 	"github.com/pxroute/pxroute/topology"
 )
@@ -20,6 +21,10 @@ func randomProg(data []byte) *opcodes.Prog {
 		Endpoints: []string{"e"},
 		Groups:    []string{"g0", "g1"},
 		Pos:       []opcodes.Position{{}},
+		Edges: []opcodes.Edge{
+			{Fallback: contract.PolicyBlock}, {Fallback: contract.PolicyDropNewest},
+			{Fallback: contract.PolicyDropNewest, Reply: true}, {Fallback: contract.PolicyDropOldest, HWMMsgs: 2},
+		},
 	}
 	p.Inst[1] = opcodes.Inst{Op: opcodes.OpAccept, Out: 2}
 	for pc := 2; pc < n; pc++ {
@@ -32,8 +37,11 @@ func randomProg(data []byte) *opcodes.Prog {
 			Arg:  uint32(b[4]) % uint32(n),
 		}
 		switch p.Inst[pc].Op {
-		case opcodes.OpJoin, opcodes.OpSend:
+		case opcodes.OpJoin:
 			p.Inst[pc].Arg %= 2
+		case opcodes.OpSend, opcodes.OpAnnounce:
+			p.Inst[pc].Arg %= 2
+			p.Inst[pc].Alt %= uint32(len(p.Edges))
 		case opcodes.OpDial:
 			p.Inst[pc].Arg = 0
 		}

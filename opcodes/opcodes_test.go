@@ -56,6 +56,7 @@ func echoProg() *Prog {
 			{Op: OpDrained, Out: 11},
 			{Op: OpHalt},
 		},
+		Edges:     []Edge{{Fallback: contract.PolicyBlock}},
 		Start:     []uint32{1},
 		Endpoints: []string{"e"},
 		Pos:       []Position{{}},
@@ -111,6 +112,7 @@ func TestVerify(t *testing.T) {
 		{"run-and-cut", func(p *Prog) { p.Inst[4].Flags, p.Inst[4].Arg = FlagRun|FlagCut, 5 }, "bad flags"},
 		{"reconnect-on-accept", func(p *Prog) { p.Inst[1].Flags = FlagReconnect }, "reconnect is for open"},
 		{"cut-on-recv", func(p *Prog) { p.Inst[3].Flags = FlagCut }, "cut is for frame"},
+		{"send-without-an-edge", func(p *Prog) { p.Edges = nil }, "pc 5 (send): edge 0 out of range"},
 		{"handle-without-its-at-close", func(p *Prog) { p.Inst[5].Mode = ToRequester }, `pc 2 (handle): at close "", its thread calls for "requests"`},
 		{"handle-with-an-at-close-it-does-not-need", func(p *Prog) { p.Inst[2].Flags = FlagAnnounce }, `pc 2 (handle): at close "announce", its thread calls for ""`},
 		{"at-close-on-frame", func(p *Prog) { p.Inst[4].Flags = FlagPeer }, "at-close flags are for handle alone"},
@@ -141,7 +143,7 @@ func TestDisasm(t *testing.T) {
 		"   2  handle    error 7, sent 9 -> 3",
 		"   3  recv      -> 4, eof 6",
 		"   4  frame     -> 5, more 3",
-		"   5  send      self -> 4                    ; e.yaml:3:5",
+		"   5  send      self edge 0 -> 4             ; e.yaml:3:5",
 	}
 	got := strings.Split(b.String(), "\n")
 	for i, w := range want {

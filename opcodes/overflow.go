@@ -23,22 +23,10 @@ type Edge struct {
 	Reply    bool            // request: the worker's next reply goes back to the sender
 }
 
-// edge returns edge i of a send in mode; programs built without Edges get
-// the defaults the mode implies.
-func (m *Machine) edge(mode Mode, i uint32) *Edge {
-	if int(i) < len(m.prog.Edges) {
-		return &m.prog.Edges[i]
-	}
-	if mode == ToPeer || mode == ToSelf || mode == ToOne {
-		return &blockEdge
-	}
-	return &dropEdge
-}
-
-var (
-	blockEdge = Edge{Fallback: contract.PolicyBlock}
-	dropEdge  = Edge{Fallback: contract.PolicyDropNewest}
-)
+// edge returns edge i of a send. Every send names its edge (Verify checks
+// it): the compiler decides each route's policy and marks (the pattern's
+// default among them); the Machine picks none by itself.
+func (m *Machine) edge(i uint32) *Edge { return &m.prog.Edges[i] }
 
 // limits resolves e against destination d: the policy and the marks.
 func (e *Edge) limits(d *conn) (contract.Policy, marks) {

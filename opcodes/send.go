@@ -11,7 +11,7 @@ import (
 
 // send delivers c's current message as in addresses it.
 func (m *Machine) send(c *conn, in *Inst) {
-	e := m.edge(in.Mode, in.Alt)
+	e := m.edge(in.Alt)
 	msg := c.current()
 	if m.rewrites(c, e, msg) {
 		var ok bool
@@ -62,7 +62,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 // returns how many members it addressed. src is nil for messages from
 // another loop.
 func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr contract.Framing, msg message) int {
-	e := m.edge(ToGroup, edge)
+	e := m.edge(edge)
 	n := 0
 	m.fanning = true
 	for _, d := range m.groups[g] {

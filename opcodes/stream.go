@@ -42,7 +42,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	case ToSelf:
 		d = c
 	}
-	e := m.edge(send.Mode, send.Alt)
+	e := m.edge(send.Alt)
 	if d == nil || d.closed() || d.sess != nil || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
 		return false
 	}

@@ -31,9 +31,6 @@ func (p *Prog) Verify() error {
 	}
 	eps, groups := uint32(len(p.Endpoints)), uint32(len(p.Groups))
 	edge := func(pc int, e uint32) bool {
-		if len(p.Edges) == 0 && e == 0 {
-			return true // no edge table: the mode's defaults
-		}
 		if e >= uint32(len(p.Edges)) {
 			bad(pc, "edge %d out of range", e)
 			return false
