@@ -26,6 +26,7 @@ type Handler interface {
 type Loop struct {
 	ID    int
 	Port  Port
+	vport *virtualPort // Port: the engine's, serving virtual descriptors too
 	inbox Inbox
 	// sleeping is set while the loop may block in Wait, so that a Post
 	// writes the eventfd only when the loop could miss the item.
@@ -80,13 +81,16 @@ func (l *Loop) Serve(open func() (Port, error), ready func(Port, error), h Handl
 		ready(nil, err)
 		return err
 	}
-	l.Port = p
-	ready(p, nil)
+	l.vport = newVirtualPort(p, l)
+	l.Port = l.vport
+	ready(l.Port, nil)
 	err = l.run(h)
 	// Whatever was posted meanwhile is the handler's to account for; later
 	// posts are refused to their senders.
 	for _, m := range l.inbox.Close(l.mail[:0]) {
-		h.Orphan(m)
+		if !isVirtualNote(m) {
+			h.Orphan(m)
+		}
 	}
 	if cerr := p.Close(); err == nil {
 		err = cerr
@@ -98,7 +102,11 @@ func (l *Loop) run(h Handler) error {
 	for !h.Done() {
 		l.mail = l.inbox.Drain(l.mail[:0])
 		for i, m := range l.mail {
-			h.Mail(m)
+			if isVirtualNote(m) {
+				l.vport.noted(m) // a Pipe or Listener whose Go side moved
+			} else {
+				h.Mail(m)
+			}
 			l.mail[i] = nil
 		}
 		l.stats.Mail.Add(uint64(len(l.mail)))
@@ -125,4 +133,12 @@ func (l *Loop) run(h Handler) error {
 		l.stats.Completions.Add(uint64(len(l.comps)))
 	}
 	return nil
+}
+
+func isVirtualNote(m any) bool {
+	switch m.(type) {
+	case *Pipe, *Listener:
+		return true
+	}
+	return false
 }

@@ -7,8 +7,12 @@ import (
 )
 
 // Writev writes iov to fd with one writev(2) and no allocation: scratch holds
-// the kernel iovec array between calls. Empty slices are skipped.
+// the kernel iovec array between calls. Empty slices are skipped. A virtual
+// fd (a Pipe) takes what fits its ring, EAGAIN when nothing does.
 func Writev(fd int, iov [][]byte, scratch *[]unix.Iovec) (int, error) {
+	if IsVirtual(fd) {
+		return virtualWritev(fd, iov)
+	}
 	v := (*scratch)[:0]
 	for _, b := range iov {
 		if len(b) == 0 {

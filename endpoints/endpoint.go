@@ -231,6 +231,7 @@ func init() {
 	Register("exec", newExec)
 	Register("device", newDevice)
 	Register("pty", newPTY)
+	Register("inproc", newInproc)
 	Register("stdin", func(p Params) Endpoint { return newStdio(p, 0) })
 	Register("stdout", func(p Params) Endpoint { return newStdio(p, 1) })
 }

@@ -32,7 +32,7 @@ func (m *Machine) armAccept(i uint32) {
 func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 	if int(i) >= len(m.lists) || m.lists[i].fd < 0 {
 		if cp.Err == 0 {
-			unix.Close(cp.N)
+			completion.Close(cp.N)
 		}
 		return
 	}
@@ -58,7 +58,7 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 	}
 	// Accept stays armed: no resubmission per connection.
 	if !m.admit(l, cp.N) {
-		unix.Close(cp.N)
+		completion.Close(cp.N)
 		return
 	}
 	if m.rt.set[l.ep].Admission.MaxConns > 0 {

@@ -205,7 +205,7 @@ func (hl *hostLoop) Complete(cp *completion.Completion) {
 		hl.port.Release(cp.Buf)
 	}
 	if cp.Kind == completion.KindAccept && cp.Err == 0 {
-		unix.Close(cp.N)
+		completion.Close(cp.N)
 	}
 }
 

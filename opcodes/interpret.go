@@ -333,7 +333,7 @@ func (m *Machine) runWriter(c *conn) {
 				}
 				if c.shut == shutWanted {
 					c.shut = shutDone
-					if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil && !c.readDone {
+					if err := completion.Shutdown(c.fd); err != nil && !c.readDone {
 						// Not a socket (pipe, file, tty): the only way to
 						// say EOF is to close, which ends reading too.
 						c.readDone = true

@@ -192,7 +192,7 @@ func (m *Machine) Complete(cp *completion.Completion) {
 				m.port.Release(cp.Buf)
 			}
 			if cp.Kind == completion.KindAccept && cp.Err == 0 {
-				unix.Close(cp.N)
+				completion.Close(cp.N)
 			}
 			break
 		}

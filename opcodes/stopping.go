@@ -1,7 +1,7 @@
 package opcodes
 
 import (
-	"golang.org/x/sys/unix"
+	"github.com/pxroute/pxroute/completion"
 )
 
 // Mail between loops around a stop. Stop acknowledges once every loop has
@@ -64,7 +64,7 @@ func (m *Machine) refuseAdopted(v *connMail) {
 	if m.rt.set[v.ep].Admission.MaxConns > 0 {
 		m.rt.listenConns[v.ep].Add(-1)
 	}
-	unix.Close(v.fd)
+	completion.Close(v.fd)
 }
 
 // stop stops accepting and reading; queued output keeps flowing.

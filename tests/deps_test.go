@@ -18,7 +18,7 @@ var allowedDeps = map[string][]string{
 	"completion":  {},
 	"contract":    {},
 	"opcodes":     {"completion", "contract"},
-	"endpoints":   {"contract"},
+	"endpoints":   {"contract", "completion"}, // completion: inproc's virtual descriptors
 	"topology":    {"contract", "opcodes", "endpoints"},
 	"topologies":  {},
 	"router":      {"completion", "contract", "opcodes", "endpoints", "topology", "topologies"},
