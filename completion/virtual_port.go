@@ -205,6 +205,9 @@ func (v *virtualPort) drop(fd int, token uint64, one bool) bool {
 			if c.Buf != nil {
 				v.Release(c.Buf)
 			}
+			if c.Kind == KindAccept {
+				Close(c.N) // accepted, never to be reported: its Go side sees the close
+			}
 			continue
 		}
 		v.ready[keep], v.fds[keep] = c, v.fds[i]
