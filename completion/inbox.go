@@ -21,8 +21,11 @@ var closedInbox = &inboxNode{}
 
 // Push adds v and reports true, or reports false if the inbox is closed;
 // safe from any goroutine.
-func (q *Inbox) Push(v any) bool {
-	n := &inboxNode{val: v}
+func (q *Inbox) Push(v any) bool { return q.pushNode(&inboxNode{val: v}) }
+
+// pushNode is Push of a node the caller owns (a note): it must not be
+// pushed again before the loop has taken it.
+func (q *Inbox) pushNode(n *inboxNode) bool {
 	for {
 		old := q.head.Load()
 		if old == closedInbox {

@@ -62,6 +62,17 @@ func (l *Loop) Post(m any) bool {
 	return true
 }
 
+// postNode is Post of a note's own node.
+func (l *Loop) postNode(n *inboxNode) bool {
+	if !l.inbox.pushNode(n) {
+		return false
+	}
+	if l.sleeping.CompareAndSwap(true, false) {
+		_ = l.Port.Wake()
+	}
+	return true
+}
+
 // InboxDepth is the number of items waiting in the inbox.
 func (l *Loop) InboxDepth() int64 { return l.inbox.Depth() }
 
@@ -103,7 +114,7 @@ func (l *Loop) run(h Handler) error {
 		l.mail = l.inbox.Drain(l.mail[:0])
 		for i, m := range l.mail {
 			if isVirtualNote(m) {
-				l.vport.noted(m) // a Pipe or Listener whose Go side moved
+				l.vport.takeNote(m) // a Pipe or Listener whose Go side moved
 			} else {
 				h.Mail(m)
 			}

@@ -23,6 +23,8 @@ type Listener struct {
 	// Owned by the loop.
 	armed bool
 	tok   uint64
+
+	note note // how Dial posts the listener to its loop
 }
 
 // MaxBacklog bounds dials a listener holds before its loop takes them.
@@ -38,6 +40,7 @@ var (
 // bytes each way (rounded up to a power of two, at least 4 KiB).
 func Listen(size int) *Listener {
 	l := &Listener{size: ringSize(size)}
+	l.note.node.val = l
 	l.fd = register(l)
 	return l
 }
@@ -62,9 +65,7 @@ func (l *Listener) Dial() (*Pipe, error) {
 	l.backlog = append(l.backlog, p)
 	l.mu.Unlock()
 	if l.wants.Load() && l.wants.CompareAndSwap(true, false) {
-		if o := l.owner.Load(); o != nil {
-			o.Post(l)
-		}
+		l.note.post(l.owner.Load())
 	}
 	return p, nil
 }

@@ -34,6 +34,8 @@ type Pipe struct {
 
 	goShut, goClosed     atomic.Bool // Go's end: no more writes; gone
 	loopShut, loopClosed atomic.Bool // the loop's end: likewise
+
+	note note // how Go's side posts the pipe to its loop
 }
 
 // ErrPipeClosed is returned by a Pipe's Write once either end has closed.
@@ -41,8 +43,10 @@ var ErrPipeClosed = errors.New("in-process connection closed")
 
 func newPipe(fd, size int) *Pipe {
 	size = ringSize(size)
-	return &Pipe{fd: fd, toLoop: ring{size: size}, toGo: ring{size: size},
+	p := &Pipe{fd: fd, toLoop: ring{size: size}, toGo: ring{size: size},
 		dataCh: make(chan struct{}, 1), roomCh: make(chan struct{}, 1)}
+	p.note.node.val = p
+	return p
 }
 
 // FD is the virtual descriptor the loop knows the pipe by.
@@ -70,10 +74,15 @@ func (p *Pipe) Write(ctx context.Context, segs [][]byte) (n int, err error) {
 			need = total // whole or not at all
 		}
 		if p.toLoop.free() < need {
-			if err := p.sleep(ctx, &p.goWantsRoom, p.roomCh, func() bool {
-				return p.toLoop.free() >= need || p.loopClosed.Load() || p.goClosed.Load()
-			}); err != nil {
-				return n, err
+			// Say so, then look again: a wake that raced with saying so
+			// is never missed.
+			p.goWantsRoom.Store(true)
+			if p.toLoop.free() < need && !p.loopClosed.Load() && !p.goClosed.Load() {
+				if err := p.sleep(ctx, &p.goWantsRoom, p.roomCh); err != nil {
+					return n, err
+				}
+			} else {
+				p.goWantsRoom.Store(false)
 			}
 			continue
 		}
@@ -118,10 +127,13 @@ func (p *Pipe) Read(ctx context.Context, dst []byte) (int, error) {
 		if p.goClosed.Load() {
 			return 0, ErrPipeClosed
 		}
-		if err := p.sleep(ctx, &p.goWantsData, p.dataCh, func() bool {
-			return p.toGo.readable() > 0 || p.loopShut.Load() || p.loopClosed.Load() || p.goClosed.Load()
-		}); err != nil {
-			return 0, err
+		p.goWantsData.Store(true)
+		if p.toGo.readable() == 0 && !p.loopShut.Load() && !p.loopClosed.Load() && !p.goClosed.Load() {
+			if err := p.sleep(ctx, &p.goWantsData, p.dataCh); err != nil {
+				return 0, err
+			}
+		} else {
+			p.goWantsData.Store(false)
 		}
 	}
 }
@@ -130,15 +142,8 @@ func (p *Pipe) Read(ctx context.Context, dst []byte) (int, error) {
 // taken.
 func (p *Pipe) Buffered() int { return p.toGo.readable() }
 
-// sleep waits on ch until ready, having said so in want, or ctx ends.
-// ready is checked after want is set: a wake that raced with it is
-// never missed.
-func (p *Pipe) sleep(ctx context.Context, want *atomic.Bool, ch chan struct{}, ready func() bool) error {
-	want.Store(true)
-	if ready() {
-		want.Store(false)
-		return nil
-	}
+// sleep waits on ch, having said so in want, until woken or ctx ends.
+func (p *Pipe) sleep(ctx context.Context, want *atomic.Bool, ch chan struct{}) error {
 	select {
 	case <-ch:
 		return nil
@@ -170,11 +175,7 @@ func (p *Pipe) Close() {
 // notify posts the pipe to the loop serving it, if any: the loop looks at
 // what it holds for the pipe again. A loop that has not touched the pipe
 // yet finds its state when it first does.
-func (p *Pipe) notify() {
-	if l := p.owner.Load(); l != nil {
-		l.Post(p)
-	}
-}
+func (p *Pipe) notify() { p.note.post(p.owner.Load()) }
 
 func wake(ch chan struct{}) {
 	select {
