@@ -13,7 +13,8 @@ type Listener struct {
 	fd    int
 	size  int // each new pipe's ring size
 	owner atomic.Pointer[Loop]
-	// wants: the loop holds an armed accept and found the backlog empty.
+	// wants: the loop holds an armed accept: the next dial posts the
+	// listener (clearing it), and the loop sets it again when it looks.
 	wants atomic.Bool
 
 	mu      sync.Mutex

@@ -47,17 +47,15 @@ func (v *virtualPort) Accept(fd int, token uint64) error {
 	return nil
 }
 
-// acceptAll completes an accept for each dial in l's backlog, and says
-// the loop wants more when there are none.
+// acceptAll completes an accept for each dial in l's backlog. While the
+// accept stays armed the loop wants every later dial, so it says so
+// before it looks: a dial it does not see here posts the listener.
 func (v *virtualPort) acceptAll(l *Listener) {
 	if !l.armed {
 		return
 	}
 	l.wants.Store(true)
 	v.taken = l.take(v.taken[:0])
-	if len(v.taken) > 0 {
-		l.wants.Store(false) // more dials may post needlessly: harmless
-	}
 	for i, p := range v.taken {
 		v.finish(l.fd, Completion{Token: l.tok, Kind: KindAccept, N: p.fd})
 		v.taken[i] = nil
