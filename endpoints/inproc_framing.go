@@ -71,6 +71,13 @@ func (inprocFraming) Encode(hdr []byte, payload [][]byte) (head, tail []byte) {
 func (inprocFraming) MaxPayload() int { return InprocMaxPart }
 
 func (inprocFraming) EncodeParts(hdr []byte, segs [][]byte, payload [][]byte) ([]byte, [][]byte) {
+	return EncodeInproc(hdr, segs, payload)
+}
+
+// EncodeInproc is the inproc framing's EncodeParts, callable without an
+// interface: payload does not escape, so a caller's variadic parts stay
+// on its stack.
+func EncodeInproc(hdr []byte, segs [][]byte, payload [][]byte) ([]byte, [][]byte) {
 	for i, p := range payload {
 		h := uint32(len(p))
 		if i < len(payload)-1 {

@@ -152,9 +152,9 @@ func (c *InprocConn) Send(ctx context.Context, parts ...[]byte) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	if len(parts) == 0 {
-		parts = [][]byte{nil}
+		parts = noParts[:]
 	}
-	c.hdrs, c.segs = endpoints.Inproc.(contract.Multipart).EncodeParts(c.hdrs[:0], c.segs[:0], parts)
+	c.hdrs, c.segs = endpoints.EncodeInproc(c.hdrs[:0], c.segs[:0], parts)
 	total := len(c.hdrs)
 	for _, p := range parts {
 		total += len(p)
@@ -170,6 +170,9 @@ func (c *InprocConn) Send(ctx context.Context, parts ...[]byte) error {
 	}
 	return err
 }
+
+// noParts is a message of no parts sent as one empty part.
+var noParts = [1][]byte{}
 
 // Recv returns the next message the router delivered to this
 // connection, waiting for one until ctx ends. Its parts are lent: valid
