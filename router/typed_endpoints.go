@@ -271,7 +271,8 @@ type Inproc struct {
 	IdleTimeout time.Duration `key:"idle_timeout"`
 	// MaxConns (max_conns) bounds the attachments at once. Default none.
 	MaxConns int `key:"max_conns"`
-	// Queue (queue) is the bytes each attachment's queue holds.
+	// Queue (queue) is the bytes each attachment's queue may hold.
+	// Default: the kind's.
 	Queue int64 `key:"queue"`
 }
 

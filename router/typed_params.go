@@ -36,7 +36,8 @@ func settingsOf(e Endpoint) (set []setting, fields map[string]string) {
 			case sf.Anonymous && sf.Type.Kind() == reflect.Struct:
 				walk(fv) // Limits, Termios: their fields are promoted
 			case sf.Type == framingType:
-				if !fv.IsNil() {
+				// A nil interface, or a nil *Lines in one, is no framing.
+				if !fv.IsNil() && !(fv.Elem().Kind() == reflect.Pointer && fv.Elem().IsNil()) {
 					set = append(set, fv.Interface().(Framing).framingKeys()...)
 				}
 			default:
