@@ -150,7 +150,7 @@ func (b *builder) endpoint(name string, e Endpoint) {
 
 // route adds one route, its option values checked as a file's are.
 func (b *builder) route(i int, r Route) {
-	if r == nil {
+	if isNil(r) {
 		b.errorf(fmt.Sprintf("Routes[%d]", i), "nil Route")
 		return
 	}

@@ -49,7 +49,7 @@ func settingsOf(e Endpoint) (set []setting, fields map[string]string) {
 			}
 		}
 	}
-	walk(reflect.ValueOf(e))
+	walk(reflect.Indirect(reflect.ValueOf(e)))
 	return set, fields
 }
 
@@ -81,7 +81,21 @@ func endpointAt(name string, e Endpoint) string {
 	if e == nil {
 		return fmt.Sprintf("Endpoints[%q]", name)
 	}
-	return fmt.Sprintf("Endpoints[%q] (%s)", name, reflect.TypeOf(e).Name())
+	t := reflect.TypeOf(e)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return fmt.Sprintf("Endpoints[%q] (%s)", name, t.Name())
+}
+
+// isNil says whether v is nil or a nil pointer (a *TCP, a *Fanout: the
+// types' methods are on values, so pointers to them qualify too).
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	r := reflect.ValueOf(v)
+	return r.Kind() == reflect.Pointer && r.IsNil()
 }
 
 // newTyped builds the endpoint e describes with its kind's factory, the
@@ -89,7 +103,7 @@ func endpointAt(name string, e Endpoint) string {
 // endpoint and the Go field: `Endpoints["subs"] (TCP).MaxFrame: max_frame
 // must be between 1 byte and 1TiB`.
 func newTyped(name string, e Endpoint) (endpoints.Endpoint, error) {
-	if e == nil {
+	if isNil(e) {
 		return nil, fmt.Errorf("Endpoints[%q]: nil Endpoint", name)
 	}
 	p := &typedParams{at: endpointAt(name, e), set: map[string]setting{}, used: map[string]bool{}}

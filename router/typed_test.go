@@ -71,6 +71,8 @@ func TestTypedEndpointsBuildAsTheirKeys(t *testing.T) {
 			"pty", map[string]any{"link": filepath.Join(dir, "tty"), "raw": true, "framing": "lines"}},
 		{"stdin/lines", Stdin{Framing: Lines{}}, "stdin", map[string]any{"framing": "lines"}},
 		{"stdout/limits", Stdout{Limits: Limits{HighWater: 4096}}, "stdout", map[string]any{"high_water": 4096}},
+		{"pointer-to-type", &TCP{Listen: "127.0.0.1:0", Framing: &Lines{}}, "tcp", map[string]any{"listen": "127.0.0.1:0", "framing": "lines"}},
+		{"nil-framing-pointer", TCP{Listen: "127.0.0.1:0", Framing: (*Lines)(nil)}, "tcp", map[string]any{"listen": "127.0.0.1:0"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -312,6 +314,10 @@ func TestTypedRouteErrorsNameTheRoute(t *testing.T) {
 				`Endpoints["bad name"] (TCP): endpoint "bad name" is not used by any route`,
 				`Endpoints["idle"] (TCP): endpoint "idle" is not used by any route`,
 			}},
+		{"nil-values", Topology{Endpoints: map[string]Endpoint{"a": ep, "n": (*TCP)(nil)},
+			Routes: []Route{Echo{Members: []string{"a"}}, (*Fanout)(nil), nil}},
+			[]string{`Endpoints["n"]: nil Endpoint`, `Routes[1]: nil Route`, `Routes[2]: nil Route`,
+				`Endpoints["n"] (TCP): endpoint "n" is not used by any route`}},
 		{"no-routes", Topology{Endpoints: map[string]Endpoint{"a": ep}},
 			[]string{`Topology: no routes: a topology needs at least one`, `Endpoints["a"] (TCP): endpoint "a" is not used by any route`}},
 	}
