@@ -69,7 +69,50 @@ routes:
 	// bad.yaml:5:38: unknown endpoint "lobby"
 }
 
-// Build a topology in Go instead of YAML: the same checks apply.
+// Build a topology in Go instead of YAML, from typed options: the same
+// checks apply, and errors name the Go values.
+func ExampleBuild() {
+	r, err := router.Build(router.Topology{
+		Endpoints: map[string]router.Endpoint{
+			"feed": router.TCP{Listen: "127.0.0.1:0", Framing: router.Lines{}},
+			"subs": router.TCP{Listen: "127.0.0.1:0", Framing: router.Lines{},
+				Limits: router.Limits{MaxFrame: 64 << 10, IdleTimeout: time.Minute}},
+		},
+		Routes: []router.Route{router.Fanout{
+			From:   []string{"feed"},
+			To:     []string{"subs"},
+			Topics: map[string][]string{"subs": {"news."}},
+			Flow:   router.Flow{Overflow: "drop-oldest"},
+		}},
+	}, router.Options{Loops: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := r.Start(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Stop()
+	fmt.Println("listening:", r.Addr("feed") != "" && r.Addr("subs") != "")
+
+	// Mistakes are reported all at once, as for a file, by Go value.
+	_, err = router.Build(router.Topology{
+		Endpoints: map[string]router.Endpoint{
+			"room": router.TCP{Listen: "127.0.0.1:0", Framing: router.Lines{}, Limits: router.Limits{MaxFrame: -1}},
+		},
+		Routes: []router.Route{router.Relay{Members: []string{"room", "lobby"}}},
+	}, router.Options{})
+	fmt.Println(err)
+	// Output:
+	// listening: true
+	// Endpoints["room"] (TCP).MaxFrame: max_frame must be between 1 byte and 1TiB
+	// Routes[0] (Relay).Members[1]: unknown endpoint "lobby"
+}
+
+// A kind without a Go type here (one an embedder registered) is built
+// from a map of the keys a file would give it, endpoints.New: the escape
+// hatch, with the same checks.
 func ExampleNew() {
 	room, err := endpoints.New("tcp", map[string]any{
 		"listen":    "127.0.0.1:0",

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pxroute/pxroute/endpoints"
@@ -37,6 +38,16 @@ func (t *Topology) AddRoute(pattern string, r RouteEnds) *Topology {
 	return t
 }
 
+// AddRouteDecl adds a route built in Go with its options set (Topics,
+// Overflow, Pick, Names, ...). Compile checks its ends as a file's; the
+// values of its options are the caller's to check first (with
+// contract.ParseOverflow, contract.CheckHighWater, PickByName, ...), as
+// Parse checks a file's. Line and Col, when set, place its errors.
+func (t *Topology) AddRouteDecl(rt *Route) *Topology {
+	t.Routes = append(t.Routes, rt)
+	return t
+}
+
 // RouteEnds names the endpoints of a route built in Go.
 type RouteEnds struct {
 	From, To, Members, Tap []string
@@ -56,3 +67,23 @@ func (t *Topology) WithLoops(n int) *Topology { t.Loops = n; return t }
 
 // WithDrainTimeout sets how long a stop waits for queued output.
 func (t *Topology) WithDrainTimeout(d time.Duration) *Topology { t.DrainTimeout = d; return t }
+
+// ValidName reports whether name may name an endpoint: letters, digits,
+// '-', '_' and '.'.
+func ValidName(name string) bool { return validName(name) }
+
+// CheckLoops checks a number of loops, as loops: in a file.
+func CheckLoops(n int) error {
+	if n < 0 || n > 256 {
+		return fmt.Errorf("loops must be between 0 (one per core) and 256")
+	}
+	return nil
+}
+
+// CheckEngine checks an engine's name, as engine: in a file.
+func CheckEngine(name string) error {
+	if !oneOf(name, Engines()) {
+		return fmt.Errorf("unknown engine %q: want auto, io_uring or epoll%s", name, didYouMean(name, Engines()))
+	}
+	return nil
+}

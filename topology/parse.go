@@ -151,16 +151,16 @@ func Parse(file string, data []byte) (*Topology, error) {
 		switch key.Value {
 		case "loops":
 			if n, ok := intValue(el, val); ok {
-				if n < 0 || n > 256 {
-					el.add(val.Line, val.Column, "loops must be between 0 (one per core) and 256")
+				if err := CheckLoops(n); err != nil {
+					el.add(val.Line, val.Column, "%v", err)
 				} else {
 					t.Loops = n
 				}
 			}
 		case "engine":
 			if s, ok := stringValue(el, val); ok {
-				if !oneOf(s, Engines()) {
-					el.add(val.Line, val.Column, "unknown engine %q: want auto, io_uring or epoll%s", s, didYouMean(s, Engines()))
+				if err := CheckEngine(s); err != nil {
+					el.add(val.Line, val.Column, "%v", err)
 				} else {
 					t.Engine = s
 				}

@@ -1,0 +1,96 @@
+package router
+
+// Framing is how an endpoint's bytes become messages: Raw, Lines,
+// Delimiter, LengthPrefix or Datagram. A nil Framing is the kind's
+// default (Raw; Datagram for UDP and unix datagram sockets).
+type Framing interface {
+	// framingKeys are the framing's settings as a topology file spells
+	// them, each with its field's name under the endpoint's Framing.
+	framingKeys() []setting
+}
+
+// Raw passes bytes as they arrive, without message boundaries: each read
+// is one message, and output is the source's bytes unchanged.
+type Raw struct{}
+
+// Lines splits at LF, accepting CRLF; output adds LF (CRLF for a payload
+// ending in CR).
+type Lines struct {
+	// Keep keeps the line terminator in the payload (YAML strip: false).
+	// Default false: the payload excludes it.
+	Keep bool
+}
+
+// Delimiter ends each message with a byte string of its own choosing.
+type Delimiter struct {
+	// Sep is the byte string that ends each message ("\r\n\r\n", "\x00");
+	// required. A payload must not contain it.
+	Sep string
+	// Keep keeps Sep in the payload (YAML strip: false). Default false.
+	Keep bool
+}
+
+// LengthPrefix puts a header stating the length before each payload.
+// The zero value is pxroute's own: 8 bytes, little endian, payload only;
+// common wire protocols use Bytes: 4, BigEndian: true.
+type LengthPrefix struct {
+	// Bytes is the header's size: 1, 2, 4 or 8. Default (0): 8.
+	Bytes int
+	// BigEndian writes the header most significant byte first. Default
+	// false: little endian.
+	BigEndian bool
+	// IncludesHeader counts the header in the length it states. Default
+	// false: the payload only.
+	IncludesHeader bool
+}
+
+// Datagram is one message per datagram; the only framing of UDP and
+// unix datagram sockets, where it is the default.
+type Datagram struct{}
+
+func (Raw) framingKeys() []setting { return []setting{framingName("raw")} }
+
+func (f Lines) framingKeys() []setting {
+	return append([]setting{framingName("lines")}, keep(f.Keep)...)
+}
+
+// Sep is always given, even empty, so that an empty one is refused by
+// name rather than reported as missing.
+func (f Delimiter) framingKeys() []setting {
+	return append([]setting{framingName("delimiter"), {key: "delimiter", field: "Framing.Sep", value: f.Sep}}, keep(f.Keep)...)
+}
+
+func (f LengthPrefix) framingKeys() []setting {
+	s := []setting{framingName("length-prefix")}
+	if f.Bytes != 0 {
+		s = append(s, setting{key: "length_bytes", field: "Framing.Bytes", value: int64(f.Bytes)})
+	}
+	if f.BigEndian {
+		s = append(s, setting{key: "length_order", field: "Framing.BigEndian", value: "big"})
+	}
+	if f.IncludesHeader {
+		s = append(s, setting{key: "length_includes_header", field: "Framing.IncludesHeader", value: true})
+	}
+	return s
+}
+
+func (Datagram) framingKeys() []setting { return []setting{framingName("datagram")} }
+
+func framingName(name string) setting {
+	return setting{key: "framing", field: "Framing", value: name}
+}
+
+func keep(k bool) []setting {
+	if !k {
+		return nil
+	}
+	return []setting{{key: "strip", field: "Framing.Keep", value: false}}
+}
+
+// framingFields are the fields a framing's keys belong to, for errors
+// about a key the framing did not set.
+var framingFields = map[string]string{
+	"framing": "Framing", "delimiter": "Framing.Sep", "strip": "Framing.Keep",
+	"length_bytes": "Framing.Bytes", "length_order": "Framing.BigEndian",
+	"length_includes_header": "Framing.IncludesHeader",
+}
