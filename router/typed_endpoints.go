@@ -17,7 +17,7 @@ type Endpoint interface {
 	kind() string
 }
 
-// Limits are the settings every kind but Inproc takes. Zero fields are
+// Limits are the settings every kind takes (Inproc too). Zero fields are
 // the defaults.
 type Limits struct {
 	// MaxFrame (max_frame) is the largest message a peer may send; a
@@ -257,22 +257,17 @@ type Stdout struct {
 	Limits
 }
 
-// Inproc is an in-process endpoint that Go code attaches to.
+// Inproc is an in-process endpoint that Go code attaches to
+// (Router.Inproc): messages keep their parts, so it takes no framing.
 type Inproc struct {
-	// MaxFrame (max_frame): as Limits'.
-	MaxFrame int64 `key:"max_frame"`
-	// HighWater and HighWaterMsgs (high_water, high_water_msgs): as
-	// Limits'.
-	HighWater     int64 `key:"high_water"`
-	HighWaterMsgs int64 `key:"high_water_msgs"`
-	// Overflow (overflow): as Limits'.
-	Overflow string `key:"overflow"`
-	// IdleTimeout (idle_timeout): as Limits'.
-	IdleTimeout time.Duration `key:"idle_timeout"`
-	// MaxConns (max_conns) bounds the attachments at once. Default none.
-	MaxConns int `key:"max_conns"`
-	// Queue (queue) is the bytes each attachment's queue may hold.
-	// Default: the kind's.
+	Limits
+	// MaxConns and AcceptRate (max_conns, accept_rate): as TCP's, for
+	// attaches. Default none.
+	MaxConns   int `key:"max_conns"`
+	AcceptRate int `key:"accept_rate"`
+	// Queue (queue) is the bytes each attach's ring holds each way,
+	// beside the HighWater queue the router keeps for it: 4KiB to
+	// 64MiB. Default 64KiB.
 	Queue int64 `key:"queue"`
 }
 

@@ -46,6 +46,10 @@ func TestTypedEndpointsBuildAsTheirKeys(t *testing.T) {
 			"tcp", map[string]any{"listen": "127.0.0.1:0", "framing": "length-prefix"}},
 		{"tcp/length-prefix-4-big-inclusive", TCP{Listen: "127.0.0.1:0", Framing: LengthPrefix{Bytes: 4, BigEndian: true, IncludesHeader: true}},
 			"tcp", map[string]any{"listen": "127.0.0.1:0", "framing": "length-prefix", "length_bytes": 4, "length_order": "big", "length_includes_header": true}},
+		{"inproc", Inproc{Limits: Limits{MaxFrame: 4096, HighWater: 1 << 20, Overflow: "block", MaxOutstanding: 3},
+			MaxConns: 8, AcceptRate: 100, Queue: 1 << 20},
+			"inproc", map[string]any{"max_frame": 4096, "high_water": "1MiB", "overflow": "block", "max_outstanding": 3,
+				"max_conns": 8, "accept_rate": 100, "queue": "1MiB"}},
 		{"udp/listen", UDP{Listen: "127.0.0.1:0", Limits: Limits{MaxFrame: 1000}},
 			"udp", map[string]any{"listen": "127.0.0.1:0", "max_frame": 1000}},
 		{"udp/connect", UDP{Connect: "127.0.0.1:9", ReconnectMax: time.Second},
@@ -152,8 +156,8 @@ func TestTypedEndpointErrorsNameTheGoField(t *testing.T) {
 
 // Inproc's kind is not registered yet: its keys are what the kind reads.
 func TestInprocSettingsAreItsKeys(t *testing.T) {
-	got := settingsMap(Inproc{MaxFrame: 4096, HighWater: 1 << 20, HighWaterMsgs: 10, Overflow: "drop-oldest",
-		IdleTimeout: time.Minute, MaxConns: 8, Queue: 64 << 10})
+	got := settingsMap(Inproc{Limits: Limits{MaxFrame: 4096, HighWater: 1 << 20, HighWaterMsgs: 10, Overflow: "drop-oldest",
+		IdleTimeout: time.Minute}, MaxConns: 8, Queue: 64 << 10})
 	want := map[string]any{"max_frame": int64(4096), "high_water": int64(1 << 20), "high_water_msgs": int64(10),
 		"overflow": "drop-oldest", "idle_timeout": time.Minute, "max_conns": int64(8), "queue": int64(64 << 10)}
 	if !reflect.DeepEqual(got, want) {
