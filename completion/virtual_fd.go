@@ -1,6 +1,7 @@
 package completion
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -10,37 +11,101 @@ import (
 // Virtual descriptors number in-process connections (Pipe) and their
 // listeners (Listener) from virtualBase up, far above any descriptor the
 // kernel hands out (RLIMIT_NOFILE's ceiling, nr_open, is 2^20 by
-// default), and are never reused, so a stale number finds nothing. Every
-// Port a Loop serves understands them (virtualPort), and Close, Shutdown
-// and Writev here do for them what the syscalls do for real ones.
+// default). Every Port a Loop serves understands them (virtualPort), and
+// Close, Shutdown and Writev here do for them what the syscalls do for
+// real ones. Like the kernel's, a number is reused once closed, so its
+// owner must not use it after Close.
+//
+// The table is read on every operation, from the loops: a lookup is two
+// atomic loads, never a lock. Making and closing descriptors, which
+// happens once a connection, takes the table's mutex.
 const virtualBase = 1 << 40
 
-var (
-	virtualNext  atomic.Int64
-	virtualTable sync.Map // fd -> *Pipe or *Listener
+const (
+	vChunkBits = 12
+	vChunk     = 1 << vChunkBits
+	vChunks    = 1 << 14 // 2^26 descriptors open at once
 )
+
+type vEntry struct{ v any } // *Pipe or *Listener
+
+var virtualTable struct {
+	chunks [vChunks]atomic.Pointer[[vChunk]atomic.Pointer[vEntry]]
+	mu     sync.Mutex
+	next   int   // slots below it have been handed out
+	free   []int // closed slots, reused first
+}
+
+// ErrTooManyVirtual: every virtual descriptor is open.
+var ErrTooManyVirtual = errors.New("too many in-process connections open (2^26)")
 
 // IsVirtual reports whether fd is a virtual descriptor.
 func IsVirtual(fd int) bool { return fd >= virtualBase }
 
-func register(v any) int {
-	fd := virtualBase + int(virtualNext.Add(1))
-	virtualTable.Store(fd, v)
-	return fd
+func register(v any) (int, error) {
+	t := &virtualTable
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var slot int
+	if n := len(t.free); n > 0 {
+		slot, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		if t.next == vChunks*vChunk {
+			return -1, ErrTooManyVirtual
+		}
+		slot = t.next
+		t.next++
+		if t.chunks[slot>>vChunkBits].Load() == nil {
+			t.chunks[slot>>vChunkBits].Store(new([vChunk]atomic.Pointer[vEntry]))
+		}
+	}
+	t.chunks[slot>>vChunkBits].Load()[slot&(vChunk-1)].Store(&vEntry{v})
+	return virtualBase + slot, nil
 }
 
-func unregister(fd int) { virtualTable.Delete(fd) }
+// unregister frees fd's number and returns what it named, or nil.
+func unregister(fd int) any {
+	e := entry(fd)
+	if e == nil {
+		return nil
+	}
+	t := &virtualTable
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	slot := fd - virtualBase
+	if !t.chunks[slot>>vChunkBits].Load()[slot&(vChunk-1)].CompareAndSwap(e, nil) {
+		return nil // closed twice at once: the other took it
+	}
+	t.free = append(t.free, slot)
+	return e.v
+}
+
+func entry(fd int) *vEntry {
+	slot := fd - virtualBase
+	if slot < 0 || slot >= vChunks*vChunk {
+		return nil
+	}
+	c := virtualTable.chunks[slot>>vChunkBits].Load()
+	if c == nil {
+		return nil
+	}
+	return c[slot&(vChunk-1)].Load()
+}
 
 func lookupPipe(fd int) *Pipe {
-	v, _ := virtualTable.Load(fd)
-	p, _ := v.(*Pipe)
-	return p
+	if e := entry(fd); e != nil {
+		p, _ := e.v.(*Pipe)
+		return p
+	}
+	return nil
 }
 
 func lookupListener(fd int) *Listener {
-	v, _ := virtualTable.Load(fd)
-	l, _ := v.(*Listener)
-	return l
+	if e := entry(fd); e != nil {
+		l, _ := e.v.(*Listener)
+		return l
+	}
+	return nil
 }
 
 // Close closes fd, real or virtual. A Pipe's Go end sees end of stream
@@ -50,15 +115,13 @@ func Close(fd int) error {
 	if !IsVirtual(fd) {
 		return unix.Close(fd)
 	}
-	v, ok := virtualTable.LoadAndDelete(fd)
-	if !ok {
-		return unix.EBADF
-	}
-	switch v := v.(type) {
+	switch v := unregister(fd).(type) {
 	case *Pipe:
 		v.loopClose()
 	case *Listener:
 		v.close()
+	default:
+		return unix.EBADF
 	}
 	return nil
 }

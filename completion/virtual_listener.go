@@ -39,11 +39,15 @@ var (
 
 // Listen makes a virtual listener whose connections' rings hold size
 // bytes each way (rounded up to a power of two, at least 4 KiB).
-func Listen(size int) *Listener {
+func Listen(size int) (*Listener, error) {
 	l := &Listener{size: ringSize(size)}
 	l.note.node.val = l
-	l.fd = register(l)
-	return l
+	fd, err := register(l)
+	if err != nil {
+		return nil, err
+	}
+	l.fd = fd
+	return l, nil
 }
 
 // FD is the virtual descriptor to arm Accept on.
@@ -62,7 +66,12 @@ func (l *Listener) Dial() (*Pipe, error) {
 		return nil, ErrBacklogFull
 	}
 	p := newPipe(0, l.size)
-	p.fd = register(p)
+	fd, err := register(p)
+	if err != nil {
+		l.mu.Unlock()
+		return nil, err
+	}
+	p.fd = fd
 	l.backlog = append(l.backlog, p)
 	l.mu.Unlock()
 	if l.wants.Load() && l.wants.CompareAndSwap(true, false) {

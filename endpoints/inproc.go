@@ -71,7 +71,10 @@ func (e *InprocEndpoint) Queue() int { return e.queue }
 
 // Listen makes the virtual listener attaches dial.
 func (e *InprocEndpoint) Listen() (int, error) {
-	ln := completion.Listen(e.queue)
+	ln, err := completion.Listen(e.queue)
+	if err != nil {
+		return -1, err
+	}
 	e.ln.Store(ln)
 	return ln.FD(), nil
 }
