@@ -28,6 +28,16 @@
 //	splice.go         spliceNow: one non-blocking splice(2), for both backends
 //	filepool.go       workers serving regular files for epoll ports
 //
+// Virtual descriptors (in-process connections, for inproc endpoints),
+// served by every Loop's port beside the engine's real ones:
+//
+//	virtual_fd.go       numbering and the lock-free table; Close, Shutdown
+//	virtual_ring.go     ring: a bounded single-producer, single-consumer byte queue
+//	virtual_pipe.go     Pipe: two rings, Go's Read and Write, who wakes whom
+//	virtual_listener.go Listener: Dial and the backlog a loop accepts from
+//	virtual_note.go     note: a Pipe's or Listener's allocation-free mail to its loop
+//	virtual_port.go     virtualPort: the Port contract served from memory
+//
 // The epoll backend:
 //
 //	epoll.go          epollPort: its fields, NewEpoll, registration, Close
