@@ -111,9 +111,13 @@ func skip(segs [][]byte, n int) [][]byte {
 
 // Read copies what the loop has written, up to len(dst), waiting for
 // some. It returns io.EOF once the loop's end has closed or half-closed
-// and everything it wrote has been read. One goroutine at a time.
+// and everything it wrote has been read, and ErrPipeClosed once Go's end
+// has closed. One goroutine at a time.
 func (p *Pipe) Read(ctx context.Context, dst []byte) (int, error) {
 	for {
+		if p.goClosed.Load() { // what was not read is discarded
+			return 0, ErrPipeClosed
+		}
 		if n := p.toGo.read(dst); n > 0 {
 			if p.loopWantsRoom.Load() && p.loopWantsRoom.CompareAndSwap(true, false) {
 				p.notify()
@@ -123,9 +127,6 @@ func (p *Pipe) Read(ctx context.Context, dst []byte) (int, error) {
 		// Ended, then empty: what was written before the end is read first.
 		if (p.loopShut.Load() || p.loopClosed.Load()) && p.toGo.readable() == 0 {
 			return 0, io.EOF
-		}
-		if p.goClosed.Load() {
-			return 0, ErrPipeClosed
 		}
 		p.goWantsData.Store(true)
 		if p.toGo.readable() == 0 && !p.loopShut.Load() && !p.loopClosed.Load() && !p.goClosed.Load() {
