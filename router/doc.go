@@ -21,4 +21,16 @@
 // built with endpoints.New from a map of its keys, and added with
 // topology.New(...).AddEndpoint; that map is the escape hatch, not the way
 // to configure the built-in kinds.
+//
+// # In-process endpoints
+//
+// Go code reaches an inproc endpoint without a socket: Router.Inproc(name)
+// returns a handle whose Attach makes one connection (InprocConn), which
+// joins the endpoint's routes like any socket connection. Send puts a
+// message of one or more parts into them; Recv takes what they deliver.
+// Handle and Serve run a function per message (Serve's replies go back to
+// the requester). Nothing of yours runs on a loop: an attach's bytes move
+// through two bounded rings (completion.Pipe), each side sleeping only
+// when its ring is empty or full, so the router's marks and overflow
+// policies decide what a slow Go reader costs, as they do for a socket.
 package router
