@@ -48,16 +48,16 @@ func (v *virtualPort) Accept(fd int, token uint64) error {
 }
 
 // acceptAll completes an accept for each dial in l's backlog, and says
-// the loop wants more when there are none.
+// the loop wants more: the accept stays armed, and the backlog is empty
+// once taken. wants is set before the take, so a dial that the take
+// misses sees it and posts the listener; one the take finds may post too,
+// needlessly and harmlessly.
 func (v *virtualPort) acceptAll(l *Listener) {
 	if !l.armed {
 		return
 	}
 	l.wants.Store(true)
 	v.taken = l.take(v.taken[:0])
-	if len(v.taken) > 0 {
-		l.wants.Store(false) // more dials may post needlessly: harmless
-	}
 	for i, p := range v.taken {
 		v.finish(l.fd, Completion{Token: l.tok, Kind: KindAccept, N: p.fd})
 		v.taken[i] = nil
