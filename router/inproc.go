@@ -131,9 +131,10 @@ type InprocConn struct {
 	p        *completion.Pipe
 	maxFrame int
 
-	sendMu sync.Mutex
-	hdrs   []byte
-	segs   [][]byte
+	sendMu    sync.Mutex
+	hdrs      []byte
+	segs      [][]byte
+	sendParts [][]byte // Send's parts, copied: the caller's variadic slice stays on its stack
 
 	recvMu sync.Mutex
 	rb     []byte // bytes read, rb[at:] not yet returned
@@ -151,19 +152,25 @@ type InprocConn struct {
 func (c *InprocConn) Send(ctx context.Context, parts ...[]byte) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
+	// EncodeParts is called through an interface, so whatever slice it is
+	// given escapes: given parts itself, every Send would allocate.
+	c.sendParts = append(c.sendParts[:0], parts...)
 	if len(parts) == 0 {
-		parts = [][]byte{nil}
+		c.sendParts = append(c.sendParts, nil)
 	}
-	c.hdrs, c.segs = endpoints.Inproc.(contract.Multipart).EncodeParts(c.hdrs[:0], c.segs[:0], parts)
+	c.hdrs, c.segs = endpoints.Inproc.(contract.Multipart).EncodeParts(c.hdrs[:0], c.segs[:0], c.sendParts)
 	total := len(c.hdrs)
 	for _, p := range parts {
 		total += len(p)
 	}
 	if total > c.maxFrame {
+		clear(c.segs)
+		clear(c.sendParts)
 		return fmt.Errorf("%w: %d bytes with headers, max_frame %d", ErrTooLarge, total, c.maxFrame)
 	}
 	n, err := c.p.Write(ctx, c.segs)
 	clear(c.segs) // hold no reference to the caller's parts
+	clear(c.sendParts)
 	if err != nil && n > 0 {
 		c.p.Close()
 		return fmt.Errorf("%w; the connection is closed: %d of its %d bytes were sent", err, n, total)
