@@ -34,13 +34,13 @@ func BenchmarkInprocFanout(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			b.ResetTimer()
-			if err := f.publish(context.Background(), b.N); err != nil {
-				b.Fatal(err)
-			}
+			err = f.publish(context.Background(), b.N)
 			b.StopTimer()
 			runtime.ReadMemStats(&after)
-			if d, err := f.drops(); err != nil || d != 0 {
-				b.Fatalf("%d messages dropped (%v): the comparison is delivery for delivery", d, err)
+			d, derr := f.drops()
+			b.ReportMetric(float64(d), "drops")
+			if err != nil || derr != nil || d != 0 {
+				b.Fatalf("%d messages dropped (%v, %v): the comparison is delivery for delivery", d, err, derr)
 			}
 			b.ReportMetric(float64(b.N)*subs/b.Elapsed().Seconds(), "deliveries/s")
 			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/(float64(b.N)*subs), "allocs/delivery")
