@@ -17,7 +17,7 @@ func allScenarios() []scenario {
 	for _, n := range []int{10, 100, 1000} {
 		out = append(out, fanoutScenario(n))
 	}
-	return append(out, echoScenario(), idleScenario(), latencyScenario(), chatScenario(), fileScenario())
+	return append(out, inprocScenario(), echoScenario(), idleScenario(), latencyScenario(), chatScenario(), fileScenario())
 }
 
 // dur is how long a timed measurement runs.

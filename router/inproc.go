@@ -160,6 +160,7 @@ func (c *InprocConn) Send(ctx context.Context, parts ...[]byte) error {
 		total += len(p)
 	}
 	if total > c.maxFrame {
+		clear(c.segs) // hold no reference to the caller's parts
 		return fmt.Errorf("%w: %d bytes with headers, max_frame %d", ErrTooLarge, total, c.maxFrame)
 	}
 	n, err := c.p.Write(ctx, c.segs)

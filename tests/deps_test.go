@@ -32,6 +32,13 @@ var allowedThirdParty = []string{
 	"github.com/hashicorp/go-multierror",
 }
 
+// benchOnlyThirdParty: benchmarks only. The in-process fan-out (issue 19)
+// compares pxroute with an embedded nats-server; no package a user links
+// may import them.
+var benchOnlyThirdParty = map[string][]string{
+	"bench": {"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"},
+}
+
 func TestPackageGraph(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
@@ -55,7 +62,7 @@ func TestPackageGraph(t *testing.T) {
 				// standard library
 			default:
 				ok := false
-				for _, tp := range allowedThirdParty {
+				for _, tp := range append(allowedThirdParty, benchOnlyThirdParty[pkg]...) {
 					ok = ok || strings.HasPrefix(imp, tp)
 				}
 				if !ok {
