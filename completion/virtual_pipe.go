@@ -112,26 +112,62 @@ func skip(segs [][]byte, n int) [][]byte {
 // Read copies what the loop has written, up to len(dst), waiting for
 // some. It returns io.EOF once the loop's end has closed or half-closed
 // and everything it wrote has been read, and ErrPipeClosed once Go's end
-// has closed. One goroutine at a time.
+// has closed. Read, Peek, Discard and Wait are the reader's: one
+// goroutine at a time.
 func (p *Pipe) Read(ctx context.Context, dst []byte) (int, error) {
 	for {
 		if p.goClosed.Load() { // what was not read is discarded
 			return 0, ErrPipeClosed
 		}
 		if n := p.toGo.read(dst); n > 0 {
-			if p.loopWantsRoom.Load() && p.loopWantsRoom.CompareAndSwap(true, false) {
-				p.notify()
-			}
+			p.tookRoom()
 			return n, nil
 		}
-		// Ended, then empty: what was written before the end is read first.
-		if (p.loopShut.Load() || p.loopClosed.Load()) && p.toGo.readable() == 0 {
-			return 0, io.EOF
+		if err := p.Wait(ctx); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// Peek returns what the loop has written and the reader has not taken,
+// as far as it lies contiguous in the ring (the rest follows once that is
+// discarded), without taking it: the loop does not write over it until
+// Discard. Empty when nothing is there.
+func (p *Pipe) Peek() []byte { return p.toGo.peek() }
+
+// Discard takes the first n bytes Peek showed.
+func (p *Pipe) Discard(n int) {
+	p.toGo.discard(n)
+	p.tookRoom()
+}
+
+// tookRoom wakes the loop if it waits for the room the reader just made.
+func (p *Pipe) tookRoom() {
+	if p.loopWantsRoom.Load() && p.loopWantsRoom.CompareAndSwap(true, false) {
+		p.notify()
+	}
+}
+
+// Wait waits until the loop has written something the reader has not
+// taken, or ctx ends. It returns io.EOF once the loop's end has closed or
+// half-closed and everything it wrote has been taken, and ErrPipeClosed
+// once Go's end has closed.
+func (p *Pipe) Wait(ctx context.Context) error {
+	for {
+		if p.goClosed.Load() {
+			return ErrPipeClosed
+		}
+		ended := p.loopShut.Load() || p.loopClosed.Load() // before the ring: what preceded it is there
+		if p.toGo.readable() > 0 {
+			return nil
+		}
+		if ended {
+			return io.EOF
 		}
 		p.goWantsData.Store(true)
 		if p.toGo.readable() == 0 && !p.loopShut.Load() && !p.loopClosed.Load() && !p.goClosed.Load() {
 			if err := p.sleep(ctx, &p.goWantsData, p.dataCh); err != nil {
-				return 0, err
+				return err
 			}
 		} else {
 			p.goWantsData.Store(false)

@@ -69,6 +69,21 @@ func (r *ring) read(dst []byte) int {
 	return n
 }
 
+// peek returns the readable bytes up to the buffer's end, without taking
+// them. Consumer only.
+func (r *ring) peek() []byte {
+	head := r.head.Load()
+	avail := int(r.tail.Load() - head)
+	if avail == 0 {
+		return nil
+	}
+	at := int(head & uint64(r.size-1))
+	return r.buf[at : at+min(avail, r.size-at)]
+}
+
+// discard takes n bytes peek showed. Consumer only.
+func (r *ring) discard(n int) { r.head.Add(uint64(n)) }
+
 // ringSize rounds n up to a power of two of at least 4 KiB.
 func ringSize(n int) int {
 	size := 4 << 10

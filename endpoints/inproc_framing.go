@@ -16,6 +16,9 @@ import (
 // the connection.
 var Inproc contract.Framing = inprocFraming{}
 
+// InprocParts is Inproc's Multipart, for the router's attaches.
+var InprocParts contract.Multipart = inprocFraming{}
+
 const (
 	inprocHeader = 4
 	inprocMore   = 1 << 31

@@ -138,6 +138,7 @@ type InprocConn struct {
 	recvMu sync.Mutex
 	rb     []byte // bytes read, rb[at:] not yet returned
 	at     int
+	lent   int // bytes of the ring the last message was lent from
 	parts  []contract.Part
 	msg    Message
 }
@@ -179,23 +180,34 @@ var noParts = [1][]byte{}
 // connection, waiting for one until ctx ends. Its parts are lent: valid
 // until the next Recv (Clone keeps them). After the router closes the
 // connection and everything it sent has been read, Recv returns io.EOF.
+//
+// A message that lies whole in the ring is lent from there, not copied:
+// the ring keeps it until the next Recv. One that wraps the ring's end,
+// or is larger than the ring, is gathered in the connection's own buffer.
 func (c *InprocConn) Recv(ctx context.Context) (Message, error) {
 	c.recvMu.Lock()
 	defer c.recvMu.Unlock()
-	mp := endpoints.Inproc.(contract.Multipart)
+	if c.lent > 0 { // the last message, lent from the ring, is done with
+		c.p.Discard(c.lent)
+		c.lent = 0
+	}
 	for {
-		wire, parts, err := mp.SplitParts(c.rb[c.at:], 1<<62, c.parts[:0])
-		if err != nil {
-			return nil, err
-		}
-		c.parts = parts
-		if wire > 0 {
-			c.msg = c.msg[:0]
-			for _, pt := range parts {
-				c.msg = append(c.msg, c.rb[c.at+pt.Lo:c.at+pt.Hi:c.at+pt.Hi])
+		if c.at < len(c.rb) { // a message begun in the buffer ends there
+			wire, err := c.split(c.rb[c.at:])
+			if err != nil || wire > 0 {
+				c.at += wire
+				return c.msg, err
 			}
-			c.at += wire
-			return c.msg, nil
+		} else if b := c.p.Peek(); len(b) > 0 {
+			wire, err := c.split(b)
+			if err != nil || wire > 0 {
+				c.lent = wire
+				return c.msg, err
+			}
+		} else if err := c.p.Wait(ctx); err != nil {
+			return nil, err
+		} else {
+			continue // peek at what came
 		}
 		if err := c.fill(ctx); err != nil {
 			if err == io.EOF && c.at < len(c.rb) {
@@ -204,6 +216,20 @@ func (c *InprocConn) Recv(ctx context.Context) (Message, error) {
 			return nil, err
 		}
 	}
+}
+
+// split frames the message at the start of b into c.msg, its parts
+// slices of b; wire 0: b holds only part of it.
+func (c *InprocConn) split(b []byte) (wire int, err error) {
+	wire, c.parts, err = endpoints.InprocParts.SplitParts(b, 1<<62, c.parts[:0])
+	if wire == 0 || err != nil {
+		return 0, err
+	}
+	c.msg = c.msg[:0]
+	for _, pt := range c.parts {
+		c.msg = append(c.msg, b[pt.Lo:pt.Hi:pt.Hi])
+	}
+	return wire, nil
 }
 
 // fill reads more of what the router wrote, keeping the part of a
