@@ -45,6 +45,9 @@ type EndpointDecl struct {
 
 // Route is one entry under routes:.
 type Route struct {
+	// Name labels the route's figures; "" takes a default made of its
+	// pattern and ends (route_names.go).
+	Name    string
 	Pattern Pattern
 	Line    int
 	Col     int
@@ -299,6 +302,13 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 					}
 					r.Pattern = p
 				}
+			case "name":
+				if s, ok := stringValue(el, v); ok {
+					if s == "" {
+						el.atValue(v, "route name: empty; leave name: out for the default")
+					}
+					r.Name = s
+				}
 			case "from":
 				r.From = refs(el, v)
 			case "to":
@@ -372,7 +382,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 }
 
 var routeKeys = []string{"pattern", "from", "to", "members", "tap", "overflow", "high_water", "high_water_msgs",
-	"pick", "topics", "in_band", "names", "notices", "sanitize"}
+	"pick", "topics", "in_band", "names", "notices", "sanitize", "name"}
 
 // topics reads a mapping of endpoint names to lists of topic prefixes.
 func topics(el *errorList, v *yaml.Node) []TopicsDecl {
