@@ -68,6 +68,7 @@ type Route struct {
 	Notices       bool         // relay: tell members who joins and leaves
 	Sanitize      *bool        // relay: strip terminal controls from payloads; nil: only when Names is set
 	keys          map[string]pos
+	namePos       pos    // where name: is set, for its errors
 	sig           string // its definition's canonical text, for reloads
 	// unknownPattern is the name a route built in Go gave that is not a
 	// pattern, for Check to report.
@@ -307,7 +308,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 					if s == "" {
 						el.atValue(v, "route name: empty; leave name: out for the default")
 					}
-					r.Name = s
+					r.Name, r.namePos = s, pos{v.Line, v.Column}
 				}
 			case "from":
 				r.From = refs(el, v)

@@ -84,8 +84,8 @@ func checkRouteNames(el *errorList, routes []*Route) {
 			continue
 		}
 		line, col := rt.Line, rt.Col
-		if p, ok := rt.keys["name"]; ok {
-			line, col = p.line, p.col
+		if rt.namePos.line > 0 {
+			line, col = rt.namePos.line, rt.namePos.col
 		}
 		switch {
 		case strings.TrimSpace(rt.Name) != rt.Name || strings.IndexFunc(rt.Name, unicode.IsControl) >= 0:
