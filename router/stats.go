@@ -134,11 +134,14 @@ type RouteStats struct {
 	// disconnect (it was closing), max_frame (more than its framing
 	// carries).
 	Drops map[string]uint64 `json:"drops"`
-	// Lost counts messages read from the route's sources that it sent to
-	// no destination: no_route (nobody to receive them), max_frame (too
-	// long once a relay put the sender's name before them), disconnect (a
-	// bridge's peer had gone, or a cut-through message was cut off),
-	// shutdown (posted to another loop as a stop ended it).
+	// Lost counts the route's sends that took a message read from its
+	// sources to no destination: no_route (nobody to receive it),
+	// max_frame (too long once a relay put the sender's name before it),
+	// disconnect (a bridge's peer had gone, or a cut-through message was
+	// cut off), shutdown (posted to another loop as a stop ended it). A
+	// route with tap: sends each message twice, to its to: and to its
+	// tap:, and each send counts on its own: a message only the tap took
+	// is in Offered and in Lost no_route, as at its source endpoint.
 	Lost map[string]uint64 `json:"lost"`
 }
 
