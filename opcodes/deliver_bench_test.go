@@ -52,7 +52,7 @@ func BenchmarkDeliver(b *testing.B) {
 // the group.
 func benchDeliver(m *Machine, src *conn, wire []byte, lo, hi, members int) {
 	if members == 1 {
-		m.deliver(src, m.groups[0][0], 0, src.terms.frID, src.terms.fr, &message{wire: wire, lo: lo, hi: hi})
+		m.deliver(src, m.groups[0][0], &m.prog.Edges[0], &m.edgeFigs[0], src.terms.frID, src.terms.fr, &message{wire: wire, lo: lo, hi: hi})
 		return
 	}
 	m.deliverGroup(src, src, 0, 0, src.terms.frID, src.terms.fr, message{wire: wire, lo: lo, hi: hi})

@@ -57,7 +57,7 @@ func TestDeliverOfPartsQueuesThemUnjoinedWithoutAllocating(t *testing.T) {
 			d := &conn{ep: 1, terms: to, dirty: true}
 			src := &conn{ep: 0, terms: &terms{frID: 0}}
 			msg := threeParts()
-			m.deliver(src, d, 0, 0, nil, &msg)
+			m.deliver(src, d, &m.prog.Edges[0], &m.edgeFigs[0], 0, nil, &msg)
 			var got []byte
 			for _, b := range d.out.iov(nil) {
 				got = append(got, b...)
@@ -67,7 +67,7 @@ func TestDeliverOfPartsQueuesThemUnjoinedWithoutAllocating(t *testing.T) {
 			}
 			d.out.consume(&m.chunks, d.out.len())
 			allocs := testing.AllocsPerRun(100, func() {
-				m.deliver(src, d, 0, 0, nil, &msg)
+				m.deliver(src, d, &m.prog.Edges[0], &m.edgeFigs[0], 0, nil, &msg)
 				d.out.consume(&m.chunks, d.out.len())
 			})
 			if allocs != 0 {

@@ -72,7 +72,7 @@ func (m *Machine) request(c *conn, g, ei uint32, msg message) {
 
 // ask delivers a request to worker d over edge ei and notes who asked.
 func (m *Machine) ask(src, d *conn, ei, frID uint32, fr contract.Framing, msg message) {
-	if !m.deliver(src, d, ei, frID, fr, &msg) {
+	if !m.deliver(src, d, m.edge(ei), &m.edgeFigs[ei], frID, fr, &msg) {
 		return
 	}
 	a := asked{who: connRef{src, src.gen}}
@@ -166,7 +166,7 @@ func (m *Machine) reply(c *conn, ei uint32, msg message) {
 		m.counters[c.ep].Lost[DropNoRoute]++ // the requester has gone
 		m.edgeFigs[ei].Lost[DropNoRoute]++
 	} else {
-		m.deliver(c, to, ei, c.terms.frID, c.terms.fr, &msg)
+		m.deliver(c, to, m.edge(ei), &m.edgeFigs[ei], c.terms.frID, c.terms.fr, &msg)
 		m.answered(to)
 	}
 	m.dispatchHeld() // c has room for one more

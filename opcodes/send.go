@@ -28,9 +28,9 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.edgeFigs[in.Alt].Lost[DropDisconnect]++
 			return
 		}
-		m.deliver(c, c.peer, in.Alt, c.terms.frID, c.terms.fr, &msg)
+		m.deliver(c, c.peer, e, &m.edgeFigs[in.Alt], c.terms.frID, c.terms.fr, &msg)
 	case ToSelf:
-		m.deliver(c, c, in.Alt, c.terms.frID, c.terms.fr, &msg)
+		m.deliver(c, c, e, &m.edgeFigs[in.Alt], c.terms.frID, c.terms.fr, &msg)
 	case ToGroup, ToOthers:
 		skip := (*conn)(nil)
 		if in.Mode == ToOthers {
@@ -55,7 +55,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 			m.edgeFigs[in.Alt].Lost[DropNoRoute]++
 			return
 		}
-		m.deliver(c, d, in.Alt, c.terms.frID, c.terms.fr, &msg)
+		m.deliver(c, d, e, &m.edgeFigs[in.Alt], c.terms.frID, c.terms.fr, &msg)
 		m.blockOnGroup(c, in.Arg, e)
 	case ToRequester:
 		m.reply(c, in.Alt, msg) // request.go
@@ -66,13 +66,14 @@ func (m *Machine) send(c *conn, in *Inst) {
 // returns how many members it addressed. src is nil for messages from
 // another loop.
 func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr contract.Framing, msg message) int {
+	e, fig := m.edge(edge), &m.edgeFigs[edge]
 	n := 0
 	m.fanning = true
 	for _, d := range m.groups[g] {
 		if d == skip || (d.ro != nil && d.ro.filters != nil && !d.wants(g, msg.first())) {
 			continue
 		}
-		m.deliver(src, d, edge, frID, fr, &msg)
+		m.deliver(src, d, e, fig, frID, fr, &msg)
 		n++
 	}
 	m.fanning = false
@@ -146,15 +147,14 @@ func (m *Machine) postBatches() {
 	}
 }
 
-// deliver queues one message for d as edge ei says, and marks d for this
+// deliver queues one message for d as edge e says, and marks d for this
 // turn's flush, so that everything a turn sends to one connection leaves in
 // one write. Over d's marks the edge's policy applies; under block the
 // message queues and src reads no more until d's queue drains. It reports
-// whether the message was queued. The edge counts what it offered and
-// what was refused at once; drop-oldest's victims may be any edge's, and
-// count only at d.
-func (m *Machine) deliver(src, d *conn, ei uint32, frID uint32, fr contract.Framing, msg *message) bool {
-	e, fig := m.edge(ei), &m.edgeFigs[ei]
+// whether the message was queued. fig, the edge's figures, counts what
+// it offered and what was refused at once; drop-oldest's victims may be
+// any edge's, and count only at d.
+func (m *Machine) deliver(src, d *conn, e *Edge, fig *edgeCounters, frID uint32, fr contract.Framing, msg *message) bool {
 	m.counters[d.ep].Offered++
 	fig.Offered++
 	if d.closed() || d.failed || d.shut != shutNone {
