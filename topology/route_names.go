@@ -10,9 +10,10 @@ import (
 // /metrics). A route without name: gets one made of its pattern and ends,
 // "fanout feed->subs", "relay chat": the same whatever other routes the
 // file holds or adds, so that its counters keep their name across
-// reloads. Routes with the same ends get " #2", " #3" in file order; they
-// share their endpoints, so they are always in one component and a
-// reload that restarts one restarts both.
+// reloads. An endpoint feeds one route, so every default names a source of
+// its own and they differ; should two ever meet, the later get " #2",
+// " #3" in file order (they would share endpoints, hence a component, and
+// be numbered alike in any reload).
 
 // maxNameEnds is how many endpoints of an end a default name lists.
 const maxNameEnds = 4
