@@ -73,6 +73,7 @@ func (m *Machine) frameRun(c *conn, frame uint32, send *Inst) bool {
 	m.holdBack(c)
 	if n == 0 {
 		m.counters[c.ep].Lost[DropNoRoute] += uint64(k)
+		m.edgeFigs[send.Alt].Lost[DropNoRoute] += uint64(k)
 	}
 	c.rpc = send.Out
 	return true
@@ -108,7 +109,7 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 	if len(members) == 0 || (len(members) == 1 && members[0] == skip) {
 		return 0
 	}
-	e := m.edge(edge)
+	e, fig := m.edge(edge), &m.edgeFigs[edge]
 	maxPayload := 0
 	for _, msg := range msgs {
 		maxPayload = max(maxPayload, msg.hi-msg.lo)
@@ -120,13 +121,13 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 			continue
 		}
 		n++
-		if m.queueRun(d, e, frID, len(data), len(msgs), maxPayload, base, msgs) {
+		if m.queueRun(d, e, fig, frID, len(data), len(msgs), maxPayload, base, msgs) {
 			continue
 		}
 		// One by one, copied into d's own chunks.
 		from := base
 		for _, msg := range msgs {
-			m.deliver(src, d, e, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
+			m.deliver(src, d, e, fig, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
 			from = msg.end
 		}
 	}
@@ -137,7 +138,7 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 // queueRun queues the share stream's run on d when d takes it whole, as
 // one delivery per message would have queued it, and reports whether it
 // did.
-func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) bool {
+func (m *Machine) queueRun(d *conn, e *Edge, fig *edgeCounters, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) bool {
 	if d.closed() || d.failed || d.shut != shutNone || (d.terms.frID != frID && !d.terms.raw) || (d.terms.maxOut > 0 && maxPayload > d.terms.maxOut) {
 		return false
 	}
@@ -151,6 +152,7 @@ func (m *Machine) queueRun(d *conn, e *Edge, frID uint32, size, k, maxPayload, b
 	m.shared.queueRun(&m.chunks, &d.out, base, msgs)
 	ct := &m.counters[d.ep]
 	ct.Offered += uint64(k)
+	fig.Offered += uint64(k)
 	ct.QueuedMsgs += int64(k)
 	ct.Queued += int64(size)
 	if !d.dirty && !d.sending && !d.connecting() {

@@ -154,8 +154,9 @@ func (c *conn) nameOrNil() []byte {
 // through to its target, and splicing through a pipe.
 type bulk struct {
 	streamTo   connRef
-	streamLost bool // streamTo went away: the message is lost
-	streamHWM  int  // the edge's mark at streamTo
+	streamLost bool   // streamTo went away: the message is lost
+	streamHWM  int    // the edge's mark at streamTo
+	streamEdge uint32 // the edge it is sent along, for its figures
 
 	// Splice: this conn's bytes go to its peer through pipe, never through
 	// user space. pipeFill bytes are in the pipe; spliceOut says a

@@ -25,7 +25,7 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			m := &Machine{prog: &Prog{Edges: []Edge{testDropEdge}}, counters: make([]epCounters, 2), chunks: chunkPool{max: 64}, groups: make([][]*conn, 1)}
+			m := &Machine{prog: &Prog{Edges: []Edge{testDropEdge}}, counters: make([]epCounters, 2), edgeFigs: make([]edgeCounters, 1), chunks: chunkPool{max: 64}, groups: make([][]*conn, 1)}
 			from := &terms{fr: endpoints.Lines, frID: 0, maxFrame: 1 << 20, hwm: 1 << 30}
 			to := &terms{fr: tc.to, frID: 1, maxFrame: 1 << 20, hwm: 1 << 30}
 			if tc.to == endpoints.Lines {
@@ -35,12 +35,11 @@ func BenchmarkDeliver(b *testing.B) {
 			for range tc.members {
 				m.groups[0] = append(m.groups[0], &conn{ep: 1, terms: to, dirty: true})
 			}
-			e := &testDropEdge
 			b.ReportAllocs()
 			b.SetBytes(int64(len(line)))
 			b.ResetTimer()
 			for range b.N {
-				benchDeliver(m, src, e, line, 0, len(line)-1, tc.members)
+				benchDeliver(m, src, line, 0, len(line)-1, tc.members)
 				for _, d := range m.groups[0] {
 					d.out.consume(&m.chunks, d.out.len())
 				}
@@ -51,9 +50,9 @@ func BenchmarkDeliver(b *testing.B) {
 
 // benchDeliver sends one message as send does: to the one member, or to
 // the group.
-func benchDeliver(m *Machine, src *conn, e *Edge, wire []byte, lo, hi, members int) {
+func benchDeliver(m *Machine, src *conn, wire []byte, lo, hi, members int) {
 	if members == 1 {
-		m.deliver(src, m.groups[0][0], e, src.terms.frID, src.terms.fr, &message{wire: wire, lo: lo, hi: hi})
+		m.deliver(src, m.groups[0][0], &m.prog.Edges[0], &m.edgeFigs[0], src.terms.frID, src.terms.fr, &message{wire: wire, lo: lo, hi: hi})
 		return
 	}
 	m.deliverGroup(src, src, 0, 0, src.terms.frID, src.terms.fr, message{wire: wire, lo: lo, hi: hi})

@@ -51,13 +51,13 @@ func TestDeliverOfPartsQueuesThemUnjoinedWithoutAllocating(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m := &Machine{prog: &Prog{Edges: []Edge{testDropEdge}}, counters: make([]epCounters, 2), chunks: chunkPool{max: 64}}
+			m := &Machine{prog: &Prog{Edges: []Edge{testDropEdge}}, counters: make([]epCounters, 2), edgeFigs: make([]edgeCounters, 1), chunks: chunkPool{max: 64}}
 			to := &terms{fr: tc.to, frID: 1, maxFrame: 1 << 20, hwm: 1 << 30}
 			to.multi, _ = tc.to.(contract.Multipart)
 			d := &conn{ep: 1, terms: to, dirty: true}
 			src := &conn{ep: 0, terms: &terms{frID: 0}}
 			msg := threeParts()
-			m.deliver(src, d, &testDropEdge, 0, nil, &msg)
+			m.deliver(src, d, &m.prog.Edges[0], &m.edgeFigs[0], 0, nil, &msg)
 			var got []byte
 			for _, b := range d.out.iov(nil) {
 				got = append(got, b...)
@@ -67,7 +67,7 @@ func TestDeliverOfPartsQueuesThemUnjoinedWithoutAllocating(t *testing.T) {
 			}
 			d.out.consume(&m.chunks, d.out.len())
 			allocs := testing.AllocsPerRun(100, func() {
-				m.deliver(src, d, &testDropEdge, 0, nil, &msg)
+				m.deliver(src, d, &m.prog.Edges[0], &m.edgeFigs[0], 0, nil, &msg)
 				d.out.consume(&m.chunks, d.out.len())
 			})
 			if allocs != 0 {

@@ -87,6 +87,8 @@ type Machine struct {
 	// What publish stored last, to skip unchanged atomics.
 	lastOps      [NumOps]uint64
 	lastCounters []epCounters
+	edgeFigs     []edgeCounters // per edge (route_stats.go)
+	lastEdgeFigs []edgeCounters
 	lastActive   []int64
 	pub          *machinePub
 	active       []int64 // per endpoint
@@ -114,6 +116,7 @@ type Machine struct {
 type machinePub struct {
 	ops    [NumOps]atomic.Uint64
 	eps    []epPublished
+	edges  []edgePublished
 	active []atomic.Int64
 	conns  atomic.Int64
 }

@@ -39,6 +39,7 @@ func (m *Machine) settleRoute(msg *batchMsg, delivered bool) {
 	case msg.ticket == nil:
 		if !delivered {
 			m.counters[msg.src].Lost[DropNoRoute]++
+			m.edgeFigs[msg.edge].Lost[DropNoRoute]++
 		}
 	default:
 		if delivered {
@@ -46,6 +47,7 @@ func (m *Machine) settleRoute(msg *batchMsg, delivered bool) {
 		}
 		if msg.ticket.pending.Add(-1) == 0 && !msg.ticket.reached.Load() {
 			m.counters[msg.src].Lost[DropNoRoute]++
+			m.edgeFigs[msg.edge].Lost[DropNoRoute]++
 		}
 	}
 }

@@ -174,7 +174,10 @@ type Prog struct {
 	Groups    []string   // group names, indexed by Arg of join, send, shutdown
 	Pos       []Position // indexed by Inst.Pos; Pos[0] is "unknown"
 	Edges     []Edge     // indexed by Alt of send and announce
-	Topics    [][]string // topic prefix sets, indexed by Alt-1 of join (0: no filter)
+	// Routes names the routes and the edges of each, for their figures;
+	// an edge in none is counted but reported under no route.
+	Routes []RouteEdges
+	Topics [][]string // topic prefix sets, indexed by Alt-1 of join (0: no filter)
 	// Pin keeps each endpoint's conns on one loop: Pin[ep] >= 0 puts them
 	// all on loop Pin[ep] mod loops (routes whose senders block on a group
 	// need their conns together); -1 or absent spreads them.

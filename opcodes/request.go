@@ -27,7 +27,7 @@ type asked struct {
 // more until a worker has room.
 type heldRequest struct {
 	group uint32
-	edge  *Edge
+	edge  uint32
 	frID  uint32
 	fr    contract.Framing
 	msg   message // a copy: its wire and parts are its own
@@ -40,15 +40,17 @@ type requestState struct {
 }
 
 // request sends c's message to one worker of group g.
-func (m *Machine) request(c *conn, g uint32, e *Edge, msg message) {
+func (m *Machine) request(c *conn, g, ei uint32, msg message) {
 	if c.ro != nil && len(c.ro.held) > 0 {
-		m.hold(c, g, e, msg) // behind the ones already waiting
+		m.hold(c, g, ei, msg) // behind the ones already waiting
 		m.dispatchHeld()
 		return
 	}
+	e := m.edge(ei)
 	d := m.pick(g, e)
 	if d == nil {
 		m.counters[c.ep].Lost[DropNoRoute]++
+		m.edgeFigs[ei].Lost[DropNoRoute]++
 		return
 	}
 	if m.atMax(d) {
@@ -57,18 +59,20 @@ func (m *Machine) request(c *conn, g uint32, e *Edge, msg message) {
 			// as it would at a queue's mark.
 			m.counters[d.ep].Offered++
 			m.counters[d.ep].Drops[DropHWM]++
+			m.edgeFigs[ei].Offered++
+			m.edgeFigs[ei].Drops[DropHWM]++
 			return
 		}
-		m.hold(c, g, e, msg)
+		m.hold(c, g, ei, msg)
 		return
 	}
-	m.ask(c, d, e, c.terms.frID, c.terms.fr, msg)
+	m.ask(c, d, ei, c.terms.frID, c.terms.fr, msg)
 	m.blockOnGroup(c, g, e)
 }
 
-// ask delivers a request to worker d and notes who asked.
-func (m *Machine) ask(src, d *conn, e *Edge, frID uint32, fr contract.Framing, msg message) {
-	if !m.deliver(src, d, e, frID, fr, &msg) {
+// ask delivers a request to worker d over edge ei and notes who asked.
+func (m *Machine) ask(src, d *conn, ei, frID uint32, fr contract.Framing, msg message) {
+	if !m.deliver(src, d, m.edge(ei), &m.edgeFigs[ei], frID, fr, &msg) {
 		return
 	}
 	a := asked{who: connRef{src, src.gen}}
@@ -89,12 +93,12 @@ func (m *Machine) atMax(d *conn) bool {
 
 // hold keeps a copy of a request no worker has room for and stops its
 // requester reading.
-func (m *Machine) hold(c *conn, g uint32, e *Edge, msg message) {
+func (m *Machine) hold(c *conn, g, ei uint32, msg message) {
 	r := c.roles()
 	if len(r.held) == 0 {
 		m.req.held = append(m.req.held, connRef{c, c.gen})
 	}
-	r.held = append(r.held, heldRequest{group: g, edge: e, frID: c.terms.frID, fr: c.terms.fr, msg: msg.clone()})
+	r.held = append(r.held, heldRequest{group: g, edge: ei, frID: c.terms.frID, fr: c.terms.fr, msg: msg.clone()})
 	c.blocked = true
 }
 
@@ -116,9 +120,10 @@ func (m *Machine) dispatchHeld() {
 		c.blocked = false // deliver may block it again on a full queue
 		for len(r.held) > 0 {
 			h := &r.held[0]
-			d := m.pick(h.group, h.edge)
+			d := m.pick(h.group, m.edge(h.edge))
 			if d == nil {
 				m.counters[c.ep].Lost[DropNoRoute]++ // no worker is left
+				m.edgeFigs[h.edge].Lost[DropNoRoute]++
 			} else if m.atMax(d) {
 				break
 			} else {
@@ -146,10 +151,11 @@ func (m *Machine) dispatchHeld() {
 
 // reply sends worker c's message to the requester of its oldest
 // outstanding request.
-func (m *Machine) reply(c *conn, e *Edge, msg message) {
+func (m *Machine) reply(c *conn, ei uint32, msg message) {
 	r := c.ro
 	if r == nil || r.replyAt == len(r.replies) {
 		m.counters[c.ep].Lost[DropNoRoute]++ // an answer nobody asked for
+		m.edgeFigs[ei].Lost[DropNoRoute]++
 		return
 	}
 	to := r.replies[r.replyAt].who.live()
@@ -158,8 +164,9 @@ func (m *Machine) reply(c *conn, e *Edge, msg message) {
 	r.compact()
 	if to == nil {
 		m.counters[c.ep].Lost[DropNoRoute]++ // the requester has gone
+		m.edgeFigs[ei].Lost[DropNoRoute]++
 	} else {
-		m.deliver(c, to, e, c.terms.frID, c.terms.fr, &msg)
+		m.deliver(c, to, m.edge(ei), &m.edgeFigs[ei], c.terms.frID, c.terms.fr, &msg)
 		m.answered(to)
 	}
 	m.dispatchHeld() // c has room for one more
@@ -253,6 +260,9 @@ func (m *Machine) requestsLost(c *conn, keep int) {
 func (m *Machine) dropHeld(c *conn) {
 	if c.ro != nil && len(c.ro.held) > 0 {
 		m.counters[c.ep].Lost[DropNoRoute] += uint64(len(c.ro.held))
+		for _, h := range c.ro.held {
+			m.edgeFigs[h.edge].Lost[DropNoRoute]++
+		}
 		c.ro.held = nil
 	}
 }

@@ -153,11 +153,14 @@ func Start(cfg Config) (*Runtime, error) {
 			chunks:       chunkPool{max: 512}, // 32MiB of spare blocks per loop at most
 			counters:     make([]epCounters, len(p.Endpoints)),
 			lastCounters: make([]epCounters, len(p.Endpoints)),
+			edgeFigs:     make([]edgeCounters, len(p.Edges)),
+			lastEdgeFigs: make([]edgeCounters, len(p.Edges)),
 			active:       make([]int64, len(p.Endpoints)),
 			lastActive:   make([]int64, len(p.Endpoints)),
 			reopenWait:   map[uint32]*contract.BackoffState{},
 			pub: &machinePub{
 				eps:    make([]epPublished, len(p.Endpoints)),
+				edges:  make([]edgePublished, len(p.Edges)),
 				active: make([]atomic.Int64, len(p.Endpoints)),
 			},
 		}
@@ -372,5 +375,6 @@ func (rt *Runtime) Stats() Stats {
 			}
 		}
 	}
+	s.Routes = rt.routeStats()
 	return s
 }

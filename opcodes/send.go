@@ -17,6 +17,7 @@ func (m *Machine) send(c *conn, in *Inst) {
 		var ok bool
 		if msg, ok = m.prefixed(c, e, msg); !ok { // rewrite.go
 			m.counters[c.ep].Lost[DropMaxFrame]++
+			m.edgeFigs[in.Alt].Lost[DropMaxFrame]++
 			return
 		}
 	}
@@ -24,11 +25,12 @@ func (m *Machine) send(c *conn, in *Inst) {
 	case ToPeer:
 		if c.peer == nil {
 			m.counters[c.ep].Lost[DropDisconnect]++
+			m.edgeFigs[in.Alt].Lost[DropDisconnect]++
 			return
 		}
-		m.deliver(c, c.peer, e, c.terms.frID, c.terms.fr, &msg)
+		m.deliver(c, c.peer, e, &m.edgeFigs[in.Alt], c.terms.frID, c.terms.fr, &msg)
 	case ToSelf:
-		m.deliver(c, c, e, c.terms.frID, c.terms.fr, &msg)
+		m.deliver(c, c, e, &m.edgeFigs[in.Alt], c.terms.frID, c.terms.fr, &msg)
 	case ToGroup, ToOthers:
 		skip := (*conn)(nil)
 		if in.Mode == ToOthers {
@@ -40,21 +42,23 @@ func (m *Machine) send(c *conn, in *Inst) {
 		m.shared.done()
 		if n == 0 {
 			m.counters[c.ep].Lost[DropNoRoute]++
+			m.edgeFigs[in.Alt].Lost[DropNoRoute]++
 		}
 	case ToOne:
 		if e.Reply {
-			m.request(c, in.Arg, e, msg) // request.go
+			m.request(c, in.Arg, in.Alt, msg) // request.go
 			return
 		}
 		d := m.pick(in.Arg, e)
 		if d == nil {
 			m.counters[c.ep].Lost[DropNoRoute]++
+			m.edgeFigs[in.Alt].Lost[DropNoRoute]++
 			return
 		}
-		m.deliver(c, d, e, c.terms.frID, c.terms.fr, &msg)
+		m.deliver(c, d, e, &m.edgeFigs[in.Alt], c.terms.frID, c.terms.fr, &msg)
 		m.blockOnGroup(c, in.Arg, e)
 	case ToRequester:
-		m.reply(c, e, msg) // request.go
+		m.reply(c, in.Alt, msg) // request.go
 	}
 }
 
@@ -62,14 +66,14 @@ func (m *Machine) send(c *conn, in *Inst) {
 // returns how many members it addressed. src is nil for messages from
 // another loop.
 func (m *Machine) deliverGroup(src, skip *conn, g, edge, frID uint32, fr contract.Framing, msg message) int {
-	e := m.edge(edge)
+	e, fig := m.edge(edge), &m.edgeFigs[edge]
 	n := 0
 	m.fanning = true
 	for _, d := range m.groups[g] {
 		if d == skip || (d.ro != nil && d.ro.filters != nil && !d.wants(g, msg.first())) {
 			continue
 		}
-		m.deliver(src, d, e, frID, fr, &msg)
+		m.deliver(src, d, e, fig, frID, fr, &msg)
 		n++
 	}
 	m.fanning = false
@@ -147,16 +151,21 @@ func (m *Machine) postBatches() {
 // turn's flush, so that everything a turn sends to one connection leaves in
 // one write. Over d's marks the edge's policy applies; under block the
 // message queues and src reads no more until d's queue drains. It reports
-// whether the message was queued.
-func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framing, msg *message) bool {
+// whether the message was queued. fig, the edge's figures, counts what
+// it offered and what was refused at once; drop-oldest's victims may be
+// any edge's, and count only at d.
+func (m *Machine) deliver(src, d *conn, e *Edge, fig *edgeCounters, frID uint32, fr contract.Framing, msg *message) bool {
 	m.counters[d.ep].Offered++
+	fig.Offered++
 	if d.closed() || d.failed || d.shut != shutNone {
 		m.counters[d.ep].Drops[DropDisconnect]++
+		fig.Drops[DropDisconnect]++
 		return false
 	}
 	if d.terms.maxOut > 0 && msg.size() > d.terms.maxOut {
 		// Its framing cannot carry it (a datagram, a short length header).
 		m.counters[d.ep].Drops[DropMaxFrame]++
+		fig.Drops[DropMaxFrame]++
 		return false
 	}
 	pol, mk := e.limits(d)
@@ -188,6 +197,7 @@ func (m *Machine) deliver(src, d *conn, e *Edge, frID uint32, fr contract.Framin
 			m.dropOldest(d, mk.bytes-total, mk.msgs)
 		}
 		if over() {
+			fig.Drops[DropHWM]++
 			m.refuse(d, pol)
 			clear(segs)
 			return false

@@ -169,6 +169,7 @@ type Stats struct {
 	EngineNotes []string          `json:"engine_notes"` // features the engine does without on this kernel, and why
 	Loops       []LoopStats       `json:"loops"`
 	Endpoints   []EndpointStats   `json:"endpoints"`
+	Routes      []RouteStats      `json:"routes"`
 	Ops         map[string]uint64 `json:"ops"` // executions per opcode, all loops
 	// Generations is how many programs share the loops now: the first, and
 	// one more for each reload that started something, until it retires.
@@ -186,6 +187,7 @@ func (m *Machine) publish() {
 		}
 		m.lastOps = m.ops
 	}
+	m.publishEdges()
 	changed := false
 	for i := range m.counters {
 		if m.counters[i] != m.lastCounters[i] {

@@ -53,6 +53,7 @@ func (m *Machine) lostBatch(b *groupBatch, to int) {
 	m.rt.machines[b.from].transit[to].bytes.Add(-int64(len(b.data)))
 	for _, msg := range b.msgs {
 		m.counters[msg.src].Lost[DropShutdown]++
+		m.edgeFigs[msg.edge].Lost[DropShutdown]++
 	}
 	clear(b.msgs)
 	b.data, b.msgs, b.parts = b.data[:0], b.msgs[:0], b.parts[:0]

@@ -51,7 +51,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		return false
 	}
 	b := c.bulkState()
-	b.streamTo, c.streamLeft, b.streamHWM = connRef{d, d.gen}, total, mk.bytes
+	b.streamTo, c.streamLeft, b.streamHWM, b.streamEdge = connRef{d, d.gen}, total, mk.bytes, send.Alt
 	c.bulk.streamLost = false
 	m.streamBytes(c, c.cur)
 	m.releaseInput(c)
@@ -97,10 +97,12 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 	m.counters[c.ep].MsgsIn++
 	if c.bulk.streamLost {
 		m.counters[c.ep].Lost[DropDisconnect]++
+		m.edgeFigs[c.bulk.streamEdge].Lost[DropDisconnect]++
 	} else {
 		d.out.endMessage()
 		m.counters[d.ep].QueuedMsgs++
 		m.counters[d.ep].Offered++
+		m.edgeFigs[c.bulk.streamEdge].Offered++
 	}
 	c.bulk.streamTo = connRef{}
 }
@@ -114,6 +116,7 @@ func (m *Machine) streamAborted(c *conn) {
 	b := c.bulk
 	m.counters[c.ep].MsgsIn++
 	m.counters[c.ep].Lost[DropDisconnect]++
+	m.edgeFigs[b.streamEdge].Lost[DropDisconnect]++
 	if d := b.streamTo.live(); d != nil && d != c {
 		if b.streamIn {
 			d.sending = false // held for the splice that c's close cancels
@@ -309,9 +312,11 @@ func (m *Machine) streamDone(c, d *conn) {
 	m.counters[c.ep].MsgsIn++
 	if d == nil || c.bulk.streamLost {
 		m.counters[c.ep].Lost[DropDisconnect]++
+		m.edgeFigs[c.bulk.streamEdge].Lost[DropDisconnect]++
 	} else {
 		m.counters[d.ep].Offered++
 		m.counters[d.ep].MsgsOut++
+		m.edgeFigs[c.bulk.streamEdge].Offered++
 	}
 	c.bulk.streamTo = connRef{}
 }

@@ -45,6 +45,7 @@ func (p *Prog) Verify() error {
 			errs = append(errs, fmt.Errorf("verify: edge %d: %+v out of range", i, e))
 		}
 	}
+	errs = append(errs, p.verifyRoutes()...)
 	for pc := 1; pc < len(p.Inst); pc++ {
 		in := p.Inst[pc]
 		if in.Pos >= uint32(len(p.Pos)) && in.Pos != 0 {

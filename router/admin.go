@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pxroute/pxroute/opcodes"
 	"github.com/pxroute/pxroute/topology"
 )
 
@@ -174,7 +173,7 @@ func (r *Router) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 }
 
 // WriteMetrics writes s in the Prometheus text format: per endpoint,
-// loop and opcode, counters as _total, sizes in bytes.
+// route, loop and opcode, counters as _total, sizes in bytes.
 func WriteMetrics(w io.Writer, s Stats) {
 	var b strings.Builder
 	family := func(name, typ, help string) {
@@ -201,26 +200,26 @@ func WriteMetrics(w io.Writer, s Stats) {
 
 	type epMetric struct {
 		name, typ, help string
-		value           func(e *opcodes.EndpointStats) any
+		value           func(e *EndpointStats) any
 	}
 	for _, m := range []epMetric{
-		{"pxroute_endpoint_connections", "gauge", "Connections open now.", func(e *opcodes.EndpointStats) any { return e.Active }},
-		{"pxroute_endpoint_connections_opened_total", "counter", "Connections opened.", func(e *opcodes.EndpointStats) any { return e.Opened }},
-		{"pxroute_endpoint_connections_closed_total", "counter", "Connections closed.", func(e *opcodes.EndpointStats) any { return e.Closed }},
-		{"pxroute_endpoint_connection_errors_total", "counter", "Connections lost to an error.", func(e *opcodes.EndpointStats) any { return e.Errors }},
-		{"pxroute_endpoint_idle_closed_total", "counter", "Connections closed by idle_timeout.", func(e *opcodes.EndpointStats) any { return e.IdleClosed }},
-		{"pxroute_endpoint_frame_timeouts_total", "counter", "Connections closed by frame_timeout.", func(e *opcodes.EndpointStats) any { return e.FrameTimeouts }},
-		{"pxroute_endpoint_reply_timeouts_total", "counter", "Request workers closed by reply_timeout.", func(e *opcodes.EndpointStats) any { return e.ReplyTimeouts }},
-		{"pxroute_endpoint_unanswered_requests_total", "counter", "Requests lost with the worker connection that held them.", func(e *opcodes.EndpointStats) any { return e.Unanswered }},
-		{"pxroute_endpoint_received_bytes_total", "counter", "Bytes read from the endpoint's connections.", func(e *opcodes.EndpointStats) any { return e.BytesIn }},
-		{"pxroute_endpoint_sent_bytes_total", "counter", "Bytes written to the endpoint's connections.", func(e *opcodes.EndpointStats) any { return e.BytesOut }},
-		{"pxroute_endpoint_received_messages_total", "counter", "Messages read.", func(e *opcodes.EndpointStats) any { return e.MsgsIn }},
-		{"pxroute_endpoint_sent_messages_total", "counter", "Messages delivered whole.", func(e *opcodes.EndpointStats) any { return e.MsgsOut }},
-		{"pxroute_endpoint_control_in_total", "counter", "Control messages a session read (pings, subscriptions): not in received messages.", func(e *opcodes.EndpointStats) any { return e.ControlIn }},
-		{"pxroute_endpoint_control_out_total", "counter", "Control outputs a session wrote (greetings, handshake replies, answers, close frames): not in sent messages.", func(e *opcodes.EndpointStats) any { return e.ControlOut }},
-		{"pxroute_endpoint_offered_messages_total", "counter", "Messages handed to the endpoint's connections: sent, dropped or queued.", func(e *opcodes.EndpointStats) any { return e.Offered }},
-		{"pxroute_endpoint_queued_bytes", "gauge", "Bytes queued for the endpoint's connections now.", func(e *opcodes.EndpointStats) any { return e.QueuedB }},
-		{"pxroute_endpoint_queued_messages", "gauge", "Messages queued for the endpoint's connections now.", func(e *opcodes.EndpointStats) any { return e.QueuedMsgs }},
+		{"pxroute_endpoint_connections", "gauge", "Connections open now.", func(e *EndpointStats) any { return e.Active }},
+		{"pxroute_endpoint_connections_opened_total", "counter", "Connections opened.", func(e *EndpointStats) any { return e.Opened }},
+		{"pxroute_endpoint_connections_closed_total", "counter", "Connections closed.", func(e *EndpointStats) any { return e.Closed }},
+		{"pxroute_endpoint_connection_errors_total", "counter", "Connections lost to an error.", func(e *EndpointStats) any { return e.Errors }},
+		{"pxroute_endpoint_idle_closed_total", "counter", "Connections closed by idle_timeout.", func(e *EndpointStats) any { return e.IdleClosed }},
+		{"pxroute_endpoint_frame_timeouts_total", "counter", "Connections closed by frame_timeout.", func(e *EndpointStats) any { return e.FrameTimeouts }},
+		{"pxroute_endpoint_reply_timeouts_total", "counter", "Request workers closed by reply_timeout.", func(e *EndpointStats) any { return e.ReplyTimeouts }},
+		{"pxroute_endpoint_unanswered_requests_total", "counter", "Requests lost with the worker connection that held them.", func(e *EndpointStats) any { return e.Unanswered }},
+		{"pxroute_endpoint_received_bytes_total", "counter", "Bytes read from the endpoint's connections.", func(e *EndpointStats) any { return e.BytesIn }},
+		{"pxroute_endpoint_sent_bytes_total", "counter", "Bytes written to the endpoint's connections.", func(e *EndpointStats) any { return e.BytesOut }},
+		{"pxroute_endpoint_received_messages_total", "counter", "Messages read.", func(e *EndpointStats) any { return e.MsgsIn }},
+		{"pxroute_endpoint_sent_messages_total", "counter", "Messages delivered whole.", func(e *EndpointStats) any { return e.MsgsOut }},
+		{"pxroute_endpoint_control_in_total", "counter", "Control messages a session read (pings, subscriptions): not in received messages.", func(e *EndpointStats) any { return e.ControlIn }},
+		{"pxroute_endpoint_control_out_total", "counter", "Control outputs a session wrote (greetings, handshake replies, answers, close frames): not in sent messages.", func(e *EndpointStats) any { return e.ControlOut }},
+		{"pxroute_endpoint_offered_messages_total", "counter", "Messages handed to the endpoint's connections: sent, dropped or queued.", func(e *EndpointStats) any { return e.Offered }},
+		{"pxroute_endpoint_queued_bytes", "gauge", "Bytes queued for the endpoint's connections now.", func(e *EndpointStats) any { return e.QueuedB }},
+		{"pxroute_endpoint_queued_messages", "gauge", "Messages queued for the endpoint's connections now.", func(e *EndpointStats) any { return e.QueuedMsgs }},
 	} {
 		family(m.name, m.typ, m.help)
 		for i := range s.Endpoints {
@@ -252,17 +251,34 @@ func WriteMetrics(w io.Writer, s Stats) {
 			sample("pxroute_endpoint_refused_topics_total", e.TopicsRefused[reason], "endpoint", e.Name, "reason", reason)
 		}
 	}
+	// Routes: what each route's sends did with the messages they sent.
+	family("pxroute_route_offered_messages_total", "counter", "Messages the route handed to destination connections, one per destination.")
+	for _, rt := range s.Routes {
+		sample("pxroute_route_offered_messages_total", rt.Offered, "route", rt.Name)
+	}
+	family("pxroute_route_dropped_messages_total", "counter", "Messages of the route a destination refused as they were offered, by reason.")
+	for _, rt := range s.Routes {
+		for _, reason := range sortedKeys(rt.Drops) {
+			sample("pxroute_route_dropped_messages_total", rt.Drops[reason], "route", rt.Name, "reason", reason)
+		}
+	}
+	family("pxroute_route_lost_messages_total", "counter", "Messages read from the route's sources that it sent to no destination, by reason.")
+	for _, rt := range s.Routes {
+		for _, reason := range sortedKeys(rt.Lost) {
+			sample("pxroute_route_lost_messages_total", rt.Lost[reason], "route", rt.Name, "reason", reason)
+		}
+	}
 	type loopMetric struct {
 		name, typ, help string
-		value           func(l *opcodes.LoopStats) any
+		value           func(l *LoopStats) any
 	}
 	for _, m := range []loopMetric{
-		{"pxroute_loop_completions_total", "counter", "Completions the loop handled.", func(l *opcodes.LoopStats) any { return l.Completions }},
-		{"pxroute_loop_mail_total", "counter", "Messages from other loops the loop handled.", func(l *opcodes.LoopStats) any { return l.Mail }},
-		{"pxroute_loop_wakeups_total", "counter", "Times the loop woke from waiting.", func(l *opcodes.LoopStats) any { return l.Wakeups }},
-		{"pxroute_loop_inbox_depth", "gauge", "Mail waiting in the loop's inbox now.", func(l *opcodes.LoopStats) any { return l.InboxDepth }},
-		{"pxroute_loop_in_transit_bytes", "gauge", "Bytes of group messages other loops posted to the loop that it has not run yet.", func(l *opcodes.LoopStats) any { return l.InTransit }},
-		{"pxroute_loop_connections", "gauge", "Connections the loop serves now.", func(l *opcodes.LoopStats) any { return l.Conns }},
+		{"pxroute_loop_completions_total", "counter", "Completions the loop handled.", func(l *LoopStats) any { return l.Completions }},
+		{"pxroute_loop_mail_total", "counter", "Messages from other loops the loop handled.", func(l *LoopStats) any { return l.Mail }},
+		{"pxroute_loop_wakeups_total", "counter", "Times the loop woke from waiting.", func(l *LoopStats) any { return l.Wakeups }},
+		{"pxroute_loop_inbox_depth", "gauge", "Mail waiting in the loop's inbox now.", func(l *LoopStats) any { return l.InboxDepth }},
+		{"pxroute_loop_in_transit_bytes", "gauge", "Bytes of group messages other loops posted to the loop that it has not run yet.", func(l *LoopStats) any { return l.InTransit }},
+		{"pxroute_loop_connections", "gauge", "Connections the loop serves now.", func(l *LoopStats) any { return l.Conns }},
 	} {
 		family(m.name, m.typ, m.help)
 		for i := range s.Loops {

@@ -35,7 +35,7 @@ routes:
 	bob, _ := net.Dial("tcp", r.Addr("chat"))
 	defer alice.Close()
 	defer bob.Close()
-	for r.Stats().Endpoints[0].Active < 2 {
+	for r.Stats().Endpoint("chat").Active < 2 {
 		time.Sleep(time.Millisecond) // both have joined before alice speaks
 	}
 	fmt.Fprintln(alice, "hello, bob")
@@ -44,15 +44,20 @@ routes:
 
 	// Each loop publishes its figures once a turn: alice's loop counts the
 	// message in, bob's counts it out, and either may publish first.
+	// Figures go by name: the endpoint's, and the route's (its name: key,
+	// else its pattern and ends).
 	s := r.Stats()
-	for s.Endpoints[0].MsgsIn < 1 || s.Endpoints[0].MsgsOut < 1 {
+	for s.Endpoint("chat").MsgsIn < 1 || s.Endpoint("chat").MsgsOut < 1 || s.Route("relay chat").Offered < 1 {
 		time.Sleep(time.Millisecond)
 		s = r.Stats()
 	}
-	fmt.Println("messages in:", s.Endpoints[0].MsgsIn, "out:", s.Endpoints[0].MsgsOut)
+	chat := s.Endpoint("chat")
+	fmt.Println("messages in:", chat.MsgsIn, "out:", chat.MsgsOut)
+	fmt.Println("route relay chat offered:", s.Route("relay chat").Offered)
 	// Output:
 	// bob got: hello, bob
 	// messages in: 1 out: 1
+	// route relay chat offered: 1
 }
 
 // A topology with mistakes starts nothing and lists every error.

@@ -33,12 +33,6 @@ type Options struct {
 	AdminTokenFile string
 }
 
-// Stats is a snapshot of a running router's figures.
-type Stats = opcodes.Stats
-
-// EndpointStats are one endpoint's figures in Stats.
-type EndpointStats = opcodes.EndpointStats
-
 // Router runs one topology on one set of loops (an opcodes.Host) for its
 // whole life. A reload replaces the parts that changed and leaves the rest
 // running: each generation of changed parts is a runtime (unit) of its own
@@ -488,7 +482,7 @@ func (r *Router) Stats() Stats {
 	}
 	var sum statsSum
 	for _, u := range r.units {
-		sum.add(u.rt.Stats())
+		sum.add(statsOf(u.rt.Stats()))
 	}
 	sum.add(r.gone.s)
 	sum.s.Generations = len(r.units)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pxroute/pxroute/opcodes"
 	"github.com/pxroute/pxroute/router"
 )
 
@@ -243,13 +242,13 @@ routes:
 }
 
 // endpointStats is the whole of endpoint name's figures.
-func endpointStats(s router.Stats, name string) opcodes.EndpointStats {
+func endpointStats(s router.Stats, name string) router.EndpointStats {
 	for _, e := range s.Endpoints {
 		if e.Name == name {
 			return e
 		}
 	}
-	return opcodes.EndpointStats{}
+	return router.EndpointStats{}
 }
 
 func sumDrops(d map[string]uint64) (n uint64) {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pxroute/pxroute/opcodes"
 	"github.com/pxroute/pxroute/router"
 )
 
@@ -29,13 +28,13 @@ type sessionCase struct {
 }
 
 // epStats returns every figure of endpoint name.
-func epStats(s router.Stats, name string) opcodes.EndpointStats {
+func epStats(s router.Stats, name string) router.EndpointStats {
 	for _, e := range s.Endpoints {
 		if e.Name == name {
 			return e
 		}
 	}
-	return opcodes.EndpointStats{}
+	return router.EndpointStats{}
 }
 
 // expectLines reads len(want) lines and fails unless they are want.

@@ -45,6 +45,7 @@ func check(t *Topology) (*resolved, error) {
 		r.checkRoute(el, rt)
 	}
 	checkClaims(el, t)
+	checkRouteNames(el, t.Routes)
 	for _, d := range t.Endpoints {
 		if len(r.uses[d.Name]) == 0 {
 			el.add(d.Line, d.Col, "endpoint %q is not used by any route", d.Name)

@@ -69,6 +69,7 @@ func Compile(t *Topology) (*Compiled, error) {
 	}
 	c.groups()
 	c.edges()
+	c.routes()
 	for _, d := range t.Endpoints {
 		c.endpoint(d)
 	}
@@ -201,6 +202,21 @@ func (c *compiler) edges() {
 			es.reply = add(opcodes.Edge{Fallback: contract.PolicyDropNewest})
 		}
 		c.edge[rt] = es
+	}
+}
+
+// routes names each route and lists its edges, for its figures.
+func (c *compiler) routes() {
+	for i, name := range routeNames(c.r.t.Routes) {
+		es := c.edge[c.r.t.Routes[i]]
+		r := opcodes.RouteEdges{Name: name, Edges: []uint32{es.main}}
+		if len(c.r.t.Routes[i].Tap) > 0 {
+			r.Edges = append(r.Edges, es.tap)
+		}
+		if c.r.t.Routes[i].Pattern.spec().workers {
+			r.Edges = append(r.Edges, es.reply)
+		}
+		c.prog.Routes = append(c.prog.Routes, r)
 	}
 }
 

@@ -94,7 +94,7 @@ routes:
 		`t.yaml:7:50: unknown framing "length": want one of [raw lines delimiter length-prefix datagram] (did you mean "length-prefix"?)`,
 		`t.yaml:10:15: unknown pattern "rely": want one of [bridge forward fanout relay echo balance merge request] (did you mean "relay"?)`,
 		`t.yaml:11:5: echo needs members: with at least 1 endpoint(s)`,
-		`t.yaml:11:21: unknown route key "member": want one of [pattern from to members tap overflow high_water high_water_msgs pick topics in_band names notices sanitize] (did you mean "members"?)`,
+		`t.yaml:11:21: unknown route key "member": want one of [pattern from to members tap overflow high_water high_water_msgs pick topics in_band names notices sanitize name] (did you mean "members"?)`,
 		`t.yaml:12:52: unknown overflow policy "drop-new": want one of [block drop-newest drop-oldest disconnect] (did you mean "drop-newest"?)`,
 		`t.yaml:13:32: unknown endpoint "chta" (did you mean "chat"?)`,
 		`t.yaml:13:46: unknown names "adress": want one of [none address first-message] (did you mean "address"?)`,

@@ -45,6 +45,9 @@ type EndpointDecl struct {
 
 // Route is one entry under routes:.
 type Route struct {
+	// Name labels the route's figures; "" takes a default made of its
+	// pattern and ends (route_names.go).
+	Name    string
 	Pattern Pattern
 	Line    int
 	Col     int
@@ -65,6 +68,7 @@ type Route struct {
 	Notices       bool         // relay: tell members who joins and leaves
 	Sanitize      *bool        // relay: strip terminal controls from payloads; nil: only when Names is set
 	keys          map[string]pos
+	namePos       pos    // where name: is set, for its errors
 	sig           string // its definition's canonical text, for reloads
 	// unknownPattern is the name a route built in Go gave that is not a
 	// pattern, for Check to report.
@@ -299,6 +303,13 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 					}
 					r.Pattern = p
 				}
+			case "name":
+				if s, ok := stringValue(el, v); ok {
+					if s == "" {
+						el.atValue(v, "route name: empty; leave name: out for the default")
+					}
+					r.Name, r.namePos = s, pos{v.Line, v.Column}
+				}
 			case "from":
 				r.From = refs(el, v)
 			case "to":
@@ -372,7 +383,7 @@ func parseRoutes(el *errorList, t *Topology, val *yaml.Node) {
 }
 
 var routeKeys = []string{"pattern", "from", "to", "members", "tap", "overflow", "high_water", "high_water_msgs",
-	"pick", "topics", "in_band", "names", "notices", "sanitize"}
+	"pick", "topics", "in_band", "names", "notices", "sanitize", "name"}
 
 // topics reads a mapping of endpoint names to lists of topic prefixes.
 func topics(el *errorList, v *yaml.Node) []TopicsDecl {
