@@ -29,10 +29,8 @@ func startYAML(yaml string) *router.Router {
 // waitActive waits until name has n connections open.
 func waitActive(r *router.Router, name string, n int64) {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		for _, e := range r.Stats().Endpoints {
-			if e.Name == name && e.Active == n {
-				return
-			}
+		if r.Stats().Endpoint(name).Active == n {
+			return
 		}
 	}
 	fmt.Printf("%s: never had %d connections\n", name, n)
