@@ -13,7 +13,8 @@ type Listener struct {
 	fd    int
 	size  int // each new pipe's ring size
 	owner atomic.Pointer[Loop]
-	// wants: the loop holds an armed accept and found the backlog empty.
+	// wants: the loop holds an armed accept and has taken the backlog
+	// since it last heard of a dial: the next dial posts the listener.
 	wants atomic.Bool
 
 	mu      sync.Mutex

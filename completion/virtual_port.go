@@ -47,17 +47,16 @@ func (v *virtualPort) Accept(fd int, token uint64) error {
 	return nil
 }
 
-// acceptAll completes an accept for each dial in l's backlog, and says
-// the loop wants more when there are none.
+// acceptAll completes an accept for each dial in l's backlog. The accept
+// stays armed, so the loop wants to hear of the next dial whether or not
+// it found any: wants is set before the backlog is taken, and a dial that
+// lands after the take sees it and posts the listener.
 func (v *virtualPort) acceptAll(l *Listener) {
 	if !l.armed {
 		return
 	}
 	l.wants.Store(true)
 	v.taken = l.take(v.taken[:0])
-	if len(v.taken) > 0 {
-		l.wants.Store(false) // more dials may post needlessly: harmless
-	}
 	for i, p := range v.taken {
 		v.finish(l.fd, Completion{Token: l.tok, Kind: KindAccept, N: p.fd})
 		v.taken[i] = nil
