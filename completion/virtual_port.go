@@ -193,8 +193,9 @@ func (v *virtualPort) Cancel(fd int) {
 }
 
 // drop removes fd's finished completions not yet reaped (with token only,
-// when one is given), giving back their buffers; it reports whether one
-// was found.
+// when one is given), giving back their buffers and closing the
+// connections of accepts: nobody else knows of them, and their Go ends
+// would wait for ever. It reports whether one was found.
 func (v *virtualPort) drop(fd int, token uint64, one bool) bool {
 	found := false
 	keep := 0
@@ -203,6 +204,9 @@ func (v *virtualPort) drop(fd int, token uint64, one bool) bool {
 			found = true
 			if c.Buf != nil {
 				v.Release(c.Buf)
+			}
+			if c.Kind == KindAccept && c.Err == 0 {
+				Close(c.N)
 			}
 			continue
 		}

@@ -82,6 +82,23 @@ func TestVirtualListener(t *testing.T) {
 				t.Fatalf("after a burst of two more dials: %d accepts, want 2 (inbox depth %d)", n, tl.l.inbox.Depth())
 			}
 		}},
+		{"cancel-closes-the-pipes-of-accepts-not-reaped", func(t *testing.T, tl *testLoop, ln *Listener) {
+			// Accepts queued for the next Wait when the listener is
+			// cancelled (a stop, a reload) are connections nobody will
+			// own: their Go ends must see the end, not wait for ever.
+			p, _ := ln.Dial()
+			tl.v.noted(ln) // the loop takes the dial; its accept awaits Wait
+			tl.v.Cancel(ln.FD())
+			Close(ln.FD())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			if _, err := p.Read(ctx, make([]byte, 1)); err != io.EOF {
+				t.Fatalf("read on a dial whose accept was cancelled: %v, want io.EOF", err)
+			}
+			if lookupPipe(p.FD()) != nil {
+				t.Fatal("the cancelled accept's pipe is still registered")
+			}
+		}},
 		{"dials-before-accept-is-armed-are-taken-when-it-is", func(t *testing.T, tl *testLoop, ln *Listener) {
 			ln2 := Listen(0)
 			defer Close(ln2.FD())
