@@ -74,3 +74,13 @@ func checkAccounting(t *testing.T, r *router.Router, names ...string) {
 		}
 	}
 }
+
+// errorsMention reports whether err's text holds every one of words.
+func errorsMention(err error, words ...string) bool {
+	for _, w := range words {
+		if !strings.Contains(err.Error(), w) {
+			return false
+		}
+	}
+	return true
+}
