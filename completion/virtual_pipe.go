@@ -102,9 +102,15 @@ func skip(segs [][]byte, n int) [][]byte {
 
 // Read copies what the loop has written, up to len(dst), waiting for
 // some. It returns io.EOF once the loop's end has closed or half-closed
-// and everything it wrote has been read. One goroutine at a time.
+// and everything it wrote has been read, and ErrPipeClosed once Go's end
+// is closed, whatever is left unread: Close discards it, and the loop
+// closing its side in answer must not turn that into an end of stream.
+// One goroutine at a time.
 func (p *Pipe) Read(ctx context.Context, dst []byte) (int, error) {
 	for {
+		if p.goClosed.Load() {
+			return 0, ErrPipeClosed
+		}
 		if n := p.toGo.read(dst); n > 0 {
 			if p.loopWantsRoom.Load() && p.loopWantsRoom.CompareAndSwap(true, false) {
 				p.notify()
@@ -114,9 +120,6 @@ func (p *Pipe) Read(ctx context.Context, dst []byte) (int, error) {
 		// Ended, then empty: what was written before the end is read first.
 		if (p.loopShut.Load() || p.loopClosed.Load()) && p.toGo.readable() == 0 {
 			return 0, io.EOF
-		}
-		if p.goClosed.Load() {
-			return 0, ErrPipeClosed
 		}
 		if err := p.sleep(ctx, &p.goWantsData, p.dataCh, func() bool {
 			return p.toGo.readable() > 0 || p.loopShut.Load() || p.loopClosed.Load() || p.goClosed.Load()
@@ -147,6 +150,9 @@ func (p *Pipe) sleep(ctx context.Context, want *atomic.Bool, ch chan struct{}, r
 		return ctx.Err()
 	}
 }
+
+// Closed reports whether Go's end was closed.
+func (p *Pipe) Closed() bool { return p.goClosed.Load() }
 
 // CloseWrite ends Go's output: the loop reads what was written, then end
 // of stream. Go may go on reading.

@@ -277,6 +277,17 @@ func TestVirtualPipe(t *testing.T) {
 				}
 			}
 		}},
+		{"after-gos-close-read-and-write-say-closed-whatever-the-loop-did", func(t *testing.T, tl *testLoop, p *Pipe) {
+			virtualWritev(p.FD(), [][]byte{[]byte("unread")})
+			p.Close()
+			Close(p.FD()) // the loop saw the end and closed its side too
+			if _, err := p.Read(ctx, make([]byte, 10)); !errors.Is(err, ErrPipeClosed) {
+				t.Fatalf("read after Close: %v, want ErrPipeClosed", err)
+			}
+			if _, err := p.Write(ctx, [][]byte{[]byte("x")}); !errors.Is(err, ErrPipeClosed) {
+				t.Fatalf("write after Close: %v, want ErrPipeClosed", err)
+			}
+		}},
 		{"the-loops-close-wakes-a-blocked-read-eof-and-write", func(t *testing.T, tl *testLoop, p *Pipe) {
 			p.Write(ctx, [][]byte{pattern(p.Size())})
 			rd, wr := make(chan error, 1), make(chan error, 1)

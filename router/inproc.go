@@ -178,6 +178,9 @@ func (c *InprocConn) Send(ctx context.Context, parts ...[]byte) error {
 func (c *InprocConn) Recv(ctx context.Context) (Message, error) {
 	c.recvMu.Lock()
 	defer c.recvMu.Unlock()
+	if c.p.Closed() {
+		return nil, ErrClosed // what was read ahead is discarded with the rest
+	}
 	mp := endpoints.Inproc.(contract.Multipart)
 	for {
 		wire, parts, err := mp.SplitParts(c.rb[c.at:], 1<<62, c.parts[:0])

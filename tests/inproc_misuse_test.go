@@ -33,13 +33,21 @@ routes:
 		run  func(t *testing.T, r *router.Router, ctx context.Context)
 	}{
 		{"send-and-recv-on-a-closed-attach-say-closed", func(t *testing.T, r *router.Router, ctx context.Context) {
+			// Two echoes back, the first taken: the second is read ahead
+			// or still queued. Close discards it, and once the router
+			// has closed its side too, Recv still says closed, not EOF.
 			c := attach(t, r, "app")
+			sendText(t, ctx, c, "one")
+			sendText(t, ctx, c, "two")
+			recvText(t, ctx, c)
+			waitFor(t, "both echoed", func() bool { return endpoint(r.Stats(), "app").MsgsOut == 2 })
 			c.Close()
+			waitFor(t, "the router to close its side", func() bool { return endpoint(r.Stats(), "app").Active == 0 })
 			if err := c.Send(ctx, []byte("x")); !errors.Is(err, router.ErrClosed) {
 				t.Fatalf("send: %v, want ErrClosed", err)
 			}
-			if _, err := c.Recv(ctx); !errors.Is(err, router.ErrClosed) {
-				t.Fatalf("recv: %v, want ErrClosed", err)
+			if m, err := c.Recv(ctx); !errors.Is(err, router.ErrClosed) {
+				t.Fatalf("recv after Close: %q, %v; want ErrClosed", m, err)
 			}
 		}},
 		{"attach-to-a-name-that-is-not-inproc-or-does-not-exist", func(t *testing.T, r *router.Router, ctx context.Context) {
@@ -75,6 +83,7 @@ routes:
 			if got := recvText(t, ctx, c); got != "next" {
 				t.Fatalf("after a refused send, got %q: something of it was sent", got)
 			}
+			waitFor(t, "the echo counted", func() bool { return endpoint(r.Stats(), "app").MsgsOut == 1 })
 			if e := endpoint(r.Stats(), "app"); e.MsgsIn != 1 {
 				t.Fatalf("read %d messages, want 1", e.MsgsIn)
 			}
