@@ -190,6 +190,9 @@ func (p *Pipe) sleep(ctx context.Context, want *atomic.Bool, ch chan struct{}) e
 	}
 }
 
+// Closed reports whether Go's end was closed.
+func (p *Pipe) Closed() bool { return p.goClosed.Load() }
+
 // CloseWrite ends Go's output: the loop reads what was written, then end
 // of stream. Go may go on reading.
 func (p *Pipe) CloseWrite() {

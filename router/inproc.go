@@ -37,6 +37,20 @@ var (
 // and its first Recv says so). It costs no goroutine: the connection's
 // bytes move through two bounded rings of the endpoint's queue: size.
 func (e *InprocEndpoint) Attach() (*InprocConn, error) {
+	c, err := e.attach()
+	if errors.Is(err, completion.ErrListenerClosed) {
+		// A reload that replaces the endpoint retires the old generation
+		// before it starts the new one: in between, nothing listens.
+		// Wait for the reload (or a stop) under way to finish, then look
+		// again; before Start and after Stop this does not wait.
+		e.r.reloadMu.Lock()
+		e.r.reloadMu.Unlock()
+		c, err = e.attach()
+	}
+	return c, err
+}
+
+func (e *InprocEndpoint) attach() (*InprocConn, error) {
 	ep, err := e.find()
 	if err != nil {
 		return nil, err
@@ -71,9 +85,12 @@ func (e *InprocEndpoint) find() (*endpoints.InprocEndpoint, error) {
 	if kind != "" {
 		return nil, fmt.Errorf("endpoint %q is a %s endpoint, not inproc", e.name, kind)
 	}
-	for i, n := range e.r.topo.Prog.Endpoints {
+	e.r.mu.Lock()
+	topo := e.r.topo // a reload replaces it
+	e.r.mu.Unlock()
+	for i, n := range topo.Prog.Endpoints {
 		if n == e.name {
-			if k := e.r.topo.Endpoints[i].Kind(); k != "inproc" {
+			if k := topo.Endpoints[i].Kind(); k != "inproc" {
 				return nil, fmt.Errorf("endpoint %q is a %s endpoint, not inproc", e.name, k)
 			}
 			return nil, fmt.Errorf("inproc endpoint %q: %w", e.name, completion.ErrListenerClosed)
@@ -187,6 +204,9 @@ var noParts = [1][]byte{}
 func (c *InprocConn) Recv(ctx context.Context) (Message, error) {
 	c.recvMu.Lock()
 	defer c.recvMu.Unlock()
+	if c.p.Closed() {
+		return nil, ErrClosed // what was read ahead is discarded with the rest
+	}
 	if c.lent > 0 { // the last message, lent from the ring, is done with
 		c.p.Discard(c.lent)
 		c.lent = 0

@@ -144,7 +144,9 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 		ch.Notes = append(ch.Notes, "admin_public and admin_token_file take effect at the next start")
 	}
 	if len(start)+len(retire) == 0 {
+		r.mu.Lock()
 		r.topo, r.source = c, source
+		r.mu.Unlock()
 		r.log.Info("reloaded", "change", ch.String())
 		return ch, nil
 	}
