@@ -37,9 +37,12 @@ func TestInprocSlowSubscriber(t *testing.T) {
 					t.Fatalf("read %d after %d", got[i], got[i-1])
 				}
 			}
-			if len(got) > 0 && got[len(got)-1] < msgs-100 {
-				t.Fatalf("newest kept is %d: drop-oldest keeps the newest", got[len(got)-1])
-			}
+			// Which messages it kept is timing: drop-oldest displaces only
+			// messages no write has started on, and the loop's write into a
+			// full ring holds every queued message until the reader makes
+			// room (README, Flow control): a newer one then has nothing to
+			// displace and is refused, as under drop-newest. With 2 loops,
+			// batches from the other loop find the queue so held.
 		}},
 		{"disconnect", func(t *testing.T, got []int, eof bool, e endpointFigures) {
 			if !eof {

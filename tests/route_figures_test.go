@@ -144,6 +144,9 @@ func TestRouteFiguresCountWhatEachRouteSent(t *testing.T) {
 			}()
 			waitProgress(t, "every line read", func() uint64 { return r.Stats().Endpoint("pub").MsgsIn },
 				func() bool { return r.Stats().Endpoint("pub").MsgsIn == lines })
+			// With 2 loops the last lines may still be in the mail to
+			// slow's loop: its figures are final once it was offered all.
+			waitFor(t, "every line offered to slow", func() bool { return r.Stats().Endpoint("slow").Offered == lines })
 			// Only this route reaches slow, under drop-newest: each of its
 			// hwm drops is a refusal of one of the route's messages.
 			e := r.Stats().Endpoint("slow")
