@@ -30,7 +30,7 @@ type unixEndpoint struct {
 }
 
 func newUnix(p Params) Endpoint {
-	e := &unixEndpoint{base: base{opts: parseSettings(p)}, uid: -1, gid: -1, perm: DefaultSocketMode}
+	e := &unixEndpoint{base: base{opts: parseStreamSettings(p)}, uid: -1, gid: -1, perm: DefaultSocketMode}
 	e.mode, e.path = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
 	parseListenLimits(p, e.mode, &e.opts)
@@ -131,10 +131,12 @@ func (e *unixEndpoint) Role() contract.Role {
 	}
 	return e.mode
 }
-func (e *unixEndpoint) Readable() bool { return true }
+func (e *unixEndpoint) Readable() bool { return framingReceives(e.opts.Framing) }
 
 // Writable: a bound datagram socket only receives.
-func (e *unixEndpoint) Writable() bool { return !(e.dgram && e.mode == contract.RoleListen) }
+func (e *unixEndpoint) Writable() bool {
+	return !(e.dgram && e.mode == contract.RoleListen) && framingSends(e.opts.Framing)
+}
 func (e *unixEndpoint) String() string {
 	typ := ""
 	if e.dgram {
