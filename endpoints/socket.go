@@ -201,8 +201,8 @@ func listenOrConnect(p Params) (contract.Role, string) {
 
 func (e *tcpEndpoint) Kind() string        { return "tcp" }
 func (e *tcpEndpoint) Role() contract.Role { return e.mode }
-func (e *tcpEndpoint) Readable() bool      { return framingReceives(e.opts.Framing) }
-func (e *tcpEndpoint) Writable() bool      { return framingSends(e.opts.Framing) }
+func (e *tcpEndpoint) Readable() bool      { return true }
+func (e *tcpEndpoint) Writable() bool      { return true }
 func (e *tcpEndpoint) String() string      { return "tcp " + e.mode.String() + " " + e.addr }
 
 func (e *tcpEndpoint) Listen() (int, error) {

@@ -131,12 +131,10 @@ func (e *unixEndpoint) Role() contract.Role {
 	}
 	return e.mode
 }
-func (e *unixEndpoint) Readable() bool { return framingReceives(e.opts.Framing) }
+func (e *unixEndpoint) Readable() bool { return true }
 
 // Writable: a bound datagram socket only receives.
-func (e *unixEndpoint) Writable() bool {
-	return !(e.dgram && e.mode == contract.RoleListen) && framingSends(e.opts.Framing)
-}
+func (e *unixEndpoint) Writable() bool { return !(e.dgram && e.mode == contract.RoleListen) }
 func (e *unixEndpoint) String() string {
 	typ := ""
 	if e.dgram {

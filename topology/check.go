@@ -118,13 +118,13 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 			continue
 		}
 		sources = append(sources, source{ref, ep})
-		if !ep.Readable() {
+		if !asSource(ep) {
 			el.add(ref.Line, ref.Col, "%s is write-only (%v) and cannot be a source of %s", ref.Name, described(ep), rt.Pattern)
 		}
 		if spec.wholeMessages != "" && !ep.Settings().Framing.Boundaries() {
 			el.add(ref.Line, ref.Col, "%s %s has raw framing: %s", spec.sourceWord, ref.Name, spec.wholeMessages)
 		}
-		if spec.sourcesReceive && !ep.Writable() {
+		if spec.sourcesReceive && !asDestination(ep) {
 			el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot be a %s member", ref.Name, described(ep), rt.Pattern)
 		}
 	}
@@ -134,18 +134,18 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 			if ep == nil {
 				continue
 			}
-			if !ep.Writable() {
+			if !asDestination(ep) {
 				el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot receive messages", ref.Name, described(ep))
 			}
 			if role == "worker" {
-				if !ep.Readable() {
+				if !asSource(ep) {
 					el.add(ref.Line, ref.Col, "%s is write-only (%v): a request worker answers", ref.Name, described(ep))
 				}
 				if !ep.Settings().Framing.Boundaries() {
 					el.add(ref.Line, ref.Col, "worker %s has raw framing: %s", ref.Name, spec.wholeMessages)
 				}
 			}
-			if spec.bothWays && !ep.Readable() {
+			if spec.bothWays && !asSource(ep) {
 				el.add(ref.Line, ref.Col, "%s is write-only (%v): a bridge carries both ways; use forward", ref.Name, described(ep))
 			}
 			if role == "dial" {
@@ -165,7 +165,7 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 	check(rt.Tap, "tap")
 	if spec.bothWays {
 		for _, ref := range rt.From {
-			if ep := r.decls[ref.Name]; ep != nil && ep.Endpoint != nil && !ep.Endpoint.Writable() {
+			if ep := r.decls[ref.Name]; ep != nil && ep.Endpoint != nil && !asDestination(ep.Endpoint) {
 				el.add(ref.Line, ref.Col, "%s is read-only (%v): a bridge carries both ways; use forward", ref.Name, described(ep.Endpoint))
 			}
 		}

@@ -13,7 +13,11 @@ Actions, in order:
   ["serve", n]                 (REP) n times: receive, reply the same parts
                                with the last one prefixed by "re:"
   ["request", n, tag]          (REQ) n times: send tag-i, receive, print
-  ["publish", [part...], n, ms] send n copies, ms apart (PUB slow joiner)
+  ["publish", [[part...]...], n, ms]  n rounds, ms apart, of the messages
+                               (a PUB's subscribers join late)
+  ["recvidle", ms]             receive and print until none comes for ms
+                               after the first
+  ["serveidle", ms]            serve likewise
   ["sleep", seconds]
 Lines out: "BOUND <endpoint>" once bound, then results, then "DONE".
 """
@@ -65,10 +69,21 @@ def main():
                 s.send(("%s-%d" % (a[2], i)).encode())
                 out({"reply": s.recv().decode()})
         elif op == "publish":
-            msg = [part(p) for p in a[1]]
+            msgs = [[part(p) for p in m] for m in a[1]]
             for _ in range(a[2]):
-                s.send_multipart(msg)
+                for m in msgs:
+                    s.send_multipart(m)
                 time.sleep(a[3] / 1000)
+        elif op in ("recvidle", "serveidle"):
+            first = True
+            while first or s.poll(a[1]):
+                first = False
+                msg = s.recv_multipart()
+                if op == "recvidle":
+                    out({"recv": [p.hex() for p in msg]})
+                else:
+                    msg[-1] = b"re:" + msg[-1]
+                    s.send_multipart(msg)
         elif op == "sleep":
             time.sleep(a[1])
         else:
