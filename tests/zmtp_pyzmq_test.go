@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +52,23 @@ routes:
 		s := r.Stats()
 		if in := endpoint(s, "in"); in.MsgsIn != n {
 			t.Fatalf("in: MsgsIn %d, want %d", in.MsgsIn, n)
+		}
+	}},
+	{"pyzmq-push-over-ipc-to-a-unix-pull", func(t *testing.T, v variant) {
+		path := filepath.Join(t.TempDir(), "pull.sock")
+		r := start(t, v, fmt.Sprintf(`
+endpoints:
+  in: {kind: unix, listen: %q, framing: zmtp, socket: pull}
+  subs: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: in, to: subs}
+`, path))
+		sub := bufio.NewReader(steady(dial(t, r.Addr("subs"))))
+		waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "subs").Active == 1 })
+		startZMQ(t, map[string]any{"type": "PUSH", "connect": "ipc://" + path,
+			"actions": []any{[]any{"send", hexParts([]byte("over"), []byte(" ipc"))}}}).finish(t)
+		if got := readLines(t, sub, 1); got[0] != "over ipc" {
+			t.Fatalf("got %q", got)
 		}
 	}},
 	{"tcp-lines-to-push-pyzmq-pull-workers-connect", func(t *testing.T, v variant) {
@@ -179,6 +197,43 @@ routes:
 			}
 		}
 		pull.finish(t)
+	}},
+	{"tcp-lines-fan-out-to-pub-and-pyzmq-subs-get-every-line", func(t *testing.T, v variant) {
+		r := start(t, v, `
+endpoints:
+  in: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  feed: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pub}
+routes:
+  - {pattern: fanout, from: in, to: feed}
+`)
+		const subs, n = 2, 50
+		var peers []*zmqPeer
+		for range subs {
+			peers = append(peers, startZMQ(t, map[string]any{"type": "SUB", "connect": zmqAddr(r.Addr("feed")),
+				"subscribe": []string{""}, "actions": []any{[]any{"recv", n}}}))
+		}
+		// Each subscription is control, counted: once both are in, no
+		// line is lost to a subscriber joining late.
+		waitFor(t, "both subscriptions", func() bool {
+			for _, e := range r.Stats().Endpoints {
+				if e.Name == "feed" {
+					return e.ControlIn == subs
+				}
+			}
+			return false
+		})
+		c := dial(t, r.Addr("in"))
+		for i := range n {
+			fmt.Fprintf(c, "line %d\n", i)
+		}
+		for _, p := range peers {
+			for i := range n {
+				if got := p.recv(t); !equalParts(got, fmt.Sprintf("line %d", i)) {
+					t.Fatalf("message %d: %q", i, got)
+				}
+			}
+			p.finish(t)
+		}
 	}},
 	{"sub-connects-to-pyzmq-pub-and-subscribes-on-connect", func(t *testing.T, v variant) {
 		pub := startZMQ(t, map[string]any{"type": "PUB", "bind": "tcp://127.0.0.1:*", "actions": []any{

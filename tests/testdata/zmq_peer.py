@@ -3,6 +3,7 @@
 
 argv[1] is a JSON spec:
   {"type": "PUSH", "bind": "tcp://127.0.0.1:0" | "connect": "tcp://...",
+   "subscribe": [hex, ...] (SUB: prefixes),
    "timeout": seconds (the whole run; SIGALRM ends it, exit 3),
    "actions": [...]}
 Actions, in order:
@@ -47,6 +48,8 @@ def main():
     ctx = zmq.Context()
     s = ctx.socket(getattr(zmq, spec["type"]))
     s.linger = 2000
+    for prefix in spec.get("subscribe", []):
+        s.setsockopt(zmq.SUBSCRIBE, bytes.fromhex(prefix))
     if "bind" in spec:
         s.bind(spec["bind"])
         print("BOUND", s.last_endpoint.decode(), flush=True)
