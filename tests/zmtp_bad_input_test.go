@@ -68,7 +68,6 @@ routes:
 				if _, err := io.Copy(io.Discard, c); err != nil && !isReset(err) {
 					t.Fatalf("want the connection closed, got %v", err)
 				}
-				s := r.Stats()
 				if bc.session {
 					waitFor(t, "the error counted", func() bool { return errorsOf(r.Stats(), "in") == 1 })
 				} else {
@@ -77,7 +76,7 @@ routes:
 				if n := closingLines(logs.String(), bc.reason); n != 1 {
 					t.Fatalf("%d log lines name %q, want 1:\n%s", n, bc.reason, logs)
 				}
-				if in := endpoint(s, "in"); in.MsgsIn != 0 {
+				if in := endpoint(r.Stats(), "in"); in.MsgsIn != 0 {
 					t.Fatalf("in: %d messages read from bad input", in.MsgsIn)
 				}
 				startZMQ(t, map[string]any{"type": "PUSH", "connect": zmqAddr(r.Addr("in")),
@@ -124,11 +123,15 @@ routes:
 			if got := readLines(t, sub, 1); got[0] != "after flood" {
 				t.Fatalf("got %q", got)
 			}
-			for _, e := range r.Stats().Endpoints {
-				if e.Name == "in" && (e.ControlIn != n+1 || e.MsgsIn != 1 || e.Errors != 0) {
-					t.Fatalf("in: ControlIn %d MsgsIn %d Errors %d, want %d, 1, 0", e.ControlIn, e.MsgsIn, e.Errors, n+1)
+			// Counts are published after the messages go out.
+			waitFor(t, "ControlIn of every command, MsgsIn 1, no error", func() bool {
+				for _, e := range r.Stats().Endpoints {
+					if e.Name == "in" {
+						return e.ControlIn == n+1 && e.MsgsIn == 1 && e.Errors == 0
+					}
 				}
-			}
+				return false
+			})
 		})
 	}
 }

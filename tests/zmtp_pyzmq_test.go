@@ -49,10 +49,7 @@ routes:
 				t.Fatalf("subscriber %d got %q, want %q", i, got, want)
 			}
 		}
-		s := r.Stats()
-		if in := endpoint(s, "in"); in.MsgsIn != n {
-			t.Fatalf("in: MsgsIn %d, want %d", in.MsgsIn, n)
-		}
+		waitFor(t, "in's count", func() bool { return endpoint(r.Stats(), "in").MsgsIn == n })
 	}},
 	{"pyzmq-push-over-ipc-to-a-unix-pull", func(t *testing.T, v variant) {
 		path := filepath.Join(t.TempDir(), "pull.sock")
