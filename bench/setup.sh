@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the peers the benchmark compares pxroute with, from Debian's
 # packages, if they are missing: socat, ncat, iperf3, nats-server,
-# redis-server, and uvloop for Debian's python3. Idempotent; needs root
+# redis-server, uvloop for Debian's python3, and python3-zmq (pyzmq on
+# libzmq: the ZMTP tests' peer, which they need). Idempotent; needs root
 # (or sudo) and the Debian package registry.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v iperf3 >/dev/null || need+=(iperf3)
 command -v nats-server >/dev/null || need+=(nats-server)
 command -v redis-server >/dev/null || need+=(redis-server)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import uvloop' 2>/dev/null || need+=(python3 python3-uvloop)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import zmq' 2>/dev/null || need+=(python3 python3-zmq)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "bench/setup.sh: every peer is installed"

@@ -20,7 +20,7 @@ var ErrBadHeader = errors.New("length header shorter than the header itself")
 
 // Framings lists the framing names a topology may use.
 func Framings() []string {
-	return []string{"raw", "lines", "delimiter", "length-prefix", "datagram"}
+	return []string{"raw", "lines", "delimiter", "length-prefix", "datagram", "zmtp"}
 }
 
 // FramingByName returns the framing called name with its default settings;
@@ -37,6 +37,8 @@ func FramingByName(name string) (contract.Framing, error) {
 		return Datagram, nil
 	case "delimiter":
 		return nil, errors.New("framing delimiter needs delimiter: (the byte string that ends each message)")
+	case "zmtp":
+		return nil, errors.New("framing zmtp needs socket: (the ZeroMQ socket type pxroute plays)")
 	}
 	return nil, fmt.Errorf("unknown framing %q: want one of %v", name, Framings())
 }
@@ -344,10 +346,17 @@ func (f lengthPrefix) Encode(hdr []byte, payload [][]byte) ([]byte, []byte) {
 	return hdr[:f.size], nil
 }
 
-// parseOptions reads framing, max_frame and high_water.
-func parseSettings(p Params) contract.Settings {
+// parseSettings reads framing, max_frame and high_water, for a kind that
+// is not a stream socket.
+func parseSettings(p Params) contract.Settings { return parseSettingsOf(p, false) }
+
+// parseStreamSettings is parseSettings for stream sockets (tcp, unix),
+// which alone may carry a framing with a session (zmtp).
+func parseStreamSettings(p Params) contract.Settings { return parseSettingsOf(p, true) }
+
+func parseSettingsOf(p Params, stream bool) contract.Settings {
 	o := contract.Settings{Framing: Raw, MaxFrame: contract.DefaultMaxFrame, HighWater: contract.DefaultHighWater}
-	if f := parseFraming(p); f != nil {
+	if f := parseFraming(p, stream); f != nil {
 		o.Framing = f
 	}
 	if n, ok := p.Size("max_frame"); ok {
@@ -372,6 +381,9 @@ func parseSettings(p Params) contract.Settings {
 		}
 	}
 	parseTopicBounds(p, &o)
+	if z, ok := o.Framing.(*zmtpFraming); ok {
+		z.bound(&o)
+	}
 	if d, ok := p.Duration("idle_timeout"); ok {
 		if d < time.Millisecond {
 			p.Errorf("idle_timeout", "idle_timeout must be at least 1ms")
@@ -421,8 +433,9 @@ func parseTopicBounds(p Params, o *contract.Settings) {
 }
 
 // parseFraming reads framing: and the keys that tune it; nil when absent
-// or wrong (the errors are recorded).
-func parseFraming(p Params) contract.Framing {
+// or wrong (the errors are recorded). stream: the endpoint is a stream
+// socket, where a framing with a session may run.
+func parseFraming(p Params, stream bool) contract.Framing {
 	name, ok := p.String("framing")
 	delim, hasDelim := p.String("delimiter")
 	strip, hasStrip := p.Bool("strip")
@@ -439,10 +452,13 @@ func parseFraming(p Params) contract.Framing {
 	only("length_bytes", hasSize, "length-prefix")
 	only("length_order", hasOrder, "length-prefix")
 	only("length_includes_header", hasIncl, "length-prefix")
+	z := parseZMTPKeys(p, name, only)
 	if !ok {
 		return nil
 	}
 	switch name {
+	case "zmtp":
+		return z.framing(p, stream)
 	case "lines":
 		if hasStrip && !strip {
 			return LinesKeep

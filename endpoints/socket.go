@@ -159,7 +159,7 @@ type tcpEndpoint struct {
 }
 
 func newTCP(p Params) Endpoint {
-	e := &tcpEndpoint{base: base{opts: parseSettings(p)}}
+	e := &tcpEndpoint{base: base{opts: parseStreamSettings(p)}}
 	e.mode, e.addr = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
 	parseListenLimits(p, e.mode, &e.opts)

@@ -30,7 +30,7 @@ type unixEndpoint struct {
 }
 
 func newUnix(p Params) Endpoint {
-	e := &unixEndpoint{base: base{opts: parseSettings(p)}, uid: -1, gid: -1, perm: DefaultSocketMode}
+	e := &unixEndpoint{base: base{opts: parseStreamSettings(p)}, uid: -1, gid: -1, perm: DefaultSocketMode}
 	e.mode, e.path = listenOrConnect(p)
 	parseReconnect(p, e.mode, &e.opts)
 	parseListenLimits(p, e.mode, &e.opts)

@@ -119,14 +119,14 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 			continue
 		}
 		sources = append(sources, source{ref, ep})
-		if !ep.Readable() {
-			el.add(ref.Line, ref.Col, "%s is write-only (%v) and cannot be a source of %s", ref.Name, ep, rt.Pattern)
+		if !asSource(ep) {
+			el.add(ref.Line, ref.Col, "%s is write-only (%v) and cannot be a source of %s", ref.Name, described(ep), rt.Pattern)
 		}
 		if spec.wholeMessages != "" && !ep.Settings().Framing.Boundaries() {
 			el.add(ref.Line, ref.Col, "%s %s has raw framing: %s", spec.sourceWord, ref.Name, spec.wholeMessages)
 		}
-		if spec.sourcesReceive && !ep.Writable() {
-			el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot be a %s member", ref.Name, ep, rt.Pattern)
+		if spec.sourcesReceive && !asDestination(ep) {
+			el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot be a %s member", ref.Name, described(ep), rt.Pattern)
 		}
 	}
 	check := func(refs []Ref, role string) {
@@ -135,19 +135,19 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 			if ep == nil {
 				continue
 			}
-			if !ep.Writable() {
-				el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot receive messages", ref.Name, ep)
+			if !asDestination(ep) {
+				el.add(ref.Line, ref.Col, "%s is read-only (%v) and cannot receive messages", ref.Name, described(ep))
 			}
 			if role == "worker" {
-				if !ep.Readable() {
-					el.add(ref.Line, ref.Col, "%s is write-only (%v): a request worker answers", ref.Name, ep)
+				if !asSource(ep) {
+					el.add(ref.Line, ref.Col, "%s is write-only (%v): a request worker answers", ref.Name, described(ep))
 				}
 				if !ep.Settings().Framing.Boundaries() {
 					el.add(ref.Line, ref.Col, "worker %s has raw framing: %s", ref.Name, spec.wholeMessages)
 				}
 			}
-			if spec.bothWays && !ep.Readable() {
-				el.add(ref.Line, ref.Col, "%s is write-only (%v): a bridge carries both ways; use forward", ref.Name, ep)
+			if spec.bothWays && !asSource(ep) {
+				el.add(ref.Line, ref.Col, "%s is write-only (%v): a bridge carries both ways; use forward", ref.Name, described(ep))
 			}
 			if role == "dial" {
 				r.checkDial(el, rt, ref, ep)
@@ -166,8 +166,8 @@ func (r *resolved) checkRoute(el *errorList, rt *Route) {
 	check(rt.Tap, "tap")
 	if spec.bothWays {
 		for _, ref := range rt.From {
-			if ep := r.decls[ref.Name]; ep != nil && ep.Endpoint != nil && !ep.Endpoint.Writable() {
-				el.add(ref.Line, ref.Col, "%s is read-only (%v): a bridge carries both ways; use forward", ref.Name, ep.Endpoint)
+			if ep := r.decls[ref.Name]; ep != nil && ep.Endpoint != nil && !asDestination(ep.Endpoint) {
+				el.add(ref.Line, ref.Col, "%s is read-only (%v): a bridge carries both ways; use forward", ref.Name, described(ep.Endpoint))
 			}
 		}
 	}

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""A pyzmq (libzmq) peer for pxroute's ZMTP tests, run as a subprocess.
+
+argv[1] is a JSON spec:
+  {"type": "PUSH", "bind": "tcp://127.0.0.1:0" | "connect": "tcp://...",
+   "subscribe": [hex, ...] (SUB: prefixes),
+   "timeout": seconds (the whole run; SIGALRM ends it, exit 3),
+   "actions": [...]}
+Actions, in order:
+  ["send", [part, ...]]       one message; a part is hex, or "rep:N:HH"
+                               (N bytes of hex byte HH)
+  ["recv", n]                  receive n messages, each printed as
+                               {"recv": [hex, ...]}
+  ["serve", n]                 (REP) n times: receive, reply the same parts
+                               with the last one prefixed by "re:"
+  ["request", n, tag]          (REQ) n times: send tag-i, receive, print
+  ["publish", [[part...]...], n, ms]  n rounds, ms apart, of the messages
+                               (a PUB's subscribers join late)
+  ["recvidle", ms]             receive and print until none comes for ms
+                               after the first
+  ["serveidle", ms]            serve likewise
+  ["sleep", seconds]
+Lines out: "BOUND <endpoint>" once bound, then results, then "DONE".
+"""
+import json
+import signal
+import sys
+import time
+
+import zmq
+
+
+def part(p):
+    if p.startswith("rep:"):
+        _, n, hh = p.split(":")
+        return bytes([int(hh, 16)]) * int(n)
+    return bytes.fromhex(p)
+
+
+def out(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    signal.signal(signal.SIGALRM, lambda *_: (print("TIMEOUT", flush=True), sys.exit(3)))
+    signal.alarm(int(spec.get("timeout", 20)))
+    ctx = zmq.Context()
+    s = ctx.socket(getattr(zmq, spec["type"]))
+    s.linger = 2000
+    for prefix in spec.get("subscribe", []):
+        s.setsockopt(zmq.SUBSCRIBE, bytes.fromhex(prefix))
+    if "bind" in spec:
+        s.bind(spec["bind"])
+        print("BOUND", s.last_endpoint.decode(), flush=True)
+    else:
+        s.connect(spec["connect"])
+    for a in spec.get("actions", []):
+        op = a[0]
+        if op == "send":
+            s.send_multipart([part(p) for p in a[1]])
+        elif op == "recv":
+            for _ in range(a[1]):
+                out({"recv": [p.hex() for p in s.recv_multipart()]})
+        elif op == "serve":
+            for _ in range(a[1]):
+                msg = s.recv_multipart()
+                msg[-1] = b"re:" + msg[-1]
+                s.send_multipart(msg)
+        elif op == "request":
+            for i in range(a[1]):
+                s.send(("%s-%d" % (a[2], i)).encode())
+                out({"reply": s.recv().decode()})
+        elif op == "publish":
+            msgs = [[part(p) for p in m] for m in a[1]]
+            for _ in range(a[2]):
+                for m in msgs:
+                    s.send_multipart(m)
+                time.sleep(a[3] / 1000)
+        elif op in ("recvidle", "serveidle"):
+            first = True
+            while first or s.poll(a[1]):
+                first = False
+                msg = s.recv_multipart()
+                if op == "recvidle":
+                    out({"recv": [p.hex() for p in msg]})
+                else:
+                    msg[-1] = b"re:" + msg[-1]
+                    s.send_multipart(msg)
+        elif op == "sleep":
+            time.sleep(a[1])
+        else:
+            raise SystemExit("zmq_peer.py: unknown action %r" % op)
+    print("DONE", flush=True)
+    s.close()
+    ctx.term()
+
+
+if __name__ == "__main__":
+    main()
