@@ -65,8 +65,9 @@ type Machine struct {
 	payload [][]byte  // scratch: a message's parts, as slices of its wire
 	iov     []unix.Iovec
 	running *conn
-	wake    []connRef // blocked senders to run again, in settle
-	cursor  []int     // per group: the next member a round robin tries
+	wake    []connRef        // blocked senders to run again, in settle
+	cursor  []int            // per group: the next member a round robin tries
+	ups     [][]upstreamConn // per group: conns whose sessions hear of its subscriptions (upstream.go)
 
 	fanning     bool            // a group send is delivering
 	shared      shareStream     // its message, copied once for every queue
@@ -168,6 +169,8 @@ func (m *Machine) Mail(v any) {
 		m.retire(v)
 	case linkMail:
 		m.linkDrained(v.to)
+	case upstreamMail:
+		m.upstreamChanged(v)
 	case finishMail:
 		m.finishing = true
 		m.port.After(v.deadline, token(tagDrain, 0, 0))

@@ -15,12 +15,13 @@ type terms struct {
 	idleTimed  bool // it has an idle_timeout
 	frameTimed bool // it has a frame_timeout
 	maxFrame   int
-	hwm        int                // the marks and policy; edges may override them
-	hwmMsgs    int                // 0: no limit in messages
-	policy     contract.Policy    // PolicyDefault: the edge's
-	maxOut     int                // largest payload fr can encode; 0: any
-	multi      contract.Multipart // fr, when its messages have parts; nil: one part each
-	sess       contract.Sessioned // fr, when its protocol has a session; nil: none
+	hwm        int                 // the marks and policy; edges may override them
+	hwmMsgs    int                 // 0: no limit in messages
+	policy     contract.Policy     // PolicyDefault: the edge's
+	maxOut     int                 // largest payload fr can encode; 0: any
+	multi      contract.Multipart  // fr, when its messages have parts; nil: one part each
+	sess       contract.Sessioned  // fr, when its protocol has a session; nil: none
+	subscriber contract.Subscriber // fr, when its sessions subscribe (subscriptions.go); nil: none
 }
 
 // termsOf returns endpoint ep's terms, made from the settings table the
@@ -40,6 +41,7 @@ func (m *Machine) termsOf(ep uint32) *terms {
 			t.multi, _ = s.Framing.(contract.Multipart)
 			if !t.dgram {
 				t.sess, _ = s.Framing.(contract.Sessioned)
+				t.subscriber, _ = s.Framing.(contract.Subscriber)
 			}
 			if cp, ok := s.Framing.(contract.Capped); ok {
 				t.maxOut = cp.MaxPayload()
