@@ -8,6 +8,11 @@ import "github.com/pxroute/pxroute/contract"
 // destination of. A conn of a contract.Subscriber framing starts with an
 // empty filter in each, so it takes nothing until it subscribes.
 
+// heldBefore marks, in a filter's refs, a prefix the filter held before
+// the session subscribed to it (declared, or in band): the session's last
+// cancel leaves it held.
+const heldBefore = 1 << 31
+
 // connTopics is the contract.Topics a Subscriber's session is given. It
 // acts while c's session is s: a stale handle does nothing.
 type connTopics struct {
@@ -31,17 +36,22 @@ func (t *connTopics) Subscribe(prefix []byte) bool {
 		}
 		f := c.roles().filterIn(g)
 		if n := f.refs[string(prefix)]; n > 0 {
-			f.refs[string(prefix)] = n + 1
+			if n&^heldBefore < heldBefore-1 { // more would wrap: it stays held
+				f.refs[string(prefix)] = n + 1
+			}
 			continue
 		}
-		if !m.addTopic(c, f, prefix) {
+		n := uint32(1)
+		if f.topics.contains(prefix) {
+			n |= heldBefore
+		} else if !m.addTopic(c, f, prefix) {
 			all = false
 			continue
 		}
 		if f.refs == nil {
 			f.refs = map[string]uint32{}
 		}
-		f.refs[string(prefix)] = 1
+		f.refs[string(prefix)] = n
 	}
 	return all
 }
@@ -58,6 +68,8 @@ func (t *connTopics) Cancel(prefix []byte) {
 		case 0:
 		case 1:
 			t.m.removeTopic(f, prefix)
+		case heldBefore | 1:
+			delete(f.refs, string(prefix)) // not the session's to remove
 		default:
 			f.refs[string(prefix)] = n - 1
 		}
@@ -113,8 +125,12 @@ func (m *Machine) dropSessionTopics(c *conn) {
 	}
 	for i := range c.ro.filters {
 		f := &c.ro.filters[i]
-		for p := range f.refs {
-			m.removeTopic(f, []byte(p))
+		for p, n := range f.refs {
+			if n&heldBefore != 0 {
+				delete(f.refs, p)
+			} else {
+				m.removeTopic(f, []byte(p))
+			}
 		}
 	}
 }

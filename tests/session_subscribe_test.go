@@ -146,9 +146,11 @@ func TestSessionSubscriptions(t *testing.T) {
 	cases := []struct {
 		name    string
 		limits  string // the subscriber endpoint's keys
+		route   string // the route's
 		script  []step // the subscriber's control lines, each answered
 		publish []string
 		want    []string // what the subscriber gets (the last is the last published)
+		idle    []string // what one that never subscribes gets (declared topics)
 		refused map[string]uint64
 	}{
 		{
@@ -191,6 +193,14 @@ func TestSessionSubscriptions(t *testing.T) {
 			want:    []string{"a.1", "cc.1", "a.2"},
 			refused: map[string]uint64{"max_topics": 1, "max_topic_bytes": 1},
 		},
+		{
+			name:    "a-declared-topic-outlives-the-sessions-holds-on-it",
+			route:   ", topics: {feed: [d.]}",
+			script:  []step{{"SUB d.", "SUBBED d."}, {"SUB d.", "SUBBED d."}, {"UNSUB d.", "UNSUBBED d."}, {"UNSUB d.", "UNSUBBED d."}},
+			publish: []string{"d.1", "e.1", "d.2"},
+			want:    []string{"d.1", "d.2"},
+			idle:    []string{"d.1", "d.2"},
+		},
 	}
 	for i := range cases {
 		if cases[i].refused == nil {
@@ -205,7 +215,7 @@ endpoints:
   pub:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
   feed: {kind: tcp-subs, listen: "127.0.0.1:0", framing: lines`+tc.limits+`}
 routes:
-  - {pattern: fanout, from: pub, to: feed}
+  - {pattern: fanout, from: pub, to: feed`+tc.route+`}
 `)
 				sub := dialSubs(t, r.Addr("feed"))
 				idle := dialSubs(t, r.Addr("feed")) // never subscribes
@@ -217,13 +227,22 @@ routes:
 				if got := readLines(t, sub.rd, len(tc.want)); !slices.Equal(got, tc.want) {
 					t.Errorf("subscriber got %q, want %q", got, tc.want)
 				}
-				// The idle one got nothing: once it subscribes, its first
-				// line is what the publisher sends next (what it sent
-				// before reached the idle one's loop first).
-				idle.control(t, "SUB zz", "SUBBED zz")
+				// The idle one got nothing (but declared topics): once it
+				// subscribes, what the publisher sends next comes after
+				// all it sent before.
+				io.WriteString(idle.c, "SUB zz\n")
+				var idleGot []string
+				for l := readLines(t, idle.rd, 1)[0]; l != "SUBBED zz"; l = readLines(t, idle.rd, 1)[0] {
+					idleGot = append(idleGot, l) // control output goes between messages
+				}
 				io.WriteString(pub, "zz.end\n")
-				expectLines(t, idle.rd, "zz.end")
-				offered := uint64(len(tc.want) + 1)
+				for l := readLines(t, idle.rd, 1)[0]; l != "zz.end"; l = readLines(t, idle.rd, 1)[0] {
+					idleGot = append(idleGot, l)
+				}
+				if !slices.Equal(idleGot, tc.idle) {
+					t.Errorf("the idle subscriber got %q, want %q", idleGot, tc.idle)
+				}
+				offered := uint64(len(tc.want) + len(tc.idle) + 1)
 				if e := accounted(t, r, "feed", offered); e.Offered != offered || e.MsgsOut != offered {
 					t.Errorf("feed: offered %d, written %d; want %d each", e.Offered, e.MsgsOut, offered)
 				}
