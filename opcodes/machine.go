@@ -65,9 +65,11 @@ type Machine struct {
 	payload [][]byte  // scratch: a message's parts, as slices of its wire
 	iov     []unix.Iovec
 	running *conn
-	wake    []connRef        // blocked senders to run again, in settle
-	cursor  []int            // per group: the next member a round robin tries
-	ups     [][]upstreamConn // per group: conns whose sessions hear of its subscriptions (upstream.go)
+	wake    []connRef // blocked senders to run again, in settle
+	cursor  []int     // per group: the next member a round robin tries
+	// ups holds, per group, the conns whose sessions hear of its
+	// subscriptions (upstream.go).
+	ups [][]upstreamConn
 
 	fanning     bool            // a group send is delivering
 	shared      shareStream     // its message, copied once for every queue

@@ -1,6 +1,10 @@
 package opcodes
 
-import "github.com/pxroute/pxroute/contract"
+import (
+	"slices"
+
+	"github.com/pxroute/pxroute/contract"
+)
 
 // Subscriptions a conn's session makes (contract.Topics): counted holds
 // per prefix, over the same filters, bounds and matcher as in-band
@@ -64,6 +68,9 @@ func (t *connTopics) Cancel(prefix []byte) {
 	}
 	for i := range t.c.ro.filters {
 		f := &t.c.ro.filters[i]
+		if !slices.Contains(t.c.groups, f.group) {
+			continue // left: its holds left the union with it
+		}
 		switch n := f.refs[string(prefix)]; n {
 		case 0:
 		case 1:
@@ -125,6 +132,9 @@ func (m *Machine) dropSessionTopics(c *conn) {
 	}
 	for i := range c.ro.filters {
 		f := &c.ro.filters[i]
+		if !slices.Contains(c.groups, f.group) {
+			continue // left: its holds left the union with it
+		}
 		for p, n := range f.refs {
 			if n&heldBefore != 0 {
 				delete(f.refs, p)

@@ -15,13 +15,15 @@ type terms struct {
 	idleTimed  bool // it has an idle_timeout
 	frameTimed bool // it has a frame_timeout
 	maxFrame   int
-	hwm        int                 // the marks and policy; edges may override them
-	hwmMsgs    int                 // 0: no limit in messages
-	policy     contract.Policy     // PolicyDefault: the edge's
-	maxOut     int                 // largest payload fr can encode; 0: any
-	multi      contract.Multipart  // fr, when its messages have parts; nil: one part each
-	sess       contract.Sessioned  // fr, when its protocol has a session; nil: none
-	subscriber contract.Subscriber // fr, when its sessions subscribe (subscriptions.go); nil: none
+	hwm        int                // the marks and policy; edges may override them
+	hwmMsgs    int                // 0: no limit in messages
+	policy     contract.Policy    // PolicyDefault: the edge's
+	maxOut     int                // largest payload fr can encode; 0: any
+	multi      contract.Multipart // fr, when its messages have parts; nil: one part each
+	sess       contract.Sessioned // fr, when its protocol has a session; nil: none
+
+	// subscriber is fr, when its sessions subscribe (subscriptions.go).
+	subscriber contract.Subscriber
 }
 
 // termsOf returns endpoint ep's terms, made from the settings table the
