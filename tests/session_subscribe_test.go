@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints"
@@ -369,4 +370,80 @@ func nonZero(m map[string]uint64) map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// acceptor is a Go server pxroute connects to: the connections it
+// accepts, in order.
+func acceptor(t *testing.T) (addr string, conns <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			ch <- c
+		}
+	}()
+	return ln.Addr().String(), ch
+}
+
+// acceptSubs takes the next connection pxroute made to a Go server and
+// answers its handshake.
+func acceptSubs(t *testing.T, conns <-chan net.Conn) *subsPeer {
+	t.Helper()
+	var c net.Conn
+	select {
+	case c = <-conns:
+	case <-timeoutC():
+		t.Fatal("pxroute did not connect")
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(ioTimeout))
+	p := &subsPeer{c: c.(*net.TCPConn), rd: bufio.NewReader(c)}
+	io.WriteString(p.c, "HI\n")
+	expectLines(t, p.rd, "HELLO subs", "WELCOME")
+	return p
+}
+
+// Connections pxroute makes keep the seam across reconnects: a subscriber
+// that goes down releases what its session held (the next session
+// subscribes afresh, as a ZeroMQ SUB does), and a source that reconnects
+// hears the current subscriptions once, then their changes.
+func TestSessionSubscriptionsAcrossReconnects(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			pubAddr, pubs := acceptor(t) // the publisher pxroute's source subscribes to
+			subAddr, subs := acceptor(t) // the subscriber pxroute's destination serves
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  up:   {kind: tcp-subs, connect: %q, framing: lines, reconnect_initial: 10ms}
+  feed: {kind: tcp-subs, connect: %q, framing: lines, reconnect_initial: 10ms}
+routes:
+  - {pattern: fanout, from: up, to: feed}
+`, pubAddr, subAddr))
+			sub1 := acceptSubs(t, subs)
+			sub1.control(t, "SUB a.", "SUBBED a.")
+			pub1 := acceptSubs(t, pubs)
+			expectLines(t, pub1.rd, "+a.") // once, whether it synced before or after
+			sub1.c.Close()
+			expectLines(t, pub1.rd, "-a.")
+			sub2 := acceptSubs(t, subs)
+			sub2.control(t, "SUB b.", "SUBBED b.")
+			expectLines(t, pub1.rd, "+b.")
+			pub1.c.Close()
+			pub2 := acceptSubs(t, pubs)
+			sub2.control(t, "SUB c.", "SUBBED c.")
+			expectLines(t, pub2.rd, "+b.", "+c.")
+			io.WriteString(pub2.c, "a.1\nc.1\n")
+			expectLines(t, sub2.rd, "c.1")
+			accounted(t, r, "feed", 1)
+		})
+	}
 }
