@@ -296,6 +296,7 @@ routes:
 			if f.Offered != stuckMsgs || f.Drops["hwm"] == 0 {
 				t.Errorf("stuck subscriber: offered %d (want %d: its topic only), drops %v (want some at hwm)", f.Offered, stuckMsgs, nonZero(f.Drops))
 			}
+			t.Logf("stuck subscriber: offered %d, written %d, queued %d, drops %v", f.Offered, f.MsgsOut, f.Queued, nonZero(f.Drops))
 			w := accounted(t, r, "watch", readerMsgs)
 			if w.Offered != readerMsgs || w.MsgsOut != readerMsgs || len(nonZero(w.Drops)) != 0 {
 				t.Errorf("reader: offered %d, written %d, drops %v; want %d, %d, none", w.Offered, w.MsgsOut, nonZero(w.Drops), readerMsgs, readerMsgs)
