@@ -43,7 +43,9 @@ type Session interface {
 	// Control looks at each message framed once established. control:
 	// it is the session's (a ping, a subscription), answered with reply,
 	// counted in ControlIn, and not handed to the program; false: it is
-	// a message like any other. An error closes the connection.
+	// a message like any other. An error closes the connection. A
+	// session may change its connection's subscriptions here (see
+	// Subscriber and Topics, subscribe.go).
 	Control(msg Message, out []byte) (control bool, reply []byte, err error)
 	// Close returns what to send before the connection's write side ends
 	// (a close frame): best effort, written only where it cannot cut a

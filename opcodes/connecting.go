@@ -230,7 +230,8 @@ func (m *Machine) suspend(c *conn) bool {
 	c.sending, c.recvPending, c.readDone, c.shut = false, false, false, shutNone
 	c.peerGone, c.failed, c.parked, c.blocked = false, false, false, false
 	c.epc, c.wpc = 0, 0
-	c.sess = nil // the next connection has a session of its own
+	m.dropSessionTopics(c) // the next session subscribes afresh
+	c.sess = nil           // the next connection has a session of its own
 	c.life = connDown
 	m.wakeAll(c) // its senders go on: what they send now queues or drops by policy
 	m.retrying(c.ep, d, c.out.msgs())

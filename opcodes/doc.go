@@ -83,6 +83,8 @@
 //	                  overflow.go (edges, policy), queue.go, batch.go (runs),
 //	                  transit.go (cross-loop bounds), noroute.go
 //	pattern support   members.go (groups, relay names, announce), topics.go,
+//	                  subscriptions.go (a session's topics), upstream.go (a
+//	                  fan-out's subscriptions to its sources' sessions),
 //	                  sanitize.go, request.go (request/reply)
 //	figures           stats.go, terms.go (per-endpoint terms), start_error.go
 //
@@ -131,7 +133,9 @@
 // conn), and written ahead of the queue's next message not begun, never
 // inside one a write has started. A sessioned conn is
 // never cut through, spliced or framed in runs: its session sees each
-// message.
+// message. A contract.Subscriber's session changes its conn's topics from
+// Control (subscriptions.go), and a contract.Upstream session hears of
+// the subscriptions of the fan-outs its conn feeds (upstream.go).
 //
 // Framing finds message boundaries: a contract.Framing per endpoint
 // (terms.fr), the input carried over between reads (input.go), and the

@@ -67,6 +67,9 @@ type Machine struct {
 	running *conn
 	wake    []connRef // blocked senders to run again, in settle
 	cursor  []int     // per group: the next member a round robin tries
+	// ups holds, per group, the conns whose sessions hear of its
+	// subscriptions (upstream.go).
+	ups [][]upstreamConn
 
 	fanning     bool            // a group send is delivering
 	shared      shareStream     // its message, copied once for every queue
@@ -171,6 +174,8 @@ func (m *Machine) Mail(v any) {
 		m.retire(v)
 	case linkMail:
 		m.linkDrained(v.to)
+	case upstreamMail:
+		m.upstreamChanged(v)
 	case finishMail:
 		m.finishing = true
 		m.port.After(v.deadline, token(tagDrain, 0, 0))

@@ -31,31 +31,10 @@ func (m *Machine) subscribe(c *conn, g uint32) {
 	add, prefix := p[0] == '+' || p[0] == 1, p[1:]
 	f := c.roles().filterIn(g)
 	if !add {
-		f.topics.remove(prefix)
+		m.removeTopic(f, prefix)
 		return
 	}
-	if f.topics.contains(prefix) {
-		return
-	}
-	refusal := NumTopicRefusals
-	maxTopics, maxBytes := m.rt.set[c.ep].TopicBounds()
-	switch {
-	case len(prefix) > maxBytes:
-		refusal = RefuseMaxTopicBytes
-	case f.topics.len() >= maxTopics:
-		refusal = RefuseMaxTopics
-	}
-	if refusal != NumTopicRefusals {
-		m.counters[c.ep].TopicsRefused[refusal]++
-		if !f.refusing {
-			f.refusing = true // say so once per episode, not per subscription
-			m.log.Warn("refusing subscriptions", "endpoint", m.prog.Endpoints[c.ep], "reason", refusal,
-				"topics", f.topics.len(), "bytes", len(prefix))
-		}
-		return
-	}
-	f.refusing = false
-	f.topics.add(prefix)
+	m.addTopic(c, f, prefix) // subscriptions.go
 }
 
 // name gives c the name others see it by: its peer's address, or the
@@ -180,12 +159,17 @@ func (m *Machine) join(c *conn, g, topics uint32) {
 	if slices.Contains(c.groups, g) {
 		return // a reconnected conn runs its program again
 	}
-	if topics > 0 {
-		f := c.roles().filterIn(g) // declared topics are the operator's: not bounded
-		for _, t := range m.prog.Topics[topics-1] {
-			f.topics.add([]byte(t))
+	// A Subscriber's conn starts with nothing in a fan-out, as a ZeroMQ
+	// SUB does; declared topics are the operator's: not bounded.
+	if topics > 0 || c.terms.subscriber != nil && m.rt.isFanout(g) {
+		f := c.roles().filterIn(g)
+		if topics > 0 {
+			for _, t := range m.prog.Topics[topics-1] {
+				f.topics.add([]byte(t))
+			}
 		}
 	}
+	m.unionJoin(c, g) // upstream.go
 	m.groups[g] = append(m.groups[g], c)
 	c.groups = append(c.groups, g)
 	m.rt.members[int(g)*len(m.rt.machines)+m.id].Add(1)
@@ -194,6 +178,7 @@ func (m *Machine) join(c *conn, g, topics uint32) {
 
 func (m *Machine) leave(c *conn) {
 	for _, g := range c.groups {
+		m.unionLeave(c, g) // upstream.go
 		list := m.groups[g]
 		for i, x := range list {
 			if x == c {

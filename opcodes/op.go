@@ -178,6 +178,10 @@ type Prog struct {
 	// an edge in none is counted but reported under no route.
 	Routes []RouteEdges
 	Topics [][]string // topic prefix sets, indexed by Alt-1 of join (0: no filter)
+	// Feeds lists, per endpoint, the fan-out groups its conns send to:
+	// their sessions hear of the groups' subscriptions (contract.Upstream,
+	// upstream.go). Absent or shorter than Endpoints: none.
+	Feeds [][]uint32
 	// Pin keeps each endpoint's conns on one loop: Pin[ep] >= 0 puts them
 	// all on loop Pin[ep] mod loops (routes whose senders block on a group
 	// need their conns together); -1 or absent spreads them.

@@ -38,6 +38,10 @@ type Runtime struct {
 	machines []*Machine
 	members  []atomic.Int32 // [group*loops + loop]: members on each loop
 	rooms    []roomNames    // per group: relay member names, unique over the loops
+	// unions holds each group's subscriptions over its destinations, for
+	// the sessions that feed it (upstream.go); nil where none could hear.
+	unions []*topicUnion
+	fanout []bool // per group: a fan-out's destinations (topics apply)
 	// listenConns counts each listener's open connections over all
 	// loops, for max_conns.
 	listenConns []atomic.Int64
@@ -94,6 +98,7 @@ func Start(cfg Config) (*Runtime, error) {
 		idle:         make(chan struct{}),
 		exited:       make(chan struct{}),
 	}
+	rt.unions, rt.fanout = newUnions(p, cfg.Settings)
 	// Framings with one name encode alike: number them once, so a delivery
 	// compares integers, not interfaces.
 	rt.frIDs = make([]uint32, len(cfg.Endpoints))

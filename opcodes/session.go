@@ -53,11 +53,13 @@ func (m *Machine) openSession(c *conn) {
 	if f == nil {
 		return
 	}
-	s := &session{
-		s:        f.NewSession(m.rt.eps[c.ep].Role()),
-		deadline: time.Now().Add(m.rt.set[c.ep].HandshakeTimeout()).UnixNano(),
-	}
+	s := &session{deadline: time.Now().Add(m.rt.set[c.ep].HandshakeTimeout()).UnixNano()}
 	c.sess = s
+	if sub := c.terms.subscriber; sub != nil {
+		s.s = sub.NewSubscriber(m.rt.eps[c.ep].Role(), &connTopics{m: m, c: c, s: s})
+	} else {
+		s.s = f.NewSession(m.rt.eps[c.ep].Role())
+	}
 	m.ctlOut(c, s.s.Start(nil))
 }
 
@@ -139,6 +141,7 @@ func (m *Machine) established(c *conn) {
 			m.log.Info("session handshakes complete again", "endpoint", m.prog.Endpoints[c.ep], "failed", n)
 		}
 	}
+	m.syncUpstream(c) // upstream.go
 	if c.queued() > 0 {
 		m.wantWrite(c)
 	}

@@ -21,6 +21,9 @@ type terms struct {
 	maxOut     int                // largest payload fr can encode; 0: any
 	multi      contract.Multipart // fr, when its messages have parts; nil: one part each
 	sess       contract.Sessioned // fr, when its protocol has a session; nil: none
+
+	// subscriber is fr, when its sessions subscribe (subscriptions.go).
+	subscriber contract.Subscriber
 }
 
 // termsOf returns endpoint ep's terms, made from the settings table the
@@ -40,6 +43,7 @@ func (m *Machine) termsOf(ep uint32) *terms {
 			t.multi, _ = s.Framing.(contract.Multipart)
 			if !t.dgram {
 				t.sess, _ = s.Framing.(contract.Sessioned)
+				t.subscriber, _ = s.Framing.(contract.Subscriber)
 			}
 			if cp, ok := s.Framing.(contract.Capped); ok {
 				t.maxOut = cp.MaxPayload()

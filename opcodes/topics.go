@@ -30,6 +30,22 @@ type filter struct {
 	group    uint32
 	topics   prefixTree
 	refusing bool // in an episode of refused subscriptions: logged once
+	// refs counts a session's holds on each prefix it subscribed to
+	// (subscriptions.go); in-band and declared prefixes have none.
+	refs map[string]uint32
+}
+
+// filterOrNil returns r's filter for group g, or nil: it takes everything.
+func (r *roles) filterOrNil(g uint32) *filter {
+	if r == nil {
+		return nil
+	}
+	for i := range r.filters {
+		if r.filters[i].group == g {
+			return &r.filters[i]
+		}
+	}
+	return nil
 }
 
 // filterIn returns r's filter for group g, making an empty one (which
@@ -123,6 +139,21 @@ func (t *prefixTree) matches(payload []byte) bool {
 		}
 		payload = payload[len(n.label):]
 	}
+}
+
+// each calls fn with each of t's prefixes, valid during the call only.
+func (t *prefixTree) each(fn func(p []byte)) {
+	var walk func(n *topicNode, path []byte)
+	walk = func(n *topicNode, path []byte) {
+		path = append(path, n.label...)
+		if n.end {
+			fn(path)
+		}
+		for _, k := range n.kids {
+			walk(k, path)
+		}
+	}
+	walk(&t.root, nil)
 }
 
 // contains reports whether p itself is one of t's prefixes.

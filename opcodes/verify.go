@@ -37,6 +37,16 @@ func (p *Prog) Verify() error {
 		}
 		return true
 	}
+	if len(p.Feeds) > len(p.Endpoints) {
+		errs = append(errs, fmt.Errorf("verify: feeds for %d endpoints, program has %d", len(p.Feeds), len(p.Endpoints)))
+	}
+	for ep, gs := range p.Feeds {
+		for _, g := range gs {
+			if g >= groups {
+				errs = append(errs, fmt.Errorf("verify: endpoint %d feeds group %d, out of range", ep, g))
+			}
+		}
+	}
 	if len(p.Pin) > 0 && len(p.Pin) != len(p.Endpoints) {
 		errs = append(errs, fmt.Errorf("verify: %d pins for %d endpoints", len(p.Pin), len(p.Endpoints)))
 	}

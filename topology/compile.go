@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/pxroute/pxroute/contract"
@@ -142,11 +143,28 @@ func (c *compiler) groups() {
 		var gs [2]uint32
 		if spec := rt.Pattern.spec(); spec.group != "" {
 			gs[0] = add(rt, i, spec.group, rt.refs(spec.groupEnd))
+			if spec.topics {
+				c.feeds(rt.From, gs[0]-1)
+			}
 		}
 		if len(rt.Tap) > 0 {
 			gs[1] = add(rt, i, "tap", rt.Tap)
 		}
 		c.group[rt] = gs
+	}
+}
+
+// feeds records that the sources' conns send to topic group g: their
+// sessions hear of its subscriptions (contract.Upstream).
+func (c *compiler) feeds(sources []Ref, g uint32) {
+	if c.prog.Feeds == nil {
+		c.prog.Feeds = make([][]uint32, len(c.prog.Endpoints))
+	}
+	for _, ref := range sources {
+		ep := c.index[ref.Name]
+		if !slices.Contains(c.prog.Feeds[ep], g) {
+			c.prog.Feeds[ep] = append(c.prog.Feeds[ep], g)
+		}
 	}
 }
 
