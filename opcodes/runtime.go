@@ -350,33 +350,33 @@ func (rt *Runtime) Stats() Stats {
 			s.Ops[op.String()] += m.pub.ops[op].Load()
 		}
 		for i := range s.Endpoints {
-			e, p := &s.Endpoints[i], &m.pub.eps[i]
+			e, p := &s.Endpoints[i], m.pub.eps[i].load()
 			e.Active += m.pub.active[i].Load()
-			e.Opened += p.Opened.Load()
-			e.Closed += p.Closed.Load()
-			e.Errors += p.Errors.Load()
-			e.IdleClosed += p.IdleClosed.Load()
-			e.FrameTimeouts += p.FrameTimeouts.Load()
-			e.ReplyTimeouts += p.ReplyTimeouts.Load()
-			e.Unanswered += p.Unanswered.Load()
+			e.Opened += p.Opened
+			e.Closed += p.Closed
+			e.Errors += p.Errors
+			e.IdleClosed += p.IdleClosed
+			e.FrameTimeouts += p.FrameTimeouts
+			e.ReplyTimeouts += p.ReplyTimeouts
+			e.Unanswered += p.Unanswered
 			for r := range NumRefusals {
-				e.Refused[r.String()] += p.Refused[r].Load()
+				e.Refused[r.String()] += p.Refused[r]
 			}
 			for r := range NumTopicRefusals {
-				e.TopicsRefused[r.String()] += p.TopicsRefused[r].Load()
+				e.TopicsRefused[r.String()] += p.TopicsRefused[r]
 			}
-			e.BytesIn += p.BytesIn.Load()
-			e.BytesOut += p.BytesOut.Load()
-			e.MsgsIn += p.MsgsIn.Load()
-			e.MsgsOut += p.MsgsOut.Load()
-			e.ControlIn += p.ControlIn.Load()
-			e.ControlOut += p.ControlOut.Load()
-			e.Offered += p.Offered.Load()
-			e.QueuedB += p.Queued.Load()
-			e.QueuedMsgs += p.QueuedMsgs.Load()
+			e.BytesIn += p.BytesIn
+			e.BytesOut += p.BytesOut
+			e.MsgsIn += p.MsgsIn
+			e.MsgsOut += p.MsgsOut
+			e.ControlIn += p.ControlIn
+			e.ControlOut += p.ControlOut
+			e.Offered += p.Offered
+			e.QueuedB += p.Queued
+			e.QueuedMsgs += p.QueuedMsgs
 			for d := range NumDrops {
-				e.Drops[d.String()] += p.Drops[d].Load()
-				e.Lost[d.String()] += p.Lost[d].Load()
+				e.Drops[d.String()] += p.Drops[d]
+				e.Lost[d.String()] += p.Lost[d]
 			}
 		}
 	}

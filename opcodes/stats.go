@@ -1,6 +1,7 @@
 package opcodes
 
 import (
+	"runtime"
 	"sync/atomic"
 )
 
@@ -58,6 +59,10 @@ type epCounters struct {
 }
 
 type epPublished struct {
+	// seq is odd while a store is under way: a reader that saw it odd, or
+	// changed, reads again, so it never sums fields of two turns (an
+	// endpoint's Offered from one and its MsgsOut from the next).
+	seq                                atomic.Uint64
 	Opened, Closed, Errors             atomic.Uint64
 	IdleClosed                         atomic.Uint64
 	FrameTimeouts                      atomic.Uint64
@@ -75,6 +80,8 @@ type epPublished struct {
 }
 
 func (p *epPublished) store(c *epCounters) {
+	p.seq.Add(1)
+	defer p.seq.Add(1)
 	p.Opened.Store(c.Opened)
 	p.Closed.Store(c.Closed)
 	p.Errors.Store(c.Errors)
@@ -101,6 +108,51 @@ func (p *epPublished) store(c *epCounters) {
 	}
 	p.Queued.Store(c.Queued)
 	p.QueuedMsgs.Store(c.QueuedMsgs)
+}
+
+// load returns the figures of one store, whole (see seq).
+func (p *epPublished) load() epCounters {
+	for spins := 0; ; spins++ {
+		if seq := p.seq.Load(); seq&1 == 0 {
+			c := p.read()
+			if p.seq.Load() == seq {
+				return c
+			}
+		}
+		if spins >= 8 {
+			runtime.Gosched() // the loop is mid-store: let it finish
+		}
+	}
+}
+
+func (p *epPublished) read() (c epCounters) {
+	c.Opened = p.Opened.Load()
+	c.Closed = p.Closed.Load()
+	c.Errors = p.Errors.Load()
+	c.IdleClosed = p.IdleClosed.Load()
+	c.FrameTimeouts = p.FrameTimeouts.Load()
+	c.ReplyTimeouts = p.ReplyTimeouts.Load()
+	c.Unanswered = p.Unanswered.Load()
+	for i := range c.Refused {
+		c.Refused[i] = p.Refused[i].Load()
+	}
+	for i := range c.TopicsRefused {
+		c.TopicsRefused[i] = p.TopicsRefused[i].Load()
+	}
+	c.BytesIn = p.BytesIn.Load()
+	c.BytesOut = p.BytesOut.Load()
+	c.MsgsIn = p.MsgsIn.Load()
+	c.MsgsOut = p.MsgsOut.Load()
+	c.ControlIn = p.ControlIn.Load()
+	c.ControlOut = p.ControlOut.Load()
+	c.Offered = p.Offered.Load()
+	for i := range c.Drops {
+		c.Drops[i] = p.Drops[i].Load()
+		c.Lost[i] = p.Lost[i].Load()
+	}
+	c.Queued = p.Queued.Load()
+	c.QueuedMsgs = p.QueuedMsgs.Load()
+	return c
 }
 
 // EndpointStats are an endpoint's figures summed over loops.
