@@ -245,7 +245,7 @@ func WriteMetrics(w io.Writer, s Stats) {
 			sample("pxroute_endpoint_refused_connections_total", e.Refused[reason], "endpoint", e.Name, "reason", reason)
 		}
 	}
-	family("pxroute_endpoint_refused_topics_total", "counter", "In-band subscriptions refused, by reason.")
+	family("pxroute_endpoint_refused_topics_total", "counter", "Subscriptions refused (in band or a session's), by reason.")
 	for _, e := range s.Endpoints {
 		for _, reason := range sortedKeys(e.TopicsRefused) {
 			sample("pxroute_endpoint_refused_topics_total", e.TopicsRefused[reason], "endpoint", e.Name, "reason", reason)
