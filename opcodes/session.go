@@ -18,7 +18,10 @@ import (
 //     conn only queue;
 //   - each message framed after it: Control, which keeps pings and the
 //     like from the program and answers them;
-//   - the write side ends (a half-close once drained, or a close): Close.
+//   - the write side ends (a half-close once drained, or a close): Close;
+//   - and, for a session that is a contract.Ticker on a Clocked framing,
+//     every tick of the loop's sweep once established: Tick
+//     (session_tick.go).
 //
 // What the hooks write is control output, kept apart from the queue in
 // session.ctl: it is not a message (not offered, counted or dropped as
@@ -29,10 +32,11 @@ import (
 // session is a conn's session state.
 type session struct {
 	s        contract.Session
-	done     bool  // the handshake is done: messages flow both ways
-	bye      bool  // Close was called: its words are in ctl or gone
-	deadline int64 // unix nanoseconds by which the handshake must be done
-	took     int   // bytes the handshake consumed so far (max_frame bounds it)
+	done     bool         // the handshake is done: messages flow both ways
+	bye      bool         // Close was called: its words are in ctl or gone
+	deadline int64        // unix nanoseconds by which the handshake must be done
+	took     int          // bytes the handshake consumed so far (max_frame bounds it)
+	clock    sessionClock // last read and write, when it ticks (session_tick.go)
 
 	// ctl is control output not yet written; ctl[:ctlSent] lead the
 	// write under way (inline or in the port).
@@ -58,6 +62,7 @@ func (m *Machine) openSession(c *conn) {
 		deadline: time.Now().Add(m.rt.set[c.ep].HandshakeTimeout()).UnixNano(),
 	}
 	c.sess = s
+	m.startTicking(c)
 	m.ctlOut(c, s.s.Start(nil))
 }
 
