@@ -32,11 +32,10 @@ import (
 // session is a conn's session state.
 type session struct {
 	s        contract.Session
-	done     bool         // the handshake is done: messages flow both ways
-	bye      bool         // Close was called: its words are in ctl or gone
-	deadline int64        // unix nanoseconds by which the handshake must be done
-	took     int          // bytes the handshake consumed so far (max_frame bounds it)
-	clock    sessionClock // last read and write, when it ticks (session_tick.go)
+	done     bool  // the handshake is done: messages flow both ways
+	bye      bool  // Close was called: its words are in ctl or gone
+	deadline int64 // unix nanoseconds by which the handshake must be done
+	took     int   // bytes the handshake consumed so far (max_frame bounds it)
 
 	// ctl is control output not yet written; ctl[:ctlSent] lead the
 	// write under way (inline or in the port).
@@ -44,6 +43,8 @@ type session struct {
 	ctlSent int
 
 	one [1]contract.Part // a single-part message's part, for Control
+
+	clock sessionClock // last read and write, when it ticks (session_tick.go)
 }
 
 // keepCtl is the control buffer's capacity kept once it empties.

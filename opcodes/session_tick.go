@@ -102,6 +102,11 @@ func (m *Machine) tickSessions(now int64) {
 		if !s.done || s.bye || c.failed {
 			continue
 		}
+		if c.blocked {
+			// Not reading (its sends wait on a full queue): the peer's
+			// silence is ours, not its; count it as heard meanwhile.
+			s.clock.lastRead = now
+		}
 		out, err := e.t.Tick(now, s.clock.lastRead, s.clock.lastWrite, s.ctl)
 		if m.ctlOut(c, out); c.failed {
 			continue

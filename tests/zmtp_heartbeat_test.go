@@ -174,6 +174,50 @@ routes:
 			t.Fatalf("%d log lines name the TTL, want 1:\n%s", n, logs.String())
 		}
 	}},
+	{"a-peer-pxroute-stopped-reading-under-backpressure-is-not-closed-as-silent", func(t *testing.T, v variant) {
+		r := start(t, v, `
+endpoints:
+  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull, heartbeat_interval: 100ms, heartbeat_timeout: 200ms}
+  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines, sndbuf: 4KiB, high_water: 8KiB, overflow: block}
+routes:
+  - {pattern: fanout, from: in, to: out}
+`)
+		sub := dial(t, r.Addr("out")) // a subscriber that never reads
+		sub.SetReadBuffer(2048)
+		waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "out").Active == 1 })
+		c, _ := rawPeerUp(t, r.Addr("in"), "PUSH")
+		go func() { // more than every buffer holds; ends when c closes
+			line := rawMessage(strings.Repeat("x", 1023) + "\n")
+			for range 4096 {
+				if _, err := c.Write(line); err != nil {
+					return
+				}
+			}
+		}()
+		// Blocked: the subscriber's queue at its mark and nothing read
+		// from the peer for a while (the buffers between them full).
+		last, still := uint64(0), 0
+		waitFor(t, "pxroute blocked on the subscriber", func() bool {
+			n := zmtpFigs(r.Stats(), "in").MsgsIn
+			if n != last || zmtpFigs(r.Stats(), "out").QueuedB < 6<<10 {
+				last, still = n, 0
+			} else {
+				still++
+			}
+			return still >= 60 // 300 ms of 5 ms polls
+		})
+		// Five heartbeat timeouts while pxroute does not read the peer:
+		// its silence is pxroute's own, and it is not closed for it.
+		before := zmtpFigs(r.Stats(), "in").MsgsIn
+		time.Sleep(time.Second)
+		in := zmtpFigs(r.Stats(), "in")
+		if in.MsgsIn != before {
+			t.Fatalf("in read %d messages meanwhile: not blocked, the case is not made", in.MsgsIn-before)
+		}
+		if in.Errors != 0 || in.Active != 1 {
+			t.Fatalf("in: errors %d, active %d: closed for a silence pxroute made", in.Errors, in.Active)
+		}
+	}},
 }
 
 func TestZMTPHeartbeats(t *testing.T) {
