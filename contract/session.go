@@ -27,6 +27,9 @@ type Sessioned interface {
 // Being never dropped, it is bounded instead: more than the endpoint's
 // max_frame of it unwritten (a peer that pings and never reads the
 // pongs) closes the connection, counted in Errors.
+//
+// A session that acts on time (heartbeats) is also a Ticker, and its
+// framing Clocked (session_tick.go).
 type Session interface {
 	// Start returns what to send as soon as the connection is up (a
 	// greeting), before anything else; out unchanged: nothing.

@@ -15,6 +15,7 @@ type zmtpKeys struct {
 	hasSubscribe bool
 	maxParts     int64
 	hasMaxParts  bool
+	heartbeat    zmtpHeartbeatKeys // zmtp_heartbeat_config.go
 }
 
 func parseZMTPKeys(p Params, name string, only func(key string, present bool, framings string)) zmtpKeys {
@@ -25,6 +26,7 @@ func parseZMTPKeys(p Params, name string, only func(key string, present bool, fr
 	only("socket", k.hasSocket, "zmtp")
 	only("subscribe", k.hasSubscribe, "zmtp")
 	only("max_parts", k.hasMaxParts, "zmtp")
+	k.heartbeat = parseZMTPHeartbeatKeys(p, name, only)
 	if name == "" {
 		for _, c := range []struct {
 			key     string
@@ -60,6 +62,10 @@ func (k zmtpKeys) framing(p Params, stream bool) contract.Framing {
 			return nil
 		}
 		f.maxParts = int(k.maxParts)
+	}
+	var ok bool
+	if f.heartbeat, ok = k.heartbeat.heartbeat(p); !ok {
+		return nil
 	}
 	switch {
 	case k.hasSubscribe && !typ.subscriber():

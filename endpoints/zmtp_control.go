@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -47,6 +48,7 @@ func (s *zmtpSession) command(body, out []byte) (bool, []byte, error) {
 		if len(ctx) > maxPingContext {
 			return true, out, fmt.Errorf("zmtp: PING context of %d bytes, over RFC 37's %d", len(ctx), maxPingContext)
 		}
+		s.peerPinged(binary.BigEndian.Uint16(cmd.data))
 		return true, appendZMTPCmd(out, "PONG", ctx), nil
 	case "SUBSCRIBE", "CANCEL":
 		if s.f.socket.publisher() {

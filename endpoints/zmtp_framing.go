@@ -42,6 +42,7 @@ type zmtpFraming struct {
 	maxFrame      int      // the endpoint's max_frame, for the handshake
 	maxTopics     int      // distinct subscriptions one peer may hold
 	maxTopicBytes int
+	heartbeat     zmtpHeartbeat // PINGs and their timeouts (zmtp_heartbeat.go)
 }
 
 func (*zmtpFraming) Name() string     { return "zmtp" }

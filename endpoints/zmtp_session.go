@@ -48,6 +48,8 @@ type zmtpSession struct {
 	// prefix subscribed twice needs two cancels, as in libzmq.
 	subs  map[string]int
 	onSub func(prefix []byte, subscribe bool)
+
+	beats zmtpBeats // heartbeats (zmtp_heartbeat.go)
 }
 
 func newZMTPSession(f *zmtpFraming, role contract.Role) *zmtpSession {

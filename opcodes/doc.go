@@ -126,7 +126,11 @@
 // or 10 s); on each message framed after it (Control: a ping is answered
 // and never reaches the program); and when the write side ends, at a
 // half-close once drained or at close (Close: a closing frame, best
-// effort). What the hooks write is control output, kept in the session
+// effort). A session that acts on time (heartbeats) is a contract.Ticker
+// on a contract.Clocked framing: the loop's one sweep timer ticks it,
+// from a per-loop list of ticking sessions, at the shortest period any
+// framing asks (session_tick.go); no conn has a timer of its own. What
+// the hooks write is control output, kept in the session
 // apart from the queue: not a message (not in Offered, MsgsOut or
 // QueuedMsgs, never dropped by an overflow policy; counted in ControlOut,
 // its bytes in BytesOut; more than max_frame of it unwritten closes the

@@ -7,11 +7,14 @@ import (
 )
 
 // The idle sweep: one timer a loop closes conns past idle_timeout or
-// frame_timeout, or whose session's handshake is overdue.
+// frame_timeout, or whose session's handshake is overdue, and ticks the
+// sessions that act on time (session_tick.go).
 
 // armIdleSweep starts the loop's idle sweep if any endpoint has an
-// idle_timeout or frame_timeout: every quarter of the shortest one, conns
-// past theirs are closed. One timer a loop, not one per connection.
+// idle_timeout or frame_timeout, or a session with a handshake or ticks:
+// every quarter of the shortest timeout, conns past theirs are closed;
+// every tick period, if shorter, the ticking sessions are ticked. One
+// timer a loop, not one per connection.
 func (m *Machine) armIdleSweep() {
 	var shortest time.Duration
 	for i := range m.rt.set {
@@ -25,10 +28,16 @@ func (m *Machine) armIdleSweep() {
 			}
 		}
 	}
-	if shortest == 0 {
+	if shortest > 0 {
+		m.ticks.walkEvery = max(shortest/4, idleSweepMin)
+	}
+	m.idleEvery = m.ticks.walkEvery
+	if tick := m.tickPeriod(); tick > 0 && (m.idleEvery == 0 || tick < m.idleEvery) {
+		m.idleEvery = tick
+	}
+	if m.idleEvery == 0 {
 		return
 	}
-	m.idleEvery = max(shortest/4, idleSweepMin)
 	m.port.After(m.idleEvery, token(tagIdle, 0, 0))
 }
 
@@ -39,12 +48,25 @@ func (m *Machine) armIdleSweep() {
 // makes that look not wait, and is handled after what it brings.
 type sweepMail struct{}
 
-// sweepIdle closes the conns quiet for longer than their idle_timeout.
+// sweepIdle ticks the ticking sessions, and, when its walk is due, closes
+// the conns quiet for longer than their idle_timeout.
 func (m *Machine) sweepIdle() {
 	if m.stopping {
 		return
 	}
 	now := time.Now().UnixNano()
+	m.tickSessions(now)
+	if m.ticks.walkEvery > 0 && now >= m.ticks.walkNext {
+		// Due again a tick early rather than a tick late.
+		m.ticks.walkNext = now + int64(m.ticks.walkEvery) - int64(m.idleEvery)/2
+		m.walkIdle(now)
+	}
+	m.port.After(m.idleEvery, token(tagIdle, 0, 0))
+}
+
+// walkIdle closes the conns past their idle_timeout or frame_timeout, or
+// whose handshake is overdue.
+func (m *Machine) walkIdle(now int64) {
 	for _, c := range m.conns {
 		if c == nil || c.closed() || c.down() || m.handshakeExpired(c, now) {
 			continue
@@ -62,5 +84,4 @@ func (m *Machine) sweepIdle() {
 			m.close(c, DropDisconnect)
 		}
 	}
-	m.port.After(m.idleEvery, token(tagIdle, 0, 0))
 }

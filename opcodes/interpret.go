@@ -59,6 +59,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			if c.terms.idleTimed {
 				c.lastIO = time.Now().UnixNano()
 			}
+			c.stampRead()
 			if len(c.cur) == 0 && len(c.in) == 0 {
 				c.cur, c.buf = cp.Buf.B[:cp.N], cp.Buf
 			} else {

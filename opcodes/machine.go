@@ -99,6 +99,7 @@ type Machine struct {
 	reopenWait map[uint32]*contract.BackoffState // start pc -> its retry schedule
 	links      []link                            // per endpoint: connect episodes (connecting.go)
 	idleEvery  time.Duration                     // the idle sweep's period; 0: none
+	ticks      tickState                         // the sweep's schedule and the sessions it ticks (session_tick.go)
 	retired    []bool                            // endpoints a reload retired; nil: none
 	retiring   []*conn                           // their conns, closing once drained
 	req        requestState                      // request/reply: held requests, the reply_timeout sweep

@@ -425,6 +425,7 @@ func (m *Machine) wrote(c *conn, n int) {
 	if n < 0 || n == 0 && !c.terms.dgram { // a datagram may be empty
 		return
 	}
+	c.stampWrite()
 	if c.sess != nil && c.sess.ctlSent > 0 {
 		k := c.sess.wroteCtl(n) // control output leads the write
 		m.counters[c.ep].BytesOut += uint64(k)

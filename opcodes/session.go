@@ -18,7 +18,10 @@ import (
 //     conn only queue;
 //   - each message framed after it: Control, which keeps pings and the
 //     like from the program and answers them;
-//   - the write side ends (a half-close once drained, or a close): Close.
+//   - the write side ends (a half-close once drained, or a close): Close;
+//   - and, for a session that is a contract.Ticker on a Clocked framing,
+//     every tick of the loop's sweep once established: Tick
+//     (session_tick.go).
 //
 // What the hooks write is control output, kept apart from the queue in
 // session.ctl: it is not a message (not offered, counted or dropped as
@@ -40,6 +43,8 @@ type session struct {
 	ctlSent int
 
 	one [1]contract.Part // a single-part message's part, for Control
+
+	clock sessionClock // last read and write, when it ticks (session_tick.go)
 }
 
 // keepCtl is the control buffer's capacity kept once it empties.
@@ -60,6 +65,7 @@ func (m *Machine) openSession(c *conn) {
 	} else {
 		s.s = f.NewSession(m.rt.eps[c.ep].Role())
 	}
+	m.startTicking(c)
 	m.ctlOut(c, s.s.Start(nil))
 }
 

@@ -205,6 +205,7 @@ func (m *Machine) streamSplicedIn(c *conn, cp *completion.Completion) {
 		if c.terms.idleTimed {
 			c.lastIO = time.Now().UnixNano()
 		}
+		c.stampRead()
 		c.streamLeft -= cp.N
 		if d == nil || d.failed || d.shut == shutDone {
 			b.streamLost = true

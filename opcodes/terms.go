@@ -14,6 +14,7 @@ type terms struct {
 	ignoreEOF  bool
 	idleTimed  bool // it has an idle_timeout
 	frameTimed bool // it has a frame_timeout
+	ticks      bool // its sessions tick (session_tick.go): its conns' I/O is stamped
 	maxFrame   int
 	hwm        int                // the marks and policy; edges may override them
 	hwmMsgs    int                // 0: no limit in messages
@@ -44,6 +45,7 @@ func (m *Machine) termsOf(ep uint32) *terms {
 			if !t.dgram {
 				t.sess, _ = s.Framing.(contract.Sessioned)
 				t.subscriber, _ = s.Framing.(contract.Subscriber)
+				t.ticks = tickEvery(s) > 0
 			}
 			if cp, ok := s.Framing.(contract.Capped); ok {
 				t.maxOut = cp.MaxPayload()

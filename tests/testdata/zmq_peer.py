@@ -4,6 +4,8 @@
 argv[1] is a JSON spec:
   {"type": "PUSH", "bind": "tcp://127.0.0.1:0" | "connect": "tcp://...",
    "subscribe": [hex, ...] (SUB: prefixes),
+   "heartbeat_ivl", "heartbeat_timeout", "heartbeat_ttl": milliseconds
+   (ZMQ_HEARTBEAT_IVL, _TIMEOUT, _TTL; libzmq's defaults when absent),
    "timeout": seconds (the whole run; SIGALRM ends it, exit 3),
    "actions": [...]}
 Actions, in order:
@@ -48,6 +50,9 @@ def main():
     ctx = zmq.Context()
     s = ctx.socket(getattr(zmq, spec["type"]))
     s.linger = 2000
+    for key in ("heartbeat_ivl", "heartbeat_timeout", "heartbeat_ttl"):
+        if key in spec:
+            s.setsockopt(getattr(zmq, key.upper()), spec[key])
     for prefix in spec.get("subscribe", []):
         s.setsockopt(zmq.SUBSCRIBE, bytes.fromhex(prefix))
     if "bind" in spec:
