@@ -79,9 +79,7 @@ func TestBridgeUpstreamRefused(t *testing.T) {
 }
 
 func testBridgeUpstreamRefused(t *testing.T, v variant, framing string) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	upstream := ln.Addr().String()
-	ln.Close()
+	upstream := closedPort(t)
 	r := start(t, v, fmt.Sprintf(`
 endpoints:
   front: {kind: tcp, listen: "127.0.0.1:0", framing: %s}
