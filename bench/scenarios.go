@@ -18,7 +18,8 @@ func allScenarios() []scenario {
 		out = append(out, fanoutScenario(n))
 	}
 	out = append(out, inprocScenario(), echoScenario(), idleScenario(), latencyScenario(), chatScenario(), fileScenario())
-	return append(out, zmqForwarderScenario(10), zmqForwarderScenario(100))
+	return append(out, zmqForwarderScenario(10, false), zmqForwarderScenario(100, false),
+		zmqForwarderScenario(10, true), zmqForwarderScenario(100, true))
 }
 
 // dur is how long a timed measurement runs.
