@@ -6,9 +6,9 @@
  *                                     BIND, sending 64-byte messages until
  *                                     killed: a blocking send waits at its
  *                                     high-water mark instead of dropping, so
- *                                     the publisher offers exactly what the
- *                                     forwarder takes and burns no CPU on
- *                                     messages nobody will get
+ *                                     the publisher offers what the
+ *                                     forwarder reads and burns no CPU on
+ *                                     messages it would drop unread
  *   zmq_load sub CONNECT N WARM MEAS  N SUB sockets subscribed to everything
  *                                     (""), polled by one thread; counts
  *                                     what they all receive in the MEAS ms
@@ -27,9 +27,6 @@
  *   zmq_load proxy CONNECT BIND       zmq_proxy(XSUB connected to CONNECT,
  *                                     XPUB bound at BIND), libzmq defaults,
  *                                     as a user runs it
- *   zmq_load proxy-nodrop CONNECT BIND  the same with ZMQ_XPUB_NODROP on the
- *                                     XPUB: a full subscriber holds the
- *                                     proxy back instead of losing messages
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -254,13 +251,12 @@ static int rawsub(const char *addr, int n, int warm, int meas)
 	_exit(0);
 }
 
-static int proxy(const char *connect, const char *bind, int nodrop)
+static int proxy(const char *connect, const char *bind)
 {
 	void *ctx = zmq_ctx_new();
 	void *xsub = zmq_socket(ctx, ZMQ_XSUB);
 	void *xpub = zmq_socket(ctx, ZMQ_XPUB);
-	if (zmq_setsockopt(xpub, ZMQ_XPUB_NODROP, &nodrop, sizeof nodrop) ||
-	    zmq_connect(xsub, connect) || zmq_bind(xpub, bind))
+	if (zmq_connect(xsub, connect) || zmq_bind(xpub, bind))
 		die("proxy");
 	zmq_proxy(xsub, xpub, NULL);
 	die("zmq_proxy");
@@ -276,9 +272,7 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "rawsub"))
 		return rawsub(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (argc == 4 && !strcmp(argv[1], "proxy"))
-		return proxy(argv[2], argv[3], 0);
-	if (argc == 4 && !strcmp(argv[1], "proxy-nodrop"))
-		return proxy(argv[2], argv[3], 1);
-	fprintf(stderr, "usage: zmq_load pub BIND | sub CONNECT N WARM_MS MEAS_MS | rawsub IP:PORT N WARM_MS MEAS_MS | proxy[-nodrop] CONNECT BIND\n");
+		return proxy(argv[2], argv[3]);
+	fprintf(stderr, "usage: zmq_load pub BIND | sub CONNECT N WARM_MS MEAS_MS | rawsub IP:PORT N WARM_MS MEAS_MS | proxy CONNECT BIND\n");
 	return 2;
 }
