@@ -97,7 +97,7 @@ func main() {
 	fmt.Fprintf(&report, "Machine: %d cores, %s. Date: %s. pxroute engine: %s. Command: `go run ./bench%s`; %d repetitions, interleaved; medians, with the smallest and largest repetition in brackets (whiskers in the charts). \"CPU s per run\" is the user+system time of the contender's own processes (the relay or server under test, not the load generator nor a server all contenders share), median; — where the contender has none.\n\n",
 		runtime.NumCPU(), kernel(), time.Now().UTC().Format("2006-01-02"), *engine, argsShown(), *reps)
 	for _, sc := range allScenarios() {
-		if len(want) > 0 && !want[sc.name] && !want[strings.SplitN(sc.name, "-", 2)[0]] {
+		if len(want) > 0 && !want[sc.name] && !want[strings.SplitN(sc.name, "-", 2)[0]] && !wantFamily(want, sc.name) {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "%s\n", sc.title)
@@ -306,6 +306,17 @@ func argsShown() string {
 		return ""
 	}
 	return " " + strings.Join(parts, " ")
+}
+
+// wantFamily reports whether an argument names sc's family, as
+// zmq-forwarder names zmq-forwarder-10 and zmq-forwarder-100.
+func wantFamily(want map[string]bool, name string) bool {
+	for a := range want {
+		if strings.HasPrefix(name, a+"-") {
+			return true
+		}
+	}
+	return false
 }
 
 func fail(err error) {

@@ -17,7 +17,9 @@ func allScenarios() []scenario {
 	for _, n := range []int{10, 100, 1000} {
 		out = append(out, fanoutScenario(n))
 	}
-	return append(out, inprocScenario(), echoScenario(), idleScenario(), latencyScenario(), chatScenario(), fileScenario())
+	out = append(out, inprocScenario(), echoScenario(), idleScenario(), latencyScenario(), chatScenario(), fileScenario())
+	return append(out, zmqForwarderScenario(10, false), zmqForwarderScenario(100, false),
+		zmqForwarderScenario(10, true), zmqForwarderScenario(100, true))
 }
 
 // dur is how long a timed measurement runs.

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the peers the benchmark compares pxroute with, from Debian's
 # packages, if they are missing: socat, ncat, iperf3, nats-server,
-# redis-server, uvloop for Debian's python3, and python3-zmq (pyzmq on
-# libzmq: the ZMTP tests' peer, which they need). Idempotent; needs root
-# (or sudo) and the Debian package registry.
+# redis-server, uvloop for Debian's python3, python3-zmq (pyzmq on
+# libzmq: the ZMTP tests' peer, which they need), and libzmq3-dev with a C
+# compiler (the zmq-forwarder scenario compiles its libzmq publisher,
+# subscribers and zmq_proxy at run time). Idempotent; needs root (or sudo)
+# and the Debian package registry.
 set -euo pipefail
 
 need=()
@@ -14,6 +16,8 @@ command -v nats-server >/dev/null || need+=(nats-server)
 command -v redis-server >/dev/null || need+=(redis-server)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import uvloop' 2>/dev/null || need+=(python3 python3-uvloop)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import zmq' 2>/dev/null || need+=(python3 python3-zmq)
+[ -f /usr/include/zmq.h ] || need+=(libzmq3-dev)
+command -v cc >/dev/null || need+=(gcc libc6-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "bench/setup.sh: every peer is installed"
