@@ -177,7 +177,7 @@ routes:
 	{"a-peer-pxroute-stopped-reading-under-backpressure-is-not-closed-as-silent", func(t *testing.T, v variant) {
 		r := start(t, v, `
 endpoints:
-  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull, heartbeat_interval: 100ms, heartbeat_timeout: 200ms}
+  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull, heartbeat_interval: 100ms, heartbeat_timeout: 500ms}
   out: {kind: tcp, listen: "127.0.0.1:0", framing: lines, sndbuf: 4KiB, high_water: 8KiB, overflow: block}
 routes:
   - {pattern: fanout, from: in, to: out}
@@ -198,6 +198,12 @@ routes:
 		// from the peer for a while (the buffers between them full).
 		last, still := uint64(0), 0
 		waitFor(t, "pxroute blocked on the subscriber", func() bool {
+			// Until it is blocked the peer must be heard within the
+			// timeout: a writer stalled longer (a loaded machine) is
+			// closed rightly, and the case is not made.
+			if e := zmtpFigs(r.Stats(), "in").Errors; e != 0 {
+				t.Fatalf("in closed (errors %d) before pxroute blocked on the subscriber: the test's writer stalled over heartbeat_timeout", e)
+			}
 			n := zmtpFigs(r.Stats(), "in").MsgsIn
 			if n != last || zmtpFigs(r.Stats(), "out").QueuedB < 6<<10 {
 				last, still = n, 0
@@ -209,7 +215,7 @@ routes:
 		// Five heartbeat timeouts while pxroute does not read the peer:
 		// its silence is pxroute's own, and it is not closed for it.
 		before := zmtpFigs(r.Stats(), "in").MsgsIn
-		time.Sleep(time.Second)
+		time.Sleep(2500 * time.Millisecond)
 		in := zmtpFigs(r.Stats(), "in")
 		if in.MsgsIn != before {
 			t.Fatalf("in read %d messages meanwhile: not blocked, the case is not made", in.MsgsIn-before)
