@@ -72,7 +72,7 @@ func (k zmtpKeys) framing(p Params, stream bool) contract.Framing {
 		// wants: subscribe to everything unless told otherwise.
 		f.subscribe = []string{""}
 	}
-	return f
+	return newZMTPFraming(f) // zmtp_subscribe.go
 }
 
 // bound takes the endpoint's limits, read after the framing: max_frame
