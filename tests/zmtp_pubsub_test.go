@@ -182,6 +182,40 @@ routes:
 			}
 		}
 	}},
+	{"subscriptions-over-max_topics-or-max_topic_bytes-refused-counted-connection-stays", func(t *testing.T, v variant) {
+		r := start(t, v, `
+endpoints:
+  in: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  feed: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pub, max_topics: 1, max_topic_bytes: 8}
+routes:
+  - {pattern: fanout, from: in, to: feed}
+`)
+		c := dial(t, r.Addr("feed"))
+		c.Write(append(rawGreeting(3, 1, "NULL"), rawReady("SUB")...))
+		rd := bufio.NewReader(steady(c))
+		io.ReadFull(rd, make([]byte, 64))
+		readRawFrame(t, rd) // READY
+		for _, p := range []string{"a.", "b.", "too-long."} {
+			c.Write(rawCommand("SUBSCRIBE", []byte(p)))
+		}
+		waitFor(t, "the subscriptions", func() bool { return controlIn(r.Stats(), "feed") == 3 })
+		io.WriteString(dial(t, r.Addr("in")), "b.1\ntoo-long.1\na.1\n")
+		if flags, body := readRawFrame(t, rd); flags != 0 || string(body) != "a.1" {
+			t.Fatalf("frame %#x %q, want a.1 alone: b. and too-long. were refused", flags, body)
+		}
+		var refused map[string]uint64
+		for _, e := range r.Stats().Endpoints {
+			if e.Name == "feed" {
+				refused = e.TopicsRefused
+			}
+		}
+		if want := map[string]uint64{"max_topics": 1, "max_topic_bytes": 1}; fmt.Sprint(nonZero(refused)) != fmt.Sprint(want) {
+			t.Fatalf("topics refused %v, want %v", nonZero(refused), want)
+		}
+		if e := accounted(t, r, "feed", 1); e.Offered != 1 || e.Active != 1 {
+			t.Fatalf("feed: offered %d, active %d; want 1, 1 (the connection stays)", e.Offered, e.Active)
+		}
+	}},
 	{"a-pyzmq-sub-that-stops-reading-loses-only-its-own-counted", func(t *testing.T, v variant) {
 		r := start(t, v, `
 endpoints:
