@@ -26,7 +26,6 @@ func (s *zmtpSession) Control(msg contract.Message, out []byte) (bool, []byte, e
 	// subscription, and so does pxroute (counted in ControlIn).
 	if len(msg.Parts) == 1 && len(first) > 0 && first[0] <= 1 {
 		s.subscription(first[1:], first[0] == 1) // zmtp_subscribe.go
-		return true, out, nil
 	}
 	return true, out, nil
 }

@@ -36,12 +36,10 @@ var (
 // zmtpFraming is framing: zmtp on one endpoint: its socket type and the
 // limits its sessions apply.
 type zmtpFraming struct {
-	socket        zmtpSocket
-	maxParts      int
-	subscribe     []string // sent by sub and xsub on every (re)connect
-	maxFrame      int      // the endpoint's max_frame, for the handshake
-	maxTopics     int      // distinct subscriptions one peer may hold
-	maxTopicBytes int
+	socket    zmtpSocket
+	maxParts  int
+	subscribe []string // sent by sub and xsub on every (re)connect
+	maxFrame  int      // the endpoint's max_frame, for the handshake
 }
 
 func (*zmtpFraming) Name() string     { return "zmtp" }
