@@ -381,7 +381,7 @@ func parseSettingsOf(p Params, stream bool) contract.Settings {
 		}
 	}
 	parseTopicBounds(p, &o)
-	if z, ok := o.Framing.(*zmtpFraming); ok {
+	if z := zmtpOf(o.Framing); z != nil {
 		z.bound(&o)
 	}
 	if d, ok := p.Duration("idle_timeout"); ok {

@@ -78,13 +78,12 @@ func (k zmtpKeys) framing(p Params, stream bool) contract.Framing {
 		// wants: subscribe to everything unless told otherwise.
 		f.subscribe = []string{""}
 	}
-	return f
+	return newZMTPFraming(f) // zmtp_subscribe.go
 }
 
 // bound takes the endpoint's limits, read after the framing: max_frame
-// bounds the handshake; max_topics and max_topic_bytes a subscriber's
-// subscriptions, and subscribe: itself.
+// bounds the handshake. (A pub's subscriptions are bounded by the
+// machine, which holds them: see zmtp_subscribe.go.)
 func (f *zmtpFraming) bound(o *contract.Settings) {
 	f.maxFrame = o.MaxFrame
-	f.maxTopics, f.maxTopicBytes = o.TopicBounds()
 }

@@ -36,13 +36,11 @@ var (
 // zmtpFraming is framing: zmtp on one endpoint: its socket type and the
 // limits its sessions apply.
 type zmtpFraming struct {
-	socket        zmtpSocket
-	maxParts      int
-	subscribe     []string // sent by sub and xsub on every (re)connect
-	maxFrame      int      // the endpoint's max_frame, for the handshake
-	maxTopics     int      // distinct subscriptions one peer may hold
-	maxTopicBytes int
-	heartbeat     zmtpHeartbeat // PINGs and their timeouts (zmtp_heartbeat.go)
+	socket    zmtpSocket
+	maxParts  int
+	subscribe []string      // sent by sub and xsub on every (re)connect
+	maxFrame  int           // the endpoint's max_frame, for the handshake
+	heartbeat zmtpHeartbeat // PINGs and their timeouts (zmtp_heartbeat.go)
 }
 
 func (*zmtpFraming) Name() string     { return "zmtp" }

@@ -9,8 +9,7 @@ import (
 )
 
 func testZMTP(socket zmtpSocket) *zmtpFraming {
-	return &zmtpFraming{socket: socket, maxParts: 8, subscribe: []string{"t."}, maxFrame: 1 << 16,
-		maxTopics: 4, maxTopicBytes: 64}
+	return &zmtpFraming{socket: socket, maxParts: 8, subscribe: []string{"t."}, maxFrame: 1 << 16}
 }
 
 // zmtpWire joins what EncodeParts wrote.

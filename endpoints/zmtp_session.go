@@ -44,10 +44,9 @@ type zmtpSession struct {
 	// peerType is the peer's Socket-Type, once established.
 	peerType string
 
-	// subs counts the peer's subscriptions by prefix (pub, xpub): a
-	// prefix subscribed twice needs two cancels, as in libzmq.
-	subs  map[string]int
-	onSub func(prefix []byte, subscribe bool)
+	// topics takes the peer's subscriptions (pub, xpub: see
+	// zmtp_subscribe.go); the machine counts the holds.
+	topics contract.Topics
 
 	beats zmtpBeats // heartbeats (zmtp_heartbeat.go)
 }
@@ -136,14 +135,28 @@ func (s *zmtpSession) established(n int, out []byte, peer map[string]string) (in
 // peer, and as messages of \x01 and the prefix to a 3.0 one (RFC 29).
 func (s *zmtpSession) appendSubscriptions(out []byte) []byte {
 	for _, prefix := range s.f.subscribe {
-		if s.peer.minor31() {
-			out = appendZMTPCmd(out, "SUBSCRIBE", []byte(prefix))
-		} else {
-			out = appendZMTPHeader(out, 0, 1+len(prefix))
-			out = append(append(out, 1), prefix...)
-		}
+		out = s.appendSubscription(out, []byte(prefix), true)
 	}
 	return out
+}
+
+// appendSubscription sends one subscription (on) or cancel: SUBSCRIBE or
+// CANCEL to a 3.1 peer, a message of \x01 or \x00 and the prefix to a
+// 3.0 one.
+func (s *zmtpSession) appendSubscription(out, prefix []byte, on bool) []byte {
+	if s.peer.minor31() {
+		name := "CANCEL"
+		if on {
+			name = "SUBSCRIBE"
+		}
+		return appendZMTPCmd(out, name, prefix)
+	}
+	flag := byte(0)
+	if on {
+		flag = 1
+	}
+	out = appendZMTPHeader(out, 0, 1+len(prefix))
+	return append(append(out, flag), prefix...)
 }
 
 // appendZMTPError appends an ERROR command: a reason of up to 255 bytes.

@@ -2,7 +2,6 @@ package endpoints
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
 
 	"github.com/pxroute/pxroute/contract"
@@ -37,43 +36,6 @@ func control(t *testing.T, s *zmtpSession, wire []byte) (bool, []byte, error) {
 		t.Fatal(err)
 	}
 	return s.Control(contract.Message{Wire: wire, Parts: parts}, nil)
-}
-
-// TestZMTPSubscriptionCounts: on pub, SUBSCRIBE and CANCEL (3.1) and
-// \x01 and \x00 messages (3.0) count per prefix, as libzmq does (two
-// subscriptions need two cancels), each reported through the seam.
-func TestZMTPSubscriptionCounts(t *testing.T) {
-	f := testZMTP(zmtpPub)
-	s, _ := established(t, f, "SUB", 1)
-	var seen []string
-	s.OnSubscription(func(prefix []byte, sub bool) { seen = append(seen, fmt.Sprintf("%v:%s", sub, prefix)) })
-	for _, w := range [][]byte{
-		appendZMTPCmd(nil, "SUBSCRIBE", []byte("a.")),
-		zmtpWire(f, []byte("\x01a.")),
-		zmtpWire(f, []byte("\x01b")),
-		appendZMTPCmd(nil, "CANCEL", []byte("a.")),
-		zmtpWire(f, []byte("\x00b")),
-		zmtpWire(f, []byte("\x00never")),
-	} {
-		if ctl, _, err := control(t, s, w); !ctl || err != nil {
-			t.Fatalf("%q: control %v, %v", w, ctl, err)
-		}
-	}
-	if got := fmt.Sprint(s.Subscriptions()); got != "map[a.:1]" {
-		t.Fatalf("subscriptions %s, want map[a.:1]", got)
-	}
-	if got := fmt.Sprint(seen); got != "[true:a. true:a. true:b false:a. false:b]" {
-		t.Fatalf("reported %s", got)
-	}
-	for i := range 4 {
-		control(t, s, appendZMTPCmd(nil, "SUBSCRIBE", fmt.Appendf(nil, "t%d", i)))
-	}
-	if _, _, err := control(t, s, appendZMTPCmd(nil, "SUBSCRIBE", bytes.Repeat([]byte("x"), 65))); err == nil {
-		t.Fatal("a prefix over max_topic_bytes was taken")
-	}
-	if _, _, err := control(t, s, appendZMTPCmd(nil, "SUBSCRIBE", []byte("one too many"))); err == nil {
-		t.Fatal("a subscription over max_topics was taken")
-	}
 }
 
 // TestZMTPSubscribeOnConnect: sub sends subscribe: after the handshake,

@@ -7,6 +7,7 @@ argv[1] is a JSON spec:
    "heartbeat_ivl", "heartbeat_timeout", "heartbeat_ttl": milliseconds
    (ZMQ_HEARTBEAT_IVL, _TIMEOUT, _TTL; libzmq's defaults when absent),
    "timeout": seconds (the whole run; SIGALRM ends it, exit 3),
+   "rcvhwm", "sndhwm", "rcvbuf": integers set before bind/connect,
    "actions": [...]}
 Actions, in order:
   ["send", [part, ...]]       one message; a part is hex, or "rep:N:HH"
@@ -22,9 +23,13 @@ Actions, in order:
                                after the first
   ["serveidle", ms]            serve likewise
   ["sleep", seconds]
+  ["subscribe", hex]           (SUB) subscribe to the prefix
+  ["unsubscribe", hex]         (SUB) cancel the prefix
+  ["waitfile", path]           wait until the file exists (the test's go)
 Lines out: "BOUND <endpoint>" once bound, then results, then "DONE".
 """
 import json
+import os
 import signal
 import sys
 import time
@@ -53,6 +58,9 @@ def main():
     for key in ("heartbeat_ivl", "heartbeat_timeout", "heartbeat_ttl"):
         if key in spec:
             s.setsockopt(getattr(zmq, key.upper()), spec[key])
+    for opt in ("rcvhwm", "sndhwm", "rcvbuf"):
+        if opt in spec:
+            s.setsockopt(getattr(zmq, opt.upper()), spec[opt])
     for prefix in spec.get("subscribe", []):
         s.setsockopt(zmq.SUBSCRIBE, bytes.fromhex(prefix))
     if "bind" in spec:
@@ -94,6 +102,13 @@ def main():
                     s.send_multipart(msg)
         elif op == "sleep":
             time.sleep(a[1])
+        elif op == "subscribe":
+            s.setsockopt(zmq.SUBSCRIBE, bytes.fromhex(a[1]))
+        elif op == "unsubscribe":
+            s.setsockopt(zmq.UNSUBSCRIBE, bytes.fromhex(a[1]))
+        elif op == "waitfile":
+            while not os.path.exists(a[1]):
+                time.sleep(0.01)
         else:
             raise SystemExit("zmq_peer.py: unknown action %r" % op)
     print("DONE", flush=True)
