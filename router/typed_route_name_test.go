@@ -12,8 +12,9 @@ import (
 // refused by the file's checks, naming the route.
 func TestTypedRoutesTakeTheirName(t *testing.T) {
 	lines := TCP{Listen: "127.0.0.1:0", Framing: Lines{}}
-	eps := map[string]Endpoint{"a": lines, "b": lines, "c": lines, "d": lines, "e": lines, "f": lines, "g": lines,
-		"h": lines, "i": lines, "j": lines, "k": lines, "l": lines, "m": lines, "n": lines, "o": lines}
+	up := TCP{Connect: "127.0.0.1:9", Framing: Lines{}}
+	eps := map[string]Endpoint{"a": lines, "b": up, "c": up, "d": up, "e": lines, "f": lines, "g": lines,
+		"h": lines, "i": lines, "j": lines, "k": lines, "l": lines, "m": lines, "n": lines}
 	routes := []Route{
 		Bridge{From: "a", To: "b", Name: "r-bridge"},
 		Forward{From: "c", To: "d", Name: "r-forward"},
