@@ -138,3 +138,13 @@ func Shutdown(fd int) error {
 	p.loopShutdown()
 	return nil
 }
+
+// Getpeername is getpeername(2) for fd, real or virtual: a virtual one
+// has no peer address (ENOTSOCK). It must not reach the kernel, whose fd
+// is an int: it would name the real descriptor its low 32 bits number.
+func Getpeername(fd int) (unix.Sockaddr, error) {
+	if IsVirtual(fd) {
+		return nil, unix.ENOTSOCK
+	}
+	return unix.Getpeername(fd)
+}

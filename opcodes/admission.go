@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pxroute/pxroute/completion"
 	"github.com/pxroute/pxroute/contract"
 )
 
@@ -46,7 +47,7 @@ func (m *Machine) admit(l *listener, fd int) bool {
 
 // permits reports whether fd's peer passes a's allow and deny lists.
 func permits(a *contract.Admission, fd int) bool {
-	sa, err := unix.Getpeername(fd)
+	sa, err := completion.Getpeername(fd)
 	if err != nil {
 		return false
 	}

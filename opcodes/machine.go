@@ -123,6 +123,7 @@ type machinePub struct {
 	edges  []edgePublished
 	active []atomic.Int64
 	conns  atomic.Int64
+	moment atomic.Uint64 // publishes of eps and edges begun and ended (stats_moment.go)
 }
 
 // startMail runs a start thread; fd is a descriptor Runtime.Start opened

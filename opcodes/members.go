@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/completion"
 )
 
 // maxName bounds a relay member's name.
@@ -45,7 +47,7 @@ func (m *Machine) name(c *conn, from, room uint32) {
 	var raw []byte
 	if from == NameFromMessage {
 		raw = c.current().first()
-	} else if sa, err := unix.Getpeername(c.fd); err == nil {
+	} else if sa, err := completion.Getpeername(c.fd); err == nil {
 		raw = []byte(sockaddrString(sa))
 	}
 	name := cleanName(make([]byte, 0, min(len(raw), maxName)), raw)

@@ -58,7 +58,7 @@ func (m *Machine) publishEdges() {
 	}
 }
 
-// routeStats sums each route's edges over the machines.
+// routeStats returns each route's figures, zero, for addEdges to sum.
 func (rt *Runtime) routeStats() []RouteStats {
 	out := make([]RouteStats, len(rt.prog.Routes))
 	for i, r := range rt.prog.Routes {
@@ -66,19 +66,25 @@ func (rt *Runtime) routeStats() []RouteStats {
 		for _, d := range dropNames {
 			s.Drops[d], s.Lost[d] = 0, 0
 		}
-		for _, m := range rt.machines {
-			for _, e := range r.Edges {
-				p := &m.pub.edges[e]
-				s.Offered += p.Offered.Load()
-				for d := range NumDrops {
-					s.Drops[d.String()] += p.Drops[d].Load()
-					s.Lost[d.String()] += p.Lost[d].Load()
-				}
-			}
-		}
 		out[i] = s
 	}
 	return out
+}
+
+// addEdges adds one loop's edge figures (machinePub.figures) to each
+// route's.
+func (rt *Runtime) addEdges(out []RouteStats, edges []edgeCounters) {
+	for i, r := range rt.prog.Routes {
+		s := &out[i]
+		for _, e := range r.Edges {
+			c := &edges[e]
+			s.Offered += c.Offered
+			for d := range NumDrops {
+				s.Drops[d.String()] += c.Drops[d]
+				s.Lost[d.String()] += c.Lost[d]
+			}
+		}
+	}
 }
 
 // verifyRoutes checks that route names are unique and that each edge is

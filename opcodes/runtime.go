@@ -339,7 +339,11 @@ func (rt *Runtime) Stats() Stats {
 	if rt.ownHost {
 		loops = rt.host.LoopStats()
 	}
+	s.Routes = rt.routeStats()
+	eps, edges := make([]epCounters, len(rt.prog.Endpoints)), make([]edgeCounters, len(rt.prog.Edges))
 	for _, m := range rt.machines {
+		m.pub.figures(eps, edges) // endpoints and routes of one moment
+		rt.addEdges(s.Routes, edges)
 		l := LoopStats{ID: m.id, InTransit: rt.inTransit(m.id), Conns: m.pub.conns.Load()}
 		if loops != nil {
 			o := loops[m.id]
@@ -350,7 +354,7 @@ func (rt *Runtime) Stats() Stats {
 			s.Ops[op.String()] += m.pub.ops[op].Load()
 		}
 		for i := range s.Endpoints {
-			e, p := &s.Endpoints[i], m.pub.eps[i].load()
+			e, p := &s.Endpoints[i], &eps[i]
 			e.Active += m.pub.active[i].Load()
 			e.Opened += p.Opened
 			e.Closed += p.Closed
@@ -380,6 +384,5 @@ func (rt *Runtime) Stats() Stats {
 			}
 		}
 	}
-	s.Routes = rt.routeStats()
 	return s
 }

@@ -239,6 +239,7 @@ func (m *Machine) publish() {
 		}
 		m.lastOps = m.ops
 	}
+	m.pub.moment.Add(1) // odd: a Stats read waits for the whole (stats_moment.go)
 	m.publishEdges()
 	changed := false
 	for i := range m.counters {
@@ -252,6 +253,7 @@ func (m *Machine) publish() {
 			changed = true
 		}
 	}
+	m.pub.moment.Add(1)
 	if changed {
 		total := int64(0)
 		for _, a := range m.active {

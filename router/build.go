@@ -225,6 +225,7 @@ func (b *builder) options(at string, k routeKeys, rt *topology.Route) {
 		rt.Names = ns
 	}
 	rt.InBand, rt.Notices, rt.Sanitize = k.inBand, k.notices, k.sanitize
+	rt.Name = k.name // checked with the other routes' names (topology.Check)
 }
 
 // lineRef is how Check's messages point at another route.

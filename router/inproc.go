@@ -28,7 +28,8 @@ func (r *Router) Inproc(name string) *InprocEndpoint { return &InprocEndpoint{r:
 var (
 	// ErrClosed: the connection was closed, by Close or by the router.
 	ErrClosed = completion.ErrPipeClosed
-	// ErrTooLarge: the message is over the endpoint's max_frame.
+	// ErrTooLarge: the message is over the endpoint's max_frame, or one
+	// of its parts over the 2GiB-1 bytes a part may hold.
 	ErrTooLarge = errors.New("message over the endpoint's max_frame")
 )
 
@@ -171,6 +172,12 @@ func (c *InprocConn) Send(ctx context.Context, parts ...[]byte) error {
 	defer c.sendMu.Unlock()
 	if len(parts) == 0 {
 		parts = noParts[:]
+	}
+	for _, p := range parts {
+		// Its header holds 31 bits of length, whatever max_frame allows.
+		if len(p) > endpoints.InprocMaxPart {
+			return fmt.Errorf("%w: a part of %d bytes, over the %d one part may hold", ErrTooLarge, len(p), endpoints.InprocMaxPart)
+		}
 	}
 	c.hdrs, c.segs = endpoints.EncodeInproc(c.hdrs[:0], c.segs[:0], parts)
 	total := len(c.hdrs)

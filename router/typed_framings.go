@@ -1,7 +1,7 @@
 package router
 
 // Framing is how an endpoint's bytes become messages: Raw, Lines,
-// Delimiter, LengthPrefix or Datagram. A nil Framing is the kind's
+// Delimiter, LengthPrefix, Datagram or ZMTP. A nil Framing is the kind's
 // default (Raw; Datagram for UDP and unix datagram sockets).
 type Framing interface {
 	// framingKeys are the framing's settings as a topology file spells
@@ -48,6 +48,22 @@ type LengthPrefix struct {
 // unix datagram sockets, where it is the default.
 type Datagram struct{}
 
+// ZMTP is ZeroMQ's ZMTP 3.1 (framing zmtp) on TCP and stream Unix
+// endpoints: messages of several parts, peers that are ZeroMQ sockets.
+type ZMTP struct {
+	// Socket (socket) is the ZeroMQ socket type pxroute plays: "pub",
+	// "sub", "xpub", "xsub", "push", "pull", "req", "rep", "router",
+	// "dealer" or "pair"; required.
+	Socket string
+	// Subscribe (subscribe), for "sub" and "xsub", is the prefixes sent
+	// after every (re)connect. Default (nil): everything, for "sub"; an
+	// empty, non-nil list subscribes to nothing.
+	Subscribe []string
+	// MaxParts (max_parts) bounds a message's parts, 1 to 65536.
+	// Default 64.
+	MaxParts int
+}
+
 func (Raw) framingKeys() []setting { return []setting{framingName("raw")} }
 
 func (f Lines) framingKeys() []setting {
@@ -76,6 +92,20 @@ func (f LengthPrefix) framingKeys() []setting {
 
 func (Datagram) framingKeys() []setting { return []setting{framingName("datagram")} }
 
+func (f ZMTP) framingKeys() []setting {
+	s := []setting{framingName("zmtp")}
+	if f.Socket != "" {
+		s = append(s, setting{key: "socket", field: "Framing.Socket", value: f.Socket})
+	}
+	if f.Subscribe != nil {
+		s = append(s, setting{key: "subscribe", field: "Framing.Subscribe", value: f.Subscribe})
+	}
+	if f.MaxParts != 0 {
+		s = append(s, setting{key: "max_parts", field: "Framing.MaxParts", value: int64(f.MaxParts)})
+	}
+	return s
+}
+
 func framingName(name string) setting {
 	return setting{key: "framing", field: "Framing", value: name}
 }
@@ -93,4 +123,5 @@ var framingFields = map[string]string{
 	"framing": "Framing", "delimiter": "Framing.Sep", "strip": "Framing.Keep",
 	"length_bytes": "Framing.Bytes", "length_order": "Framing.BigEndian",
 	"length_includes_header": "Framing.IncludesHeader",
+	"socket":                 "Framing.Socket", "subscribe": "Framing.Subscribe", "max_parts": "Framing.MaxParts",
 }

@@ -26,6 +26,7 @@ type Flow struct {
 type Bridge struct {
 	From, To string   // from, to: one endpoint each
 	Tap      []string // tap: endpoints that get every message too
+	Name     string   // name: as Fanout's
 	Flow
 }
 
@@ -33,6 +34,7 @@ type Bridge struct {
 type Forward struct {
 	From, To string
 	Tap      []string
+	Name     string // name: as Fanout's
 	Flow
 }
 
@@ -48,6 +50,9 @@ type Fanout struct {
 	// change their own topics.
 	InBand bool
 	Tap    []string
+	// Name (name) names the route's figures (Stats.Route, /stats,
+	// /metrics). Default: its pattern and ends, "fanout feed->subs".
+	Name string
 	Flow
 }
 
@@ -65,6 +70,7 @@ type Relay struct {
 	// Default (nil): true when Names is set, false otherwise.
 	Sanitize *bool
 	Tap      []string
+	Name     string // name: as Fanout's
 	Flow
 }
 
@@ -72,6 +78,7 @@ type Relay struct {
 type Echo struct {
 	Members []string
 	Tap     []string
+	Name    string // name: as Fanout's
 	Flow
 }
 
@@ -81,6 +88,7 @@ type Balance struct {
 	// Pick (pick) is "round-robin" (default) or "least-loaded".
 	Pick string
 	Tap  []string
+	Name string // name: as Fanout's
 	Flow
 }
 
@@ -89,6 +97,7 @@ type Merge struct {
 	From []string
 	To   string
 	Tap  []string
+	Name string // name: as Fanout's
 	Flow
 }
 
@@ -99,6 +108,7 @@ type Request struct {
 	// Pick (pick): as Balance's.
 	Pick string
 	Tap  []string
+	Name string // name: as Fanout's
 	Flow
 }
 
@@ -110,6 +120,7 @@ type routeKeys struct {
 	tap               []string
 	flow              Flow
 	pick, names       string
+	name              string
 	topics            map[string][]string
 	inBand, notices   bool
 	sanitize          *bool
@@ -128,35 +139,35 @@ func one(name string) []string {
 }
 
 func (r Bridge) route() routeKeys {
-	return routeKeys{typ: "Bridge", pattern: "bridge", from: one(r.From), to: one(r.To), oneFrom: true, oneTo: true, tap: r.Tap, flow: r.Flow}
+	return routeKeys{typ: "Bridge", pattern: "bridge", name: r.Name, from: one(r.From), to: one(r.To), oneFrom: true, oneTo: true, tap: r.Tap, flow: r.Flow}
 }
 
 func (r Forward) route() routeKeys {
-	return routeKeys{typ: "Forward", pattern: "forward", from: one(r.From), to: one(r.To), oneFrom: true, oneTo: true, tap: r.Tap, flow: r.Flow}
+	return routeKeys{typ: "Forward", pattern: "forward", name: r.Name, from: one(r.From), to: one(r.To), oneFrom: true, oneTo: true, tap: r.Tap, flow: r.Flow}
 }
 
 func (r Fanout) route() routeKeys {
-	return routeKeys{typ: "Fanout", pattern: "fanout", from: r.From, to: r.To, tap: r.Tap, flow: r.Flow,
+	return routeKeys{typ: "Fanout", pattern: "fanout", name: r.Name, from: r.From, to: r.To, tap: r.Tap, flow: r.Flow,
 		topics: r.Topics, inBand: r.InBand}
 }
 
 func (r Relay) route() routeKeys {
-	return routeKeys{typ: "Relay", pattern: "relay", members: r.Members, tap: r.Tap, flow: r.Flow,
+	return routeKeys{typ: "Relay", pattern: "relay", name: r.Name, members: r.Members, tap: r.Tap, flow: r.Flow,
 		names: r.Names, notices: r.Notices, sanitize: r.Sanitize}
 }
 
 func (r Echo) route() routeKeys {
-	return routeKeys{typ: "Echo", pattern: "echo", members: r.Members, tap: r.Tap, flow: r.Flow}
+	return routeKeys{typ: "Echo", pattern: "echo", name: r.Name, members: r.Members, tap: r.Tap, flow: r.Flow}
 }
 
 func (r Balance) route() routeKeys {
-	return routeKeys{typ: "Balance", pattern: "balance", from: r.From, to: r.To, tap: r.Tap, flow: r.Flow, pick: r.Pick}
+	return routeKeys{typ: "Balance", pattern: "balance", name: r.Name, from: r.From, to: r.To, tap: r.Tap, flow: r.Flow, pick: r.Pick}
 }
 
 func (r Merge) route() routeKeys {
-	return routeKeys{typ: "Merge", pattern: "merge", from: r.From, to: one(r.To), oneTo: true, tap: r.Tap, flow: r.Flow}
+	return routeKeys{typ: "Merge", pattern: "merge", name: r.Name, from: r.From, to: one(r.To), oneTo: true, tap: r.Tap, flow: r.Flow}
 }
 
 func (r Request) route() routeKeys {
-	return routeKeys{typ: "Request", pattern: "request", from: r.From, to: r.To, tap: r.Tap, flow: r.Flow, pick: r.Pick}
+	return routeKeys{typ: "Request", pattern: "request", name: r.Name, from: r.From, to: r.To, tap: r.Tap, flow: r.Flow, pick: r.Pick}
 }
