@@ -1,5 +1,7 @@
 package router
 
+import "time"
+
 // Framing is how an endpoint's bytes become messages: Raw, Lines,
 // Delimiter, LengthPrefix, Datagram or ZMTP. A nil Framing is the kind's
 // default (Raw; Datagram for UDP and unix datagram sockets).
@@ -62,6 +64,15 @@ type ZMTP struct {
 	// MaxParts (max_parts) bounds a message's parts, 1 to 65536.
 	// Default 64.
 	MaxParts int
+	// HeartbeatInterval (heartbeat_interval): a PING to a 3.1 peer this
+	// often. Default 0: none.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout (heartbeat_timeout): close a peer heard nothing
+	// from this long after a PING. Default: the interval.
+	HeartbeatTimeout time.Duration
+	// HeartbeatTTL (heartbeat_ttl): the TTL our PINGs ask of the peer,
+	// 100ms to 6553.5s; needs HeartbeatInterval. Default: none.
+	HeartbeatTTL time.Duration
 }
 
 func (Raw) framingKeys() []setting { return []setting{framingName("raw")} }
@@ -103,6 +114,18 @@ func (f ZMTP) framingKeys() []setting {
 	if f.MaxParts != 0 {
 		s = append(s, setting{key: "max_parts", field: "Framing.MaxParts", value: int64(f.MaxParts)})
 	}
+	for _, d := range []struct {
+		key, field string
+		v          time.Duration
+	}{
+		{"heartbeat_interval", "Framing.HeartbeatInterval", f.HeartbeatInterval},
+		{"heartbeat_timeout", "Framing.HeartbeatTimeout", f.HeartbeatTimeout},
+		{"heartbeat_ttl", "Framing.HeartbeatTTL", f.HeartbeatTTL},
+	} {
+		if d.v != 0 {
+			s = append(s, setting{key: d.key, field: d.field, value: d.v})
+		}
+	}
 	return s
 }
 
@@ -124,4 +147,6 @@ var framingFields = map[string]string{
 	"length_bytes": "Framing.Bytes", "length_order": "Framing.BigEndian",
 	"length_includes_header": "Framing.IncludesHeader",
 	"socket":                 "Framing.Socket", "subscribe": "Framing.Subscribe", "max_parts": "Framing.MaxParts",
+	"heartbeat_interval": "Framing.HeartbeatInterval", "heartbeat_timeout": "Framing.HeartbeatTimeout",
+	"heartbeat_ttl": "Framing.HeartbeatTTL",
 }

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pxroute/pxroute/endpoints"
 )
@@ -21,6 +22,10 @@ func TestTypedZMTPFramingBuildsAsItsKeys(t *testing.T) {
 			map[string]any{"connect": "127.0.0.1:9", "framing": "zmtp", "socket": "sub", "subscribe": []string{"a.", "b."}, "max_parts": 8}},
 		{"sub-subscribes-to-nothing", TCP{Connect: "127.0.0.1:9", Framing: ZMTP{Socket: "sub", Subscribe: []string{}}},
 			map[string]any{"connect": "127.0.0.1:9", "framing": "zmtp", "socket": "sub", "subscribe": []string{}}},
+		{"pull-heartbeats", TCP{Listen: "127.0.0.1:0", Framing: ZMTP{Socket: "pull", HeartbeatInterval: 100 * time.Millisecond,
+			HeartbeatTimeout: 300 * time.Millisecond, HeartbeatTTL: time.Second}},
+			map[string]any{"listen": "127.0.0.1:0", "framing": "zmtp", "socket": "pull", "heartbeat_interval": "100ms",
+				"heartbeat_timeout": "300ms", "heartbeat_ttl": "1s"}},
 		{"router-on-unix", Unix{Listen: "@pxroute-zmtp-test", Framing: &ZMTP{Socket: "router"}},
 			map[string]any{"listen": "@pxroute-zmtp-test", "framing": "zmtp", "socket": "router"}},
 	}
