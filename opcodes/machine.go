@@ -109,6 +109,7 @@ type Machine struct {
 	done       bool
 	terms      []terms  // per endpoint, made on first use (terms.go)
 	sweepDue   bool     // the idle sweep's timer fired: post a sweepMail at the end of the turn
+	pubAgain   bool     // a publish was put off for a Stats read: a publishMail is on its way
 	dialFails  []uint64 // per endpoint: dials failed in a row (one log line an episode)
 	lingering  int      // closed conns waiting for a write's completion (lingerClose)
 	busy       int      // conns with queued output
@@ -124,6 +125,9 @@ type machinePub struct {
 	active []atomic.Int64
 	conns  atomic.Int64
 	moment atomic.Uint64 // publishes of eps and edges begun and ended (stats_moment.go)
+	// readers waiting for a moment between publishes: the loop skips
+	// publishing while there are any (stats_moment.go).
+	readers atomic.Int32
 }
 
 // startMail runs a start thread; fd is a descriptor Runtime.Start opened
@@ -158,6 +162,8 @@ func (m *Machine) Mail(v any) {
 		batchPool.Put(v)
 	case *connMail:
 		m.adopt(v.fd, v.ep, v.pc)
+	case publishMail:
+		m.pubAgain = false // this turn publishes (Turn)
 	case sweepMail:
 		m.sweepIdle()
 	case startMail:

@@ -1,7 +1,6 @@
 package opcodes
 
 import (
-	"runtime"
 	"sync/atomic"
 )
 
@@ -59,10 +58,6 @@ type epCounters struct {
 }
 
 type epPublished struct {
-	// seq is odd while a store is under way: a reader that saw it odd, or
-	// changed, reads again, so it never sums fields of two turns (an
-	// endpoint's Offered from one and its MsgsOut from the next).
-	seq                                atomic.Uint64
 	Opened, Closed, Errors             atomic.Uint64
 	IdleClosed                         atomic.Uint64
 	FrameTimeouts                      atomic.Uint64
@@ -80,8 +75,6 @@ type epPublished struct {
 }
 
 func (p *epPublished) store(c *epCounters) {
-	p.seq.Add(1)
-	defer p.seq.Add(1)
 	p.Opened.Store(c.Opened)
 	p.Closed.Store(c.Closed)
 	p.Errors.Store(c.Errors)
@@ -110,21 +103,8 @@ func (p *epPublished) store(c *epCounters) {
 	p.QueuedMsgs.Store(c.QueuedMsgs)
 }
 
-// load returns the figures of one store, whole (see seq).
-func (p *epPublished) load() epCounters {
-	for spins := 0; ; spins++ {
-		if seq := p.seq.Load(); seq&1 == 0 {
-			c := p.read()
-			if p.seq.Load() == seq {
-				return c
-			}
-		}
-		if spins >= 8 {
-			runtime.Gosched() // the loop is mid-store: let it finish
-		}
-	}
-}
-
+// read loads the figures one by one: a reader takes them within one of
+// its loop's publishes (machinePub.figures), so they are of one turn.
 func (p *epPublished) read() (c epCounters) {
 	c.Opened = p.Opened.Load()
 	c.Closed = p.Closed.Load()
@@ -228,6 +208,9 @@ type Stats struct {
 	Generations int `json:"generations"`
 }
 
+// publishMail brings a turn about for a publish a Stats read put off.
+type publishMail struct{}
+
 // publish copies the loop's plain counters to the atomics Stats reads. It
 // runs every turn, so it stores only what changed since the last time.
 func (m *Machine) publish() {
@@ -238,6 +221,17 @@ func (m *Machine) publish() {
 			}
 		}
 		m.lastOps = m.ops
+	}
+	if m.pub.readers.Load() > 0 {
+		// A Stats read waits for a moment between publishes
+		// (stats_moment.go): publish in the next turn instead, which
+		// this mail makes happen though the loop may have nothing else
+		// to do.
+		if !m.pubAgain {
+			m.pubAgain = true
+			m.loop.Post(publishMail{})
+		}
+		return
 	}
 	m.pub.moment.Add(1) // odd: a Stats read waits for the whole (stats_moment.go)
 	m.publishEdges()

@@ -11,12 +11,20 @@ import "runtime"
 // read apart, a route's figures could be a turn ahead of the endpoints'.
 
 // figures reads p's endpoint and edge figures of one publish into eps and
-// edges (len(p.eps) and len(p.edges) long).
+// edges (len(p.eps) and len(p.edges) long). A loop busy enough to publish
+// again before a read is done would starve the reader, so after a few
+// tries the reader says it waits (readers): the loop then skips its
+// publishes (the next one after catches up: it stores what changed since
+// the last it made) and the read needs only the one under way to end.
 func (p *machinePub) figures(eps []epCounters, edges []edgeCounters) {
-	for spins := 0; ; spins++ {
+	for tries := 0; ; tries++ {
+		if tries == 4 {
+			p.readers.Add(1)
+			defer p.readers.Add(-1)
+		}
 		if seq := p.moment.Load(); seq&1 == 0 {
 			for i := range p.eps {
-				eps[i] = p.eps[i].load()
+				eps[i] = p.eps[i].read()
 			}
 			for i := range p.edges {
 				edges[i] = p.edges[i].read()
@@ -25,8 +33,8 @@ func (p *machinePub) figures(eps []epCounters, edges []edgeCounters) {
 				return
 			}
 		}
-		if spins >= 8 {
-			runtime.Gosched() // the loop is mid-publish: let it finish
+		if tries >= 4 {
+			runtime.Gosched() // a publish under way: let it end
 		}
 	}
 }
