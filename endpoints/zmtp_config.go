@@ -15,6 +15,7 @@ type zmtpKeys struct {
 	hasSubscribe bool
 	maxParts     int64
 	hasMaxParts  bool
+	security     zmtpSecurityKeys // plain:, curve: (zmtp_security_config.go)
 }
 
 func parseZMTPKeys(p Params, name string, only func(key string, present bool, framings string)) zmtpKeys {
@@ -25,6 +26,11 @@ func parseZMTPKeys(p Params, name string, only func(key string, present bool, fr
 	only("socket", k.hasSocket, "zmtp")
 	only("subscribe", k.hasSubscribe, "zmtp")
 	only("max_parts", k.hasMaxParts, "zmtp")
+	var security []string
+	k.security, security = parseZMTPSecurityKeys(p)
+	for _, key := range security {
+		only(key, true, "zmtp")
+	}
 	if name == "" {
 		for _, c := range []struct {
 			key     string
@@ -54,6 +60,9 @@ func (k zmtpKeys) framing(p Params, stream bool) contract.Framing {
 		return nil
 	}
 	f := &zmtpFraming{socket: typ, maxParts: DefaultZMTPMaxParts}
+	if !k.security.secure(p, f) {
+		return nil
+	}
 	if k.hasMaxParts {
 		if k.maxParts < 1 || k.maxParts > 1<<16 {
 			p.Errorf("max_parts", "max_parts must be between 1 and 65536")

@@ -42,6 +42,10 @@ type zmtpFraming struct {
 	maxFrame      int      // the endpoint's max_frame, for the handshake
 	maxTopics     int      // distinct subscriptions one peer may hold
 	maxTopicBytes int
+	// plain or curve: the security mechanism (zmtp_security_config.go);
+	// neither is NULL.
+	plain *zmtpPlainConfig
+	curve *zmtpCurveConfig
 }
 
 func (*zmtpFraming) Name() string     { return "zmtp" }
@@ -160,7 +164,22 @@ func (f *zmtpFraming) EncodeParts(hdr []byte, segs [][]byte, payload [][]byte) (
 
 // NewSession starts one connection's ZMTP session (contract.Sessioned).
 func (f *zmtpFraming) NewSession(role contract.Role) contract.Session {
-	return newZMTPSession(f, role)
+	s := newZMTPSession(f, role)
+	switch {
+	case f.plain != nil && f.plain.users != nil:
+		s.mech = &zmtpPlainServer{users: f.plain.users}
+	case f.plain != nil:
+		s.mech = &zmtpPlainClient{user: f.plain.user, pass: f.plain.pass}
+	case f.curve != nil && f.curve.server:
+		s.mech = &zmtpCurveServer{cfg: f.curve}
+		return &zmtpSealedSession{zmtpSession: s}
+	case f.curve != nil:
+		m := &zmtpCurveClient{cfg: f.curve}
+		m.box.side(false)
+		s.mech = m
+		return &zmtpSealedSession{zmtpSession: s}
+	}
+	return s
 }
 
 var (

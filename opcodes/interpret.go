@@ -59,7 +59,10 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			if c.terms.idleTimed {
 				c.lastIO = time.Now().UnixNano()
 			}
-			if len(c.cur) == 0 && len(c.in) == 0 {
+			if c.sealed() != nil {
+				m.unseal(c, cp.Buf.B[:cp.N])
+				m.port.Release(cp.Buf)
+			} else if len(c.cur) == 0 && len(c.in) == 0 {
 				c.cur, c.buf = cp.Buf.B[:cp.N], cp.Buf
 			} else {
 				m.appendInput(c, cp.Buf.B[:cp.N])
@@ -199,6 +202,11 @@ func (m *Machine) run(c *conn) {
 						c.rpc = in.Alt
 					}
 					continue
+				}
+				if s.seal != nil && len(c.cur) > 0 {
+					if m.unsealRest(c); c.failed {
+						continue
+					}
 				}
 				if len(c.cur) == 0 {
 					continue

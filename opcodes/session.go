@@ -40,6 +40,8 @@ type session struct {
 	ctlSent int
 
 	one [1]contract.Part // a single-part message's part, for Control
+
+	seal *sealing // the session seals once established (seal.go); nil: it does not
 }
 
 // keepCtl is the control buffer's capacity kept once it empties.
@@ -56,6 +58,9 @@ func (m *Machine) openSession(c *conn) {
 	s := &session{
 		s:        f.NewSession(m.rt.eps[c.ep].Role()),
 		deadline: time.Now().Add(m.rt.set[c.ep].HandshakeTimeout()).UnixNano(),
+	}
+	if sealer, ok := s.s.(contract.Sealer); ok {
+		s.seal = &sealing{s: sealer}
 	}
 	c.sess = s
 	m.ctlOut(c, s.s.Start(nil))
@@ -257,7 +262,7 @@ func (m *Machine) sayBye(c *conn) bool {
 // (no write under way, none begun) — a write that would block loses them.
 func (m *Machine) byeOnClose(c *conn) {
 	s := c.sess
-	if s.bye || c.fd < 0 || c.sending || !c.inline || c.shut == shutDone || c.out.written != c.out.first {
+	if s.bye || c.fd < 0 || c.sending || !c.inline || c.shut == shutDone || c.out.written != c.out.first || s.seal != nil && s.seal.sent > 0 {
 		return
 	}
 	s.bye = true
