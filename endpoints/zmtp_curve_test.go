@@ -3,6 +3,7 @@ package endpoints
 import (
 	"bytes"
 	"crypto/rand"
+	"os"
 	"strings"
 	"testing"
 
@@ -165,5 +166,24 @@ func BenchmarkZMTPCurveMessage(b *testing.B) {
 		if out, err = srv.Unseal(wire, out[:0]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestZ85KeyFileWithEquals: '=' is a Z85 character, so a bare key line
+// holding one is still a key, not a certificate's name = value.
+func TestZ85KeyFileWithEquals(t *testing.T) {
+	var key zmtpKey
+	z := ""
+	for !strings.Contains(z, "=") {
+		rand.Read(key[:])
+		z = z85Encode(key[:])
+	}
+	path := t.TempDir() + "/k"
+	if err := os.WriteFile(path, []byte(z+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readZ85KeyFile(path, "secret-key")
+	if err != nil || got != key {
+		t.Fatalf("%q: %x, %v", z, got, err)
 	}
 }

@@ -105,7 +105,7 @@ func readZ85KeyFile(path, field string) (zmtpKey, error) {
 			continue
 		}
 		name, value, ok := strings.Cut(t, "=")
-		if !ok {
+		if !ok || len(t) == 40 { // a bare key; Z85 has '=' among its characters
 			bare = append(bare, t)
 			continue
 		}
