@@ -258,3 +258,10 @@ func closeFD(fd int) error {
 	}
 	return nil
 }
+
+// Nested is implemented by Params that can hold a mapping under a key
+// (a topology file's curve: {secret_key_file: server.key}): Map returns
+// its keys as Params of their own, absent: false.
+type Nested interface {
+	Map(key string) (Params, bool)
+}

@@ -16,6 +16,7 @@ type zmtpKeys struct {
 	maxParts     int64
 	hasMaxParts  bool
 	heartbeat    zmtpHeartbeatKeys // zmtp_heartbeat_config.go
+	security     zmtpSecurityKeys  // plain:, curve: (zmtp_security_config.go)
 }
 
 func parseZMTPKeys(p Params, name string, only func(key string, present bool, framings string)) zmtpKeys {
@@ -27,6 +28,11 @@ func parseZMTPKeys(p Params, name string, only func(key string, present bool, fr
 	only("subscribe", k.hasSubscribe, "zmtp")
 	only("max_parts", k.hasMaxParts, "zmtp")
 	k.heartbeat = parseZMTPHeartbeatKeys(p, name, only)
+	var security []string
+	k.security, security = parseZMTPSecurityKeys(p)
+	for _, key := range security {
+		only(key, true, "zmtp")
+	}
 	if name == "" {
 		for _, c := range []struct {
 			key     string
@@ -56,6 +62,9 @@ func (k zmtpKeys) framing(p Params, stream bool) contract.Framing {
 		return nil
 	}
 	f := &zmtpFraming{socket: typ, maxParts: DefaultZMTPMaxParts}
+	if !k.security.secure(p, f) {
+		return nil
+	}
 	if k.hasMaxParts {
 		if k.maxParts < 1 || k.maxParts > 1<<16 {
 			p.Errorf("max_parts", "max_parts must be between 1 and 65536")

@@ -41,6 +41,10 @@ type zmtpFraming struct {
 	subscribe []string      // sent by sub and xsub on every (re)connect
 	maxFrame  int           // the endpoint's max_frame, for the handshake
 	heartbeat zmtpHeartbeat // PINGs and their timeouts (zmtp_heartbeat.go)
+	// plain or curve: the security mechanism (zmtp_security_config.go);
+	// neither is NULL.
+	plain *zmtpPlainConfig
+	curve *zmtpCurveConfig
 }
 
 func (*zmtpFraming) Name() string     { return "zmtp" }
@@ -159,7 +163,39 @@ func (f *zmtpFraming) EncodeParts(hdr []byte, segs [][]byte, payload [][]byte) (
 
 // NewSession starts one connection's ZMTP session (contract.Sessioned).
 func (f *zmtpFraming) NewSession(role contract.Role) contract.Session {
-	return newZMTPSession(f, role)
+	return f.session(role, nil, false)
+}
+
+// session starts a connection's session with the endpoint's mechanism,
+// whatever its socket type: topics takes a pub or xpub peer's
+// subscriptions (nil: none), and an xsub's forwards its fan-out's
+// (xsub). Under CURVE every byte after the handshake is sealed, so the
+// session is one that seals its control output too (zmtp_curve_box.go).
+func (f *zmtpFraming) session(role contract.Role, topics contract.Topics, xsub bool) contract.Session {
+	s := newZMTPSession(f, role)
+	s.topics = topics
+	sealed := false
+	switch {
+	case f.plain != nil && f.plain.users != nil:
+		s.mech = &zmtpPlainServer{users: f.plain.users}
+	case f.plain != nil:
+		s.mech = &zmtpPlainClient{user: f.plain.user, pass: f.plain.pass}
+	case f.curve != nil && f.curve.server:
+		s.mech, sealed = &zmtpCurveServer{cfg: f.curve}, true
+	case f.curve != nil:
+		m := &zmtpCurveClient{cfg: f.curve}
+		m.box.side(false)
+		s.mech, sealed = m, true
+	}
+	switch {
+	case sealed && xsub:
+		return &zmtpSealedXSubSession{zmtpSealedSession: &zmtpSealedSession{zmtpSession: s}}
+	case sealed:
+		return &zmtpSealedSession{zmtpSession: s}
+	case xsub:
+		return &zmtpXSubSession{zmtpSession: s}
+	}
+	return s
 }
 
 var (

@@ -43,6 +43,9 @@ type zmtpSession struct {
 	peer  zmtpPeerGreeting
 	// peerType is the peer's Socket-Type, once established.
 	peerType string
+	// sealAt is where the output of the call that established the
+	// session stops being handshake (zmtpSealedSession seals the rest).
+	sealAt int
 
 	// topics takes the peer's subscriptions (pub, xpub: see
 	// zmtp_subscribe.go); the machine counts the holds.
@@ -125,6 +128,7 @@ func (s *zmtpSession) established(n int, out []byte, peer map[string]string) (in
 		return 0, appendZMTPError(out, "invalid socket type"), false, err
 	}
 	s.peerType, s.state = typ, zmtpEstablished
+	s.sealAt = len(out) // what follows is sealed, where the mechanism seals
 	if s.f.socket.subscriber() {
 		out = s.appendSubscriptions(out)
 	}

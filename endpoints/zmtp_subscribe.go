@@ -16,16 +16,14 @@ type zmtpPubFraming struct{ *zmtpFraming }
 
 // NewSubscriber starts a session whose peer's subscriptions go to topics.
 func (f zmtpPubFraming) NewSubscriber(role contract.Role, topics contract.Topics) contract.Session {
-	s := newZMTPSession(f.zmtpFraming, role)
-	s.topics = topics
-	return s
+	return f.session(role, topics, false)
 }
 
 // zmtpXSubFraming is framing: zmtp on socket xsub.
 type zmtpXSubFraming struct{ *zmtpFraming }
 
 func (f zmtpXSubFraming) NewSession(role contract.Role) contract.Session {
-	return &zmtpXSubSession{zmtpSession: newZMTPSession(f.zmtpFraming, role)}
+	return f.session(role, nil, true)
 }
 
 // newZMTPFraming gives f the methods its socket type calls for.
@@ -74,39 +72,38 @@ func (s *zmtpSession) subscription(prefix []byte, subscribe bool) {
 // does) never sees one prefix subscribed twice.
 type zmtpXSubSession struct {
 	*zmtpSession
-	held map[string]int
-}
-
-// Handshake counts the subscribe: list as held once established.
-func (s *zmtpXSubSession) Handshake(in, out []byte) (int, []byte, bool, error) {
-	n, out, done, err := s.zmtpSession.Handshake(in, out)
-	if done {
-		s.held = make(map[string]int, len(s.f.subscribe))
-		for _, p := range s.f.subscribe {
-			s.held[p]++
-		}
-	}
-	return n, out, done, err
+	holds zmtpHolds
 }
 
 // Subscribe forwards a change of the fan-out's subscriptions (the
 // machine tells of each prefix's first hold and last release).
 func (s *zmtpXSubSession) Subscribe(prefix []byte, on bool, out []byte) []byte {
-	if s.held == nil {
-		s.held = map[string]int{}
+	return s.holds.change(s.zmtpSession, prefix, on, out)
+}
+
+// zmtpHolds counts the holds on each prefix an xsub sent its peer: its
+// subscribe: list (held from the start) and the fan-out's.
+type zmtpHolds struct{ held map[string]int }
+
+func (h *zmtpHolds) change(s *zmtpSession, prefix []byte, on bool, out []byte) []byte {
+	if h.held == nil {
+		h.held = make(map[string]int, len(s.f.subscribe)+1)
+		for _, p := range s.f.subscribe {
+			h.held[p]++
+		}
 	}
-	n := s.held[string(prefix)]
+	n := h.held[string(prefix)]
 	switch {
 	case on:
-		s.held[string(prefix)] = n + 1
+		h.held[string(prefix)] = n + 1
 		if n == 0 {
 			return s.appendSubscription(out, prefix, true)
 		}
 	case n == 1:
-		delete(s.held, string(prefix))
+		delete(h.held, string(prefix))
 		return s.appendSubscription(out, prefix, false)
 	case n > 1:
-		s.held[string(prefix)] = n - 1
+		h.held[string(prefix)] = n - 1
 	}
 	return out
 }
@@ -117,5 +114,6 @@ var (
 	_ contract.Multipart  = zmtpXSubFraming{}
 	_ contract.Directed   = zmtpXSubFraming{}
 	_ contract.Upstream   = (*zmtpXSubSession)(nil)
+	_ contract.Upstream   = (*zmtpSealedXSubSession)(nil)
 	_ contract.Session    = (*zmtpXSubSession)(nil)
 )

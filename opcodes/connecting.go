@@ -214,6 +214,9 @@ func (m *Machine) suspend(c *conn) bool {
 	if c.sending {
 		inflight = c.inflight
 	}
+	if z := c.sealed(); z != nil {
+		inflight = max(inflight, z.covers) // a sealed batch is started whole
+	}
 	msgs, n := c.out.abandonStarted(&m.chunks, inflight)
 	m.counters[c.ep].Drops[DropDisconnect] += uint64(msgs)
 	m.counters[c.ep].QueuedMsgs -= int64(msgs)

@@ -60,7 +60,10 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 				c.lastIO = time.Now().UnixNano()
 			}
 			c.stampRead()
-			if len(c.cur) == 0 && len(c.in) == 0 {
+			if c.sealed() != nil {
+				m.unseal(c, cp.Buf.B[:cp.N])
+				m.port.Release(cp.Buf)
+			} else if len(c.cur) == 0 && len(c.in) == 0 {
 				c.cur, c.buf = cp.Buf.B[:cp.N], cp.Buf
 			} else {
 				m.appendInput(c, cp.Buf.B[:cp.N])
@@ -200,6 +203,11 @@ func (m *Machine) run(c *conn) {
 						c.rpc = in.Alt
 					}
 					continue
+				}
+				if s.seal != nil && len(c.cur) > 0 {
+					if m.unsealRest(c); c.failed {
+						continue
+					}
 				}
 				if len(c.cur) == 0 {
 					continue

@@ -257,7 +257,7 @@ func (m *Machine) dropOldest(d *conn, keep, hwmMsgs int) {
 		keepMsgs = hwmMsgs - 1
 	}
 	had := d.queued()
-	n, b := d.out.dropOldest(&m.chunks, d.inflight, max(keep, 0), keepMsgs)
+	n, b := d.out.dropOldest(&m.chunks, d.busy(), max(keep, 0), keepMsgs)
 	if had > 0 && d.queued() == 0 {
 		m.busy--
 	}
@@ -364,6 +364,9 @@ func (m *Machine) writeNow(d *conn) {
 // session's control output (session.go).
 func (m *Machine) iovOf(d *conn, dst [][]byte) [][]byte {
 	if d.sess != nil {
+		if d.sealed() != nil {
+			return m.sealedIOV(d, dst)
+		}
 		return d.sess.iov(&d.out, dst)
 	}
 	return d.out.iov(dst)
@@ -418,6 +421,9 @@ func (m *Machine) flush(d *conn) {
 	if d.sess != nil {
 		d.inflight -= d.sess.ctlSent // not the queue's
 	}
+	if z := d.sealed(); z != nil {
+		d.inflight = z.covers // the queue's bytes the sealed batch holds
+	}
 }
 
 // wrote accounts n bytes of c's queue as written, and the messages they end.
@@ -429,9 +435,19 @@ func (m *Machine) wrote(c *conn, n int) {
 	if c.sess != nil && c.sess.ctlSent > 0 {
 		k := c.sess.wroteCtl(n) // control output leads the write
 		m.counters[c.ep].BytesOut += uint64(k)
+		if z := c.sess.seal; z != nil {
+			z.ctlFirst = max(z.ctlFirst-k, 0)
+		}
 		if n -= k; n == 0 {
 			return
 		}
+	}
+	if z := c.sealed(); z != nil {
+		m.wroteSealed(c, z, n)
+		if c.terms.idleTimed {
+			c.lastIO = time.Now().UnixNano()
+		}
+		return
 	}
 	done := c.out.consume(&m.chunks, n)
 	if c.terms.idleTimed {

@@ -45,6 +45,7 @@ type session struct {
 	one [1]contract.Part // a single-part message's part, for Control
 
 	clock sessionClock // last read and write, when it ticks (session_tick.go)
+	seal  *sealing     // the session seals once established (seal.go); nil: it does not
 }
 
 // keepCtl is the control buffer's capacity kept once it empties.
@@ -64,6 +65,9 @@ func (m *Machine) openSession(c *conn) {
 		s.s = sub.NewSubscriber(m.rt.eps[c.ep].Role(), &connTopics{m: m, c: c, s: s})
 	} else {
 		s.s = f.NewSession(m.rt.eps[c.ep].Role())
+	}
+	if sealer, ok := s.s.(contract.Sealer); ok {
+		s.seal = &sealing{s: sealer}
 	}
 	m.startTicking(c)
 	m.ctlOut(c, s.s.Start(nil))
@@ -266,7 +270,7 @@ func (m *Machine) sayBye(c *conn) bool {
 // (no write under way, none begun) — a write that would block loses them.
 func (m *Machine) byeOnClose(c *conn) {
 	s := c.sess
-	if s.bye || c.fd < 0 || c.sending || !c.inline || c.shut == shutDone || c.out.written != c.out.first {
+	if s.bye || c.fd < 0 || c.sending || !c.inline || c.shut == shutDone || c.out.written != c.out.first || s.seal != nil && s.seal.sent > 0 {
 		return
 	}
 	s.bye = true

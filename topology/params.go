@@ -17,6 +17,8 @@ type params struct {
 	body   *yaml.Node
 	used   map[string]bool
 	errors int
+	parent *params   // a nested mapping's endpoint (params_map.go)
+	subs   []*params // its nested mappings, checked for unknown keys with it
 }
 
 func newParams(el *errorList, name, body *yaml.Node) *params {
@@ -32,7 +34,7 @@ func (p *params) node(key string) *yaml.Node {
 }
 
 func (p *params) add(n *yaml.Node, format string, args ...any) {
-	p.errors++
+	p.count()
 	p.el.atValue(n, format, args...)
 }
 
@@ -62,7 +64,7 @@ func (p *params) Strings(key string) ([]string, bool) {
 		return nil, false
 	}
 	if len(v.Content) > MaxListItems {
-		p.errors++
+		p.count()
 		p.el.limit(v.Line, v.Column, "%s: %d items, at most %d", key, len(v.Content), MaxListItems)
 		return nil, false
 	}
@@ -145,6 +147,9 @@ func singleError(format string, args []any) (error, bool) {
 
 // reportUnknown reports every key the factory did not ask for.
 func (p *params) reportUnknown() {
+	for _, s := range p.subs {
+		s.reportUnknown()
+	}
 	var unknown []*yaml.Node
 	for i := 0; i+1 < len(p.body.Content); i += 2 {
 		if k := p.body.Content[i]; !p.used[k.Value] {

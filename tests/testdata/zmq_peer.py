@@ -8,6 +8,10 @@ argv[1] is a JSON spec:
    (ZMQ_HEARTBEAT_IVL, _TIMEOUT, _TTL; libzmq's defaults when absent),
    "timeout": seconds (the whole run; SIGALRM ends it, exit 3),
    "rcvhwm", "sndhwm", "rcvbuf": integers set before bind/connect,
+   "plain_server": {user: password, ...} (a ZAP handler checks them),
+   "plain_client": [username, password],
+   "curve_server": [public, secret] (Z85; any client key is let in),
+   "curve_client": [server_public, public, secret] (Z85),
    "actions": [...]}
 Actions, in order:
   ["send", [part, ...]]       one message; a part is hex, or "rep:N:HH"
@@ -48,6 +52,31 @@ def out(obj):
     print(json.dumps(obj), flush=True)
 
 
+auth = None
+
+
+def secure(ctx, s, spec):
+    """Sets the socket's security mechanism (NULL unless the spec says)."""
+    if "plain_server" in spec:
+        from zmq.auth.thread import ThreadAuthenticator
+        global auth  # kept: a collected authenticator stops answering ZAP
+        auth = ThreadAuthenticator(ctx)
+        auth.start()
+        auth.configure_plain(domain="*", passwords=spec["plain_server"])
+        s.plain_server = True
+    if "plain_client" in spec:
+        s.plain_username = spec["plain_client"][0].encode()
+        s.plain_password = spec["plain_client"][1].encode()
+    if "curve_server" in spec:
+        s.curve_publickey = spec["curve_server"][0].encode()
+        s.curve_secretkey = spec["curve_server"][1].encode()
+        s.curve_server = True
+    if "curve_client" in spec:
+        s.curve_serverkey = spec["curve_client"][0].encode()
+        s.curve_publickey = spec["curve_client"][1].encode()
+        s.curve_secretkey = spec["curve_client"][2].encode()
+
+
 def main():
     spec = json.loads(sys.argv[1])
     signal.signal(signal.SIGALRM, lambda *_: (print("TIMEOUT", flush=True), sys.exit(3)))
@@ -61,6 +90,7 @@ def main():
     for opt in ("rcvhwm", "sndhwm", "rcvbuf"):
         if opt in spec:
             s.setsockopt(getattr(zmq, opt.upper()), spec[opt])
+    secure(ctx, s, spec)
     for prefix in spec.get("subscribe", []):
         s.setsockopt(zmq.SUBSCRIBE, bytes.fromhex(prefix))
     if "bind" in spec:
@@ -113,6 +143,8 @@ def main():
             raise SystemExit("zmq_peer.py: unknown action %r" % op)
     print("DONE", flush=True)
     s.close()
+    if auth is not None:
+        auth.stop()
     ctx.term()
 
 
