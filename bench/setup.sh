@@ -11,6 +11,7 @@ set -euo pipefail
 need=()
 command -v socat >/dev/null || need+=(socat)
 command -v ncat >/dev/null || need+=(ncat)
+command -v nc >/dev/null || need+=(ncat) # router's relay example talks through nc (ncat's alternative)
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v nats-server >/dev/null || need+=(nats-server)
 command -v redis-server >/dev/null || need+=(redis-server)
