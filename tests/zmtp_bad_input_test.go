@@ -96,15 +96,7 @@ routes:
 func TestZMTPCommandFloodIsControl(t *testing.T) {
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
-			r := start(t, v, `
-endpoints:
-  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull}
-  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
-routes:
-  - {pattern: fanout, from: in, to: out}
-`)
-			sub := bufio.NewReader(steady(dial(t, r.Addr("out"))))
-			waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "out").Active == 1 })
+			r, sub := pullToLines(t, v)
 			c := dial(t, r.Addr("in"))
 			const n = 10000
 			flood := handshake()
@@ -144,13 +136,7 @@ func TestZMTPIncompatiblePyzmqPeerRefused(t *testing.T) {
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
 			logs := &lockedBuffer{}
-			r := startLogging(t, v, `
-endpoints:
-  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull}
-  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
-routes:
-  - {pattern: fanout, from: in, to: out}
-`, logs)
+			r := startLogging(t, v, pullToLinesYAML, logs)
 			for range 2 {
 				startZMQ(t, map[string]any{"type": "PUB", "connect": zmqAddr(r.Addr("in")),
 					"actions": []any{[]any{"publish", [][]string{hexParts([]byte("x"))}, 50, 10}}})

@@ -59,15 +59,7 @@ func untilClosed(t *testing.T, c *net.TCPConn, within time.Duration) {
 
 var zmtpHeartbeatCases = []zmtpCase{
 	{"pyzmq-peer-with-heartbeats-stays-connected-while-idle-pxroute-answers", func(t *testing.T, v variant) {
-		r := start(t, v, `
-endpoints:
-  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull}
-  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
-routes:
-  - {pattern: fanout, from: in, to: out}
-`)
-		sub := bufio.NewReader(steady(dial(t, r.Addr("out"))))
-		waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "out").Active == 1 })
+		r, sub := pullToLines(t, v)
 		// libzmq pings every 100 ms, drops us 300 ms after a PING with
 		// no traffic back, and tells us (TTL 500 ms) to drop it likewise.
 		p := startZMQ(t, map[string]any{"type": "PUSH", "connect": zmqAddr(r.Addr("in")),
@@ -150,13 +142,7 @@ routes:
 	}},
 	{"a-peer-ping-ttl-closes-after-that-long-without-traffic", func(t *testing.T, v variant) {
 		logs := &lockedBuffer{}
-		r := startLogging(t, v, `
-endpoints:
-  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull}
-  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
-routes:
-  - {pattern: fanout, from: in, to: out}
-`, logs)
+		r := startLogging(t, v, pullToLinesYAML, logs)
 		c, rd := rawPeerUp(t, r.Addr("in"), "PUSH")
 		sent := time.Now()
 		if _, err := c.Write(rawCommand("PING", []byte{0, 10, 'h', 'i'})); err != nil { // TTL 1 s

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/pxroute/pxroute/router"
 	"os/exec"
 	"strings"
 	"testing"
@@ -132,3 +133,23 @@ func zmqAddr(addr string) string { return "tcp://" + addr }
 
 // tcpAddr is a pyzmq bound endpoint as a pxroute connect address.
 func tcpAddr(endpoint string) string { return strings.TrimPrefix(endpoint, "tcp://") }
+
+// pullToLinesYAML is a zmtp pull endpoint in fanned out to a lines
+// endpoint out: the shape most ZMTP tests push through.
+const pullToLinesYAML = `
+endpoints:
+  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull}
+  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: in, to: out}
+`
+
+// pullToLines starts pullToLinesYAML and subscribes to out: it returns the
+// router and the subscriber's reader, once the subscriber is in.
+func pullToLines(t *testing.T, v variant) (*router.Router, *bufio.Reader) {
+	t.Helper()
+	r := start(t, v, pullToLinesYAML)
+	sub := bufio.NewReader(steady(dial(t, r.Addr("out"))))
+	waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "out").Active == 1 })
+	return r, sub
+}

@@ -92,15 +92,7 @@ func readRawFrame(t *testing.T, r io.Reader) (byte, []byte) {
 func TestZMTP30PeerByHand(t *testing.T) {
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
-			r := start(t, v, `
-endpoints:
-  in: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull}
-  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
-routes:
-  - {pattern: fanout, from: in, to: out}
-`)
-			sub := bufio.NewReader(steady(dial(t, r.Addr("out"))))
-			waitFor(t, "subscriber", func() bool { return endpoint(r.Stats(), "out").Active == 1 })
+			r, sub := pullToLines(t, v)
 			c := dial(t, r.Addr("in"))
 			if _, err := c.Write(append(rawGreeting(3, 0, "NULL"), rawReady("PUSH")...)); err != nil {
 				t.Fatal(err)
