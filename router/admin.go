@@ -226,29 +226,25 @@ func WriteMetrics(w io.Writer, s Stats) {
 			sample(m.name, m.value(&s.Endpoints[i]), "endpoint", s.Endpoints[i].Name)
 		}
 	}
-	family("pxroute_endpoint_dropped_messages_total", "counter", "Messages not delivered, by reason.")
-	for _, e := range s.Endpoints {
-		for _, reason := range sortedKeys(e.Drops) {
-			sample("pxroute_endpoint_dropped_messages_total", e.Drops[reason], "endpoint", e.Name, "reason", reason)
-		}
-	}
-	family("pxroute_endpoint_lost_messages_total", "counter", "Messages read from the endpoint that reached no destination, by reason.")
-	for _, e := range s.Endpoints {
-		for _, reason := range sortedKeys(e.Lost) {
-			sample("pxroute_endpoint_lost_messages_total", e.Lost[reason], "endpoint", e.Name, "reason", reason)
-		}
-	}
+	// Counts by reason: one series per endpoint (or route) and reason.
 	// Only listeners have Refused (see listeners.go).
-	family("pxroute_endpoint_refused_connections_total", "counter", "Accepted connections a listener closed before reading, by reason.")
-	for _, e := range s.Endpoints {
-		for _, reason := range sortedKeys(e.Refused) {
-			sample("pxroute_endpoint_refused_connections_total", e.Refused[reason], "endpoint", e.Name, "reason", reason)
-		}
+	type epReasons struct {
+		name, help string
+		counts     func(e *EndpointStats) map[string]uint64
 	}
-	family("pxroute_endpoint_refused_topics_total", "counter", "Subscriptions refused (in band or a session's), by reason.")
-	for _, e := range s.Endpoints {
-		for _, reason := range sortedKeys(e.TopicsRefused) {
-			sample("pxroute_endpoint_refused_topics_total", e.TopicsRefused[reason], "endpoint", e.Name, "reason", reason)
+	for _, m := range []epReasons{
+		{"pxroute_endpoint_dropped_messages_total", "Messages not delivered, by reason.", func(e *EndpointStats) map[string]uint64 { return e.Drops }},
+		{"pxroute_endpoint_lost_messages_total", "Messages read from the endpoint that reached no destination, by reason.", func(e *EndpointStats) map[string]uint64 { return e.Lost }},
+		{"pxroute_endpoint_refused_connections_total", "Accepted connections a listener closed before reading, by reason.", func(e *EndpointStats) map[string]uint64 { return e.Refused }},
+		{"pxroute_endpoint_refused_topics_total", "Subscriptions refused (in band or a session's), by reason.", func(e *EndpointStats) map[string]uint64 { return e.TopicsRefused }},
+	} {
+		family(m.name, "counter", m.help)
+		for i := range s.Endpoints {
+			e := &s.Endpoints[i]
+			counts := m.counts(e)
+			for _, reason := range sortedKeys(counts) {
+				sample(m.name, counts[reason], "endpoint", e.Name, "reason", reason)
+			}
 		}
 	}
 	// Routes: what each route's sends did with the messages they sent.
@@ -256,16 +252,21 @@ func WriteMetrics(w io.Writer, s Stats) {
 	for _, rt := range s.Routes {
 		sample("pxroute_route_offered_messages_total", rt.Offered, "route", rt.Name)
 	}
-	family("pxroute_route_dropped_messages_total", "counter", "Messages of the route a destination refused as they were offered, by reason.")
-	for _, rt := range s.Routes {
-		for _, reason := range sortedKeys(rt.Drops) {
-			sample("pxroute_route_dropped_messages_total", rt.Drops[reason], "route", rt.Name, "reason", reason)
-		}
+	type routeReasons struct {
+		name, help string
+		counts     func(r *RouteStats) map[string]uint64
 	}
-	family("pxroute_route_lost_messages_total", "counter", "Messages read from the route's sources that it sent to no destination, by reason.")
-	for _, rt := range s.Routes {
-		for _, reason := range sortedKeys(rt.Lost) {
-			sample("pxroute_route_lost_messages_total", rt.Lost[reason], "route", rt.Name, "reason", reason)
+	for _, m := range []routeReasons{
+		{"pxroute_route_dropped_messages_total", "Messages of the route a destination refused as they were offered, by reason.", func(r *RouteStats) map[string]uint64 { return r.Drops }},
+		{"pxroute_route_lost_messages_total", "Messages read from the route's sources that it sent to no destination, by reason.", func(r *RouteStats) map[string]uint64 { return r.Lost }},
+	} {
+		family(m.name, "counter", m.help)
+		for i := range s.Routes {
+			rt := &s.Routes[i]
+			counts := m.counts(rt)
+			for _, reason := range sortedKeys(counts) {
+				sample(m.name, counts[reason], "route", rt.Name, "reason", reason)
+			}
 		}
 	}
 	type loopMetric struct {
