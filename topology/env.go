@@ -39,7 +39,7 @@ func expandEnv(s string) (string, error) {
 		}
 		end := strings.IndexByte(s[i+2:], '}')
 		if end < 0 {
-			return "", fmt.Errorf("%q: ${ without its closing }", s)
+			return "", fmt.Errorf("%q: ${ without its closing } (write $$ for a literal $)", s)
 		}
 		expr := s[i+2 : i+2+end]
 		name, def, hasDef := strings.Cut(expr, ":-")

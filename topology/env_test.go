@@ -62,7 +62,7 @@ endpoints:
   b: {kind: tcp, listen: "127.0.0.1:${1X}", framing: lines}
 routes:
   - {pattern: relay, members: [a, b]}
-`, `t.yaml:3:26: "127.0.0.1:${PXT_PORT": ${ without its closing }` + "\n" +
+`, `t.yaml:3:26: "127.0.0.1:${PXT_PORT": ${ without its closing } (write $$ for a literal $)` + "\n" +
 			`t.yaml:4:26: ${1X}: want ${NAME} or ${NAME:-default}, NAME of letters, digits and _ (write $$ for a literal $)`},
 		{"errors-after-substitution-point-at-the-value", `
 endpoints:
