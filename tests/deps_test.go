@@ -15,15 +15,16 @@ const module = "github.com/pxroute/pxroute/"
 // import only the project packages listed (standard library and the three
 // fixed third-party modules are always allowed). A new edge fails here.
 var allowedDeps = map[string][]string{
-	"completion":  {},
-	"contract":    {},
-	"opcodes":     {"completion", "contract"},
-	"endpoints":   {"contract", "completion"}, // completion: inproc's virtual descriptors
-	"topology":    {"contract", "opcodes", "endpoints"},
-	"topologies":  {},
-	"router":      {"completion", "contract", "opcodes", "endpoints", "topology", "topologies"},
-	"cmd/pxroute": {"router"},
-	"bench":       {"router", "topology"},
+	"completion":          {},
+	"contract":            {},
+	"opcodes":             {"completion", "contract"},
+	"endpoints":           {"contract", "completion", "endpoints/tlsrecord"}, // completion: inproc's virtual descriptors
+	"endpoints/tlsrecord": {},
+	"topology":            {"contract", "opcodes", "endpoints"},
+	"topologies":          {},
+	"router":              {"completion", "contract", "opcodes", "endpoints", "topology", "topologies"},
+	"cmd/pxroute":         {"router"},
+	"bench":               {"router", "topology"},
 }
 
 var allowedThirdParty = []string{
