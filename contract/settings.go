@@ -41,6 +41,9 @@ type Settings struct {
 	Admission Admission
 	// Replies limits the connections of a request route's worker.
 	Replies ReplyLimits
+	// Secure, when set, secures each stream connection (TLS) before
+	// anything else is read or written on it (secure.go).
+	Secure Securer
 }
 
 // Defaults for Settings.

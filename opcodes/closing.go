@@ -127,6 +127,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 	if c.closed() {
 		return
 	}
+	c.cancelSecuring()
 	if c.sess != nil && c.life == connLive {
 		m.byeOnClose(c) // session.go
 	}

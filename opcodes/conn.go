@@ -65,6 +65,10 @@ type conn struct {
 	ro   *roles   // its parts in topics, relay names and request/reply; nil: none
 	sess *session // its protocol's session (session.go); nil: a plain stream
 
+	// securing cancels its handshake while one runs off the loop
+	// (secure.go); nil otherwise.
+	securing func()
+
 	// Cut-through: streamLeft bytes of a large message are still to come
 	// and go to bulk.streamTo as they arrive.
 	streamLeft int

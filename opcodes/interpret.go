@@ -37,6 +37,9 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		case cp.Err != 0:
 			m.fail(c, DropDisconnect, cp.Err)
 			return
+		case cp.N == 0 && c.terms.secure != nil:
+			m.truncated(c) // an announced end needs no read (secure.go)
+			return
 		case cp.N == 0 && c.terms.ignoreEOF:
 			// Its input ended; the peer is not told. It stays open for
 			// writing until a write fails, it idles out, or the router
@@ -96,6 +99,10 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		c.lastSent = cp.N
 		m.runWriter(c)
 	case completion.KindConnect:
+		if cp.Err == 0 && c.terms.secure != nil && c.life == connConnecting {
+			m.secure(c) // it stays connecting until secured (secure.go)
+			return
+		}
 		if c.life == connConnecting {
 			c.life = connLive
 		}
@@ -107,16 +114,22 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		m.connected(c)
 		c.retry.Reset()
 		m.openSession(c)
-		m.run(c)
-		if (c.queued() > 0 || c.shut != shutNone || c.peerGone) && !c.closed() {
-			// What queued meanwhile goes out; a half-close or close its
-			// peer asked for while it was connecting happens now, even
-			// with nothing queued (a client that hung up at once).
-			m.runWriter(c)
-		}
-		if p := c.peer; p != nil && p.pipeFill() > 0 {
-			m.spliceToPeer(p) // bytes spliced before c was connected
-		}
+		m.up(c)
+	}
+}
+
+// up runs c, whose transport just came up (connected, secured), from
+// where its program waited.
+func (m *Machine) up(c *conn) {
+	m.run(c)
+	if (c.queued() > 0 || c.shut != shutNone || c.peerGone) && !c.closed() {
+		// What queued meanwhile goes out; a half-close or close its
+		// peer asked for while it was connecting happens now, even
+		// with nothing queued (a client that hung up at once).
+		m.runWriter(c)
+	}
+	if p := c.peer; p != nil && p.pipeFill() > 0 {
+		m.spliceToPeer(p) // bytes spliced before c was connected
 	}
 }
 
@@ -175,6 +188,22 @@ func (m *Machine) run(c *conn) {
 			}
 			if m.stopping || c.recvPending || m.isRetired(c.ep) {
 				return
+			}
+			if s := c.sess; s != nil && (s.early != nil || s.eof) {
+				// A secured conn's input that needs no read (secure.go):
+				// what its handshake read past its end, then the end its
+				// peer announced.
+				switch {
+				case s.early != nil:
+					m.takeEarly(c)
+					c.rpc = in.Out
+				case c.terms.ignoreEOF:
+					c.readDone = true
+					return
+				default:
+					c.rpc = in.Alt
+				}
+				continue
 			}
 			if c.streamLeft > 0 && m.streamSplice(c) {
 				return

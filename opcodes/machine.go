@@ -162,6 +162,8 @@ func (m *Machine) Mail(v any) {
 		batchPool.Put(v)
 	case *connMail:
 		m.adopt(v.fd, v.ep, v.pc)
+	case *secureMail:
+		m.secured(v)
 	case publishMail:
 		m.pubAgain = false // this turn publishes (Turn)
 	case sweepMail:

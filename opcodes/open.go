@@ -74,6 +74,11 @@ func (m *Machine) adopt(fd int, ep uint32, pc uint32) {
 	c := m.newConn(fd, ep, pc)
 	c.inline = true
 	c.counted = m.rt.set[ep].Admission.MaxConns > 0
+	if c.terms.secure != nil {
+		m.secure(c)
+		m.run(c) // its handlers and joins: it queues meanwhile
+		return
+	}
 	m.openSession(c)
 	m.run(c)
 }

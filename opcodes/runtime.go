@@ -45,6 +45,9 @@ type Runtime struct {
 	// listenConns counts each listener's open connections over all
 	// loops, for max_conns.
 	listenConns []atomic.Int64
+	// secureFails counts each endpoint's secured connections failed
+	// since one succeeded: a log line an episode (secure.go).
+	secureFails []atomic.Uint64
 	// sessionFails counts each endpoint's sessions failed since a
 	// handshake last completed, over all loops: one log line an episode
 	// (session.go).
@@ -95,6 +98,7 @@ func Start(cfg Config) (*Runtime, error) {
 		rooms:        make([]roomNames, len(p.Groups)),
 		listenConns:  make([]atomic.Int64, len(cfg.Endpoints)),
 		sessionFails: make([]atomic.Uint64, len(cfg.Endpoints)),
+		secureFails:  make([]atomic.Uint64, len(cfg.Endpoints)),
 		idle:         make(chan struct{}),
 		exited:       make(chan struct{}),
 	}
@@ -332,6 +336,12 @@ func (rt *Runtime) Stats() Stats {
 		for _, r := range topicRefusalNames {
 			s.Endpoints[i].TopicsRefused[r] = 0
 		}
+		if rt.set[i].Secure != nil {
+			s.Endpoints[i].SecureFailed = make(map[string]uint64, contract.SecureReasons)
+			for r := range contract.SecureReasons {
+				s.Endpoints[i].SecureFailed[r.String()] = 0
+			}
+		}
 	}
 	// The loops' own figures cover every program they host; with loops of
 	// its own, they are this program's.
@@ -368,6 +378,12 @@ func (rt *Runtime) Stats() Stats {
 			}
 			for r := range NumTopicRefusals {
 				e.TopicsRefused[r.String()] += p.TopicsRefused[r]
+			}
+			e.Secured += p.Secured
+			if e.SecureFailed != nil {
+				for r := range contract.SecureReasons {
+					e.SecureFailed[r.String()] += p.SecureFailed[r]
+				}
 			}
 			e.BytesIn += p.BytesIn
 			e.BytesOut += p.BytesOut

@@ -1,6 +1,7 @@
 package opcodes
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/pxroute/pxroute/completion"
@@ -51,7 +52,14 @@ func (m *Machine) unseal(c *conn, b []byte) {
 	}
 	plain, err := z.s.Unseal(b, z.in[:0])
 	z.in = plain[:0]
+	if errors.Is(err, contract.ErrPeerClosed) {
+		c.sess.eof, err = true, nil // the reader meets it after plain
+	}
 	if err != nil {
+		if c.terms.secure != nil {
+			m.secureFailed(c, err) // counted by reason
+			return
+		}
 		m.sessionFailed(c, "unseal", err)
 		return
 	}

@@ -46,6 +46,11 @@ type session struct {
 
 	clock sessionClock // last read and write, when it ticks (session_tick.go)
 	seal  *sealing     // the session seals once established (seal.go); nil: it does not
+
+	// A secured conn's (secure.go): what its handshake read past its end,
+	// for the reader to take first; and the peer closed its channel.
+	early []byte
+	eof   bool
 }
 
 // keepCtl is the control buffer's capacity kept once it empties.
@@ -55,22 +60,36 @@ const keepCtl = 512
 // transport is up, and queues the session's greeting. A reconnected conn
 // gets a new one.
 func (m *Machine) openSession(c *conn) {
-	f := c.terms.sess
-	if f == nil {
+	if c.terms.sess == nil {
 		return
 	}
+	s := m.newSession(c)
+	m.setSession(c, s, m.framingSession(c, s))
+	m.ctlOut(c, s.s.Start(nil))
+}
+
+// newSession gives c a new session state, its hooks not yet set.
+func (m *Machine) newSession(c *conn) *session {
 	s := &session{deadline: time.Now().Add(m.rt.set[c.ep].HandshakeTimeout()).UnixNano()}
 	c.sess = s
+	return s
+}
+
+// framingSession makes the session c's framing gives each conn.
+func (m *Machine) framingSession(c *conn, s *session) contract.Session {
 	if sub := c.terms.subscriber; sub != nil {
-		s.s = sub.NewSubscriber(m.rt.eps[c.ep].Role(), &connTopics{m: m, c: c, s: s})
-	} else {
-		s.s = f.NewSession(m.rt.eps[c.ep].Role())
+		return sub.NewSubscriber(m.rt.eps[c.ep].Role(), &connTopics{m: m, c: c, s: s})
 	}
-	if sealer, ok := s.s.(contract.Sealer); ok {
+	return c.terms.sess.NewSession(m.rt.eps[c.ep].Role())
+}
+
+// setSession makes ss s's hooks.
+func (m *Machine) setSession(c *conn, s *session, ss contract.Session) {
+	s.s = ss
+	if sealer, ok := ss.(contract.Sealer); ok {
 		s.seal = &sealing{s: sealer}
 	}
 	m.startTicking(c)
-	m.ctlOut(c, s.s.Start(nil))
 }
 
 // ctlOut takes what a hook returned as c's control output, and has it

@@ -2,6 +2,8 @@ package opcodes
 
 import (
 	"sync/atomic"
+
+	"github.com/pxroute/pxroute/contract"
 )
 
 // Drop is why a message was not delivered.
@@ -49,7 +51,9 @@ type epCounters struct {
 	Refused                            [NumRefusals]uint64
 	TopicsRefused                      [NumTopicRefusals]uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
-	ControlIn, ControlOut              uint64           // a session's control messages read, control outputs made (session.go)
+	ControlIn, ControlOut              uint64 // a session's control messages read, control outputs made (session.go)
+	Secured                            uint64 // handshakes that succeeded (secure.go)
+	SecureFailed                       [contract.SecureReasons]uint64
 	Offered                            uint64           // messages handed to its connections
 	Drops                              [NumDrops]uint64 // as a destination
 	Lost                               [NumDrops]uint64 // as a source: read here, reached no destination
@@ -67,6 +71,8 @@ type epPublished struct {
 	TopicsRefused                      [NumTopicRefusals]atomic.Uint64
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
 	ControlIn, ControlOut              atomic.Uint64
+	Secured                            atomic.Uint64
+	SecureFailed                       [contract.SecureReasons]atomic.Uint64
 	Offered                            atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
 	Lost                               [NumDrops]atomic.Uint64
@@ -94,6 +100,10 @@ func (p *epPublished) store(c *epCounters) {
 	p.MsgsOut.Store(c.MsgsOut)
 	p.ControlIn.Store(c.ControlIn)
 	p.ControlOut.Store(c.ControlOut)
+	p.Secured.Store(c.Secured)
+	for i := range c.SecureFailed {
+		p.SecureFailed[i].Store(c.SecureFailed[i])
+	}
 	p.Offered.Store(c.Offered)
 	for i := range c.Drops {
 		p.Drops[i].Store(c.Drops[i])
@@ -125,6 +135,10 @@ func (p *epPublished) read() (c epCounters) {
 	c.MsgsOut = p.MsgsOut.Load()
 	c.ControlIn = p.ControlIn.Load()
 	c.ControlOut = p.ControlOut.Load()
+	c.Secured = p.Secured.Load()
+	for i := range c.SecureFailed {
+		c.SecureFailed[i] = p.SecureFailed[i].Load()
+	}
 	c.Offered = p.Offered.Load()
 	for i := range c.Drops {
 		c.Drops[i] = p.Drops[i].Load()
@@ -182,6 +196,14 @@ type EndpointStats struct {
 	// TopicsRefused counts in-band subscriptions refused (not applied)
 	// by reason: max_topics, max_topic_bytes.
 	TopicsRefused map[string]uint64 `json:"topics_refused"`
+
+	// Secured counts a secured (TLS) endpoint's handshakes that
+	// succeeded; SecureFailed its connections that failed a handshake or
+	// later broke the protocol, by reason (contract.SecureReason: timeout,
+	// unknown_ca, bad_record, truncated, ...). Every one also counts in
+	// Errors. SecureFailed is nil on an endpoint that does not secure.
+	Secured      uint64            `json:"secured"`
+	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
 }
 
 // LoopStats are one loop's figures.

@@ -25,6 +25,9 @@ type terms struct {
 
 	// subscriber is fr, when its sessions subscribe (subscriptions.go).
 	subscriber contract.Subscriber
+
+	// secure secures each connection before its session (secure.go).
+	secure contract.Securer
 }
 
 // termsOf returns endpoint ep's terms, made from the settings table the
@@ -46,6 +49,7 @@ func (m *Machine) termsOf(ep uint32) *terms {
 				t.sess, _ = s.Framing.(contract.Sessioned)
 				t.subscriber, _ = s.Framing.(contract.Subscriber)
 				t.ticks = tickEvery(s) > 0
+				t.secure = s.Secure
 			}
 			if cp, ok := s.Framing.(contract.Capped); ok {
 				t.maxOut = cp.MaxPayload()

@@ -220,6 +220,7 @@ func WriteMetrics(w io.Writer, s Stats) {
 		{"pxroute_endpoint_offered_messages_total", "counter", "Messages handed to the endpoint's connections: sent, dropped or queued.", func(e *EndpointStats) any { return e.Offered }},
 		{"pxroute_endpoint_queued_bytes", "gauge", "Bytes queued for the endpoint's connections now.", func(e *EndpointStats) any { return e.QueuedB }},
 		{"pxroute_endpoint_queued_messages", "gauge", "Messages queued for the endpoint's connections now.", func(e *EndpointStats) any { return e.QueuedMsgs }},
+		{"pxroute_endpoint_tls_handshakes_total", "counter", "TLS handshakes that succeeded.", func(e *EndpointStats) any { return e.Secured }},
 	} {
 		family(m.name, m.typ, m.help)
 		for i := range s.Endpoints {
@@ -237,6 +238,7 @@ func WriteMetrics(w io.Writer, s Stats) {
 		{"pxroute_endpoint_lost_messages_total", "Messages read from the endpoint that reached no destination, by reason.", func(e *EndpointStats) map[string]uint64 { return e.Lost }},
 		{"pxroute_endpoint_refused_connections_total", "Accepted connections a listener closed before reading, by reason.", func(e *EndpointStats) map[string]uint64 { return e.Refused }},
 		{"pxroute_endpoint_refused_topics_total", "Subscriptions refused (in band or a session's), by reason.", func(e *EndpointStats) map[string]uint64 { return e.TopicsRefused }},
+		{"pxroute_endpoint_tls_failures_total", "TLS connections that failed, in the handshake or after it, by reason.", func(e *EndpointStats) map[string]uint64 { return e.SecureFailed }},
 	} {
 		family(m.name, "counter", m.help)
 		for i := range s.Endpoints {

@@ -104,6 +104,14 @@ type EndpointStats struct {
 	// TopicsRefused counts in-band subscriptions refused (not applied),
 	// by reason: max_topics, max_topic_bytes.
 	TopicsRefused map[string]uint64 `json:"topics_refused"`
+	// Secured counts a TLS endpoint's handshakes that succeeded.
+	Secured uint64 `json:"secured"`
+	// SecureFailed counts a TLS endpoint's connections that failed, by
+	// reason: handshake, bad_certificate, unknown_ca, name_not_allowed,
+	// no_certificate, protocol_version, timeout (in the handshake);
+	// bad_record, alert, renegotiation, flood, truncated (after it).
+	// Each also counts in Errors. nil on an endpoint without tls.
+	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
 }
 
 // RouteStats are one route's figures, summed over loops: what its sends
@@ -204,6 +212,7 @@ func statsOf(s opcodes.Stats) Stats {
 			ControlIn: e.ControlIn, ControlOut: e.ControlOut, Offered: e.Offered,
 			Drops: maps.Clone(e.Drops), Lost: maps.Clone(e.Lost),
 			QueuedB: e.QueuedB, QueuedMsgs: e.QueuedMsgs, TopicsRefused: maps.Clone(e.TopicsRefused),
+			Secured: e.Secured, SecureFailed: maps.Clone(e.SecureFailed),
 		})
 	}
 	for _, r := range s.Routes {

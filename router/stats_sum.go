@@ -43,7 +43,7 @@ func (t *statsSum) add(s Stats) {
 		i, ok := t.byName[e.Name]
 		if !ok {
 			e.Drops, e.Lost, e.Refused = maps.Clone(e.Drops), maps.Clone(e.Lost), maps.Clone(e.Refused)
-			e.TopicsRefused = maps.Clone(e.TopicsRefused)
+			e.TopicsRefused, e.SecureFailed = maps.Clone(e.TopicsRefused), maps.Clone(e.SecureFailed)
 			t.byName[e.Name] = len(out.Endpoints)
 			out.Endpoints = append(out.Endpoints, e)
 			continue
@@ -91,6 +91,10 @@ func addEndpoint(o *EndpointStats, e EndpointStats) {
 	o.Lost = addCounts(o.Lost, e.Lost)
 	o.Refused = addCounts(o.Refused, e.Refused)
 	o.TopicsRefused = addCounts(o.TopicsRefused, e.TopicsRefused)
+	o.Secured += e.Secured
+	if e.SecureFailed != nil {
+		o.SecureFailed = addCounts(o.SecureFailed, e.SecureFailed)
+	}
 }
 
 // addCounts adds e's counts by reason into o's, made if nil.

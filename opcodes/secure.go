@@ -1,0 +1,247 @@
+package opcodes
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pxroute/pxroute/contract"
+)
+
+// Securing (TLS): an endpoint whose settings name a contract.Securer
+// secures each stream connection before its program reads or writes a
+// byte of it. Accepted or connected, the conn stays connecting (sends to
+// it only queue) while the Securer's pool runs the handshake off the
+// loop; the result comes back as a secureMail. A failure closes the conn,
+// counted by reason (SecureFailed) and logged once per episode; success
+// gives the conn a session that seals and unseals every byte with the
+// Transport (secureSession) and wraps the framing's own session, if it
+// has one. What follows is the machine's usual path for a conn whose
+// transport just came up.
+//
+// The conn holds no goroutine: the pool's handshake works on its own
+// duplicate of the descriptor and is cancelled if the conn closes first.
+
+// secureMail is a handshake's result, posted by the Securer's pool.
+type secureMail struct {
+	ref connRef
+	t   contract.Transport
+	err error
+}
+
+// secure starts c's handshake; c queues meanwhile.
+func (m *Machine) secure(c *conn) {
+	c.life = connConnecting
+	ref := connRef{c: c, gen: c.gen}
+	loop := m.rt.machines[m.id].loop
+	c.securing = c.terms.secure.Secure(c.fd, m.rt.eps[c.ep].Role(), func(t contract.Transport, err error) {
+		// A loop that has finished closed c's descriptor: nothing is owed.
+		loop.Post(&secureMail{ref: ref, t: t, err: err})
+	})
+}
+
+// secured takes a handshake's result back on c's loop.
+func (m *Machine) secured(v *secureMail) {
+	c := v.ref.live()
+	if c == nil || c.securing == nil {
+		return // closed meanwhile: its handshake was cancelled
+	}
+	c.securing = nil
+	if v.err != nil {
+		m.secureFailed(c, v.err)
+		return
+	}
+	m.counters[c.ep].Secured++
+	if f := &m.rt.secureFails[c.ep]; f.Load() > 0 {
+		if n := f.Swap(0); n > 0 {
+			m.log.Info("handshakes complete again", "endpoint", m.prog.Endpoints[c.ep], "failed", n, "now", v.t.Described())
+		}
+	}
+	c.life = connLive
+	if m.rt.eps[c.ep].Role() == contract.RoleConnect {
+		m.connected(c)
+		c.retry.Reset()
+	}
+	m.openSessionOver(c, v.t)
+	m.up(c)
+}
+
+// secureFailed closes c for a failed handshake or a bad record: counted
+// by reason, one log line an episode per endpoint over all loops.
+func (m *Machine) secureFailed(c *conn, err error) {
+	m.counters[c.ep].SecureFailed[contract.SecureReasonOf(err)]++
+	if m.rt.eps[c.ep].Role() == contract.RoleConnect && c.life == connConnecting {
+		m.connectFailed(c, err) // its reconnect episode says why
+	} else if m.rt.secureFails[c.ep].Add(1) == 1 {
+		m.log.Warn("closing connection: TLS failed (until one succeeds again, failures are counted by reason, not logged)",
+			"endpoint", m.prog.Endpoints[c.ep], "reason", err)
+	}
+	c.cur = nil
+	m.fail(c, DropDisconnect, 0)
+}
+
+// cancelSecuring stops c's handshake, if one is running.
+func (c *conn) cancelSecuring() {
+	if c.securing != nil {
+		c.securing()
+		c.securing = nil
+	}
+}
+
+// secureSession is a secured conn's session: it seals what the framing's
+// session (inner; nil: the framing has none) says and unseals what it
+// reads. The machine seals the queue's messages and unseals input through
+// it (seal.go), as it does for any contract.Sealer.
+type secureSession struct {
+	t     contract.Transport
+	inner contract.Session
+	plain []byte // unsealed input the machine has not taken yet
+	buf   []byte // scratch for inner's control output before sealing
+}
+
+// secureTicker is a secureSession whose inner session ticks.
+type secureTicker struct {
+	*secureSession
+	tick contract.Ticker
+}
+
+func (s *secureTicker) Tick(now, lastRead, lastWrite int64, out []byte) ([]byte, error) {
+	reply, err := s.tick.Tick(now, lastRead, lastWrite, s.buf[:0])
+	s.buf = reply[:0]
+	if err != nil || len(reply) == 0 {
+		return out, err
+	}
+	return s.t.Seal(reply, out)
+}
+
+// newSecureSession wraps inner (may be nil) over t.
+func newSecureSession(t contract.Transport, inner contract.Session) contract.Session {
+	s := &secureSession{t: t, inner: inner}
+	if tk, ok := inner.(contract.Ticker); ok {
+		return &secureTicker{secureSession: s, tick: tk}
+	}
+	return s
+}
+
+// sealed seals what inner returned in s.buf, appending to out.
+func (s *secureSession) sealed(reply, out []byte) ([]byte, error) {
+	s.buf = reply[:0]
+	if len(reply) == 0 {
+		return out, nil
+	}
+	return s.t.Seal(reply, out)
+}
+
+func (s *secureSession) Start(out []byte) []byte {
+	if s.inner == nil {
+		return out
+	}
+	// Sealing fails only on a broken transport, which the first read
+	// reports.
+	out, _ = s.sealed(s.inner.Start(s.buf[:0]), out)
+	return out
+}
+
+// Handshake unseals all of in and gives the plaintext to inner's
+// handshake; what inner leaves once done is the first input framed.
+func (s *secureSession) Handshake(in, out []byte) (int, []byte, bool, error) {
+	plain, err := s.t.Unseal(in, s.plain)
+	s.plain = plain
+	if err != nil && !errors.Is(err, contract.ErrPeerClosed) {
+		return 0, out, false, err
+	}
+	for len(s.plain) > 0 {
+		n, reply, done, herr := s.inner.Handshake(s.plain, s.buf[:0])
+		if out, err = s.sealed(reply, out); err != nil {
+			return 0, out, false, err
+		}
+		if herr != nil {
+			return 0, out, false, herr
+		}
+		s.plain = s.plain[:copy(s.plain, s.plain[n:])]
+		if done {
+			return len(in), out, true, nil
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if len(s.plain) > 0 && err != nil {
+		return 0, out, false, fmt.Errorf("peer closed mid-handshake")
+	}
+	return len(in), out, false, err
+}
+
+func (s *secureSession) Control(msg contract.Message, out []byte) (bool, []byte, error) {
+	if s.inner == nil {
+		return false, out, nil
+	}
+	ctl, reply, err := s.inner.Control(msg, s.buf[:0])
+	out, serr := s.sealed(reply, out)
+	if err == nil {
+		err = serr
+	}
+	return ctl, out, err
+}
+
+func (s *secureSession) Close(out []byte) []byte {
+	if s.inner != nil {
+		out, _ = s.sealed(s.inner.Close(s.buf[:0]), out)
+	}
+	return s.t.CloseNotify(out)
+}
+
+// Unseal gives the plaintext inner's handshake left, then in's.
+func (s *secureSession) Unseal(in, out []byte) ([]byte, error) {
+	if len(s.plain) > 0 {
+		out = append(out, s.plain...)
+		s.plain = s.plain[:0]
+	}
+	return s.t.Unseal(in, out)
+}
+
+func (s *secureSession) Seal(plain, out []byte) ([]byte, error) { return s.t.Seal(plain, out) }
+
+// openSessionOver gives c, just secured by t, its session: the framing's
+// own (if it has one) inside one that seals. Without a framing session it
+// is established at once, and what the handshake read past its end is
+// c's first input.
+func (m *Machine) openSessionOver(c *conn, t contract.Transport) {
+	s := m.newSession(c)
+	var inner contract.Session
+	if c.terms.sess != nil {
+		inner = m.framingSession(c, s)
+	}
+	m.setSession(c, s, newSecureSession(t, inner))
+	s.done = inner == nil
+	s.early = t.Leftover()
+	m.ctlOut(c, s.s.Start(nil))
+}
+
+// takeEarly makes what c's handshake read past its end c's input, as a
+// read would: the reader takes it before it asks its port for more.
+func (m *Machine) takeEarly(c *conn) {
+	s := c.sess
+	b := s.early
+	s.early = nil
+	m.counters[c.ep].BytesIn += uint64(len(b))
+	c.stampRead()
+	if c.sealed() != nil {
+		m.unseal(c, b)
+		return
+	}
+	m.appendInput(c, b)
+}
+
+// peerClosed notes that c's peer closed its secure channel in words
+// (close_notify): once what came before is framed, the reader meets the
+// end of its input without another read.
+func (m *Machine) peerClosed(c *conn) {
+	c.sess.eof = true
+}
+
+// truncated fails c, whose stream ended without its peer closing the
+// secure channel: an attacker (or a broken peer) cut it, and what it
+// carried may be incomplete, so it is not taken for an end of input.
+func (m *Machine) truncated(c *conn) {
+	m.secureFailed(c, &contract.SecureError{Reason: contract.SecureTruncated, Err: errors.New("the stream ended without close_notify")})
+}
