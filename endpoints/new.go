@@ -174,6 +174,9 @@ func (p *mapParams) Duration(key string) (time.Duration, bool) {
 // starts with is given its path ("secret_key_file: ..." reads
 // "curve.secret_key_file: ..."), and a message about the whole map is
 // given the map's name.
+// Errorf records a validator's message. In a nested map, a message that
+// starts with its key is given the key's path ("curve.secret_key_file:
+// ..."), any other the map's name ("curve: ...").
 func (p *mapParams) Errorf(key, format string, args ...any) {
 	err := fmt.Errorf(format, args...) // keeps a %w
 	if p.path != "" {
