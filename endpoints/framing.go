@@ -382,7 +382,7 @@ func parseSettingsOf(p Params, stream bool) contract.Settings {
 	}
 	parseTopicBounds(p, &o)
 	if z := zmtpOf(o.Framing); z != nil {
-		z.bound(&o)
+		z.bound(p, &o)
 	}
 	if d, ok := p.Duration("idle_timeout"); ok {
 		if d < time.Millisecond {

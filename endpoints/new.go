@@ -11,42 +11,85 @@ import (
 // New builds an endpoint of kind from Go values, for topologies built in
 // code: the same keys as in YAML ("listen", "framing", "max_frame", ...).
 // Sizes may be numbers or strings with units ("64KiB"); durations may be
-// time.Duration or strings ("5s"). Every problem is returned, and unknown
-// keys are errors, as in a topology file.
+// time.Duration or strings ("5s"). A key whose YAML value is a mapping
+// (plain:, curve:) takes a map[string]any. Every problem is returned, and
+// unknown keys are errors, as in a topology file; a nested key is named
+// by its path ("curve.secret_key_file").
 func New(kind string, settings map[string]any) (Endpoint, error) {
 	f, ok := Lookup(kind)
 	if !ok {
 		return nil, fmt.Errorf("unknown endpoint kind %q: want one of %v", kind, Kinds())
 	}
-	p := &mapParams{m: settings, used: map[string]bool{}}
+	var errs []error
+	p := newMapParams(settings, "", &errs)
 	e := f(p)
-	var unknown []string
-	for k := range settings {
-		if !p.used[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	sort.Strings(unknown)
-	for _, k := range unknown {
-		p.errs = append(p.errs, fmt.Errorf("unknown key %q for a %s endpoint", k, kind))
-	}
-	if len(p.errs) > 0 || e == nil {
-		return nil, errors.Join(p.errs...)
+	p.reportUnknown(kind)
+	if len(errs) > 0 || e == nil {
+		return nil, errors.Join(errs...)
 	}
 	return e, nil
 }
 
-// mapParams is Params over a Go map.
+// mapParams is Params over a Go map, or over a map nested in one under
+// path.
 type mapParams struct {
 	m    map[string]any
+	path string // "" at the top; "curve" for the map under curve
 	used map[string]bool
-	errs []error
+	errs *[]error // shared with the maps around and in it
+	subs []*mapParams
+}
+
+func newMapParams(m map[string]any, path string, errs *[]error) *mapParams {
+	return &mapParams{m: m, path: path, used: map[string]bool{}, errs: errs}
+}
+
+// name is key's path from the top map.
+func (p *mapParams) name(key string) string {
+	if p.path == "" {
+		return key
+	}
+	return p.path + "." + key
+}
+
+// reportUnknown reports every key nobody asked for, here and in the maps
+// nested in this one.
+func (p *mapParams) reportUnknown(kind string) {
+	var unknown []string
+	for k := range p.m {
+		if !p.used[k] {
+			unknown = append(unknown, p.name(k))
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		*p.errs = append(*p.errs, fmt.Errorf("unknown key %q for a %s endpoint", k, kind))
+	}
+	for _, s := range p.subs {
+		s.reportUnknown(kind)
+	}
 }
 
 func (p *mapParams) get(key string) (any, bool) {
 	p.used[key] = true
 	v, ok := p.m[key]
 	return v, ok
+}
+
+// Map gives a key whose value is a map[string]any as Params of its own.
+func (p *mapParams) Map(key string) (Params, bool) {
+	v, ok := p.get(key)
+	if !ok {
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.Errorf(key, "%s: want a mapping such as map[string]any{...}, not %T", key, v)
+		return nil, false
+	}
+	sub := newMapParams(m, p.name(key), p.errs)
+	p.subs = append(p.subs, sub)
+	return sub, true
 }
 
 func (p *mapParams) String(key string) (string, bool) {
@@ -127,8 +170,24 @@ func (p *mapParams) Duration(key string) (time.Duration, bool) {
 	return 0, false
 }
 
+// Errorf records a validator's message. In a nested map the key it
+// starts with is given its path ("secret_key_file: ..." reads
+// "curve.secret_key_file: ..."), and a message about the whole map is
+// given the map's name.
+// Errorf records a validator's message. In a nested map, a message that
+// starts with its key is given the key's path ("curve.secret_key_file:
+// ..."), any other the map's name ("curve: ...").
 func (p *mapParams) Errorf(key, format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf(format, args...))
+	err := fmt.Errorf(format, args...) // keeps a %w
+	if p.path != "" {
+		switch msg := err.Error(); {
+		case key != "" && strings.HasPrefix(msg, key+":"):
+			err = fmt.Errorf("%s.%w", p.path, err)
+		case !strings.HasPrefix(msg, p.path+":"):
+			err = fmt.Errorf("%s: %w", p.path, err)
+		}
+	}
+	*p.errs = append(*p.errs, err)
 }
 
 // sizeUnits are the suffixes a size may carry, longest first.
@@ -167,4 +226,7 @@ func parseSize(s string) (int64, error) {
 // them.
 func ParseSize(s string) (int64, error) { return parseSize(s) }
 
-var _ Params = (*mapParams)(nil)
+var (
+	_ Params = (*mapParams)(nil)
+	_ Nested = (*mapParams)(nil)
+)

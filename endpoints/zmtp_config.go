@@ -1,7 +1,10 @@
 package endpoints
 
 import (
+	"strconv"
 	"strings"
+
+	"golang.org/x/crypto/nacl/box"
 
 	"github.com/pxroute/pxroute/contract"
 )
@@ -92,7 +95,74 @@ func (k zmtpKeys) framing(p Params, stream bool) contract.Framing {
 
 // bound takes the endpoint's limits, read after the framing: max_frame
 // bounds the handshake. (A pub's subscriptions are bounded by the
-// machine, which holds them: see zmtp_subscribe.go.)
-func (f *zmtpFraming) bound(o *contract.Settings) {
+// machine, which holds them: see zmtp_subscribe.go.) The subscribe: list
+// is checked against the same limits: it is sent on every (re)connect,
+// so a list over them would fail every connection, not one.
+func (f *zmtpFraming) bound(p Params, o *contract.Settings) {
 	f.maxFrame = o.MaxFrame
+	f.subscribeFits(p, o)
+}
+
+// subscribeFits refuses a subscribe: list its endpoint's own bounds
+// refuse: a prefix over max_topic_bytes, more than max_topics prefixes,
+// or subscriptions that with our last handshake command are more than
+// max_frame of control output, which the machine fails a connection for
+// (opcodes/session.go ctlOut).
+func (f *zmtpFraming) subscribeFits(p Params, o *contract.Settings) {
+	if !f.socket.subscriber() {
+		return
+	}
+	topics, topicBytes := o.TopicBounds()
+	if len(f.subscribe) > topics {
+		p.Errorf("subscribe", "subscribe: %d prefixes, over max_topics (%d)", len(f.subscribe), topics)
+		return
+	}
+	size := zmtpLastHandshakeBytes(f)
+	for i, prefix := range f.subscribe {
+		if len(prefix) > topicBytes {
+			p.Errorf("subscribe", "subscribe: prefix %d (%s) is %d bytes, over max_topic_bytes (%d)", i+1, quoteShort(prefix), len(prefix), topicBytes)
+			return
+		}
+		size += zmtpSubscriptionBytes(f, len(prefix))
+	}
+	if size > o.MaxFrame {
+		p.Errorf("subscribe", "subscribe: the subscriptions sent on connect take %d bytes with the handshake's last command, over max_frame (%d): every connection would be closed; raise max_frame or subscribe to fewer or shorter prefixes", size, o.MaxFrame)
+	}
+}
+
+// zmtpSubscriptionBytes is the most one subscription costs on the wire:
+// a 3.1 SUBSCRIBE command (a 3.0 message is shorter), in a CURVE MESSAGE
+// box when the endpoint seals.
+func zmtpSubscriptionBytes(f *zmtpFraming, prefix int) int {
+	body := 1 + len("SUBSCRIBE") + prefix
+	if f.curve != nil {
+		body += curveMsgCost
+	}
+	return zmtpFrameBytes(body)
+}
+
+// zmtpLastHandshakeBytes bounds the command that may precede the
+// subscriptions in one output: READY with our metadata, boxed for CURVE.
+func zmtpLastHandshakeBytes(f *zmtpFraming) int {
+	props := len(appendZMTPProps(nil, (&zmtpSession{f: f}).props()...))
+	if f.curve != nil {
+		props += 8 + box.Overhead // short nonce, box
+	}
+	return zmtpFrameBytes(1 + len("READY") + props)
+}
+
+// zmtpFrameBytes is a frame of size bytes with its header.
+func zmtpFrameBytes(size int) int {
+	if size > 255 {
+		return 9 + size
+	}
+	return 2 + size
+}
+
+// quoteShort quotes s, cut after 16 bytes, for an error about a long one.
+func quoteShort(s string) string {
+	if len(s) > 16 {
+		return strconv.Quote(s[:16]) + "…"
+	}
+	return strconv.Quote(s)
 }

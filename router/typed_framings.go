@@ -73,6 +73,35 @@ type ZMTP struct {
 	// HeartbeatTTL (heartbeat_ttl): the TTL our PINGs ask of the peer,
 	// 100ms to 6553.5s; needs HeartbeatInterval. Default: none.
 	HeartbeatTTL time.Duration
+	// Plain (plain:) makes the endpoint speak PLAIN (RFC 24); Curve
+	// (curve:) CURVE (RFC 26). Give at most one; neither is NULL.
+	Plain *ZMTPPlain
+	Curve *ZMTPCurve
+}
+
+// ZMTPPlain is PLAIN security: UsersFile makes pxroute the server;
+// Username with PasswordFile (or Password) the client.
+type ZMTPPlain struct {
+	// UsersFile (users_file) holds one user:password a line; readable
+	// by its owner only.
+	UsersFile string
+	// Username (username) and PasswordFile (password_file, readable by
+	// its owner only) or Password (password) are the client's.
+	Username, PasswordFile, Password string
+}
+
+// ZMTPCurve is CURVE security: SecretKeyFile alone makes pxroute the
+// server; with ServerKey, the client.
+type ZMTPCurve struct {
+	// SecretKeyFile (secret_key_file) is a Z85 secret key or a ZeroMQ
+	// secret certificate, readable by its owner only; required.
+	SecretKeyFile string
+	// ServerKey (server_key) is the server's public key in Z85 (a Go
+	// string: no $$ needed); given, pxroute is the client.
+	ServerKey string
+	// PublicKeyFile (public_key_file), optional, is checked against the
+	// public key derived from SecretKeyFile.
+	PublicKeyFile string
 }
 
 func (Raw) framingKeys() []setting { return []setting{framingName("raw")} }
@@ -114,6 +143,14 @@ func (f ZMTP) framingKeys() []setting {
 	if f.MaxParts != 0 {
 		s = append(s, setting{key: "max_parts", field: "Framing.MaxParts", value: int64(f.MaxParts)})
 	}
+	if f.Plain != nil {
+		s = append(s, nested("plain", "Framing.Plain", zmtpPlainFields,
+			f.Plain.UsersFile, f.Plain.Username, f.Plain.PasswordFile, f.Plain.Password))
+	}
+	if f.Curve != nil {
+		s = append(s, nested("curve", "Framing.Curve", zmtpCurveFields,
+			f.Curve.SecretKeyFile, f.Curve.ServerKey, f.Curve.PublicKeyFile))
+	}
 	for _, d := range []struct {
 		key, field string
 		v          time.Duration
@@ -128,6 +165,19 @@ func (f ZMTP) framingKeys() []setting {
 	}
 	return s
 }
+
+// zmtpPlainFields and zmtpCurveFields are the keys of plain: and curve:
+// and their fields, in the order nested takes the values.
+var (
+	zmtpPlainFields = []keyField{
+		{"users_file", "Framing.Plain.UsersFile"}, {"username", "Framing.Plain.Username"},
+		{"password_file", "Framing.Plain.PasswordFile"}, {"password", "Framing.Plain.Password"},
+	}
+	zmtpCurveFields = []keyField{
+		{"secret_key_file", "Framing.Curve.SecretKeyFile"}, {"server_key", "Framing.Curve.ServerKey"},
+		{"public_key_file", "Framing.Curve.PublicKeyFile"},
+	}
+)
 
 func framingName(name string) setting {
 	return setting{key: "framing", field: "Framing", value: name}
@@ -148,5 +198,5 @@ var framingFields = map[string]string{
 	"length_includes_header": "Framing.IncludesHeader",
 	"socket":                 "Framing.Socket", "subscribe": "Framing.Subscribe", "max_parts": "Framing.MaxParts",
 	"heartbeat_interval": "Framing.HeartbeatInterval", "heartbeat_timeout": "Framing.HeartbeatTimeout",
-	"heartbeat_ttl": "Framing.HeartbeatTTL",
+	"heartbeat_ttl": "Framing.HeartbeatTTL", "plain": "Framing.Plain", "curve": "Framing.Curve",
 }

@@ -13,10 +13,34 @@ import (
 
 // setting is one key of a typed endpoint, as a topology file spells it,
 // with the Go field it came from (for errors) and its value: a string,
-// []string, bool, int64 (sizes and counts) or time.Duration.
+// []string, bool, int64 (sizes and counts), time.Duration, or
+// nestedSettings for a key whose YAML value is a mapping (curve:).
 type setting struct {
 	key, field string
 	value      any
+}
+
+// nestedSettings are the keys of a mapping a setting holds (a struct
+// field such as ZMTP.Curve), and every key it takes mapped to its field.
+type nestedSettings struct {
+	set    []setting
+	fields map[string]string
+}
+
+// keyField is a nested key and its field.
+type keyField struct{ key, field string }
+
+// nested is a setting holding a mapping: values are the fields' values in
+// the order of keys; the empty ones are left out, as unset.
+func nested(key, field string, keys []keyField, values ...string) setting {
+	n := nestedSettings{fields: map[string]string{}}
+	for i, kf := range keys {
+		n.fields[kf.key] = kf.field
+		if values[i] != "" {
+			n.set = append(n.set, setting{key: kf.key, field: kf.field, value: values[i]})
+		}
+	}
+	return setting{key: key, field: field, value: n}
 }
 
 var framingType = reflect.TypeFor[Framing]()
@@ -69,9 +93,18 @@ func plain(v any) any {
 // settingsMap is e's settings as the map endpoints.New takes.
 func settingsMap(e Endpoint) map[string]any {
 	set, _ := settingsOf(e)
+	return asMap(set)
+}
+
+// asMap gives settings as a map, a nested mapping as a map of its own.
+func asMap(set []setting) map[string]any {
 	m := make(map[string]any, len(set))
 	for _, s := range set {
-		m[s.key] = s.value
+		if n, ok := s.value.(nestedSettings); ok {
+			m[s.key] = asMap(n.set)
+		} else {
+			m[s.key] = s.value
+		}
 	}
 	return m
 }
@@ -120,12 +153,7 @@ func newTyped(name string, e Endpoint) (endpoints.Endpoint, error) {
 	ep := f(p)
 	// A field its factory never asked for would be silently ignored: a
 	// type out of step with its kind. Say so rather than run without it.
-	var unread []string
-	for k, s := range p.set {
-		if !p.used[k] {
-			unread = append(unread, s.field)
-		}
-	}
+	unread := p.unread()
 	sort.Strings(unread)
 	for _, field := range unread {
 		p.errs = append(p.errs, fmt.Errorf("%s.%s: not read by the %s kind", p.at, field, e.kind()))
@@ -136,13 +164,52 @@ func newTyped(name string, e Endpoint) (endpoints.Endpoint, error) {
 	return ep, nil
 }
 
-// typedParams is endpoints.Params over a typed endpoint's settings.
+// typedParams is endpoints.Params over a typed endpoint's settings, or
+// over a mapping nested in them (parent set).
 type typedParams struct {
 	at     string // the endpoint, as errors name it
 	set    map[string]setting
 	fields map[string]string // every key the type takes -> its field
 	used   map[string]bool
 	errs   []error
+	self   string       // a nested mapping's field, for errors about all of it
+	parent *typedParams // a nested mapping's endpoint, which keeps the errors
+	subs   []*typedParams
+}
+
+// unread lists the fields of settings nobody asked for, here and in the
+// mappings nested in p.
+func (p *typedParams) unread() []string {
+	var out []string
+	for k, s := range p.set {
+		if !p.used[k] {
+			out = append(out, s.field)
+		}
+	}
+	for _, sub := range p.subs {
+		out = append(out, sub.unread()...)
+	}
+	return out
+}
+
+// Map gives a field holding a mapping (ZMTP.Curve) as Params of its own.
+func (p *typedParams) Map(key string) (endpoints.Params, bool) {
+	v, ok := p.get(key)
+	if !ok {
+		return nil, false
+	}
+	n, ok := v.(nestedSettings)
+	if !ok {
+		p.wrong(key, v, "a mapping")
+		return nil, false
+	}
+	sub := &typedParams{at: p.at, set: map[string]setting{}, fields: n.fields, used: map[string]bool{},
+		self: p.fields[key], parent: p}
+	for _, s := range n.set {
+		sub.set[s.key] = s
+	}
+	p.subs = append(p.subs, sub)
+	return sub, true
 }
 
 func (p *typedParams) get(key string) (any, bool) {
@@ -223,8 +290,17 @@ func (p *typedParams) Errorf(key, format string, args ...any) {
 	at := p.at
 	if f, ok := p.fields[key]; ok && key != "" {
 		at += "." + f
+	} else if p.self != "" {
+		at += "." + p.self
 	}
-	p.errs = append(p.errs, fmt.Errorf("%s: %s", at, fmt.Sprintf(format, args...)))
+	root := p
+	for root.parent != nil {
+		root = root.parent
+	}
+	root.errs = append(root.errs, fmt.Errorf("%s: %s", at, fmt.Sprintf(format, args...)))
 }
 
-var _ endpoints.Params = (*typedParams)(nil)
+var (
+	_ endpoints.Params = (*typedParams)(nil)
+	_ endpoints.Nested = (*typedParams)(nil)
+)

@@ -73,6 +73,7 @@ func writeFile(t *testing.T, name, text string) string {
 }
 
 func TestCLICheckEveryExampleTopology(t *testing.T) {
+	exampleCurveKey(t) // pxroute inherits the environment
 	files, _ := filepath.Glob(filepath.Join(repoRoot(), "topologies", "*.yaml"))
 	if len(files) < 5 {
 		t.Fatalf("only %d example topologies", len(files))

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,6 +31,16 @@ func exampleTopology(t *testing.T, name string, oldNew ...string) string {
 		yaml = strings.ReplaceAll(yaml, oldNew[i], oldNew[i+1])
 	}
 	return yaml
+}
+
+// exampleCurveKey sets zmq-curve-feed.yaml's PXROUTE_CURVE_SECRET_KEY_FILE
+// to a fresh CURVE secret key only its owner may read, and returns the
+// key pair.
+func exampleCurveKey(t *testing.T) (public, secret string) {
+	t.Helper()
+	public, secret = curveKeypair(t)
+	t.Setenv("PXROUTE_CURVE_SECRET_KEY_FILE", secretFile(t, "curve.key", secret+"\n"))
+	return public, secret
 }
 
 // The ZeroMQ examples in topologies/, each run as written (but for its
@@ -60,6 +71,27 @@ var zmtpExampleCases = []zmtpCase{
 		}
 		if up := endpoint(r.Stats(), "upstream"); up.Opened == 0 || up.MsgsIn < n {
 			t.Fatalf("upstream opened %d connections and took %d messages", up.Opened, up.MsgsIn)
+		}
+	}},
+	{"zmq-curve-feed.yaml-lines-to-a-pyzmq-curve-sub-sealed-and-filtered", func(t *testing.T, v variant) {
+		spub, _ := exampleCurveKey(t)
+		cpub, csec := curveKeypair(t)
+		r := start(t, v, exampleTopology(t, "zmq-curve-feed.yaml", "127.0.0.1:7600", "127.0.0.1:0", "127.0.0.1:5560", "127.0.0.1:0"))
+		sub := startZMQ(t, map[string]any{"type": "SUB", "connect": zmqAddr(r.Addr("feed")), "curve_client": []string{spub, cpub, csec},
+			"subscribe": hexParts([]byte("tick.")), "actions": []any{[]any{"recv", 2}}})
+		waitFor(t, "the subscription", func() bool {
+			return endpoint(r.Stats(), "feed").Active == 1 && controlIn(r.Stats(), "feed") >= 1
+		})
+		io.WriteString(dial(t, r.Addr("producers")), "news.a\ntick.eur 1.08\nnews.b\ntick.usd 0.92\n")
+		for i, want := range []string{"tick.eur 1.08", "tick.usd 0.92"} {
+			if got := sub.recv(t); !equalParts(got, want) {
+				t.Fatalf("message %d: %q, want %q", i, got, want)
+			}
+		}
+		sub.finish(t)
+		e := endpoint(r.Stats(), "feed")
+		if errs := zmtpFigs(r.Stats(), "feed").Errors; errs != 0 || e.MsgsOut != 2 || e.Offered != e.MsgsOut+uint64(e.Queued)+sumCounts(e.Drops) {
+			t.Fatalf("feed: errors %d, out %d, offered %d, queued %d, drops %v", errs, e.MsgsOut, e.Offered, e.Queued, e.Drops)
 		}
 	}},
 	{"zmq-pub-to-lines.yaml-pyzmq-pub-tick-messages-to-a-line-subscriber-and-the-log", func(t *testing.T, v variant) {

@@ -235,6 +235,7 @@ func TestSizes(t *testing.T) {
 
 // Golden disassembly of every example topology.
 func TestExampleTopologiesDisassemble(t *testing.T) {
+	exampleEnv(t)
 	names, err := topologies.FS.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
