@@ -156,6 +156,7 @@ type tcpEndpoint struct {
 	addr  string
 	in    inetAddr
 	bound boundAddr // what Listen bound
+	tlsHook         // tls: (tls_endpoint.go)
 }
 
 func newTCP(p Params) Endpoint {
@@ -173,6 +174,7 @@ func newTCP(p Params) Endpoint {
 		return nil
 	}
 	e.in = in
+	e.tls = parseTLS(p, e.mode, in.host, true, e.opts.Framing)
 	return e
 }
 
