@@ -152,11 +152,11 @@ func ipSockaddr(ip net.IP, port int) unix.Sockaddr {
 // tcpEndpoint listens on or connects to a TCP address.
 type tcpEndpoint struct {
 	base
-	mode  contract.Role
-	addr  string
-	in    inetAddr
-	bound boundAddr // what Listen bound
-	tlsHook         // tls: (tls_endpoint.go)
+	mode    contract.Role
+	addr    string
+	in      inetAddr
+	bound   boundAddr // what Listen bound
+	tlsHook           // tls: (tls_endpoint.go)
 }
 
 func newTCP(p Params) Endpoint {

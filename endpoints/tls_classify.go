@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/pxroute/pxroute/contract"
@@ -41,6 +43,8 @@ func tlsReason(err error, canceled bool) contract.SecureReason {
 		return contract.SecureNameNotAllowed
 	case errors.As(err, &alert):
 		return alertReason(alert)
+	case remoteAlert(err, &alert):
+		return alertReason(alert)
 	case errors.As(err, &recordError) && strings.Contains(recordError.Msg, "SSLv2"):
 		return contract.SecureProtocolVersion
 	}
@@ -53,6 +57,22 @@ func tlsReason(err error, canceled bool) contract.SecureReason {
 		return contract.SecureProtocolVersion
 	}
 	return contract.SecureHandshake
+}
+
+// remoteAlert finds the alert the peer sent: crypto/tls reports it as a
+// net.OpError "remote error" around its own (unexported) alert type, a
+// uint8 with the alert's number.
+func remoteAlert(err error, a *tls.AlertError) bool {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" || op.Err == nil {
+		return false
+	}
+	v := reflect.ValueOf(op.Err)
+	if v.Kind() != reflect.Uint8 {
+		return false
+	}
+	*a = tls.AlertError(v.Uint())
+	return true
 }
 
 // TLS alert descriptions (RFC 8446 section 6).

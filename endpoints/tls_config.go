@@ -28,23 +28,23 @@ const (
 // tlsKeys are the tls: keys as given, read whatever the endpoint so that
 // every key is known even where tls: is refused.
 type tlsKeys struct {
-	p                                  Params
-	cert, key, clientCA, ca            string
+	p                                   Params
+	cert, key, clientCA, ca             string
 	hasCert, hasKey, hasClientCA, hasCA bool
-	clientAuth                         string
-	hasClientAuth                      bool
-	allowNames                         []string
-	hasAllowNames                      bool
-	minVersion                         string
-	hasMinVersion                      bool
-	alpn                               []string
-	serverName                         string
-	hasServerName                      bool
-	insecure, hasInsecure              bool
-	timeout                            time.Duration
-	hasTimeout                         bool
-	maxHandshakes                      int64
-	hasMaxHandshakes                   bool
+	clientAuth                          string
+	hasClientAuth                       bool
+	allowNames                          []string
+	hasAllowNames                       bool
+	minVersion                          string
+	hasMinVersion                       bool
+	alpn                                []string
+	serverName                          string
+	hasServerName                       bool
+	insecure, hasInsecure               bool
+	timeout                             time.Duration
+	hasTimeout                          bool
+	maxHandshakes                       int64
+	hasMaxHandshakes                    bool
 }
 
 // readTLSKeys reads tls: where the Params can hold a mapping; nil when

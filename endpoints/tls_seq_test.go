@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-
 // tls13AEAD is the RFC 8446 record protection of a traffic secret: the
 // check that Secrets and their sequence numbers are right, against
 // crypto/tls on the other side.
