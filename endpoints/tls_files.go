@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -108,4 +107,3 @@ func readPEMFile(path, typ string) ([]byte, error) {
 	return nil, fmt.Errorf("%s holds no PEM %s", path, typ)
 }
 
-var errNoCertificates = errors.New("no certificates")
