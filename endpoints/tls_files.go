@@ -106,4 +106,3 @@ func readPEMFile(path, typ string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%s holds no PEM %s", path, typ)
 }
-
