@@ -400,6 +400,9 @@ func parseSettingsOf(p Params, stream bool) contract.Settings {
 		o.IgnoreEOF = b
 	}
 	parseReplyLimits(p, &o)
+	if !stream {
+		refuseTLS(p)
+	}
 	if s, ok := p.String("overflow"); ok {
 		if pol, err := contract.ParseOverflow(s); err != nil {
 			p.Errorf("overflow", "%v", err)

@@ -152,10 +152,11 @@ func ipSockaddr(ip net.IP, port int) unix.Sockaddr {
 // tcpEndpoint listens on or connects to a TCP address.
 type tcpEndpoint struct {
 	base
-	mode  contract.Role
-	addr  string
-	in    inetAddr
-	bound boundAddr // what Listen bound
+	mode    contract.Role
+	addr    string
+	in      inetAddr
+	bound   boundAddr // what Listen bound
+	tlsHook           // tls: (tls_endpoint.go)
 }
 
 func newTCP(p Params) Endpoint {
@@ -173,6 +174,7 @@ func newTCP(p Params) Endpoint {
 		return nil
 	}
 	e.in = in
+	e.tls = parseTLS(p, e.mode, in.host, true, e.opts.Framing)
 	return e
 }
 

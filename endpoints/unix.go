@@ -27,6 +27,7 @@ type unixEndpoint struct {
 	perm     os.FileMode  // socket file mode; 0: as umask leaves it
 	uid, gid int          // socket file owner; -1: unchanged
 	listenFD atomic.Int64 // the live bound socket, to unlink its path once
+	tlsHook               // tls: (tls_endpoint.go), stream only
 }
 
 func newUnix(p Params) Endpoint {
@@ -78,6 +79,7 @@ func newUnix(p Params) Endpoint {
 	}
 	e.sa = &unix.SockaddrUnix{Name: e.path}
 	e.listenFD.Store(-1)
+	e.tls = parseTLS(p, e.mode, "", !e.dgram, e.opts.Framing)
 	return e
 }
 

@@ -1,0 +1,122 @@
+package endpoints
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pxroute/pxroute/contract"
+	"github.com/pxroute/pxroute/endpoints/tlsrecord"
+)
+
+var errNoTLS = errors.New("endpoint has no tls:")
+
+// handshake runs j's handshake with crypto/tls over a dup of its fd (the
+// machine keeps the fd itself), and hands the record layer what it
+// agreed.
+func (e *tlsEndpoint) handshake(j *tlsJob) (contract.Transport, error) {
+	nc, err := dupConn(j.fd)
+	if err != nil {
+		return nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: err}
+	}
+	defer nc.Close()
+	rc := &tlsRecordConn{Conn: nc}
+	if !e.pool.started(j, rc) {
+		return nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: errTLSCanceled}
+	}
+	rc.SetDeadline(j.deadline)
+	log := &tlsKeyLog{}
+	cfg := e.base.Clone()
+	cfg.KeyLogWriter = log
+	var tc *tls.Conn
+	if e.role == contract.RoleListen {
+		tc = tls.Server(rc, cfg)
+	} else {
+		tc = tls.Client(rc, cfg)
+	}
+	if err := tc.Handshake(); err != nil {
+		return nil, classifyTLS(err, e.pool.wasCanceled(j))
+	}
+	cs := tc.ConnectionState()
+	s, err := tlsSecrets(cs, e.role != contract.RoleListen, log, rc)
+	if err != nil {
+		return nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: err}
+	}
+	return newTLSTransport(s, rc.leftover(), describeTLS(cs))
+}
+
+// dupConn is fd as a net.Conn of its own (a dup, in Go's netpoller).
+func dupConn(fd int) (net.Conn, error) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	f := os.NewFile(uintptr(dup), "tls")
+	defer f.Close() // FileConn holds a dup of its own
+	return net.FileConn(f)
+}
+
+// tlsSecrets gathers what the record layer needs from a finished
+// handshake: crypto/tls's key log lines, and (TLS 1.2) the hellos'
+// randoms as they passed through rc.
+func tlsSecrets(cs tls.ConnectionState, isClient bool, log *tlsKeyLog, rc *tlsRecordConn) (tlsrecord.Secrets, error) {
+	s := tlsrecord.Secrets{Version: cs.Version, Suite: cs.CipherSuite, IsClient: isClient}
+	if log.err != nil {
+		return s, log.err
+	}
+	switch cs.Version {
+	case tls.VersionTLS13:
+		if log.clientApp == nil || log.serverApp == nil {
+			return s, errors.New("TLS 1.3 traffic secrets missing from the key log")
+		}
+		s.ClientTrafficSecret, s.ServerTrafficSecret = log.clientApp, log.serverApp
+		// The server wrote no ticket during the handshake
+		// (SessionTicketsDisabled), and crypto/tls was fed no record past
+		// the handshake: the first application record each way is 0.
+		s.ReadSeq, s.WriteSeq = 0, 0
+	case tls.VersionTLS12:
+		client, server := &rc.writeHello, &rc.readHello
+		if !isClient {
+			client, server = server, client
+		}
+		if client.msg != 1 || server.msg != 2 || log.master == nil {
+			return s, errors.New("TLS 1.2 hello randoms or master secret not seen")
+		}
+		if !bytes.Equal(client.random, log.clientRandom) {
+			return s, errors.New("TLS 1.2 key log is for another ClientHello")
+		}
+		s.MasterSecret, s.ClientRandom, s.ServerRandom = log.master, client.random, server.random
+		// Each side's Finished went under the new keys as record 0.
+		s.ReadSeq, s.WriteSeq = 1, 1
+	default:
+		return s, fmt.Errorf("TLS version %x", cs.Version)
+	}
+	return s, nil
+}
+
+// describeTLS names what was agreed, for logs: "TLS 1.3
+// TLS_AES_128_GCM_SHA256 alpn=pxroute peer=CN=sensor-1".
+func describeTLS(cs tls.ConnectionState) string {
+	var b strings.Builder
+	b.WriteString(tls.VersionName(cs.Version))
+	b.WriteString(" ")
+	b.WriteString(tls.CipherSuiteName(cs.CipherSuite))
+	if cs.NegotiatedProtocol != "" {
+		b.WriteString(" alpn=" + cs.NegotiatedProtocol)
+	}
+	if len(cs.PeerCertificates) > 0 {
+		peer := cs.PeerCertificates[0]
+		name := "CN=" + peer.Subject.CommonName
+		if peer.Subject.CommonName == "" && len(peer.DNSNames) > 0 {
+			name = "DNS=" + peer.DNSNames[0]
+		}
+		b.WriteString(" peer=" + name)
+	}
+	return b.String()
+}
