@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 )
 
@@ -20,7 +21,11 @@ import (
 //	lines ADDR         a goroutine-per-connection line echo server (bufio)
 //	relay ADDR TARGET  a goroutine-per-connection relay (io.Copy both ways)
 //	sendfile FILE ADDR copy FILE to ADDR with io.Copy (sendfile(2)), then exit
+//	tls-*              the TLS scenarios' roles (scenario_tls_helpers.go)
 func runHelper(role string, args []string) error {
+	if strings.HasPrefix(role, "tls-") {
+		return runTLSHelper(role, args)
+	}
 	switch role {
 	case "echo", "frames", "lines", "relay":
 		ln, err := net.Listen("tcp", args[0])

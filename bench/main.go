@@ -43,6 +43,9 @@ type scenario struct {
 	contenders []contender
 	target     string // the target, in words
 	check      func(r map[string]float64) (met bool, how string)
+	// footer, if set, is markdown for figures the table has no column
+	// for (CPU per byte relayed, say), appended to the section.
+	footer func() string
 }
 
 type config struct {
@@ -212,6 +215,9 @@ func describe(sc scenario, figs map[string]figure, cpu map[string]float64, missi
 			verdict = "met"
 		}
 		fmt.Fprintf(&b, "\nTarget: %s — **%s** (%s).\n", sc.target, verdict, how)
+	}
+	if sc.footer != nil {
+		b.WriteString("\n" + sc.footer())
 	}
 	if sc.repsScale > 1 {
 		fmt.Fprintf(&b, "\nA run takes under a second here: this scenario runs %d× the repetitions the command asks for.\n", sc.repsScale)

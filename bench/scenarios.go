@@ -18,8 +18,10 @@ func allScenarios() []scenario {
 		out = append(out, fanoutScenario(n))
 	}
 	out = append(out, inprocScenario(), echoScenario(), idleScenario(), latencyScenario(), chatScenario(), fileScenario())
-	return append(out, zmqForwarderScenario(10, false), zmqForwarderScenario(100, false),
+	out = append(out, zmqForwarderScenario(10, false), zmqForwarderScenario(100, false),
 		zmqForwarderScenario(10, true), zmqForwarderScenario(100, true))
+	return append(out, tlsBridgeScenario(1), tlsBridgeScenario(4),
+		tlsHandshakesScenario("ecdsa"), tlsHandshakesScenario("rsa"), tlsIdleScenario())
 }
 
 // dur is how long a timed measurement runs.
