@@ -50,19 +50,19 @@ func (e *tlsEndpoint) Warnings() []string {
 }
 
 // tlsHook is embedded in tcp and unix endpoints: their tls:, if any.
+// The endpoint's Settings.Secure is the same tlsEndpoint: the machine
+// secures each connection with it before anything else.
 type tlsHook struct{ tls *tlsEndpoint }
 
-// Secured says whether the endpoint has tls: (then the machine secures
-// each connection with Secure before anything else).
+// Secured says whether the endpoint has tls:.
 func (h tlsHook) Secured() bool { return h.tls != nil }
 
-// Secure is contract.Securer; without tls: it fails at once.
-func (h tlsHook) Secure(fd int, role contract.Role, done func(contract.Transport, error)) func() {
-	if h.tls == nil {
-		done(nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: errNoTLS})
-		return func() {}
+// secureWith makes t the endpoint's tls: and its settings' Securer.
+func (h *tlsHook) secureWith(t *tlsEndpoint, o *contract.Settings) {
+	h.tls = t
+	if t != nil {
+		o.Secure = t
 	}
-	return h.tls.Secure(fd, role, done)
 }
 
 // TLSWarnings: see tlsEndpoint.Warnings; none without tls:.

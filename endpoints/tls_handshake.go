@@ -15,8 +15,6 @@ import (
 	"github.com/pxroute/pxroute/endpoints/tlsrecord"
 )
 
-var errNoTLS = errors.New("endpoint has no tls:")
-
 // handshake runs j's handshake with crypto/tls over a dup of its fd (the
 // machine keeps the fd itself), and hands the record layer what it
 // agreed.
