@@ -27,6 +27,13 @@ type Endpoint interface {
 	Settings() *contract.Settings
 }
 
+// Warner is implemented by kinds whose settings load but deserve a word:
+// TLS with verification off, a certificate expired or not yet valid.
+// `pxroute check` prints them and the router logs them at start.
+type Warner interface {
+	Warnings() []string
+}
+
 // Bound is implemented by listening kinds: the address actually bound
 // (port 0 resolved), empty before Listen.
 type Bound interface {

@@ -65,8 +65,8 @@ func (h *tlsHook) secureWith(t *tlsEndpoint, o *contract.Settings) {
 	}
 }
 
-// TLSWarnings: see tlsEndpoint.Warnings; none without tls:.
-func (h tlsHook) TLSWarnings() []string {
+// Warnings are its tls:'s (endpoints.Warner); none without tls:.
+func (h tlsHook) Warnings() []string {
 	if h.tls == nil {
 		return nil
 	}

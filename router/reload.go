@@ -134,6 +134,7 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 		}
 	}
 	ch := describe(oldComps, newComps, oldSigs, newSigs)
+	r.logWarnings(c)
 	if c.Loops != old.Loops || c.Engine != old.Engine {
 		ch.Notes = append(ch.Notes, "loops and engine take effect at the next start")
 	}
