@@ -30,7 +30,7 @@ func (e *tlsEndpoint) handshake(j *tlsJob) (contract.Transport, error) {
 	}
 	rc.SetDeadline(j.deadline)
 	log := &tlsKeyLog{}
-	cfg := e.base.Clone()
+	cfg := e.files.Load().base.Clone()
 	cfg.KeyLogWriter = log
 	var tc *tls.Conn
 	if e.role == contract.RoleListen {

@@ -516,6 +516,7 @@ func (r *Router) Stats() Stats {
 		}
 	}
 	r.dropNonListenerRefusals(&sum.s)
+	r.certificateExpiries(&sum.s)
 	return sum.s
 }
 
