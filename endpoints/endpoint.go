@@ -27,6 +27,27 @@ type Endpoint interface {
 	Settings() *contract.Settings
 }
 
+// Warner is implemented by kinds whose settings load but deserve a word:
+// TLS with verification off, a certificate expired or not yet valid.
+// `pxroute check` prints them and the router logs them at start.
+type Warner interface {
+	Warnings() []string
+}
+
+// Renewer is implemented by kinds that read files at load (TLS
+// certificates, keys and CAs): a reload that leaves an endpoint's
+// definition unchanged keeps the running endpoint, and gives it the
+// reload's endpoint of the same name to take what its files hold now.
+type Renewer interface {
+	Renew(from Endpoint)
+}
+
+// Expiring is implemented by kinds that present a certificate: when it
+// expires (zero: none), for /metrics.
+type Expiring interface {
+	CertificateExpiry() time.Time
+}
+
 // Bound is implemented by listening kinds: the address actually bound
 // (port 0 resolved), empty before Listen.
 type Bound interface {

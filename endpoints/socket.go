@@ -174,7 +174,7 @@ func newTCP(p Params) Endpoint {
 		return nil
 	}
 	e.in = in
-	e.tls = parseTLS(p, e.mode, in.host, true, e.opts.Framing)
+	e.secureWith(parseTLS(p, e.mode, in.host, true, e.opts.Framing), &e.opts)
 	return e
 }
 

@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"crypto/tls"
+	"sync/atomic"
 	"time"
 
 	"github.com/pxroute/pxroute/contract"
@@ -11,18 +12,34 @@ import (
 // handshake, for the handshake's own key log), the certificate holder a
 // reload swaps, and the pool its handshakes run in.
 type tlsEndpoint struct {
-	base     *tls.Config
-	holder   *tlsCertHolder
+	files    atomic.Pointer[tlsFiles] // what its files held when last (re)loaded
 	settings tlsSettings
 	role     contract.Role
 	pool     tlsPool
 }
 
+// tlsFiles are what an endpoint's certificate and CA files gave: a
+// reload of an unchanged definition swaps them whole (Renew).
+type tlsFiles struct {
+	base   *tls.Config
+	holder *tlsCertHolder
+}
+
 func newTLSEndpoint(base *tls.Config, holder *tlsCertHolder, s tlsSettings, role contract.Role) *tlsEndpoint {
-	e := &tlsEndpoint{base: base, holder: holder, settings: s, role: role}
+	e := &tlsEndpoint{settings: s, role: role}
+	e.files.Store(&tlsFiles{base: base, holder: holder})
 	e.pool.max = s.maxHandshakes
 	return e
 }
+
+// renew takes from's files (certificate, key, CAs), read by a reload,
+// for the handshakes that start from now on; live connections keep
+// theirs.
+func (e *tlsEndpoint) renew(from *tlsEndpoint) { e.files.Store(from.files.Load()) }
+
+// CertificateExpiry is when the certificate this side presents expires;
+// zero without one (a client without cert:).
+func (e *tlsEndpoint) CertificateExpiry() time.Time { return e.files.Load().holder.expiry() }
 
 // Secure starts fd's handshake (contract.Securer): it waits for a slot in
 // the pool, runs, and ends at handshake_timeout from now either way.
@@ -31,10 +48,6 @@ func (e *tlsEndpoint) Secure(fd int, role contract.Role, done func(contract.Tran
 	e.pool.submit(j, e.settings.timeout)
 	return func() { e.pool.cancel(j) }
 }
-
-// SwapCertificate installs c as this side's certificate for handshakes
-// that start from now on (a reload's hook).
-func (e *tlsEndpoint) SwapCertificate(c *tls.Certificate) { e.holder.Swap(c) }
 
 // Insecure says server verification is off (insecure: true).
 func (e *tlsEndpoint) Insecure() bool { return e.settings.insecure }
@@ -50,23 +63,42 @@ func (e *tlsEndpoint) Warnings() []string {
 }
 
 // tlsHook is embedded in tcp and unix endpoints: their tls:, if any.
+// The endpoint's Settings.Secure is the same tlsEndpoint: the machine
+// secures each connection with it before anything else.
 type tlsHook struct{ tls *tlsEndpoint }
 
-// Secured says whether the endpoint has tls: (then the machine secures
-// each connection with Secure before anything else).
+// Secured says whether the endpoint has tls:.
 func (h tlsHook) Secured() bool { return h.tls != nil }
 
-// Secure is contract.Securer; without tls: it fails at once.
-func (h tlsHook) Secure(fd int, role contract.Role, done func(contract.Transport, error)) func() {
-	if h.tls == nil {
-		done(nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: errNoTLS})
-		return func() {}
+// secureWith makes t the endpoint's tls: and its settings' Securer.
+func (h *tlsHook) secureWith(t *tlsEndpoint, o *contract.Settings) {
+	h.tls = t
+	if t != nil {
+		o.Secure = t
 	}
-	return h.tls.Secure(fd, role, done)
 }
 
-// TLSWarnings: see tlsEndpoint.Warnings; none without tls:.
-func (h tlsHook) TLSWarnings() []string {
+// Renew takes what a reload read anew of an unchanged definition
+// (endpoints.Renewer): from is the reload's endpoint of the same name.
+func (h tlsHook) Renew(from Endpoint) {
+	if o, ok := from.(interface{ tlsOf() *tlsEndpoint }); ok && h.tls != nil && o.tlsOf() != nil {
+		h.tls.renew(o.tlsOf())
+	}
+}
+
+func (h tlsHook) tlsOf() *tlsEndpoint { return h.tls }
+
+// CertificateExpiry is when the certificate its tls: presents expires;
+// zero without one.
+func (h tlsHook) CertificateExpiry() time.Time {
+	if h.tls == nil {
+		return time.Time{}
+	}
+	return h.tls.CertificateExpiry()
+}
+
+// Warnings are its tls:'s (endpoints.Warner); none without tls:.
+func (h tlsHook) Warnings() []string {
 	if h.tls == nil {
 		return nil
 	}

@@ -31,6 +31,18 @@ func (h *tlsCertHolder) getClient(*tls.CertificateRequestInfo) (*tls.Certificate
 	return &tls.Certificate{}, nil // none: the server decides whether that will do
 }
 
+// ExpiryWarning is how close to its expiry a certificate gets a warning
+// at check, start and reload: two weeks leaves time to renew it.
+const ExpiryWarning = 14 * 24 * time.Hour
+
+// expiry is when the holder's certificate expires; zero without one.
+func (h *tlsCertHolder) expiry() time.Time {
+	if c := h.cert.Load(); c != nil && c.Leaf != nil {
+		return c.Leaf.NotAfter
+	}
+	return time.Time{}
+}
+
 // loadKeyPair reads cert (PEM chain) and key (PEM, not readable by group
 // or others), checks that they match, and says in warning when the leaf
 // is expired or not yet valid (loaded anyway: its peers will refuse it,
@@ -57,6 +69,8 @@ func loadKeyPair(certFile, keyFile string, now time.Time) (c *tls.Certificate, w
 		warning = fmt.Sprintf("certificate %s expired on %s", certFile, leaf.NotAfter.UTC().Format(time.DateOnly))
 	case now.Before(leaf.NotBefore):
 		warning = fmt.Sprintf("certificate %s is not valid before %s", certFile, leaf.NotBefore.UTC().Format(time.DateTime))
+	case leaf.NotAfter.Sub(now) < ExpiryWarning:
+		warning = fmt.Sprintf("certificate %s expires in %s, on %s", certFile, leaf.NotAfter.Sub(now).Round(time.Hour), leaf.NotAfter.UTC().Format(time.DateTime))
 	}
 	return &pair, warning, nil, ""
 }

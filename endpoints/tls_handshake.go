@@ -15,8 +15,6 @@ import (
 	"github.com/pxroute/pxroute/endpoints/tlsrecord"
 )
 
-var errNoTLS = errors.New("endpoint has no tls:")
-
 // handshake runs j's handshake with crypto/tls over a dup of its fd (the
 // machine keeps the fd itself), and hands the record layer what it
 // agreed.
@@ -32,7 +30,7 @@ func (e *tlsEndpoint) handshake(j *tlsJob) (contract.Transport, error) {
 	}
 	rc.SetDeadline(j.deadline)
 	log := &tlsKeyLog{}
-	cfg := e.base.Clone()
+	cfg := e.files.Load().base.Clone()
 	cfg.KeyLogWriter = log
 	var tc *tls.Conn
 	if e.role == contract.RoleListen {

@@ -14,29 +14,14 @@ import (
 	"github.com/pxroute/pxroute/endpoints/tlsrecord"
 )
 
-// tlsTestParams are Params with a tls: mapping, as a topology file gives
-// them (mapParams alone holds no mapping).
-type tlsTestParams struct {
-	*mapParams
-	tls *mapParams
-}
-
-func (p tlsTestParams) Map(key string) (Params, bool) {
-	p.used[key] = true
-	if key != "tls" || p.tls == nil {
-		return nil, false
-	}
-	return p.tls, true
-}
-
 // testTLS builds an endpoint's tls: from keys, failing the test on an
 // error.
 func testTLS(t testing.TB, role contract.Role, host string, keys map[string]any) *tlsEndpoint {
 	t.Helper()
-	sub := &mapParams{m: keys, used: map[string]bool{}}
-	p := tlsTestParams{mapParams: &mapParams{m: map[string]any{}, used: map[string]bool{}}, tls: sub}
+	var errs []error
+	p := newMapParams(map[string]any{"tls": keys}, "", &errs)
 	e := parseTLS(p, role, host, true, Lines)
-	if errs := append(p.errs, sub.errs...); len(errs) > 0 || e == nil {
+	if len(errs) > 0 || e == nil {
 		t.Fatalf("tls: %v", errs)
 	}
 	return e

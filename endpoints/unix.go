@@ -79,7 +79,7 @@ func newUnix(p Params) Endpoint {
 	}
 	e.sa = &unix.SockaddrUnix{Name: e.path}
 	e.listenFD.Store(-1)
-	e.tls = parseTLS(p, e.mode, "", !e.dgram, e.opts.Framing)
+	e.secureWith(parseTLS(p, e.mode, "", !e.dgram, e.opts.Framing), &e.opts)
 	return e
 }
 

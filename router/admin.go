@@ -249,6 +249,15 @@ func WriteMetrics(w io.Writer, s Stats) {
 			}
 		}
 	}
+	// TLS certificates: seconds left before each presented one expires
+	// (negative once it has), from the running endpoint.
+	family("pxroute_endpoint_tls_certificate_expiry_seconds", "gauge", "Seconds until the TLS certificate the endpoint presents expires; negative once expired.")
+	now := time.Now().Unix()
+	for i := range s.Endpoints {
+		if e := &s.Endpoints[i]; e.CertificateExpiresAt != 0 {
+			sample("pxroute_endpoint_tls_certificate_expiry_seconds", e.CertificateExpiresAt-now, "endpoint", e.Name)
+		}
+	}
 	// Routes: what each route's sends did with the messages they sent.
 	family("pxroute_route_offered_messages_total", "counter", "Messages the route handed to destination connections, one per destination.")
 	for _, rt := range s.Routes {

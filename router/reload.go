@@ -3,10 +3,12 @@ package router
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/pxroute/pxroute/endpoints"
 	"github.com/pxroute/pxroute/topology"
 )
 
@@ -134,6 +136,8 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 		}
 	}
 	ch := describe(oldComps, newComps, oldSigs, newSigs)
+	r.logWarnings(c)
+	r.renew(ch.Kept, c)
 	if c.Loops != old.Loops || c.Engine != old.Engine {
 		ch.Notes = append(ch.Notes, "loops and engine take effect at the next start")
 	}
@@ -178,6 +182,24 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 	r.mu.Unlock()
 	r.log.Info("reloaded", "change", ch.String())
 	return ch, nil
+}
+
+// renew gives each kept endpoint that reads files at load (TLS
+// certificates) what the reload read anew: the running endpoint stays,
+// with its listeners and connections, and its next handshakes use them.
+func (r *Router) renew(kept []string, c *topology.Compiled) {
+	fresh := map[string]endpoints.Endpoint{}
+	for i, n := range c.Prog.Endpoints {
+		fresh[n] = c.Endpoints[i]
+	}
+	for _, u := range r.liveUnits() {
+		for i, n := range u.comp.Prog.Endpoints {
+			rn, ok := u.comp.Endpoints[i].(endpoints.Renewer)
+			if ok && slices.Contains(kept, n) && fresh[n] != nil {
+				rn.Renew(fresh[n])
+			}
+		}
+	}
 }
 
 // retire stops the given components in whichever units run them; a unit

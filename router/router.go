@@ -221,6 +221,7 @@ func (r *Router) Start(ctx context.Context) error {
 	r.done, r.idle, r.changed = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	r.mu.Unlock()
 	r.log.Info("started", "topology", r.topo.File, "engine", engine, "loops", r.loops)
+	r.logWarnings(r.topo)
 	r.logListening(u)
 	if admin.addr != "" {
 		if err := r.startAdmin(admin); err != nil {
@@ -329,6 +330,27 @@ func (r *Router) watchIdle() {
 		}
 		close(r.idle)
 		return
+	}
+}
+
+// Warnings are what `pxroute check` prints of the loaded topology besides
+// errors: settings that load but deserve a word (TLS verification off, a
+// certificate expired or not yet valid), each "FILE:LINE:COL: warning:
+// endpoint NAME: what".
+func (r *Router) Warnings() []string {
+	if r.topo.Topology == nil {
+		return nil
+	}
+	return r.topo.Topology.Warnings()
+}
+
+// logWarnings logs c's warnings, at start and at each reload.
+func (r *Router) logWarnings(c *topology.Compiled) {
+	if c.Topology == nil {
+		return
+	}
+	for _, w := range c.Topology.Warnings() {
+		r.log.Warn(w)
 	}
 }
 
@@ -494,6 +516,7 @@ func (r *Router) Stats() Stats {
 		}
 	}
 	r.dropNonListenerRefusals(&sum.s)
+	r.certificateExpiries(&sum.s)
 	return sum.s
 }
 

@@ -112,6 +112,9 @@ type EndpointStats struct {
 	// bad_record, alert, renegotiation, flood, truncated (after it).
 	// Each also counts in Errors. nil on an endpoint without tls.
 	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
+	// CertificateExpiresAt is when the TLS certificate it presents
+	// expires, in Unix seconds; 0: it presents none.
+	CertificateExpiresAt int64 `json:"certificate_expires_at,omitempty"`
 }
 
 // RouteStats are one route's figures, summed over loops: what its sends

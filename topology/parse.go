@@ -563,3 +563,20 @@ func validName(s string) bool {
 	}
 	return true
 }
+
+// Warnings are what its endpoints say of settings that load but deserve
+// a word (endpoints.Warner), each "FILE:LINE:COL: warning: endpoint NAME:
+// what", in the file's order.
+func (t *Topology) Warnings() []string {
+	var out []string
+	for _, d := range t.Endpoints {
+		w, ok := d.Endpoint.(endpoints.Warner)
+		if !ok {
+			continue
+		}
+		for _, s := range w.Warnings() {
+			out = append(out, fmt.Sprintf("%s:%d:%d: warning: endpoint %s: %s", t.File, d.Line, d.Col, d.Name, s))
+		}
+	}
+	return out
+}

@@ -240,10 +240,14 @@ func checkCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "pxroute check: unknown flag %s\n", f)
 			return exitUsage
 		}
-		if _, err := loadTopology(f, stdin, router.Options{}); err != nil {
+		r, err := loadTopology(f, stdin, router.Options{})
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			code = exitInvalid
 			continue
+		}
+		for _, w := range r.Warnings() {
+			fmt.Fprintln(stderr, w)
 		}
 		name := f
 		if f == "-" {
