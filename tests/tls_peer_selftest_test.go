@@ -1,0 +1,116 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+)
+
+// TestTLSPeerSelfTest runs every TLS peer driver, as a client and as a
+// server, against Go's crypto/tls on loopback, in TLS 1.2 and 1.3: bytes
+// arrive byte-exact both ways, the version is the one asked, the suite the
+// one pinned, and ALPN, SNI and the client certificate reach the other
+// side wherever the tool can offer them.
+func TestTLSPeerSelfTest(t *testing.T) {
+	pki := newTestPKI(t, keyECDSA)
+	srvCert, srvKey := pki.server(t, "backend.example.org")
+	cliCert, cliKey := pki.client(t, "sensor-1", "sensor-1.example.org")
+	var payload bytes.Buffer
+	for i := range 200 {
+		fmt.Fprintf(&payload, "line %d Q R k %x\n", i, bytes.Repeat([]byte{byte(i)}, i%50)) // Q, R, k: s_client's command letters
+	}
+	suite := map[string]string{"1.2": "ECDHE-ECDSA-CHACHA20-POLY1305", "1.3": "TLS_CHACHA20_POLY1305_SHA256"}
+	for _, peer := range tlsPeers {
+		for _, ver := range []string{"1.2", "1.3"} {
+			t.Run(peer.name+"/client/tls"+ver, func(t *testing.T) {
+				cli := tlsOptions{version: ver, ca: pki.caPath, serverName: "backend.example.org", cert: cliCert, key: cliKey, ciphers: []string{suite[ver]}}
+				if !peer.cannot.clientALPN {
+					cli.alpn = []string{"pxroute"}
+				}
+				if peer.cannot.suites13 && ver == "1.3" {
+					cli.ciphers = nil
+				}
+				srv := goTLSServer(t, tlsOptions{cert: srvCert, key: srvKey, ca: pki.caPath, clientAuth: true, alpn: []string{"pxroute"}, echo: true})
+				r := peer.client(t, srv.addr, cli, payload.Bytes(), payload.Len())
+				s := srv.wait(t)
+				if r.err != nil || s.err != nil {
+					t.Fatalf("client: %v; Go server: %v", r.err, s.err)
+				}
+				checkSelfTest(t, payload.Bytes(), r.got, s.got, s.info, ver, cli)
+				if s.info.PeerCN != "sensor-1" {
+					t.Errorf("the Go server saw client certificate %q, want sensor-1", s.info.PeerCN)
+				}
+				if s.info.SNI != "backend.example.org" {
+					t.Errorf("the Go server saw SNI %q", s.info.SNI)
+				}
+				if r.info.Version != "" && r.info.Version != ver {
+					t.Errorf("the client says it negotiated %q", r.info.Version)
+				}
+			})
+			t.Run(peer.name+"/server/tls"+ver, func(t *testing.T) {
+				srvOpts := tlsOptions{version: ver, cert: srvCert, key: srvKey, ca: pki.caPath, clientAuth: !peer.cannot.clientAuth, echo: true, ciphers: []string{suite[ver]}}
+				if !peer.cannot.serverALPN {
+					srvOpts.alpn = []string{"pxroute"}
+				}
+				if peer.cannot.suites13 && ver == "1.3" {
+					srvOpts.ciphers = nil
+				}
+				srv := peer.server(t, srvOpts)
+				cli := tlsOptions{ca: pki.caPath, serverName: "backend.example.org", cert: cliCert, key: cliKey, alpn: srvOpts.alpn}
+				r := goTLSClient(t, srv.addr, cli, payload.Bytes(), payload.Len())
+				s := srv.wait(t)
+				if r.err != nil || s.err != nil {
+					t.Fatalf("Go client: %v; server: %v", r.err, s.err)
+				}
+				checkSelfTest(t, payload.Bytes(), r.got, s.got, r.info, ver, srvOpts)
+				if s.info.PeerCN != "" && s.info.PeerCN != "sensor-1" {
+					t.Errorf("the server saw client certificate %q", s.info.PeerCN)
+				}
+			})
+		}
+	}
+}
+
+// checkSelfTest checks one echo run as the Go side saw it (goSide).
+func checkSelfTest(t *testing.T, payload, clientGot, serverGot []byte, goSide tlsInfo, ver string, o tlsOptions) {
+	t.Helper()
+	if !bytes.Equal(serverGot, payload) {
+		t.Errorf("the server received %d bytes, want the %d sent", len(serverGot), len(payload))
+	}
+	if !bytes.Equal(clientGot, payload) {
+		t.Errorf("the client got back %d bytes, want the %d sent", len(clientGot), len(payload))
+	}
+	if goSide.Version != ver {
+		t.Errorf("negotiated TLS %q, want %s", goSide.Version, ver)
+	}
+	if len(o.ciphers) > 0 && goSide.Cipher != o.ciphers[0] {
+		t.Errorf("negotiated %s, want %s", goSide.Cipher, o.ciphers[0])
+	}
+	if len(o.alpn) > 0 && goSide.ALPN != o.alpn[0] {
+		t.Errorf("ALPN %q, want %q", goSide.ALPN, o.alpn[0])
+	}
+}
+
+// TestTLSPeerSelfTestRefusals shows each client driver reports a refused
+// handshake as an error rather than an empty success: a server whose
+// certificate another CA signed, and one whose certificate has expired.
+func TestTLSPeerSelfTestRefusals(t *testing.T) {
+	pki := newTestPKI(t, keyECDSA)
+	strangerCert, strangerKey := pki.otherCA(t).server(t, "backend.example.org")
+	expiredCert, expiredKey := pki.issue(t, serverSpec("backend.example.org").expired())
+	for _, peer := range tlsPeers {
+		for _, c := range []struct{ name, cert, key string }{
+			{"another-ca", strangerCert, strangerKey},
+			{"expired", expiredCert, expiredKey},
+		} {
+			t.Run(peer.name+"/refuses-"+c.name, func(t *testing.T) {
+				srv := goTLSServer(t, tlsOptions{cert: c.cert, key: c.key, echo: true})
+				r := peer.client(t, srv.addr, tlsOptions{ca: pki.caPath, serverName: "backend.example.org"}, []byte("secret\n"), 7)
+				srv.wait(t)
+				if r.err == nil || len(r.got) != 0 {
+					t.Fatalf("the client accepted the server: got %q, err %v", r.got, r.err)
+				}
+			})
+		}
+	}
+}
