@@ -15,10 +15,7 @@ func TestTLSPeerSelfTest(t *testing.T) {
 	pki := newTestPKI(t, keyECDSA)
 	srvCert, srvKey := pki.server(t, "backend.example.org")
 	cliCert, cliKey := pki.client(t, "sensor-1", "sensor-1.example.org")
-	var payload bytes.Buffer
-	for i := range 200 {
-		fmt.Fprintf(&payload, "line %d Q R k %x\n", i, bytes.Repeat([]byte{byte(i)}, i%50)) // Q, R, k: s_client's command letters
-	}
+	payload := tlsSelfTestPayload()
 	suite := map[string]string{"1.2": "ECDHE-ECDSA-CHACHA20-POLY1305", "1.3": "TLS_CHACHA20_POLY1305_SHA256"}
 	for _, peer := range tlsPeers {
 		for _, ver := range []string{"1.2", "1.3"} {
@@ -31,12 +28,12 @@ func TestTLSPeerSelfTest(t *testing.T) {
 					cli.ciphers = nil
 				}
 				srv := goTLSServer(t, tlsOptions{cert: srvCert, key: srvKey, ca: pki.caPath, clientAuth: true, alpn: []string{"pxroute"}, echo: true})
-				r := peer.client(t, srv.addr, cli, payload.Bytes(), payload.Len())
+				r := peer.client(t, srv.addr, cli, payload, len(payload))
 				s := srv.wait(t)
 				if r.err != nil || s.err != nil {
 					t.Fatalf("client: %v; Go server: %v", r.err, s.err)
 				}
-				checkSelfTest(t, payload.Bytes(), r.got, s.got, s.info, ver, cli)
+				checkSelfTest(t, payload, r.got, s.got, s.info, ver, cli)
 				if s.info.PeerCN != "sensor-1" {
 					t.Errorf("the Go server saw client certificate %q, want sensor-1", s.info.PeerCN)
 				}
@@ -57,12 +54,12 @@ func TestTLSPeerSelfTest(t *testing.T) {
 				}
 				srv := peer.server(t, srvOpts)
 				cli := tlsOptions{ca: pki.caPath, serverName: "backend.example.org", cert: cliCert, key: cliKey, alpn: srvOpts.alpn}
-				r := goTLSClient(t, srv.addr, cli, payload.Bytes(), payload.Len())
+				r := goTLSClient(t, srv.addr, cli, payload, len(payload))
 				s := srv.wait(t)
 				if r.err != nil || s.err != nil {
 					t.Fatalf("Go client: %v; server: %v", r.err, s.err)
 				}
-				checkSelfTest(t, payload.Bytes(), r.got, s.got, r.info, ver, srvOpts)
+				checkSelfTest(t, payload, r.got, s.got, r.info, ver, srvOpts)
 				if s.info.PeerCN != "" && s.info.PeerCN != "sensor-1" {
 					t.Errorf("the server saw client certificate %q", s.info.PeerCN)
 				}
@@ -113,4 +110,16 @@ func TestTLSPeerSelfTestRefusals(t *testing.T) {
 			})
 		}
 	}
+}
+
+// tlsSelfTestPayload is lines that would trip a peer that is not
+// byte-exact: s_client's and s_server's command letters (Q, R, k) at a
+// line's start, CR, NUL and bytes above 0x7f; large enough (~1 MiB) that
+// an echo runs both ways at once, past the socket buffers.
+func tlsSelfTestPayload() []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < 1<<20; i++ {
+		fmt.Fprintf(&b, "%c line %d\r\x00\xff %s\n", "QRkK"[i%4], i, bytes.Repeat([]byte{'a' + byte(i%26)}, i%200))
+	}
+	return b.Bytes()
 }

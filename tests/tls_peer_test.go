@@ -276,7 +276,11 @@ func (p *stdioPeer) end() error {
 func runStdioClient(t *testing.T, name string, args, env []string, send []byte, want int, brief func(string) tlsInfo) tlsClientResult {
 	t.Helper()
 	p := startStdio(t, name, args, env)
-	go p.stdin.Write(send) // a tool that never reads (a failed handshake) must not block the test
+	wrote := make(chan struct{})
+	go func() { // a tool that never reads (a failed handshake) must not block the test
+		p.stdin.Write(send)
+		close(wrote)
+	}()
 	var r tlsClientResult
 	deadline := time.After(tlsPeerTimeout)
 collect:
@@ -292,6 +296,11 @@ collect:
 			p.cmd.Process.Kill()
 			break collect
 		}
+	}
+	select { // all of send goes before the end of stdin
+	case <-wrote:
+	case <-p.exited:
+	case <-deadline:
 	}
 	p.stdin.Close()
 	for b := range p.out { // bytes beyond want are kept: a test may not expect them
@@ -660,7 +669,11 @@ var errDone = errors.New("done")
 func pythonTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsClientResult {
 	t.Helper()
 	spec := pythonSpec(o)
-	spec["role"], spec["connect"], spec["send"], spec["want"] = "client", addr, hex.EncodeToString(send), want
+	sendFile := filepath.Join(t.TempDir(), "send") // argv cannot hold a large send
+	if err := os.WriteFile(sendFile, send, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec["role"], spec["connect"], spec["send_file"], spec["want"] = "client", addr, sendFile, want
 	got, info, err := pythonResult(pythonPeer(t, o, spec))
 	return tlsClientResult{got: got, info: info, err: err}
 }
@@ -772,7 +785,8 @@ func goTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(tlsPeerTimeout))
 	r.info = goInfo(c.ConnectionState())
-	go c.Write(send)
+	wrote := make(chan error, 1)
+	go func() { _, err := c.Write(send); wrote <- err }()
 	buf := make([]byte, 32<<10)
 	for len(r.got) < want {
 		n, err := c.Read(buf)
@@ -783,6 +797,9 @@ func goTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int)
 			}
 			break
 		}
+	}
+	if err := <-wrote; err != nil && r.err == nil { // the deadline bounds it
+		r.err = err
 	}
 	if err := c.Close(); err != nil && r.err == nil {
 		r.err = err

@@ -14,7 +14,7 @@ argv[1] is a JSON spec:
    "cert", "key": own certificate and key,
    "require_client_cert": true (server),
    "echo": true (server: send back what arrives),
-   "send": hex (client: written after the handshake),
+   "send_file": path (client: its bytes are written after the handshake),
    "want": n (client: bytes to read back before closing),
    "timeout": seconds (the whole run; SIGALRM ends it, exit 3)}
 Lines out: "BOUND host:port" once listening (server), then one JSON
@@ -23,6 +23,7 @@ Lines out: "BOUND host:port" once listening (server), then one JSON
 (exit 1).
 """
 import json
+import select
 import signal
 import socket
 import ssl
@@ -84,15 +85,37 @@ def client(spec):
     raw = socket.create_connection((host.strip("[]"), int(port)))
     s = ctx.wrap_socket(raw, server_hostname=spec.get("server_name"))
     out(info(s, seen))
-    s.sendall(bytes.fromhex(spec.get("send", "")))
-    want, got = spec.get("want", 0), 0
-    while got < want:
-        b = s.recv(65536)
-        if not b:
-            break
-        got += len(b)
-        out({"recv": b.hex()})
+    send = b""
+    if "send_file" in spec:
+        with open(spec["send_file"], "rb") as f:
+            send = f.read()
+    exchange(s, send, spec.get("want", 0))
     close(s)
+
+
+def exchange(s, send, want):
+    """Writes send while reading until want bytes came (or EOF): both at
+    once, so an echoing peer never waits on a writer that is not reading.
+    One thread and select, since an SSL object is not for two threads."""
+    s.setblocking(False)
+    got = 0
+    while send or got < want:
+        if got < want and s.pending():  # decrypted already: select would not tell
+            r, w = [s], []
+        else:
+            r, w, _ = select.select([s] if got < want else [], [s] if send else [], [])
+        try:
+            if w:
+                send = send[s.send(send[:16384]):]
+            if r:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+                out({"recv": b.hex()})
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+    s.setblocking(True)
 
 
 def server(spec):
