@@ -851,3 +851,12 @@ func goTLSServer(t *testing.T, o tlsOptions) *tlsServer {
 	}()
 	return s
 }
+
+// tlsLines is n numbered lines, what a client driver sends.
+func tlsLines(n int) []byte {
+	var b []byte
+	for i := range n {
+		b = fmt.Appendf(b, "line %d\n", i)
+	}
+	return b
+}
