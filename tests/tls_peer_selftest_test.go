@@ -90,15 +90,20 @@ func checkSelfTest(t *testing.T, payload, clientGot, serverGot []byte, goSide tl
 
 // TestTLSPeerSelfTestRefusals shows each client driver reports a refused
 // handshake as an error rather than an empty success: a server whose
-// certificate another CA signed, and one whose certificate has expired.
+// certificate another CA signed, has expired, is not valid yet, or names
+// another host (and no IP address) than the server name asked for.
 func TestTLSPeerSelfTestRefusals(t *testing.T) {
 	pki := newTestPKI(t, keyECDSA)
 	strangerCert, strangerKey := pki.otherCA(t).server(t, "backend.example.org")
 	expiredCert, expiredKey := pki.issue(t, serverSpec("backend.example.org").expired())
+	notYetCert, notYetKey := pki.issue(t, serverSpec("backend.example.org").notYetValid())
+	otherNameCert, otherNameKey := pki.issue(t, certSpec{cn: "other.example.org", dns: []string{"other.example.org"}, server: true})
 	for _, peer := range tlsPeers {
 		for _, c := range []struct{ name, cert, key string }{
 			{"another-ca", strangerCert, strangerKey},
 			{"expired", expiredCert, expiredKey},
+			{"not-yet-valid", notYetCert, notYetKey},
+			{"another-name", otherNameCert, otherNameKey},
 		} {
 			t.Run(peer.name+"/refuses-"+c.name, func(t *testing.T) {
 				srv := goTLSServer(t, tlsOptions{cert: c.cert, key: c.key, echo: true})

@@ -51,16 +51,11 @@ type tlsInfo struct {
 	PeerCN  string // the peer certificate's common name
 }
 
-// tlsClientResult is a client's run: what arrived, and how it ended (nil,
-// or why not: the tool's exit status and its stderr, a timeout).
-type tlsClientResult struct {
-	got  []byte
-	info tlsInfo
-	err  error
-}
-
-// tlsServerResult is a server's run, once its connection has ended.
-type tlsServerResult struct {
+// tlsResult is a peer's run: what arrived, byte-exact, what it saw of the
+// handshake, and how it ended: nil, or why not (the tool's exit status and
+// its stderr, a refused handshake, a timeout). A client with fewer bytes
+// than it wanted and no error saw the server close first.
+type tlsResult struct {
 	got  []byte
 	info tlsInfo
 	err  error
@@ -69,24 +64,24 @@ type tlsServerResult struct {
 // tlsServer is a started server peer: addr accepts one connection.
 type tlsServer struct {
 	addr string
-	done chan tlsServerResult
+	done chan tlsResult
 }
 
 // wait returns the server's result once its connection is over, or a
 // timeout error after tlsPeerTimeout.
-func (s *tlsServer) wait(t *testing.T) tlsServerResult {
+func (s *tlsServer) wait(t *testing.T) tlsResult {
 	t.Helper()
 	select {
 	case r := <-s.done:
 		return r
 	case <-time.After(tlsPeerTimeout):
-		return tlsServerResult{err: fmt.Errorf("the server peer did not finish within %v", tlsPeerTimeout)}
+		return tlsResult{err: fmt.Errorf("the server peer did not finish within %v", tlsPeerTimeout)}
 	}
 }
 
 // tlsClientFunc dials addr, sends send, reads until want bytes came back
 // (or the server closed), then closes.
-type tlsClientFunc func(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsClientResult
+type tlsClientFunc func(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsResult
 
 // tlsServerFunc starts a server on a loopback port of its own.
 type tlsServerFunc func(t *testing.T, o tlsOptions) *tlsServer
@@ -273,7 +268,7 @@ func (p *stdioPeer) end() error {
 // runStdioClient writes send, collects stdout until want bytes (or EOF),
 // then closes stdin, which the tool takes for the end of its connection.
 // brief, if any, reads the handshake's details from the tool's stderr.
-func runStdioClient(t *testing.T, name string, args, env []string, send []byte, want int, brief func(string) tlsInfo) tlsClientResult {
+func runStdioClient(t *testing.T, name string, args, env []string, send []byte, want int, brief func(string) tlsInfo) tlsResult {
 	t.Helper()
 	p := startStdio(t, name, args, env)
 	wrote := make(chan struct{})
@@ -281,7 +276,7 @@ func runStdioClient(t *testing.T, name string, args, env []string, send []byte, 
 		p.stdin.Write(send)
 		close(wrote)
 	}()
-	var r tlsClientResult
+	var r tlsResult
 	deadline := time.After(tlsPeerTimeout)
 collect:
 	for len(r.got) < want {
@@ -297,10 +292,20 @@ collect:
 			break collect
 		}
 	}
-	select { // all of send goes before the end of stdin
-	case <-wrote:
-	case <-p.exited:
-	case <-deadline:
+	for writing := true; writing; { // all of send goes before the end of stdin
+		select {
+		case <-wrote:
+			writing = false
+		case b, ok := <-p.out: // read on: a tool blocked on its stdout may be what holds the write
+			r.got = append(r.got, b...)
+			writing = ok
+		case <-deadline:
+			if r.err == nil {
+				r.err = fmt.Errorf("%s: still writing after %v", p.name, tlsPeerTimeout)
+			}
+			p.cmd.Process.Kill()
+			writing = false
+		}
 	}
 	p.stdin.Close()
 	for b := range p.out { // bytes beyond want are kept: a test may not expect them
@@ -322,9 +327,9 @@ collect:
 func startStdioServer(t *testing.T, name string, args, env []string, addr string, echo bool) *tlsServer {
 	t.Helper()
 	p := startStdio(t, name, args, env)
-	s := &tlsServer{addr: addr, done: make(chan tlsServerResult, 1)}
+	s := &tlsServer{addr: addr, done: make(chan tlsResult, 1)}
 	go func() {
-		var r tlsServerResult
+		var r tlsResult
 		for b := range p.out {
 			r.got = append(r.got, b...)
 			if echo {
@@ -336,7 +341,7 @@ func startStdioServer(t *testing.T, name string, args, env []string, addr string
 		s.done <- r
 	}()
 	deadline := time.Now().Add(ioTimeout)
-	for !listeningOn(t, addr) {
+	for !listeningBy(t, p.cmd.Process.Pid, addr) {
 		select {
 		case <-p.exited:
 			t.Fatalf("%s exited before listening on %s: %v: %s", p.name, addr, p.waitErr, p.stderr)
@@ -350,9 +355,11 @@ func startStdioServer(t *testing.T, name string, args, env []string, addr string
 	return s
 }
 
-// listeningOn reports whether a socket listens on addr's port, from
-// /proc/net/tcp{,6} (state 0A is LISTEN).
-func listeningOn(t *testing.T, addr string) bool {
+// listeningBy reports whether process pid has a socket listening on
+// addr's port: /proc/net/tcp{,6} (state 0A is LISTEN) gives the socket's
+// inode, /proc/pid/fd whether it is pid's. Whose it is matters: the port
+// came from freePort, and another process may have taken it since.
+func listeningBy(t *testing.T, pid int, addr string) bool {
 	t.Helper()
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -360,7 +367,8 @@ func listeningOn(t *testing.T, addr string) bool {
 	}
 	var p int
 	fmt.Sscan(port, &p)
-	want := fmt.Sprintf(":%04X ", p)
+	want := fmt.Sprintf(":%04X", p)
+	inodes := map[string]bool{}
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -368,10 +376,22 @@ func listeningOn(t *testing.T, addr string) bool {
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			fields := strings.Fields(line)
-			if len(fields) > 3 && strings.HasSuffix(fields[1]+" ", want) && fields[3] == "0A" {
-				return true
+			if len(fields) > 9 && strings.HasSuffix(fields[1], want) && fields[3] == "0A" {
+				inodes["socket:["+fields[9]+"]"] = true
 			}
 		}
+	}
+	if len(inodes) == 0 {
+		return false
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && inodes[link] {
+			return true
+		}
+	}
+	if len(fds) > 0 {
+		t.Fatalf("another process than %d took %s", pid, addr)
 	}
 	return false
 }
@@ -383,7 +403,7 @@ func listeningOn(t *testing.T, addr string) bool {
 // starting with Q, R or k is data), stderr the brief summary it parses
 // for the version and suite; stdin's EOF ends the connection with a
 // close_notify.
-func opensslClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsClientResult {
+func opensslClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsResult {
 	t.Helper()
 	bin := requireTool(t, "openssl", "openssl")
 	args := []string{"s_client", "-connect", addr, "-brief", "-nocommands"}
@@ -463,7 +483,7 @@ func opensslCommon(o tlsOptions) []string {
 // ncatClient is `ncat --ssl`: version and TLS 1.3 suites come from
 // $OPENSSL_CONF (ncat has no flag for them). At stdin's EOF ncat closes
 // the socket without a close_notify.
-func ncatClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsClientResult {
+func ncatClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsResult {
 	t.Helper()
 	bin := requireTool(t, "ncat", "ncat")
 	args := []string{"--ssl"}
@@ -533,7 +553,7 @@ func socatOpenSSL(t *testing.T, o tlsOptions) string {
 
 // socatClient is `socat - OPENSSL:addr,...`: commonname= is the name it
 // checks, snihost= the SNI it sends.
-func socatClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsClientResult {
+func socatClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsResult {
 	t.Helper()
 	bin := requireTool(t, "socat", "socat")
 	opts := socatOpenSSL(t, o)
@@ -666,7 +686,7 @@ func pythonResult(lines chan string, stderr *lockedBuffer, exited chan error) (g
 
 var errDone = errors.New("done")
 
-func pythonTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsClientResult {
+func pythonTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsResult {
 	t.Helper()
 	spec := pythonSpec(o)
 	sendFile := filepath.Join(t.TempDir(), "send") // argv cannot hold a large send
@@ -675,7 +695,7 @@ func pythonTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want 
 	}
 	spec["role"], spec["connect"], spec["send_file"], spec["want"] = "client", addr, sendFile, want
 	got, info, err := pythonResult(pythonPeer(t, o, spec))
-	return tlsClientResult{got: got, info: info, err: err}
+	return tlsResult{got: got, info: info, err: err}
 }
 
 func pythonTLSServer(t *testing.T, o tlsOptions) *tlsServer {
@@ -693,10 +713,10 @@ func pythonTLSServer(t *testing.T, o tlsOptions) *tlsServer {
 	case <-time.After(ioTimeout):
 		t.Fatalf("python ssl peer did not bind within %v: %s", ioTimeout, stderr)
 	}
-	s := &tlsServer{addr: bound, done: make(chan tlsServerResult, 1)}
+	s := &tlsServer{addr: bound, done: make(chan tlsResult, 1)}
 	go func() {
 		got, info, err := pythonResult(lines, stderr, exited)
-		s.done <- tlsServerResult{got: got, info: info, err: err}
+		s.done <- tlsResult{got: got, info: info, err: err}
 	}()
 	return s
 }
@@ -773,9 +793,9 @@ func goInfo(cs tls.ConnectionState) tlsInfo {
 	return i
 }
 
-func goTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsClientResult {
+func goTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int) tlsResult {
 	t.Helper()
-	var r tlsClientResult
+	var r tlsResult
 	d := &net.Dialer{Timeout: ioTimeout}
 	c, err := tls.DialWithDialer(d, "tcp", addr, goTLSConfig(t, o, false))
 	if err != nil {
@@ -814,9 +834,9 @@ func goTLSServer(t *testing.T, o tlsOptions) *tlsServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	s := &tlsServer{addr: ln.Addr().String(), done: make(chan tlsServerResult, 1)}
+	s := &tlsServer{addr: ln.Addr().String(), done: make(chan tlsResult, 1)}
 	go func() {
-		var r tlsServerResult
+		var r tlsResult
 		defer func() { s.done <- r }()
 		nc, err := ln.Accept()
 		ln.Close()
