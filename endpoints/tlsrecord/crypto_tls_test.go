@@ -75,9 +75,7 @@ func cryptoTLSExchange(t *testing.T, version, suite uint16, weAreClient bool) {
 	if suite != 0 && st.CipherSuite != suite {
 		t.Fatalf("agreed %s, want %s", tls.CipherSuiteName(st.CipherSuite), tls.CipherSuiteName(suite))
 	}
-	rec.mu.Lock()
-	sr, err := serverRandom(rec.seen)
-	rec.mu.Unlock()
+	sr, err := rec.serverHelloRandom(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +96,17 @@ func exchange(t *testing.T, conn *Conn, raw io.ReadWriter, peer io.ReadWriteClos
 	t.Helper()
 	fromPeer, fromUs := randomBytes(40000), randomBytes(70000)
 
-	// The peer's records, read in pieces that cut them anywhere.
-	go peer.Write(fromPeer)
+	// The peer's records, read in pieces that cut them anywhere. Its
+	// Write must have returned before its Close, or crypto/tls closes
+	// without close_notify (a Close during a Write only breaks it).
+	wrote := make(chan error, 1)
+	go func() { _, err := peer.Write(fromPeer); wrote <- err }()
 	got := readOpened(t, conn, raw, len(fromPeer))
 	if !bytes.Equal(got, fromPeer) {
 		t.Fatalf("opened %d bytes that differ from the %d the peer wrote", len(got), len(fromPeer))
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("the peer's write: %v", err)
 	}
 
 	// Ours, sealed in one call, as the machine seals a batch.

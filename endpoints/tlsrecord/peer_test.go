@@ -90,22 +90,43 @@ func (k *keyLog) secret(t testing.TB, label string) (clientRandom, secret []byte
 	return nil, nil
 }
 
-// recorder keeps the first bytes read through a conn: the ServerHello, for
-// its random.
+// recorder keeps the first bytes read and written through a conn: the
+// ServerHello, for its random, is the first a client reads and the first
+// a server writes.
 type recorder struct {
 	net.Conn
-	mu   sync.Mutex
-	seen []byte
+	mu          sync.Mutex
+	read, wrote []byte
 }
 
 func (r *recorder) Read(p []byte) (int, error) {
 	n, err := r.Conn.Read(p)
 	r.mu.Lock()
-	if len(r.seen) < 64 {
-		r.seen = append(r.seen, p[:min(n, 64)]...)
+	if len(r.read) < 64 {
+		r.read = append(r.read, p[:min(n, 64)]...)
 	}
 	r.mu.Unlock()
 	return n, err
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	if len(r.wrote) < 64 {
+		r.wrote = append(r.wrote, p[:min(len(p), 64)]...)
+	}
+	r.mu.Unlock()
+	return r.Conn.Write(p)
+}
+
+// serverHelloRandom is the random of the ServerHello this side read
+// (client) or wrote (server).
+func (r *recorder) serverHelloRandom(isClient bool) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if isClient {
+		return serverRandom(r.read)
+	}
+	return serverRandom(r.wrote)
 }
 
 // serverRandom is the random of the ServerHello that starts b: a
