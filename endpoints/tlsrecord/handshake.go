@@ -83,5 +83,5 @@ func (c *Conn) postHandshake(typ byte, body []byte) error {
 		}
 		return nil
 	}
-	return errorf(Renegotiation, "the peer sent handshake message %d after the handshake (a new handshake), refused", typ)
+	return errorf(Renegotiation, "the peer asked to renegotiate (handshake message %d after the handshake), refused", typ)
 }

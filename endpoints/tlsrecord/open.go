@@ -90,12 +90,12 @@ func (c *Conn) openRecord(rec, out []byte) ([]byte, error) {
 		return out, errorf(SeqExhausted, "the read sequence number is exhausted")
 	}
 	typ, body, mark := rec[0], rec[recordHeader:], len(out)
-	var err error
 	if c.tls13 {
-		out, err = d.aead.Open(out, d.xorNonce(), body, rec[:recordHeader])
-		if err != nil {
-			return out[:mark], errorf(BadRecord, "bad_record_mac: a record of %d bytes does not open", len(body))
+		plain, err := d.aead.Open(out, d.xorNonce(), body, rec[:recordHeader])
+		if err != nil { // plain is nil then: out is as it was
+			return out, errorf(BadRecord, "bad_record_mac: a record of %d bytes does not open", len(body))
 		}
+		out = plain
 		// TLSInnerPlaintext: content, type, zero padding.
 		i := len(out) - 1
 		for i >= mark && out[i] == 0 {
@@ -118,10 +118,11 @@ func (c *Conn) openRecord(rec, out []byte) ([]byte, error) {
 			}
 			nonce = d.xorNonce()
 		}
-		out, err = d.aead.Open(out, nonce, body, c.aad12(d.seq, typ, len(body)-tagLen))
+		plain, err := d.aead.Open(out, nonce, body, c.aad12(d.seq, typ, len(body)-tagLen))
 		if err != nil {
-			return out[:mark], errorf(BadRecord, "bad_record_mac: a record of %d bytes does not open", len(body))
+			return out, errorf(BadRecord, "bad_record_mac: a record of %d bytes does not open", len(body))
 		}
+		out = plain
 	}
 	d.seq++
 	content := out[mark:]
