@@ -13,9 +13,10 @@ const (
 	Renegotiation               // the peer asked to renegotiate (or for a new handshake)
 	Flood                       // too many records in a row that carry no application data
 	SeqExhausted                // a sequence number would wrap (2^64-1 records one way)
+	Reasons                     // how many reasons there are
 )
 
-var reasonNames = [...]string{"bad_record", "alert", "renegotiation", "flood", "seq_exhausted"}
+var reasonNames = [Reasons]string{"bad_record", "alert", "renegotiation", "flood", "seq_exhausted"}
 
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
