@@ -11,7 +11,6 @@ func (c *Conn) Open(in, out []byte) ([]byte, error) {
 	if c.err != nil {
 		return out, c.err
 	}
-	var err error
 	// First the record an earlier call kept the start of.
 	for len(c.pend) > 0 {
 		n, err := c.recordLen(c.pend)
@@ -50,7 +49,7 @@ func (c *Conn) Open(in, out []byte) ([]byte, error) {
 		}
 		in = in[n:]
 	}
-	return out, err
+	return out, nil
 }
 
 func (c *Conn) fail(err error) error {

@@ -5,8 +5,9 @@ import (
 	"slices"
 )
 
-// Seal appends plain to out as application-data records of at most 2^14
-// plaintext bytes each. If the peer asked for a key update, our KeyUpdate
+// Seal appends plain to out, which must not overlap it, as
+// application-data records of at most 2^14 plaintext bytes each; with
+// room in out it allocates nothing. If the peer asked for a key update, our KeyUpdate
 // goes first, under the old key, and the records after it under the new.
 func (c *Conn) Seal(plain, out []byte) ([]byte, error) {
 	var err error
