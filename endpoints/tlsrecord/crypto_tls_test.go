@@ -75,6 +75,7 @@ func cryptoTLSExchange(t *testing.T, version, suite uint16, weAreClient bool) {
 	if suite != 0 && st.CipherSuite != suite {
 		t.Fatalf("agreed %s, want %s", tls.CipherSuiteName(st.CipherSuite), tls.CipherSuiteName(suite))
 	}
+	t.Logf("agreed %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 	sr, err := rec.serverHelloRandom(true)
 	if err != nil {
 		t.Fatal(err)
