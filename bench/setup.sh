@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the peers the benchmark compares pxroute with, from Debian's
-# packages, if they are missing: socat, ncat, iperf3, nats-server,
+# packages, if they are missing: socat, ncat, openssl, stunnel4, iperf3, nats-server,
 # redis-server, uvloop for Debian's python3, python3-zmq (pyzmq on
 # libzmq: the ZMTP tests' peer, which they need), and libzmq3-dev with a C
 # compiler (the zmq-forwarder scenario compiles its libzmq publisher,
@@ -10,6 +10,8 @@ set -euo pipefail
 
 need=()
 command -v socat >/dev/null || need+=(socat)
+command -v openssl >/dev/null || need+=(openssl) # the TLS tests' s_client and s_server peers
+command -v stunnel4 >/dev/null || command -v stunnel >/dev/null || need+=(stunnel4) # a TLS-terminating contender
 command -v ncat >/dev/null || need+=(ncat)
 command -v nc >/dev/null || need+=(ncat) # router's relay example talks through nc (ncat's alternative)
 command -v iperf3 >/dev/null || need+=(iperf3)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pxroute/pxroute/contract"
+	"github.com/pxroute/pxroute/endpoints/tlsrecord"
 )
 
 // tlsEndpoint is an endpoint's tls:: its prepared tls.Config (cloned per
@@ -16,6 +17,10 @@ type tlsEndpoint struct {
 	settings tlsSettings
 	role     contract.Role
 	pool     tlsPool
+
+	// transport makes the record layer of a finished handshake
+	// (newTLSTransport; tests look at what it is given).
+	transport func(s tlsrecord.Secrets, leftover []byte, described string) (contract.Transport, error)
 }
 
 // tlsFiles are what an endpoint's certificate and CA files gave: a
@@ -26,7 +31,7 @@ type tlsFiles struct {
 }
 
 func newTLSEndpoint(base *tls.Config, holder *tlsCertHolder, s tlsSettings, role contract.Role) *tlsEndpoint {
-	e := &tlsEndpoint{settings: s, role: role}
+	e := &tlsEndpoint{settings: s, role: role, transport: newTLSTransport}
 	e.files.Store(&tlsFiles{base: base, holder: holder})
 	e.pool.max = s.maxHandshakes
 	return e

@@ -12,7 +12,6 @@ import (
 // TestTLSFailureReasons: each way a handshake fails is counted under its
 // reason, on whichever side found it.
 func TestTLSFailureReasons(t *testing.T) {
-	withFakeTransport(t)
 	dir := t.TempDir()
 	ca, otherCA := newTestCA(t, "test CA"), newTestCA(t, "other CA")
 	writePEM(t, dir+"/ca.pem", "CERTIFICATE", ca.der, 0o644)

@@ -46,7 +46,7 @@ func (e *tlsEndpoint) handshake(j *tlsJob) (contract.Transport, error) {
 	if err != nil {
 		return nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: err}
 	}
-	return newTLSTransport(s, rc.leftover(), describeTLS(cs))
+	return e.transport(s, rc.leftover(), describeTLS(cs))
 }
 
 // dupConn is fd as a net.Conn of its own (a dup, in Go's netpoller).

@@ -45,7 +45,6 @@ func (c *holdConn) flush() error {
 // crypto/tls peer's own key log holds (and, in 1.2, both randoms); a
 // 1.3 client's first record written with its Finished is in Leftover.
 func TestTLSHandshakeSecrets(t *testing.T) {
-	withFakeTransport(t)
 	dir := t.TempDir()
 	ca := newTestCA(t, "test CA")
 	for _, tc := range []struct {

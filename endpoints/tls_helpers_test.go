@@ -24,6 +24,7 @@ func testTLS(t testing.TB, role contract.Role, host string, keys map[string]any)
 	if len(errs) > 0 || e == nil {
 		t.Fatalf("tls: %v", errs)
 	}
+	e.transport = fakeTransportOf
 	return e
 }
 
@@ -38,13 +39,10 @@ type fakeTransport struct {
 
 func (f *fakeTransport) Leftover() []byte { return f.leftover }
 
-// withFakeTransport makes newTLSTransport a fakeTransport for a test.
-func withFakeTransport(t testing.TB) {
-	old := newTLSTransport
-	newTLSTransport = func(s tlsrecord.Secrets, leftover []byte, described string) (contract.Transport, error) {
-		return &fakeTransport{secrets: s, leftover: leftover, described: described}, nil
-	}
-	t.Cleanup(func() { newTLSTransport = old })
+// fakeTransportOf is a tlsEndpoint.transport that keeps what it is given,
+// for tests to look at.
+func fakeTransportOf(s tlsrecord.Secrets, leftover []byte, described string) (contract.Transport, error) {
+	return &fakeTransport{secrets: s, leftover: leftover, described: described}, nil
 }
 
 // loopbackPair is a connected TCP pair over 127.0.0.1: ours as a

@@ -83,7 +83,6 @@ func TestTLSPoolBound(t *testing.T) {
 // TestTLSCancel: cancel ends a running and a queued handshake at once,
 // each reported once, and a later handshake still gets a slot.
 func TestTLSCancel(t *testing.T) {
-	withFakeTransport(t)
 	e := poolTestServer(t, map[string]any{"handshake_timeout": "1m", "max_handshakes": 1})
 	runningFD, _ := loopbackPair(t)
 	queuedFD, _ := loopbackPair(t)

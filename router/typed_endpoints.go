@@ -92,6 +92,9 @@ type TCP struct {
 	// SndBuf (sndbuf) is each connection's kernel send buffer, 1 KiB to
 	// 1 GiB. Default: the kernel's.
 	SndBuf int64 `key:"sndbuf"`
+	// TLS (tls) secures each connection with TLS below its framing.
+	// Default none.
+	TLS *TLS `key:"tls"`
 	// MaxConns (max_conns), for a listener, bounds the connections open
 	// at once. Default none.
 	MaxConns int `key:"max_conns"`
@@ -152,6 +155,32 @@ type Unix struct {
 	ReconnectInitial time.Duration `key:"reconnect_initial"`
 	ReconnectMax     time.Duration `key:"reconnect_max"`
 	GiveUpAfter      time.Duration `key:"give_up_after"`
+	// TLS: as TCP's (stream sockets; a Connect needs TLS.ServerName).
+	TLS *TLS `key:"tls"`
+}
+
+// TLS is a tcp or unix stream endpoint's tls:. A Listen endpoint is the
+// server: Cert and Key are required, ClientCA, ClientAuth and AllowNames
+// ask for client certificates. A Connect endpoint is the client: CA
+// (default the system roots) and ServerName (default the connect host)
+// verify the server, Cert and Key are its client certificate. Files are
+// read when the router is built and at each reload; key files must be
+// readable by their owner only.
+type TLS struct {
+	Cert       string   `key:"cert"`        // PEM certificate chain
+	Key        string   `key:"key"`         // PEM private key
+	ClientCA   string   `key:"client_ca"`   // PEM CAs of client certificates: mutual TLS
+	ClientAuth string   `key:"client_auth"` // "none", "request" or "require" (default with ClientCA)
+	AllowNames []string `key:"allow_names"` // client certificate name patterns admitted
+	CA         string   `key:"ca"`          // PEM CAs the server's certificate must chain to
+	ServerName string   `key:"server_name"` // the name the server's certificate must hold
+	Insecure   bool     `key:"insecure"`    // skip verifying the server: warned at start
+	MinVersion string   `key:"min_version"` // "1.2" (default) or "1.3"
+	ALPN       []string `key:"alpn"`        // protocols offered
+	// HandshakeTimeout (default 10s) bounds each handshake, queueing
+	// included; MaxHandshakes (default 64) how many run at once.
+	HandshakeTimeout time.Duration `key:"handshake_timeout"`
+	MaxHandshakes    int           `key:"max_handshakes"`
 }
 
 // File is a regular file read, followed or written.

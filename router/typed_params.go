@@ -43,6 +43,21 @@ func nested(key, field string, keys []keyField, values ...string) setting {
 	return setting{key: key, field: field, value: n}
 }
 
+// nestedStruct is a setting holding the mapping a struct's tagged fields
+// make (TLS: tls:), its non-zero fields set, every key named.
+func nestedStruct(key, field string, v reflect.Value) setting {
+	n := nestedSettings{fields: map[string]string{}}
+	for i := range v.NumField() {
+		sf, fv := v.Type().Field(i), v.Field(i)
+		k, f := sf.Tag.Get("key"), field+"."+sf.Name
+		n.fields[k] = f
+		if !fv.IsZero() {
+			n.set = append(n.set, setting{key: k, field: f, value: plain(fv.Interface())})
+		}
+	}
+	return setting{key: key, field: field, value: n}
+}
+
 var framingType = reflect.TypeFor[Framing]()
 
 // settingsOf lists e's non-zero fields as settings, and maps every key
@@ -59,6 +74,13 @@ func settingsOf(e Endpoint) (set []setting, fields map[string]string) {
 			switch {
 			case sf.Anonymous && sf.Type.Kind() == reflect.Struct:
 				walk(fv) // Limits, Termios: their fields are promoted
+			case sf.Type.Kind() == reflect.Pointer && sf.Type.Elem().Kind() == reflect.Struct:
+				// A mapping of its own (TLS: tls:); nil: unset.
+				key := sf.Tag.Get("key")
+				fields[key] = sf.Name
+				if !fv.IsNil() {
+					set = append(set, nestedStruct(key, sf.Name, fv.Elem()))
+				}
 			case sf.Type == framingType:
 				// A nil interface, or a nil *Lines in one, is no framing.
 				if !fv.IsNil() && !(fv.Elem().Kind() == reflect.Pointer && fv.Elem().IsNil()) {

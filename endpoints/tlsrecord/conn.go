@@ -1,0 +1,182 @@
+package tlsrecord
+
+import (
+	"crypto/cipher"
+	"crypto/tls"
+	"errors"
+	"fmt"
+)
+
+// Record layer limits (RFC 8446 §5.1, §5.2; RFC 5246 §6.2).
+const (
+	recordHeader = 5
+	maxPlain     = 1 << 14        // plaintext bytes in one record
+	maxCipher    = maxPlain + 256 // ciphertext bytes a header may announce
+	maxHandshake = 1 << 16        // a post-handshake message's body, as crypto/tls bounds it
+	maxNoData    = 32             // records in a row that carry no application data
+	maxSeq       = ^uint64(0)     // a sequence number never used: the next would wrap
+	tagLen       = 16             // AES-GCM's and ChaCha20-Poly1305's
+	explicitLen  = 8              // TLS 1.2 AES-GCM's explicit nonce
+	keyUpdateLen = 4 + 1          // a KeyUpdate handshake message
+	hsBufCap     = maxHandshake + 4 + maxPlain
+)
+
+// Record content types.
+const (
+	typeChangeCipherSpec = 20
+	typeAlert            = 21
+	typeHandshake        = 22
+	typeApplicationData  = 23
+)
+
+// ErrClosed is what Open returns once the peer sent close_notify: an
+// orderly end of its input.
+var ErrClosed = errors.New("tls record: the peer sent close_notify")
+
+// Conn is one connection's record layer once its handshake is done: it
+// opens what the peer sends and seals what this side sends. It is not safe
+// for concurrent use; one loop owns it.
+type Conn struct {
+	suite    suite
+	tls13    bool
+	isClient bool
+	read     direction
+	write    direction
+
+	pend      []byte // a record cut short at the end of Open's input
+	hs        []byte // TLS 1.3: a handshake message split across records
+	noData    int    // records in a row that carried no application data
+	keyUpdate bool   // the peer asked for our KeyUpdate: sent before Seal's next records
+	err       error  // Open's first failure (or ErrClosed), returned from then on
+	aad       [13]byte
+}
+
+// direction is one way's keys and sequence number.
+type direction struct {
+	aead   cipher.AEAD
+	iv     [12]byte // TLS 1.2 AES-GCM: the 4-byte salt in iv[:4]
+	seq    uint64   // the next record's
+	secret []byte   // TLS 1.3: the traffic secret, for KeyUpdate
+	nonce  [12]byte
+}
+
+// New derives this side's read and write keys from s.
+func New(s Secrets) (*Conn, error) {
+	st, ok := suites[s.Suite]
+	if !ok {
+		return nil, fmt.Errorf("tlsrecord: cipher suite %s (0x%04x) is not supported (TLS 1.3: its three suites; TLS 1.2: the ECDHE AES-GCM and ChaCha20-Poly1305 suites of Suites12)", tls.CipherSuiteName(s.Suite), s.Suite)
+	}
+	if s.Version != st.version {
+		return nil, fmt.Errorf("tlsrecord: cipher suite %s is not one of %s", tls.CipherSuiteName(s.Suite), tls.VersionName(s.Version))
+	}
+	c := &Conn{suite: st, tls13: st.version == tls.VersionTLS13, isClient: s.IsClient}
+	var err error
+	if c.tls13 {
+		err = c.keys13(s)
+	} else {
+		err = c.keys12(s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.read.seq, c.write.seq = s.ReadSeq, s.WriteSeq
+	return c, nil
+}
+
+func (c *Conn) keys13(s Secrets) error {
+	n := c.suite.hash().Size()
+	if len(s.ClientTrafficSecret) != n || len(s.ServerTrafficSecret) != n {
+		return fmt.Errorf("tlsrecord: TLS 1.3 traffic secrets of %d and %d bytes, want %d", len(s.ClientTrafficSecret), len(s.ServerTrafficSecret), n)
+	}
+	r, w := s.ServerTrafficSecret, s.ClientTrafficSecret
+	if !s.IsClient {
+		r, w = w, r
+	}
+	if err := c.read.setSecret(c.suite, r); err != nil {
+		return err
+	}
+	return c.write.setSecret(c.suite, w)
+}
+
+// setSecret makes secret d's traffic secret: its key and IV, sequence 0
+// (RFC 8446 §7.3).
+func (d *direction) setSecret(st suite, secret []byte) error {
+	key, err := expandLabel(st.hash, secret, "key", st.keyLen)
+	if err != nil {
+		return err
+	}
+	iv, err := expandLabel(st.hash, secret, "iv", 12)
+	if err != nil {
+		return err
+	}
+	if d.aead, err = st.aead(key); err != nil {
+		return err
+	}
+	copy(d.iv[:], iv)
+	d.secret = append([]byte(nil), secret...)
+	d.seq = 0
+	return nil
+}
+
+// update moves d to its next traffic secret (RFC 8446 §7.2).
+func (d *direction) update(st suite) error {
+	next, err := expandLabel(st.hash, d.secret, "traffic upd", len(d.secret))
+	if err != nil {
+		return err
+	}
+	return d.setSecret(st, next)
+}
+
+func (c *Conn) keys12(s Secrets) error {
+	if len(s.MasterSecret) != 48 || len(s.ClientRandom) != 32 || len(s.ServerRandom) != 32 {
+		return fmt.Errorf("tlsrecord: TLS 1.2 master secret of %d bytes and randoms of %d and %d, want 48, 32 and 32", len(s.MasterSecret), len(s.ClientRandom), len(s.ServerRandom))
+	}
+	// RFC 5246 §6.3: no MAC keys for an AEAD; client key, server key,
+	// client IV, server IV.
+	st := c.suite
+	seed := append(append([]byte(nil), s.ServerRandom...), s.ClientRandom...)
+	kb := prf12(st.hash, s.MasterSecret, "key expansion", seed, 2*st.keyLen+2*st.ivLen)
+	ck, sk := kb[:st.keyLen], kb[st.keyLen:2*st.keyLen]
+	civ, siv := kb[2*st.keyLen:2*st.keyLen+st.ivLen], kb[2*st.keyLen+st.ivLen:]
+	if !s.IsClient {
+		ck, sk, civ, siv = sk, ck, siv, civ
+	}
+	var err error
+	if c.read.aead, err = st.aead(sk); err != nil {
+		return err
+	}
+	if c.write.aead, err = st.aead(ck); err != nil {
+		return err
+	}
+	copy(c.read.iv[:], siv)
+	copy(c.write.iv[:], civ)
+	return nil
+}
+
+// xorNonce is d's IV XOR its sequence number (RFC 8446 §5.3; RFC 7905 for
+// TLS 1.2 ChaCha20-Poly1305).
+func (d *direction) xorNonce() []byte {
+	d.nonce = d.iv
+	for i := range 8 {
+		d.nonce[4+i] ^= byte(d.seq >> (56 - 8*i))
+	}
+	return d.nonce[:]
+}
+
+// saltNonce is TLS 1.2 AES-GCM's nonce: the salt and the explicit part
+// (RFC 5288 §3).
+func (d *direction) saltNonce(explicit []byte) []byte {
+	copy(d.nonce[:4], d.iv[:4])
+	copy(d.nonce[4:], explicit)
+	return d.nonce[:]
+}
+
+// aad12 is TLS 1.2's additional data: seq, type, version, plaintext length.
+func (c *Conn) aad12(seq uint64, typ byte, n int) []byte {
+	a := c.aad[:]
+	for i := range 8 {
+		a[i] = byte(seq >> (56 - 8*i))
+	}
+	a[8], a[9], a[10], a[11], a[12] = typ, 3, 3, byte(n>>8), byte(n)
+	return a
+}
