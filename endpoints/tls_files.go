@@ -120,3 +120,13 @@ func readPEMFile(path, typ string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%s holds no PEM %s", path, typ)
 }
+
+// LoadCertificate reads a PEM certificate chain and its key, as a tls:
+// endpoint's cert and key are read (the key readable by its owner only,
+// the pair matching), for other TLS servers of pxroute's (the admin
+// endpoint). warning is set when the certificate is expired, not yet
+// valid, or expires within ExpiryWarning.
+func LoadCertificate(certFile, keyFile string) (c *tls.Certificate, warning string, err error) {
+	c, warning, err, _ = loadKeyPair(certFile, keyFile, time.Now())
+	return c, warning, err
+}

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pxroute/pxroute/endpoints"
 	"github.com/pxroute/pxroute/topology"
 )
 
@@ -24,6 +26,7 @@ type adminConfig struct {
 	addr   string
 	public bool
 	token  []byte
+	cert   *tls.Certificate // admin_tls: serve HTTPS; nil: HTTP
 }
 
 // adminSettings checks the admin settings the options or else c ask for,
@@ -40,6 +43,17 @@ func (r *Router) adminSettings(c *topology.Compiled) (adminConfig, error) {
 		}
 		return adminConfig{}, fmt.Errorf("admin: %w", err)
 	}
+	ac := adminConfig{addr: addr, public: public}
+	if t := c.Topology; t != nil && t.AdminTLSCert != "" {
+		cert, warning, err := endpoints.LoadCertificate(t.AdminTLSCert, t.AdminTLSKey)
+		if err != nil {
+			return adminConfig{}, fmt.Errorf("admin_tls: %w", err)
+		}
+		if warning != "" {
+			r.log.Warn("admin_tls: " + warning)
+		}
+		ac.cert = cert
+	}
 	file := r.opts.AdminTokenFile
 	if file == "" && c.Topology != nil {
 		file = c.Topology.AdminTokenFile
@@ -48,7 +62,7 @@ func (r *Router) adminSettings(c *topology.Compiled) (adminConfig, error) {
 		if public {
 			return adminConfig{}, ErrAdminNeedsToken
 		}
-		return adminConfig{addr: addr}, nil
+		return ac, nil
 	}
 	token, loose, err := readAdminToken(file)
 	if err != nil {
@@ -57,7 +71,11 @@ func (r *Router) adminSettings(c *topology.Compiled) (adminConfig, error) {
 	if loose {
 		r.log.Warn("admin_token_file may be read by others: chmod 600 it", "file", file)
 	}
-	return adminConfig{addr: addr, public: public, token: token}, nil
+	if public && ac.cert == nil {
+		r.log.Warn("admin_public without admin_tls: the bearer token crosses the network in clear; set admin_tls: {cert, key}")
+	}
+	ac.token = token
+	return ac, nil
 }
 
 // startAdmin listens on ac.addr and serves the admin endpoint behind its
@@ -73,9 +91,13 @@ func (r *Router) startAdmin(ac adminConfig) error {
 	mux.HandleFunc("GET /healthz", r.serveHealth)
 	mux.HandleFunc("GET /readyz", r.serveReady)
 	mux.HandleFunc("POST /reload", r.serveReload)
-	guard := &adminGuard{token: ac.token, next: mux}
+	guard := &adminGuard{token: ac.token, next: mux, scheme: "http"}
 	if !ac.public {
 		guard.hosts = adminHosts(ln.Addr())
+	}
+	if ac.cert != nil {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*ac.cert}, MinVersion: tls.VersionTLS12})
+		guard.scheme = "https"
 	}
 	srv := &http.Server{
 		Handler:           guard,
@@ -86,7 +108,7 @@ func (r *Router) startAdmin(ac adminConfig) error {
 	}
 	r.admin, r.adminLn = srv, ln
 	go srv.Serve(ln)
-	r.log.Info("admin endpoint", "addr", ln.Addr().String(), "token", ac.token != nil)
+	r.log.Info("admin endpoint", "addr", ln.Addr().String(), "token", ac.token != nil, "tls", ac.cert != nil)
 	return nil
 }
 

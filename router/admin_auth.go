@@ -30,9 +30,10 @@ import (
 //     send from a form or fetch without asking first.
 //   - With a token, every request must carry Authorization: Bearer TOKEN.
 type adminGuard struct {
-	hosts map[string]bool // accepted Host values; nil: any
-	token []byte          // sha256 of the bearer token; nil: none
-	next  http.Handler
+	hosts  map[string]bool // accepted Host values; nil: any
+	token  []byte          // sha256 of the bearer token; nil: none
+	scheme string          // "http", or "https" with admin_tls: its own origin's
+	next   http.Handler
 }
 
 func (g *adminGuard) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -40,7 +41,7 @@ func (g *adminGuard) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		refuse(w, http.StatusForbidden, "admin: refused: Host %q is not this admin endpoint (want one of %s); a page whose name points at 127.0.0.1 cannot use it", req.Host, strings.Join(sortedHosts(g.hosts), ", "))
 		return
 	}
-	if origin := req.Header.Get("Origin"); origin != "" && origin != "http://"+req.Host {
+	if origin := req.Header.Get("Origin"); origin != "" && origin != g.scheme+"://"+req.Host {
 		refuse(w, http.StatusForbidden, "admin: refused: a cross-origin request (Origin %s); the admin endpoint serves only its own origin and non-browser clients", origin)
 		return
 	}

@@ -144,8 +144,9 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 	if a, _ := r.adminAddr(c); r.opts.Admin == "" && a != old.Admin {
 		ch.Notes = append(ch.Notes, "admin takes effect at the next start")
 	}
-	if old.Topology != nil && (c.Topology.AdminTokenFile != old.Topology.AdminTokenFile || c.Topology.AdminPublic != old.Topology.AdminPublic) {
-		ch.Notes = append(ch.Notes, "admin_public and admin_token_file take effect at the next start")
+	if o := old.Topology; o != nil && (c.Topology.AdminTokenFile != o.AdminTokenFile || c.Topology.AdminPublic != o.AdminPublic ||
+		c.Topology.AdminTLSCert != o.AdminTLSCert || c.Topology.AdminTLSKey != o.AdminTLSKey) {
+		ch.Notes = append(ch.Notes, "admin_public, admin_token_file and admin_tls take effect at the next start")
 	}
 	if len(start)+len(retire) == 0 {
 		r.mu.Lock()

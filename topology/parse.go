@@ -30,6 +30,9 @@ type Topology struct {
 	// AdminTokenFile holds the bearer token every admin request must
 	// carry; required with AdminPublic. The router reads it at start.
 	AdminTokenFile string
+	// AdminTLSCert and AdminTLSKey (admin_tls: {cert, key}) make the
+	// admin endpoint serve HTTPS; the router reads them at start.
+	AdminTLSCert, AdminTLSKey string
 }
 
 // EndpointDecl is one entry under endpoints:.
@@ -191,12 +194,14 @@ func Parse(file string, data []byte) (*Topology, error) {
 			} else {
 				t.AdminTokenFile = val.Value
 			}
+		case "admin_tls":
+			parseAdminTLS(el, t, val)
 		case "endpoints":
 			parseEndpoints(el, t, val)
 		case "routes":
 			parseRoutes(el, t, val)
 		default:
-			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, admin, admin_public, admin_token_file, endpoints or routes%s", key.Value, didYouMean(key.Value, topKeys))
+			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, admin, admin_public, admin_token_file, admin_tls, endpoints or routes%s", key.Value, didYouMean(key.Value, topKeys))
 		}
 	})
 	if el.overLimit {
@@ -221,7 +226,33 @@ func Parse(file string, data []byte) (*Topology, error) {
 	return t, el.err()
 }
 
-var topKeys = []string{"loops", "engine", "drain_timeout", "admin", "admin_public", "admin_token_file", "endpoints", "routes"}
+var topKeys = []string{"loops", "engine", "drain_timeout", "admin", "admin_public", "admin_token_file", "admin_tls", "endpoints", "routes"}
+
+// parseAdminTLS reads admin_tls: {cert: PATH, key: PATH}, both required.
+func parseAdminTLS(el *errorList, t *Topology, val *yaml.Node) {
+	if val.Kind != yaml.MappingNode {
+		el.add(val.Line, val.Column, "admin_tls: want a mapping {cert: PATH, key: PATH}")
+		return
+	}
+	for i := 0; i+1 < len(val.Content); i += 2 {
+		k, v := val.Content[i], val.Content[i+1]
+		if v.Kind != yaml.ScalarNode || v.Tag != "!!str" || v.Value == "" {
+			el.add(v.Line, v.Column, "admin_tls: %s: want the path of a PEM file", k.Value)
+			continue
+		}
+		switch k.Value {
+		case "cert":
+			t.AdminTLSCert = v.Value
+		case "key":
+			t.AdminTLSKey = v.Value
+		default:
+			el.add(k.Line, k.Column, "admin_tls: unknown key %q: want cert and key", k.Value)
+		}
+	}
+	if t.AdminTLSCert == "" || t.AdminTLSKey == "" {
+		el.add(val.Line, val.Column, "admin_tls: needs both cert and key")
+	}
+}
 
 func parseEndpoints(el *errorList, t *Topology, val *yaml.Node) {
 	if val.Kind != yaml.MappingNode {

@@ -16,12 +16,12 @@ const usage = `usage:
         2 usage, 3 when it ended by itself having dropped messages or failed connections
   pxroute check FILE|-...   check topologies: exit 0 valid, 1 invalid, 2 usage
   pxroute disasm FILE|-     print the compiled program
-  pxroute reload --pid-file F [--timeout 30s] | --admin ADDR [--admin-token-file F]
+  pxroute reload --pid-file F [--timeout 30s] | --admin ADDR [--admin-token-file F] [--admin-ca F]
         make a running pxroute reload its topology (SIGHUP, or POST /reload);
         exit 0 applied, 1 refused (the running topology stays)
-  pxroute stats --admin ADDR [--admin-token-file F] [--json]
+  pxroute stats --admin ADDR [--admin-token-file F] [--admin-ca F] [--json]
         one snapshot of a running pxroute's figures
-  pxroute top --admin ADDR [--admin-token-file F] [--interval 1s] [--count N]
+  pxroute top --admin ADDR [--admin-token-file F] [--admin-ca F] [--interval 1s] [--count N]
         a live view: rates per endpoint, refreshed every interval
   pxroute version           module version, VCS revision and time, Go version
   pxroute SUBCOMMAND --help

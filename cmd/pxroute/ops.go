@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -16,47 +18,66 @@ import (
 	"github.com/pxroute/pxroute/router"
 )
 
-// adminClient talks to a running pxroute's admin endpoint.
-var adminClient = &http.Client{Timeout: 10 * time.Second}
+// adminTarget is a running pxroute's admin endpoint as the admin flags
+// name it.
+type adminTarget struct {
+	addr, tokenFile, caFile *string
+}
 
-// adminRequest sends one request to a running pxroute's admin endpoint,
-// with the bearer token in tokenFile if given. A POST has no body, so no
-// content type (the admin endpoint refuses the ones a web page can send).
-func adminRequest(method, admin, path, tokenFile string) (*http.Response, error) {
-	req, err := http.NewRequest(method, "http://"+admin+path, nil)
+// adminFlags are the flags every admin client takes.
+func adminFlags(fs *flag.FlagSet) adminTarget {
+	return adminTarget{
+		addr:      fs.String("admin", "", "the running pxroute's --admin address (HOST:PORT)"),
+		tokenFile: fs.String("admin-token-file", "", "send the bearer token in this file (the daemon's admin_token_file)"),
+		caFile:    fs.String("admin-ca", "", "speak HTTPS, trusting the CAs in this PEM file (the daemon has admin_tls)"),
+	}
+}
+
+// request sends one request to the admin endpoint, with the bearer token
+// if given, over HTTPS if a CA file is. A POST has no body, so no content
+// type (the admin endpoint refuses the ones a web page can send).
+func (a adminTarget) request(method, path string) (*http.Response, error) {
+	client, scheme := &http.Client{Timeout: 10 * time.Second}, "http"
+	if *a.caFile != "" {
+		pem, err := os.ReadFile(*a.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("admin CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("admin CA file %s holds no PEM certificate", *a.caFile)
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+		scheme = "https"
+	}
+	req, err := http.NewRequest(method, scheme+"://"+*a.addr+path, nil)
 	if err != nil {
 		return nil, err
 	}
-	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
+	if *a.tokenFile != "" {
+		b, err := os.ReadFile(*a.tokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("admin token: %w", err)
 		}
 		token := strings.TrimSpace(string(b))
 		if token == "" {
-			return nil, fmt.Errorf("admin token file %s is empty", tokenFile)
+			return nil, fmt.Errorf("admin token file %s is empty", *a.tokenFile)
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return adminClient.Do(req)
-}
-
-// adminFlags are the flags every admin client takes.
-func adminFlags(fs *flag.FlagSet) (admin, tokenFile *string) {
-	return fs.String("admin", "", "the running pxroute's --admin address (HOST:PORT)"),
-		fs.String("admin-token-file", "", "send the bearer token in this file (the daemon's admin_token_file)")
+	return client.Do(req)
 }
 
 func reloadCmd(args []string, stdout, stderr io.Writer) int {
-	const line = "pxroute reload --pid-file F [--timeout 30s] | --admin ADDR [--admin-token-file F]"
+	const line = "pxroute reload --pid-file F [--timeout 30s] | --admin ADDR [--admin-token-file F] [--admin-ca F]"
 	fs := newFlags("reload", line, args, stdout, stderr)
 	pidFile := fs.String("pid-file", "", "the running pxroute's --pid-file: send it SIGHUP and wait for the outcome it records in F.reload")
 	timeout := fs.Duration("timeout", 30*time.Second, "with --pid-file: how long to wait for the outcome")
-	admin, tokenFile := adminFlags(fs)
+	a := adminFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 0 || (*pidFile == "") == (*admin == "") || *timeout <= 0 {
+	if fs.NArg() > 0 || (*pidFile == "") == (*a.addr == "") || *timeout <= 0 {
 		fmt.Fprintf(stderr, "usage: %s\n", line)
 		return exitUsage
 	}
@@ -83,7 +104,7 @@ func reloadCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "reloaded: %s\n", o.Result)
 		return exitOK
 	}
-	resp, err := adminRequest("POST", *admin, "/reload", *tokenFile)
+	resp, err := a.request("POST", "/reload")
 	if err != nil {
 		fmt.Fprintf(stderr, "pxroute reload: %v\n", err)
 		return exitInvalid
@@ -99,9 +120,9 @@ func reloadCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 // fetchStats reads /stats from a running pxroute.
-func fetchStats(admin, tokenFile string) (router.Stats, error) {
+func fetchStats(a adminTarget) (router.Stats, error) {
 	var s router.Stats
-	resp, err := adminRequest("GET", admin, "/stats", tokenFile)
+	resp, err := a.request("GET", "/stats")
 	if err != nil {
 		return s, err
 	}
@@ -114,18 +135,18 @@ func fetchStats(admin, tokenFile string) (router.Stats, error) {
 }
 
 func statsCmd(args []string, stdout, stderr io.Writer) int {
-	const line = "pxroute stats --admin ADDR [--admin-token-file F] [--json]"
+	const line = "pxroute stats --admin ADDR [--admin-token-file F] [--admin-ca F] [--json]"
 	fs := newFlags("stats", line, args, stdout, stderr)
-	admin, tokenFile := adminFlags(fs)
+	a := adminFlags(fs)
 	asJSON := fs.Bool("json", false, "print the figures as JSON (the names /stats serves)")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 0 || *admin == "" {
+	if fs.NArg() > 0 || *a.addr == "" {
 		fmt.Fprintf(stderr, "usage: %s\n", line)
 		return exitUsage
 	}
-	s, err := fetchStats(*admin, *tokenFile)
+	s, err := fetchStats(a)
 	if err != nil {
 		fmt.Fprintf(stderr, "pxroute stats: %v\n", err)
 		return exitInvalid
@@ -141,26 +162,26 @@ func statsCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func topCmd(args []string, stdout, stderr io.Writer) int {
-	const line = "pxroute top --admin ADDR [--admin-token-file F] [--interval 1s] [--count N]"
+	const line = "pxroute top --admin ADDR [--admin-token-file F] [--admin-ca F] [--interval 1s] [--count N]"
 	fs := newFlags("top", line, args, stdout, stderr)
-	admin, tokenFile := adminFlags(fs)
+	a := adminFlags(fs)
 	every := fs.Duration("interval", time.Second, "refresh interval")
 	count := fs.Int("count", 0, "stop after this many refreshes (0: until interrupted)")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 0 || *admin == "" || *every <= 0 {
+	if fs.NArg() > 0 || *a.addr == "" || *every <= 0 {
 		fmt.Fprintf(stderr, "usage: %s\n", line)
 		return exitUsage
 	}
-	prev, err := fetchStats(*admin, *tokenFile)
+	prev, err := fetchStats(a)
 	if err != nil {
 		fmt.Fprintf(stderr, "pxroute top: %v\n", err)
 		return exitInvalid
 	}
 	for n := 0; *count == 0 || n < *count; n++ {
 		time.Sleep(*every)
-		s, err := fetchStats(*admin, *tokenFile)
+		s, err := fetchStats(a)
 		if err != nil {
 			fmt.Fprintf(stderr, "pxroute top: %v\n", err)
 			return exitInvalid
