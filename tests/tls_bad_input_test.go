@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
@@ -165,6 +166,187 @@ routes:
 						t.Logf("closed %v after the first byte", took.Round(time.Millisecond))
 					}
 				})
+			}
+		})
+	}
+}
+
+// tlsBadServer is what a hostile server does with each connection
+// pxroute's TLS connect endpoint opens to it.
+type tlsBadServer func(c *net.TCPConn, cert tls.Certificate)
+
+// afterServerHandshake finishes a TLS 1.2 handshake, then writes what
+// records makes of the server's keys and closes.
+func afterServerHandshake(records func(r *rawTLS12) []byte) tlsBadServer {
+	return func(c *net.TCPConn, cert tls.Certificate) {
+		r, err := serveRawTLS12(c, cert)
+		if err != nil {
+			return // pxroute finds nothing to count: the test says so
+		}
+		c.Write(records(r))
+		c.Read(make([]byte, 1)) // until pxroute closes
+	}
+}
+
+// hostileServer runs bad on every connection accepted until the test ends.
+func hostileServer(t *testing.T, bad tlsBadServer, cert tls.Certificate) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(ioTimeout))
+				bad(c.(*net.TCPConn), cert)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestTLSBadServer: a TLS connect endpoint facing a hostile server. The
+// endpoint reconnects (each attempt fails again, counted by reason) and
+// the episode is logged once; a TLS listener beside it keeps serving a
+// good client.
+func TestTLSBadServer(t *testing.T) {
+	pki := newTestPKI(t, keyECDSA)
+	certFile, keyFile := pki.server(t, "localhost")
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		server tlsBadServer
+		reason string
+	}{
+		{"garbage for a ServerHello", func(c *net.TCPConn, _ tls.Certificate) {
+			c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+		}, "handshake"},
+		{"protocol_version alert", func(c *net.TCPConn, _ tls.Certificate) {
+			c.Read(make([]byte, 4096))
+			c.Write([]byte{21, 3, 1, 0, 2, 2, 70})
+		}, "protocol_version"},
+		{"silent server", func(c *net.TCPConn, _ tls.Certificate) {
+			c.Read(make([]byte, 4096))
+			c.Read(make([]byte, 4096)) // until pxroute gives up
+		}, "timeout"},
+		{"HelloRequest after the handshake", afterServerHandshake(func(r *rawTLS12) []byte {
+			return r.record(22, []byte{0, 0, 0, 0})
+		}), "renegotiation"},
+		{"bad MAC", afterServerHandshake(func(r *rawTLS12) []byte {
+			rec := r.record(23, []byte("hello\n"))
+			rec[len(rec)-1] ^= 1
+			return rec
+		}), "bad_record"},
+		{"EOF without close_notify", afterServerHandshake(func(r *rawTLS12) []byte {
+			r.c.Write(r.record(23, []byte("no close_notify follows\n")))
+			r.c.CloseWrite()
+			return nil
+		}), "truncated"},
+	}
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					logs := &lockedBuffer{}
+					r := startLogging(t, v, fmt.Sprintf(`
+endpoints:
+  in:    {kind: tcp, listen: "127.0.0.1:0", framing: raw}
+  up:    {kind: tcp, connect: %q, framing: raw, tls: {ca: %q, server_name: localhost, handshake_timeout: 300ms}}
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: raw, tls: {cert: %q, key: %q}}
+  back:  {kind: tcp, connect: %q, framing: raw}
+routes:
+  - {pattern: fanout, from: in, to: up}
+  - {pattern: bridge, from: front, to: back}
+`, hostileServer(t, tc.server, cert), pki.caPath, certFile, keyFile, echoServer(t)), logs)
+					good := dialGoodTLS(t, r.Addr("front"), pki, 0)
+					good.roundTrip(t)
+					waitFor(t, "two failures counted", func() bool {
+						_, failed, _ := tlsStats(r, "up")
+						return failedTotal(failed) >= 2
+					})
+					good.roundTrip(t)
+					_, failed, _ := tlsStats(r, "up")
+					if failed[tc.reason] != failedTotal(failed) {
+						t.Errorf("SecureFailed %v, want only %s", failed, tc.reason)
+					}
+					if _, f, _ := tlsStats(r, "front"); failedTotal(f) != 0 {
+						t.Errorf("the good listener counted failures %v", f)
+					}
+					// The TLS episode's lines: a failed handshake is the
+					// reconnect episode's ("connecting ... err=REASON: ..."),
+					// one after it the TLS episode's.
+					var lines []string
+					lost := 0
+					for _, l := range strings.Split(logs.String(), "\n") {
+						switch {
+						case !strings.Contains(l, "endpoint=up") || strings.Contains(l, "level=DEBUG"):
+						case strings.Contains(l, "connection lost"):
+							lost++
+						case strings.Contains(l, "TLS") || strings.Contains(l, `err="`+tc.reason+":"):
+							lines = append(lines, l)
+						}
+					}
+					if len(lines) != 1 {
+						t.Errorf("%d log lines over %d failures, want 1:\n%s", len(lines), failedTotal(failed), strings.Join(lines, "\n"))
+					}
+					t.Logf("%d failures, %d \"connection lost, reconnecting\" lines", failedTotal(failed), lost)
+				})
+			}
+		})
+	}
+}
+
+// TestTLSBadRepeated: clients that each finish a handshake and then send
+// a bad record are one episode: one log line for all of them, not a
+// "TLS failed" and a "handshakes complete again" for each.
+func TestTLSBadRepeated(t *testing.T) {
+	const bad = 5
+	pki := newTestPKI(t, keyECDSA)
+	cert, key := pki.server(t, "localhost")
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			logs := &lockedBuffer{}
+			r := startLogging(t, v, fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: raw, tls: {cert: %q, key: %q}}
+  back:  {kind: tcp, connect: %q, framing: raw}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`, cert, key, echoServer(t)), logs)
+			addr := r.Addr("front")
+			good := dialGoodTLS(t, addr, pki, 0)
+			good.roundTrip(t)
+			badMAC := afterHandshake(func(r *rawTLS12) []byte {
+				rec := r.record(23, []byte("hello\n"))
+				rec[len(rec)-1] ^= 1
+				return rec
+			}, false)
+			for range bad {
+				closedByPeer(t, badMAC(t, addr, pki))
+			}
+			waitFor(t, "every failure counted", func() bool {
+				_, failed, _ := tlsStats(r, "front")
+				return failed["bad_record"] == bad
+			})
+			good.roundTrip(t)
+			var lines []string
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(l, "TLS failed") || strings.Contains(l, "complete again") || strings.Contains(l, "cleanly again") {
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) != 1 {
+				t.Errorf("%d log lines for %d bad clients, want 1:\n%s", len(lines), bad, strings.Join(lines, "\n"))
 			}
 		})
 	}

@@ -74,17 +74,56 @@ func dialRawTLS12(t *testing.T, addr string, pki *testPKI) *rawTLS12 {
 	clientRandom, _ := hex.DecodeString(f[1])
 	master, _ := hex.DecodeString(f[2])
 	serverRandom := tap.read[11:43] // record header 5, handshake header 4, version 2
+	return newRawTLS12(tcp, master, clientRandom, serverRandom, true)
+}
+
+// newRawTLS12 derives one side's write key and salt (RFC 5246 §6.3:
+// client key, server key, client IV, server IV).
+func newRawTLS12(c *net.TCPConn, master, clientRandom, serverRandom []byte, isClient bool) *rawTLS12 {
 	kb := prf12(master, "key expansion", append(append([]byte(nil), serverRandom...), clientRandom...), 2*16+2*4)
-	block, err := aes.NewCipher(kb[:16])
-	if err != nil {
-		t.Fatal(err)
+	key, salt := kb[:16], kb[32:36]
+	if !isClient {
+		key, salt = kb[16:32], kb[36:40]
 	}
-	r := &rawTLS12{c: tcp, seq: 1}
-	if r.aead, err = cipher.NewGCM(block); err != nil {
-		t.Fatal(err)
-	}
-	copy(r.salt[:], kb[32:36])
+	block, _ := aes.NewCipher(key) // 16 bytes: never fails
+	r := &rawTLS12{c: c, seq: 1}
+	r.aead, _ = cipher.NewGCM(block)
+	copy(r.salt[:], salt)
 	return r
+}
+
+// writeTap keeps the first bytes written, where a ServerHello's random is.
+type writeTap struct {
+	net.Conn
+	wrote []byte
+}
+
+func (w *writeTap) Write(p []byte) (int, error) {
+	if len(w.wrote) < 64 {
+		w.wrote = append(w.wrote, p...)
+	}
+	return w.Conn.Write(p)
+}
+
+// serveRawTLS12 is a hostile server's side of tcp: it finishes a TLS 1.2
+// handshake as cert's holder and returns the connection with its write
+// keys. It runs on the server's goroutine: errors are returned.
+func serveRawTLS12(tcp *net.TCPConn, cert tls.Certificate) (*rawTLS12, error) {
+	tcp.SetDeadline(time.Now().Add(ioTimeout))
+	tap := &writeTap{Conn: tcp}
+	var keylog bytes.Buffer
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, KeyLogWriter: &keylog}
+	if err := tls.Server(tap, cfg).Handshake(); err != nil {
+		return nil, err
+	}
+	f := strings.Fields(keylog.String())
+	if len(f) != 3 || f[0] != "CLIENT_RANDOM" || len(tap.wrote) < 43 {
+		return nil, fmt.Errorf("key log %q, %d bytes written", keylog.String(), len(tap.wrote))
+	}
+	clientRandom, _ := hex.DecodeString(f[1])
+	master, _ := hex.DecodeString(f[2])
+	return newRawTLS12(tcp, master, clientRandom, tap.wrote[11:43], false), nil
 }
 
 // prf12 is TLS 1.2's PRF with SHA-256 (RFC 5246 §5).
