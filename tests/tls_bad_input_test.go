@@ -76,7 +76,7 @@ func TestTLSBadInput(t *testing.T) {
 	cert, key := pki.server(t, "localhost")
 	cases := []struct {
 		name    string
-		timeout string // handshake_timeout
+		timeout string // handshake_timeout (the good client's too: 1s leaves it room under -race)
 		client  tlsBadClient
 		reason  string
 	}{
@@ -84,7 +84,7 @@ func TestTLSBadInput(t *testing.T) {
 		{"zeros before a ClientHello", "5s", sendRaw(make([]byte, 64)), "handshake"},
 		{"SSLv2 hello", "5s", sendRaw(sslv2Hello), "protocol_version"},
 		{"SSLv3 ClientHello", "5s", sendRaw(sslv3ClientHello()), "protocol_version"},
-		{"ClientHello dribbled", "300ms", func(t *testing.T, addr string, _ *testPKI) net.Conn {
+		{"ClientHello dribbled", "1s", func(t *testing.T, addr string, _ *testPKI) net.Conn {
 			c := dial(t, addr)
 			hello := sslv3ClientHello()
 			hello[2] = 3 // a TLS 1.2 record header
@@ -93,7 +93,7 @@ func TestTLSBadInput(t *testing.T) {
 					if _, err := c.Write([]byte{b}); err != nil {
 						return
 					}
-					time.Sleep(100 * time.Millisecond)
+					time.Sleep(200 * time.Millisecond)
 				}
 			}()
 			return c
