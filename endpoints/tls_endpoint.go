@@ -50,7 +50,7 @@ func (e *tlsEndpoint) CertificateExpiry() time.Time { return e.files.Load().hold
 // the pool, runs, and ends at handshake_timeout from now either way.
 func (e *tlsEndpoint) Secure(fd int, role contract.Role, done func(contract.Transport, error)) (cancel func()) {
 	j := &tlsJob{fd: fd, deadline: time.Now().Add(e.settings.timeout), run: e.handshake, done: done}
-	e.pool.submit(j, e.settings.timeout)
+	e.pool.submit(j)
 	return func() { e.pool.cancel(j) }
 }
 

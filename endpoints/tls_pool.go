@@ -11,14 +11,21 @@ import (
 
 // tlsPool runs an endpoint's handshakes, at most max at a time: a
 // goroutine per handshake in flight and none idle; the rest wait as queue
-// entries (no goroutine each), so clients stalled mid-handshake cannot
-// raise goroutines or threads past max. Every handshake, queued or
-// running, ends at its deadline (handshake_timeout from Secure).
+// entries (no goroutine, no timer each), so clients stalled mid-handshake
+// cannot raise goroutines or threads past max (+1, the expiry sweep).
+// Every handshake, queued or running, ends at its deadline
+// (handshake_timeout from Secure).
+//
+// A free slot goes to the newest queued job: under a flood of clients
+// that stall, the oldest ones are those about to expire, and a slot given
+// to them is held until they do; first come first served would give an
+// honest client arriving after them a slot only at its own deadline.
 type tlsPool struct {
 	mu      sync.Mutex
 	max     int
 	running int
-	queue   list.List // of *tlsJob, in arrival order
+	queue   list.List   // of *tlsJob, in arrival order: by deadline, as every job has the same timeout
+	expiry  *time.Timer // due at the oldest queued job's deadline; nil until first needed
 }
 
 // tlsJobState is a job's lifecycle: queued -> running -> finished, or
@@ -37,7 +44,6 @@ type tlsJob struct {
 	deadline time.Time
 	run      func(*tlsJob) (contract.Transport, error)
 	done     func(contract.Transport, error)
-	timer    *time.Timer // ends it while queued
 
 	// under the pool's mu
 	state    tlsJobState
@@ -52,7 +58,7 @@ var (
 )
 
 // submit queues j, or starts it at once when a slot is free.
-func (p *tlsPool) submit(j *tlsJob, timeout time.Duration) {
+func (p *tlsPool) submit(j *tlsJob) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.running < p.max {
@@ -62,7 +68,42 @@ func (p *tlsPool) submit(j *tlsJob, timeout time.Duration) {
 		return
 	}
 	j.elem = p.queue.PushBack(j)
-	j.timer = time.AfterFunc(timeout, func() { p.endQueued(j, &contract.SecureError{Reason: contract.SecureTimeout, Err: errTLSQueueTimeout}) })
+	if p.queue.Len() == 1 {
+		p.armExpiry(j.deadline)
+	}
+}
+
+// armExpiry makes the sweep due at deadline; under mu.
+func (p *tlsPool) armExpiry(deadline time.Time) {
+	if p.expiry == nil {
+		p.expiry = time.AfterFunc(time.Until(deadline), p.expire)
+		return
+	}
+	p.expiry.Reset(time.Until(deadline))
+}
+
+// expire ends the queued jobs whose deadline has passed, oldest first,
+// and rearms for the next: one timer and one goroutine for the whole
+// queue, where a timer per job would start a goroutine per job as a
+// flood of them expired together.
+func (p *tlsPool) expire() {
+	var ended []*tlsJob
+	p.mu.Lock()
+	now := time.Now()
+	for e := p.queue.Front(); e != nil; e = p.queue.Front() {
+		j := e.Value.(*tlsJob)
+		if j.deadline.After(now) {
+			p.armExpiry(j.deadline)
+			break
+		}
+		p.queue.Remove(e)
+		j.elem, j.state = nil, tlsFinished
+		ended = append(ended, j)
+	}
+	p.mu.Unlock()
+	for _, j := range ended {
+		j.done(nil, &contract.SecureError{Reason: contract.SecureTimeout, Err: errTLSQueueTimeout})
+	}
 }
 
 // work runs j, then the queue's next jobs, on one goroutine.
@@ -78,17 +119,16 @@ func (p *tlsPool) work(j *tlsJob) {
 	}
 }
 
-// next takes the first queued job and marks it running, or frees the
+// next takes the newest queued job and marks it running, or frees the
 // slot; under mu.
 func (p *tlsPool) next() *tlsJob {
-	e := p.queue.Front()
+	e := p.queue.Back()
 	if e == nil {
 		p.running--
 		return nil
 	}
 	j := p.queue.Remove(e).(*tlsJob)
 	j.elem, j.state = nil, tlsRunning
-	j.timer.Stop()
 	return j
 }
 
@@ -102,7 +142,6 @@ func (p *tlsPool) endQueued(j *tlsJob, err error) bool {
 	p.queue.Remove(j.elem)
 	j.elem, j.state = nil, tlsFinished
 	p.mu.Unlock()
-	j.timer.Stop()
 	j.done(nil, err)
 	return true
 }

@@ -128,6 +128,9 @@ func (m *Machine) close(c *conn, drop Drop) {
 		return
 	}
 	c.cancelSecuring()
+	if c.terms.secure != nil {
+		m.secureEnded(c)
+	}
 	if c.sess != nil && c.life == connLive {
 		m.byeOnClose(c) // session.go
 	}

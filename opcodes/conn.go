@@ -68,6 +68,8 @@ type conn struct {
 	// securing cancels its handshake while one runs off the loop
 	// (secure.go); nil otherwise.
 	securing func()
+	// secureBroke: its TLS failed (secure.go); it ends no episode
+	secureBroke bool
 
 	// Cut-through: streamLeft bytes of a large message are still to come
 	// and go to bulk.streamTo as they arrive.

@@ -48,6 +48,12 @@ type Runtime struct {
 	// secureFails counts each endpoint's secured connections failed
 	// since one succeeded: a log line an episode (secure.go).
 	secureFails []atomic.Uint64
+	// recordFails counts each endpoint's secured connections failed
+	// after their handshake since one ended without failing: an episode
+	// of its own, as a handshake that succeeds ends nothing (a peer that
+	// completes one and then sends a bad record would log twice a
+	// connection).
+	recordFails []atomic.Uint64
 	// sessionFails counts each endpoint's sessions failed since a
 	// handshake last completed, over all loops: one log line an episode
 	// (session.go).
@@ -99,6 +105,7 @@ func Start(cfg Config) (*Runtime, error) {
 		listenConns:  make([]atomic.Int64, len(cfg.Endpoints)),
 		sessionFails: make([]atomic.Uint64, len(cfg.Endpoints)),
 		secureFails:  make([]atomic.Uint64, len(cfg.Endpoints)),
+		recordFails:  make([]atomic.Uint64, len(cfg.Endpoints)),
 		idle:         make(chan struct{}),
 		exited:       make(chan struct{}),
 	}

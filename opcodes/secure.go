@@ -30,7 +30,7 @@ type secureMail struct {
 
 // secure starts c's handshake; c queues meanwhile.
 func (m *Machine) secure(c *conn) {
-	c.life = connConnecting
+	c.life, c.secureBroke = connConnecting, false
 	ref := connRef{c: c, gen: c.gen}
 	loop := m.rt.machines[m.id].loop
 	c.securing = c.terms.secure.Secure(c.fd, m.rt.eps[c.ep].Role(), func(t contract.Transport, err error) {
@@ -66,17 +66,37 @@ func (m *Machine) secured(v *secureMail) {
 }
 
 // secureFailed closes c for a failed handshake or a bad record: counted
-// by reason, one log line an episode per endpoint over all loops.
+// by reason, one log line an episode per endpoint over all loops. A
+// handshake's failures end with a handshake that succeeds; those after
+// the handshake with a secured connection that ends without failing.
 func (m *Machine) secureFailed(c *conn, err error) {
 	m.counters[c.ep].SecureFailed[contract.SecureReasonOf(err)]++
+	c.secureBroke = true
+	fails := &m.rt.secureFails[c.ep]
+	if c.life != connConnecting {
+		fails = &m.rt.recordFails[c.ep]
+	}
 	if m.rt.eps[c.ep].Role() == contract.RoleConnect && c.life == connConnecting {
 		m.connectFailed(c, err) // its reconnect episode says why
-	} else if m.rt.secureFails[c.ep].Add(1) == 1 {
+	} else if fails.Add(1) == 1 {
 		m.log.Warn("closing connection: TLS failed (until one succeeds again, failures are counted by reason, not logged)",
 			"endpoint", m.prog.Endpoints[c.ep], "reason", err)
 	}
 	c.cur = nil
 	m.fail(c, DropDisconnect, 0)
+}
+
+// secureEnded ends the episode of failures after the handshake when c,
+// secured, closes without one.
+func (m *Machine) secureEnded(c *conn) {
+	if c.secureBroke || c.sealed() == nil {
+		return
+	}
+	if f := &m.rt.recordFails[c.ep]; f.Load() > 0 {
+		if n := f.Swap(0); n > 0 {
+			m.log.Info("TLS connections end cleanly again", "endpoint", m.prog.Endpoints[c.ep], "failed", n)
+		}
+	}
 }
 
 // cancelSecuring stops c's handshake, if one is running.

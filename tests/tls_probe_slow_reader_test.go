@@ -1,0 +1,121 @@
+package tests
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestTLSProbeSlowReader: a TLS subscriber that stops reading meets its
+// high_water and the route's overflow policy like a plain one: drops
+// counted, what is queued (sealed batch included) bounded by the mark,
+// Offered = MsgsOut + drops + QueuedMsgs, and a TLS subscriber beside it
+// gets every line byte-exact.
+func TestTLSProbeSlowReader(t *testing.T) {
+	// 6 MB: past what the kernel buffers for the subscriber that never
+	// reads (its receive buffer held at 4 KiB, pxroute's send buffer
+	// growing to tcp_wmem's 4 MiB).
+	const lines, mark = 60000, 64 << 10
+	pki := newTestPKI(t, keyECDSA)
+	cert, key := pki.server(t, "localhost")
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  src: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  out: {kind: tcp, listen: "127.0.0.1:0", framing: lines, high_water: %d, overflow: drop-newest, tls: {cert: %q, key: %q}}
+routes:
+  - {pattern: fanout, from: src, to: out}
+`, mark, cert, key))
+			slow := dialSmallWindowTLS(t, r.Addr("out"), pki) // never reads
+			fast := dialGoodTLS(t, r.Addr("out"), pki, 0)
+			waitFor(t, "both subscribers secured", func() bool {
+				secured, _, _ := tlsStats(r, "out")
+				return secured == 2 && endpoint(r.Stats(), "out").Active == 2
+			})
+			var want []byte
+			for i := range lines {
+				want = fmt.Appendf(want, "line %06d %s\n", i, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789")
+			}
+			got := make(chan []byte, 1)
+			go func() {
+				b := make([]byte, len(want))
+				fast.c.SetReadDeadline(time.Now().Add(4 * ioTimeout))
+				n, _ := io.ReadFull(bufio.NewReader(fast.c), b)
+				got <- b[:n]
+			}()
+			var peak atomic.Int64
+			stop := make(chan struct{})
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					for _, e := range r.Stats().Endpoints {
+						if e.Name == "out" && e.QueuedB > peak.Load() {
+							peak.Store(e.QueuedB)
+						}
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}()
+			src := dial(t, r.Addr("src"))
+			if _, err := src.Write(want); err != nil {
+				t.Fatal(err)
+			}
+			if b := <-got; string(b) != string(want) {
+				t.Fatalf("the reading subscriber got %d bytes of %d (or different ones)", len(b), len(want))
+			}
+			var e struct {
+				Offered, MsgsOut, drops uint64
+				queued                  int64
+			}
+			waitFor(t, "every line offered and settled", func() bool {
+				x := endpoint(r.Stats(), "out")
+				e.Offered, e.MsgsOut, e.queued, e.drops = x.Offered, x.MsgsOut, x.Queued, 0
+				for _, n := range x.Drops {
+					e.drops += n
+				}
+				return e.Offered == 2*lines && e.Offered == e.MsgsOut+e.drops+uint64(e.queued)
+			})
+			close(stop)
+			<-sampled
+			t.Logf("Offered %d = MsgsOut %d + drops %d + QueuedMsgs %d; queued bytes peaked at %d (mark %d)", e.Offered, e.MsgsOut, e.drops, e.queued, peak.Load(), mark)
+			if e.drops == 0 {
+				t.Error("the subscriber that never reads cost no drop")
+			}
+			// The mark, plus a sealed batch (64 KiB) the socket has not
+			// taken, plus one line.
+			if limit := int64(2*mark + 128); peak.Load() > limit {
+				t.Errorf("queued bytes peaked at %d, over %d", peak.Load(), limit)
+			}
+			slow.Close()
+		})
+	}
+}
+
+// dialSmallWindowTLS is a TLS client whose receive buffer is held at 4
+// KiB, so that what it does not read backs up into pxroute soon.
+func dialSmallWindowTLS(t *testing.T, addr string, pki *testPKI) *tls.Conn {
+	t.Helper()
+	d := &net.Dialer{Timeout: ioTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return err
+	}}
+	c, err := tls.DialWithDialer(d, "tcp", addr, tlsClientConfig(pki, 0))
+	if err != nil {
+		t.Fatalf("slow client: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
