@@ -202,7 +202,7 @@ type EndpointStats struct {
 	// later broke the protocol, by reason (contract.SecureReason: timeout,
 	// unknown_ca, bad_record, truncated, ...). Every one also counts in
 	// Errors. SecureFailed is nil on an endpoint that does not secure.
-	Secured      uint64            `json:"secured"`
+	Secured      uint64            `json:"secured,omitempty"`
 	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
 }
 

@@ -105,7 +105,7 @@ type EndpointStats struct {
 	// by reason: max_topics, max_topic_bytes.
 	TopicsRefused map[string]uint64 `json:"topics_refused"`
 	// Secured counts a TLS endpoint's handshakes that succeeded.
-	Secured uint64 `json:"secured"`
+	Secured uint64 `json:"secured,omitempty"`
 	// SecureFailed counts a TLS endpoint's connections that failed, by
 	// reason: handshake, bad_certificate, unknown_ca, name_not_allowed,
 	// no_certificate, protocol_version, timeout (in the handshake);
