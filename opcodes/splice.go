@@ -15,7 +15,10 @@ const pipeSize = 1 << 20
 func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	c.bulkState()
 	switch {
-	case c.bulk.noSplice || c.peer == nil || len(c.cur) > 0 || c.sess != nil || c.peer.sess != nil:
+	case c.bulk.noSplice || c.peer == nil || len(c.cur) > 0 || c.sess != nil || c.peer.sess != nil ||
+		c.terms.secure != nil || c.peer.terms.secure != nil:
+		// A secured conn has no session until its handshake is done:
+		// splicing meanwhile would put plaintext on its wire.
 		c.rpc = in.Arg // copy through user space instead
 		return false
 	case c.bulk.pipeFill > 0 || c.bulk.spliceOut || c.recvPending || m.stopping || m.isRetired(c.ep):

@@ -43,7 +43,9 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		d = c
 	}
 	e := m.edge(send.Alt)
-	if d == nil || d.closed() || d.sess != nil || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
+	// A secured d seals whole messages (seal.go), even while its
+	// handshake runs and it has no session yet.
+	if d == nil || d.closed() || d.sess != nil || d.terms.secure != nil || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
 		return false
 	}
 	pol, mk := e.limits(d)
