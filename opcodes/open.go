@@ -75,8 +75,9 @@ func (m *Machine) adopt(fd int, ep uint32, pc uint32) {
 	c.inline = true
 	c.counted = m.rt.set[ep].Admission.MaxConns > 0
 	if c.terms.secure != nil {
+		// Its program starts once it is secured (secure.go): it joins
+		// its routes then, as a plain conn does once accepted.
 		m.secure(c)
-		m.run(c) // its handlers and joins: it queues meanwhile
 		return
 	}
 	m.openSession(c)
