@@ -39,6 +39,15 @@ type tlsOptions struct {
 	cert, key  string // own certificate: the server's, or the client certificate a client presents
 	clientAuth bool   // server: require a client certificate signed by ca
 	echo       bool   // server: send back what arrives
+	unixPath   string // Go's server: listen on this unix socket instead of a loopback port
+}
+
+// tlsNetwork is the network an address is on: a path is a unix socket.
+func tlsNetwork(addr string) string {
+	if strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, "@") {
+		return "unix"
+	}
+	return "tcp"
 }
 
 // tlsInfo is what a peer saw of the handshake, where it can tell (Python
@@ -802,7 +811,7 @@ func goTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int)
 	t.Helper()
 	var r tlsResult
 	d := &net.Dialer{Timeout: ioTimeout}
-	c, err := tls.DialWithDialer(d, "tcp", addr, goTLSConfig(t, o, false))
+	c, err := tls.DialWithDialer(d, tlsNetwork(addr), addr, goTLSConfig(t, o, false))
 	if err != nil {
 		r.err = err
 		return r
@@ -834,7 +843,11 @@ func goTLSClient(t *testing.T, addr string, o tlsOptions, send []byte, want int)
 
 func goTLSServer(t *testing.T, o tlsOptions) *tlsServer {
 	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", goTLSConfig(t, o, true))
+	network, addr := "tcp", "127.0.0.1:0"
+	if o.unixPath != "" {
+		network, addr = "unix", o.unixPath
+	}
+	ln, err := tls.Listen(network, addr, goTLSConfig(t, o, true))
 	if err != nil {
 		t.Fatal(err)
 	}
