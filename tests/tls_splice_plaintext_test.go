@@ -34,3 +34,38 @@ func TestTLSRawBridgeNeverSplicesPlaintext(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSLargeFrameNeverCutThroughUnsealed: a length-prefixed message
+// large enough to be cut through (256 KiB and up), sent from a plain
+// listener to a tls connect endpoint dialled for it, reaches the TLS
+// server whole and sealed, even though it starts arriving while the
+// dialled side is still in its handshake.
+func TestTLSLargeFrameNeverCutThroughUnsealed(t *testing.T) {
+	pki := newTestPKI(t, keyECDSA)
+	cert, key := pki.server(t, "localhost")
+	msg := frame(tlsInteropPayload(1 << 20))
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			srv := goTLSServer(t, tlsOptions{cert: cert, key: key})
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix}
+  back:  {kind: tcp, connect: %q, framing: length-prefix, tls: {ca: %q, server_name: localhost}}
+routes:
+  - {pattern: forward, from: front, to: back}
+`, srv.addr, pki.caPath))
+			c := dial(t, r.Addr("front"))
+			if _, err := c.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the message delivered", func() bool { return endpoint(r.Stats(), "back").MsgsOut == 1 })
+			c.Close()
+			s := srv.wait(t)
+			if !bytes.Equal(s.got, msg) {
+				t.Fatalf("the TLS server received %d bytes of %d (equal %v): %v", len(s.got), len(msg), bytes.Equal(s.got, msg), s.err)
+			}
+			waitTLSFigures(t, r, "back", tlsFigures{Secured: 1, Failed: failed()})
+			checkAccounting(t, r, "front", "back")
+		})
+	}
+}
