@@ -39,7 +39,12 @@ func (e *tlsEndpoint) handshake(j *tlsJob) (contract.Transport, error) {
 		tc = tls.Client(rc, cfg)
 	}
 	if err := tc.Handshake(); err != nil {
-		return nil, classifyTLS(err, e.pool.wasCanceled(j))
+		se := classifyTLS(err, e.pool.wasCanceled(j))
+		if se.Reason == contract.SecureHandshake && rc.plainAlert != 0 {
+			// What the peer said, in the clear, is why.
+			se.Reason, se.Err = alertReason(rc.plainAlert), fmt.Errorf("the peer sent the alert %v in the clear (%w)", rc.plainAlert, err)
+		}
+		return nil, se
 	}
 	cs := tc.ConnectionState()
 	s, err := tlsSecrets(cs, e.role != contract.RoleListen, log, rc)

@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"crypto/tls"
 	"net"
 )
 
@@ -19,6 +20,12 @@ type tlsRecordConn struct {
 	passthrough bool   // not TLS records: bytes go as they come, for crypto/tls to refuse
 	readHello   tlsHelloScanner
 	writeHello  tlsHelloScanner
+	// plainAlert is the description of a plaintext fatal alert the peer
+	// sent (0: none). OpenSSL, refusing our certificate in a TLS 1.3
+	// handshake, sends its alert before it switches its write keys;
+	// crypto/tls, expecting a sealed record, reports only a bad record
+	// MAC, and this is what the peer said.
+	plainAlert tls.AlertError
 }
 
 // tlsReadChunk is how much one socket read asks for.
@@ -31,6 +38,7 @@ func (c *tlsRecordConn) Read(p []byte) (int, error) {
 		}
 		if whole, ok := tlsRecordLen(c.buf); ok {
 			c.left = whole
+			c.notePlainAlert(whole)
 		} else {
 			c.passthrough = true
 		}
@@ -47,6 +55,18 @@ func (c *tlsRecordConn) Read(p []byte) (int, error) {
 	c.readHello.feed(c.buf[:n])
 	c.buf = c.buf[n:]
 	return n, nil
+}
+
+// notePlainAlert notes the record at buf's start (whole bytes long) if
+// it is a plaintext fatal alert: type 21 and two bytes, level 2 (a
+// sealed alert is longer by its AEAD tag).
+func (c *tlsRecordConn) notePlainAlert(whole int) {
+	if c.buf[0] != tlsTypeAlert || whole != tlsRecordHeader+2 || c.fill(whole) != nil {
+		return
+	}
+	if c.buf[tlsRecordHeader] == 2 {
+		c.plainAlert = tls.AlertError(c.buf[tlsRecordHeader+1])
+	}
 }
 
 // fill reads until buf holds at least n bytes.

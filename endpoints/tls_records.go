@@ -8,6 +8,7 @@ import "encoding/binary"
 
 const (
 	tlsRecordHeader    = 5
+	tlsTypeAlert       = 21
 	tlsTypeHandshake   = 22
 	tlsHelloRandomEnd  = 4 + 2 + 32 // handshake header, version, random
 	tlsMaxRecordLength = 16384 + 2048

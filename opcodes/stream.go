@@ -43,8 +43,8 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		d = c
 	}
 	e := m.edge(send.Alt)
-	// A secured d seals whole messages (seal.go), even while its
-	// handshake runs and it has no session yet.
+	// A secured d still in its handshake has no session yet, but its
+	// bytes must be sealed all the same: never cut through to it.
 	if d == nil || d.closed() || d.sess != nil || d.terms.secure != nil || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
 		return false
 	}

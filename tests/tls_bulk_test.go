@@ -156,7 +156,7 @@ func bulkThrough(t *testing.T, c net.Conn, closeWrite func() error, echoed <-cha
 func cleanEnd(t *testing.T, r *router.Router, name string, secured bool) {
 	t.Helper()
 	waitFor(t, name+" closed", func() bool { return endpoint(r.Stats(), name).Active == 0 })
-	n, failed, errs := tlsFigures(r.Stats(), name)
+	n, failed, errs := tlsFiguresOf(r.Stats(), name).counts()
 	if want := map[bool]uint64{true: 1}[secured]; n != want || len(nonZero(failed)) > 0 || errs != 0 {
 		t.Errorf("%s: %d handshakes (want %d), failures %v, errors %d", name, n, want, nonZero(failed), errs)
 	}

@@ -78,7 +78,7 @@ routes:
 				s := r.Stats()
 				return endpoint(s, "front").Active == 0 && endpoint(s, "back").Active == 0
 			})
-			if n, failed, errs := tlsFigures(r.Stats(), "front"); n != 1 || len(nonZero(failed)) > 0 || errs != 0 {
+			if n, failed, errs := tlsFiguresOf(r.Stats(), "front").counts(); n != 1 || len(nonZero(failed)) > 0 || errs != 0 {
 				t.Fatalf("front: %d handshakes, failures %v, errors %d; want 1, none, 0", n, nonZero(failed), errs)
 			}
 		}},
@@ -116,11 +116,11 @@ routes:
 				}
 			}
 			waitFor(t, "the truncation counted", func() bool {
-				_, failed, _ := tlsFigures(r.Stats(), "in")
+				_, failed, _ := tlsFiguresOf(r.Stats(), "in").counts()
 				return failed["truncated"] > 0
 			})
 			s := r.Stats()
-			if secured, failed, errs := tlsFigures(s, "in"); secured != 1 || failed["truncated"] != 1 || len(nonZero(failed)) != 1 || errs != 1 {
+			if secured, failed, errs := tlsFiguresOf(s, "in").counts(); secured != 1 || failed["truncated"] != 1 || len(nonZero(failed)) != 1 || errs != 1 {
 				t.Fatalf("in: %d handshakes, failures %v, errors %d; want 1, truncated 1, 1", secured, nonZero(failed), errs)
 			}
 			if e := endpoint(s, "out"); e.MsgsOut != n || e.Offered != n {

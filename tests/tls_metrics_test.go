@@ -43,10 +43,10 @@ routes:
 			// unknown CA included, with the alert bad_certificate.
 			want := map[string]uint64{"bad_certificate": 1, "protocol_version": 1}
 			waitFor(t, "the figures", func() bool {
-				n, failed, _ := tlsFigures(r.Stats(), "e")
+				n, failed, _ := tlsFiguresOf(r.Stats(), "e").counts()
 				return n == 2 && failed["protocol_version"]+failed["bad_certificate"] == 2
 			})
-			n, failed, errs := tlsFigures(r.Stats(), "e")
+			n, failed, errs := tlsFiguresOf(r.Stats(), "e").counts()
 			if n != 2 || fmt.Sprint(nonZero(failed)) != fmt.Sprint(want) || errs != 2 {
 				t.Fatalf("Stats: %d handshakes, failures %v, errors %d; want 2, %v, 2", n, nonZero(failed), errs, want)
 			}

@@ -123,24 +123,15 @@ func (e *tlsEnv) received(t *testing.T, name string, n int) []string {
 	return out
 }
 
-// tlsFigures are an endpoint's TLS figures.
-func tlsFigures(s router.Stats, name string) (secured uint64, failed map[string]uint64, errors uint64) {
-	for _, e := range s.Endpoints {
-		if e.Name == name {
-			return e.Secured, e.SecureFailed, e.Errors
-		}
-	}
-	return 0, nil, 0
-}
 
 // waitSecured waits until endpoint name has counted want handshakes.
 func waitSecured(t *testing.T, r *router.Router, name string, want uint64) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d handshakes on %s", want, name), func() bool {
-		n, _, _ := tlsFigures(r.Stats(), name)
+		n, _, _ := tlsFiguresOf(r.Stats(), name).counts()
 		return n >= want
 	})
-	if n, failed, _ := tlsFigures(r.Stats(), name); n != want || len(nonZero(failed)) > 0 {
+	if n, failed, _ := tlsFiguresOf(r.Stats(), name).counts(); n != want || len(nonZero(failed)) > 0 {
 		t.Fatalf("%s: %d handshakes (want %d), failures %v", name, n, want, failed)
 	}
 }
@@ -450,7 +441,7 @@ func relayRoom(t *testing.T, r *router.Router, e *tlsEnv, members []string) map[
 	waitFor(t, "members", func() bool {
 		s := r.Stats()
 		for ep, k := range count {
-			secured, _, _ := tlsFigures(s, ep)
+			secured, _, _ := tlsFiguresOf(s, ep).counts()
 			if endpoint(s, ep).Active != uint64(k) || ep != "plain" && secured != uint64(k) {
 				return false
 			}

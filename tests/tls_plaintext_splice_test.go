@@ -109,7 +109,7 @@ routes:
 					if err != nil || !bytes.Equal(got, tc.send) {
 						t.Fatalf("echoed %d bytes of %d (%v)", len(got), len(tc.send), err)
 					}
-					if _, failed, _ := tlsFigures(r.Stats(), "back"); len(nonZero(failed)) > 0 {
+					if _, failed, _ := tlsFiguresOf(r.Stats(), "back").counts(); len(nonZero(failed)) > 0 {
 						t.Errorf("back: TLS failures %v", nonZero(failed))
 					}
 				})

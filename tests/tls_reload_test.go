@@ -220,7 +220,7 @@ routes:
 				}
 				return e.Queued == 0 && e.Offered == e.MsgsOut+dropped && e.MsgsOut >= uint64(sent.Load())
 			})
-			if n, failed, _ := tlsFigures(r.Stats(), "subs"); n != 4 || len(nonZero(failed)) > 0 {
+			if n, failed, _ := tlsFiguresOf(r.Stats(), "subs").counts(); n != 4 || len(nonZero(failed)) > 0 {
 				t.Fatalf("subs: %d handshakes, failures %v; want 4, none", n, nonZero(failed))
 			}
 		})

@@ -505,9 +505,12 @@ func refersTo(refs []Ref, name string) bool {
 
 // spliceable says whether d's bytes can go to its peer by splice: a raw
 // bridge or forward (bytes pass unchanged, no framing to look at) with no
-// tap (a tap needs the bytes in user space), on the side that sends.
+// tap (a tap needs the bytes in user space), on the side that sends,
+// with neither side secured: a TLS conn's bytes are sealed and unsealed
+// in user space, and while its handshake runs it has no session yet to
+// say so, which is just when a splice would start.
 func (c *compiler) spliceable(d *EndpointDecl, route *Route, asPeer bool) bool {
-	if route == nil || len(route.Tap) > 0 || d.Endpoint.Settings().Framing.Boundaries() {
+	if route == nil || len(route.Tap) > 0 || d.Endpoint.Settings().Framing.Boundaries() || d.Endpoint.Settings().Secure != nil {
 		return false
 	}
 	if spec := route.Pattern.spec(); !(asPeer && spec.splicePeer || !asPeer && spec.spliceFrom) {
@@ -518,5 +521,5 @@ func (c *compiler) spliceable(d *EndpointDecl, route *Route, asPeer bool) bool {
 		other = route.From[0].Name
 	}
 	o := c.r.decls[other]
-	return o != nil && o.Endpoint != nil && !o.Endpoint.Settings().Framing.Boundaries()
+	return o != nil && o.Endpoint != nil && !o.Endpoint.Settings().Framing.Boundaries() && o.Endpoint.Settings().Secure == nil
 }
