@@ -123,7 +123,6 @@ func (e *tlsEnv) received(t *testing.T, name string, n int) []string {
 	return out
 }
 
-
 // waitSecured waits until endpoint name has counted want handshakes.
 func waitSecured(t *testing.T, r *router.Router, name string, want uint64) {
 	t.Helper()
