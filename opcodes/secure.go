@@ -3,6 +3,9 @@ package opcodes
 import (
 	"errors"
 	"fmt"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/contract"
 )
@@ -257,6 +260,20 @@ func (m *Machine) takeEarly(c *conn) {
 // end of its input without another read.
 func (m *Machine) peerClosed(c *conn) {
 	c.sess.eof = true
+}
+
+// lastWordsUnheard reports whether a write to d failed only because its
+// peer, having closed its secure channel in words (close_notify), closed
+// its socket too before d's own close_notify went out (on a unix socket
+// the write fails at once): nothing else was left to send, so the end is
+// orderly, not an error. The last words are let go.
+func (m *Machine) lastWordsUnheard(d *conn, err syscall.Errno) bool {
+	s := d.sess
+	if s == nil || !s.eof || !s.bye || d.queued() > 0 || err != unix.EPIPE && err != unix.ECONNRESET {
+		return false
+	}
+	s.ctl, s.ctlSent = s.ctl[:0], 0
+	return true
 }
 
 // truncated fails c, whose stream ended without its peer closing the

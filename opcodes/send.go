@@ -350,6 +350,9 @@ func (m *Machine) writeNow(d *conn) {
 			m.wrote(d, n)
 		case unix.EAGAIN, unix.EINTR:
 		default:
+			if m.lastWordsUnheard(d, errnoOf(err)) {
+				break
+			}
 			m.fail(d, DropDisconnect, errnoOf(err))
 			return
 		}
