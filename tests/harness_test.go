@@ -192,13 +192,20 @@ func readFrame(t *testing.T, r io.Reader) []byte {
 	return b
 }
 
-// echoServer is a plain Go TCP echo server: a peer for bridge tests.
-func echoServer(t *testing.T) string {
+// listenLocal listens on a free loopback TCP port.
+func listenLocal(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+// serveEach serves every connection ln accepts with serve, in a goroutine
+// each, until the test ends; a connection is closed when serve returns.
+// It returns ln's address.
+func serveEach(t *testing.T, ln net.Listener, serve func(c net.Conn)) string {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -208,12 +215,20 @@ func echoServer(t *testing.T) string {
 			}
 			go func() {
 				defer c.Close()
-				io.Copy(c, c)
-				c.(*net.TCPConn).CloseWrite()
+				serve(c)
 			}()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// echoServer is a plain Go TCP echo server: a peer for bridge tests.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	return serveEach(t, listenLocal(t), func(c net.Conn) {
+		io.Copy(c, c)
+		c.(*net.TCPConn).CloseWrite()
+	})
 }
 
 // sink is a Go TCP server that collects everything sent to it.

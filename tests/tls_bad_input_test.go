@@ -191,25 +191,10 @@ func afterServerHandshake(records func(r *rawTLS12) []byte) tlsBadServer {
 // hostileServer runs bad on every connection accepted until the test ends.
 func hostileServer(t *testing.T, bad tlsBadServer, cert tls.Certificate) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(ioTimeout))
-				bad(c.(*net.TCPConn), cert)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return serveEach(t, listenLocal(t), func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(ioTimeout))
+		bad(c.(*net.TCPConn), cert)
+	})
 }
 
 // TestTLSBadServer: a TLS connect endpoint facing a hostile server. The

@@ -85,37 +85,21 @@ func readHashed(r io.Reader) hashed {
 // echoes each while hashing it; at its end it half-closes and reports.
 func hashEchoServer(t *testing.T, cfg *tls.Config) (addr string, got <-chan hashed) {
 	t.Helper()
-	var ln net.Listener
-	var err error
+	ln := listenLocal(t)
 	if cfg != nil {
-		ln, err = tls.Listen("tcp", "127.0.0.1:0", cfg)
-	} else {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		ln = tls.NewListener(ln, cfg)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	ch := make(chan hashed, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				dc := deadlineConn{c}
-				h := sha256.New()
-				n, err := io.Copy(io.MultiWriter(dc, h), dc)
-				if err == nil {
-					err = c.(interface{ CloseWrite() error }).CloseWrite()
-				}
-				ch <- hashed{n: n, sum: h.Sum(nil), err: err}
-			}()
+	addr = serveEach(t, ln, func(c net.Conn) {
+		dc := deadlineConn{c}
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(dc, h), dc)
+		if err == nil {
+			err = c.(interface{ CloseWrite() error }).CloseWrite()
 		}
-	}()
-	return ln.Addr().String(), ch
+		ch <- hashed{n: n, sum: h.Sum(nil), err: err}
+	})
+	return addr, ch
 }
 
 // bulkThrough streams bulkSize bytes over c (then half-closes it with

@@ -20,28 +20,14 @@ import (
 // its channel.
 func lineCollector(t *testing.T) (addr string, lines <-chan string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	ch := make(chan string, 1024)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					ch <- sc.Text()
-				}
-			}()
+	addr = serveEach(t, listenLocal(t), func(c net.Conn) {
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			ch <- sc.Text()
 		}
-	}()
-	return ln.Addr().String(), ch
+	})
+	return addr, ch
 }
 
 func TestTLSPeerEnds(t *testing.T) {

@@ -73,39 +73,24 @@ func (e *tlsEnv) tlsLineServer(t *testing.T, name string, handle func(line strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	got := make(chan string, 1<<16)
 	e.got[name] = got
-	go func() {
+	return serveEach(t, tls.NewListener(listenLocal(t), &tls.Config{Certificates: []tls.Certificate{pair}}), func(c net.Conn) {
+		rd := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			l, err := rd.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				rd := bufio.NewReader(c)
-				for {
-					l, err := rd.ReadString('\n')
-					if err != nil {
-						return
-					}
-					l = strings.TrimSuffix(l, "\n")
-					got <- l
-					if handle != nil {
-						if reply := handle(l); reply != "" {
-							io.WriteString(c, reply+"\n")
-						}
-					}
+			l = strings.TrimSuffix(l, "\n")
+			got <- l
+			if handle != nil {
+				if reply := handle(l); reply != "" {
+					io.WriteString(c, reply+"\n")
 				}
-			}()
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // received takes n lines a Go TLS server peer got, or fails.
