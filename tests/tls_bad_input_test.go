@@ -20,6 +20,14 @@ import (
 // must close.
 type tlsBadClient func(t *testing.T, addr string, pki *testPKI) net.Conn
 
+// halfClientHello is the first half of a TLS 1.2 record carrying a
+// ClientHello: a handshake that stalls for want of the rest.
+func halfClientHello() []byte {
+	h := sslv3ClientHello()
+	h[2] = 3
+	return h[:len(h)/2]
+}
+
 // sslv3ClientHello is a ClientHello offering only SSL 3.0 (no
 // supported_versions extension), in an SSL 3.0 record.
 func sslv3ClientHello() []byte {

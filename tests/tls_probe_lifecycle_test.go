@@ -47,9 +47,7 @@ func TestTLSProbeDisconnectMidHandshake(t *testing.T) {
 	const clients = 50
 	pki := newTestPKI(t, keyECDSA)
 	cert, key := pki.server(t, "localhost")
-	half := sslv3ClientHello()
-	half[2] = 3
-	half = half[:len(half)/2]
+	half := halfClientHello()
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
 			r := start(t, v, fmt.Sprintf(tlsEchoTopology, "", cert, key, "max_handshakes: 4", echoServer(t)))

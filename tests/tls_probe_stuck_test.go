@@ -78,9 +78,7 @@ func TestTLSProbeStuckHandshakes(t *testing.T) {
 	const maxHandshakes = 16
 	pki := newTestPKI(t, keyECDSA)
 	cert, key := pki.server(t, "localhost")
-	half := sslv3ClientHello()
-	half[2] = 3
-	half = half[:len(half)/2]
+	half := halfClientHello()
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
 			r := start(t, v, fmt.Sprintf(`
