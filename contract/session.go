@@ -1,6 +1,9 @@
 package contract
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Sessioned is implemented by framings whose protocol says things to its
 // peer that are not messages: a greeting and a handshake before the first
@@ -56,6 +59,14 @@ type Session interface {
 	Close(out []byte) []byte
 }
 
+// ErrReplied is what Handshake returns, with its reply, when the session
+// has answered its peer and the connection has nothing more to do
+// (WebSocket: a plain HTTP GET served a page; an upgrade refused with 403
+// or 404): the reply is written, then the connection ends as at its
+// peer's end of input. It is not counted as an error: the session counts
+// such refusals itself (Counted).
+var ErrReplied = errors.New("the session replied and ends the connection")
+
 // Message is one framed message as a session sees it: its wire bytes and
 // the bounds of its parts in them (one part for a single-part framing).
 // Both are valid during the call only.
@@ -71,8 +82,12 @@ type Message struct {
 const DefaultHandshakeTimeout = 10 * time.Second
 
 // HandshakeTimeout is how long a session's handshake may take on an
-// endpoint with settings s: its frame_timeout, else the default.
+// endpoint with settings s: its framing's own bound (Handshake), else its
+// frame_timeout, else the default.
 func (s *Settings) HandshakeTimeout() time.Duration {
+	if s.Handshake > 0 {
+		return s.Handshake
+	}
 	if s.FrameTimeout > 0 {
 		return s.FrameTimeout
 	}

@@ -27,6 +27,10 @@ type Settings struct {
 	// FrameTimeout closes a connection whose message has been arriving for
 	// that long without completing (a slowloris); 0: never.
 	FrameTimeout time.Duration
+	// Handshake bounds a session's handshake where the framing has a key
+	// of its own for it (WebSocket's header_timeout); 0: see
+	// HandshakeTimeout.
+	Handshake time.Duration
 	// IgnoreEOF keeps the peer open when this side's input ends (no
 	// half-close is passed on).
 	IgnoreEOF bool

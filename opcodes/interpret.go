@@ -63,7 +63,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 				c.lastIO = time.Now().UnixNano()
 			}
 			c.stampRead()
-			if c.sealed() != nil {
+			if c.opening() != nil {
 				m.unseal(c, cp.Buf.B[:cp.N])
 				m.port.Release(cp.Buf)
 			} else if len(c.cur) == 0 && len(c.in) == 0 {

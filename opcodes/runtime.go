@@ -343,6 +343,9 @@ func (rt *Runtime) Stats() Stats {
 		for _, r := range topicRefusalNames {
 			s.Endpoints[i].TopicsRefused[r] = 0
 		}
+		if c, ok := rt.set[i].Framing.(contract.Counted); ok {
+			s.Endpoints[i].Session = c.Counts()
+		}
 		if rt.set[i].Secure != nil {
 			s.Endpoints[i].SecureFailed = make(map[string]uint64, contract.SecureReasons)
 			for r := range contract.SecureReasons {

@@ -8,8 +8,10 @@ import (
 	"github.com/pxroute/pxroute/contract"
 )
 
-// Sealing: a session that is a contract.Sealer (ZMTP's CURVE) wraps every
-// byte once its handshake is done. Input is unsealed as it is read, before
+// Sealing: a session that is a contract.Sealer (ZMTP's CURVE, TLS) wraps
+// every byte once its handshake is done; one that is only a
+// contract.Opener (WebSocket) decodes its input so, and its output goes
+// as the framing encoded it. Input is unsealed as it is read, before
 // framing: the plaintext becomes c.cur, as a port buffer would, and a
 // partial message in it is carried in c.in as usual. Output is sealed a
 // batch at a time, when a write is about to start: the queue's next whole
@@ -30,7 +32,8 @@ const sealBatch = 64 << 10
 
 // sealing is a sealed conn's state beside its session.
 type sealing struct {
-	s        contract.Sealer
+	o        contract.Opener // unseals input
+	s        contract.Sealer // seals output; nil: output goes as encoded
 	in       []byte // plaintext of the last read (c.cur may point into it)
 	plain    []byte // the batch's messages, copied out of the queue
 	wire     []byte // the batch sealed; wire[sent:] is still to write
@@ -50,7 +53,7 @@ func (m *Machine) unseal(c *conn, b []byte) {
 	if cap(z.in) > keepSealing {
 		z.in = nil
 	}
-	plain, err := z.s.Unseal(b, z.in[:0])
+	plain, err := z.o.Unseal(b, z.in[:0])
 	z.in = plain[:0]
 	if errors.Is(err, contract.ErrPeerClosed) {
 		c.sess.eof, err = true, nil // the reader meets it after plain
@@ -142,8 +145,18 @@ func (m *Machine) wroteSealed(c *conn, z *sealing, n int) {
 	z.wire, z.sent, z.covers = z.wire[:0], 0, 0
 }
 
-// sealed is c's sealing once its handshake is done; nil otherwise.
+// sealed is c's sealing once its handshake is done, if its output is
+// sealed; nil otherwise.
 func (c *conn) sealed() *sealing {
+	if z := c.opening(); z != nil && z.s != nil {
+		return z
+	}
+	return nil
+}
+
+// opening is c's sealing once its handshake is done, which unseals its
+// input (an Opener's, a Sealer's); nil otherwise.
+func (c *conn) opening() *sealing {
 	if c.sess == nil || !c.sess.done {
 		return nil
 	}

@@ -114,11 +114,18 @@ func (c *conn) cancelSecuring() {
 // session (inner; nil: the framing has none) says and unseals what it
 // reads. The machine seals the queue's messages and unseals input through
 // it (seal.go), as it does for any contract.Sealer.
+//
+// An inner session that decodes its input (an Opener: WebSocket's frames)
+// or seals its output (a Sealer) does so inside TLS: input is unsealed by
+// TLS, then opened by inner; output sealed by inner, then by TLS.
 type secureSession struct {
-	t     contract.Transport
-	inner contract.Session
-	plain []byte // unsealed input the machine has not taken yet
-	buf   []byte // scratch for inner's control output before sealing
+	t       contract.Transport
+	inner   contract.Session
+	inOpen  contract.Opener // inner, if it opens its input; nil: it does not
+	inSeal  contract.Sealer // inner, if it seals its output; nil: it does not
+	plain   []byte          // unsealed input the machine has not taken yet
+	buf     []byte          // scratch for inner's control output before sealing
+	innerMs []byte          // scratch for inner's sealed output before TLS
 }
 
 // secureTicker is a secureSession whose inner session ticks.
@@ -139,6 +146,8 @@ func (s *secureTicker) Tick(now, lastRead, lastWrite int64, out []byte) ([]byte,
 // newSecureSession wraps inner (may be nil) over t.
 func newSecureSession(t contract.Transport, inner contract.Session) contract.Session {
 	s := &secureSession{t: t, inner: inner}
+	s.inOpen, _ = inner.(contract.Opener)
+	s.inSeal, _ = inner.(contract.Sealer)
 	if tk, ok := inner.(contract.Ticker); ok {
 		return &secureTicker{secureSession: s, tick: tk}
 	}
@@ -215,14 +224,38 @@ func (s *secureSession) Close(out []byte) []byte {
 
 // Unseal gives the plaintext inner's handshake left, then in's.
 func (s *secureSession) Unseal(in, out []byte) ([]byte, error) {
-	if len(s.plain) > 0 {
-		out = append(out, s.plain...)
-		s.plain = s.plain[:0]
+	if s.inOpen == nil {
+		if len(s.plain) > 0 {
+			out = append(out, s.plain...)
+			s.plain = s.plain[:0]
+		}
+		return s.t.Unseal(in, out)
 	}
-	return s.t.Unseal(in, out)
+	// TLS's plaintext, after what the handshake left, is inner's input.
+	tp, err := s.t.Unseal(in, s.plain)
+	s.plain = tp[:0]
+	if err != nil && !errors.Is(err, contract.ErrPeerClosed) {
+		return out, err
+	}
+	out, ierr := s.inOpen.Unseal(tp, out)
+	if ierr != nil {
+		return out, ierr
+	}
+	return out, err
 }
 
-func (s *secureSession) Seal(plain, out []byte) ([]byte, error) { return s.t.Seal(plain, out) }
+// Seal seals plain with inner's protocol, if it seals, then with TLS.
+func (s *secureSession) Seal(plain, out []byte) ([]byte, error) {
+	if s.inSeal == nil {
+		return s.t.Seal(plain, out)
+	}
+	enc, err := s.inSeal.Seal(plain, s.innerMs[:0])
+	s.innerMs = enc[:0]
+	if err != nil {
+		return out, err
+	}
+	return s.t.Seal(enc, out)
+}
 
 // openSessionOver gives c, just secured by t, its session: the framing's
 // own (if it has one) inside one that seals. Without a framing session it
@@ -248,7 +281,7 @@ func (m *Machine) takeEarly(c *conn) {
 	s.early = nil
 	m.counters[c.ep].BytesIn += uint64(len(b))
 	c.stampRead()
-	if c.sealed() != nil {
+	if c.opening() != nil {
 		m.unseal(c, b)
 		return
 	}

@@ -1,6 +1,7 @@
 package opcodes
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,7 +49,9 @@ type session struct {
 	seal  *sealing     // the session seals once established (seal.go); nil: it does not
 
 	// A secured conn's (secure.go): what its handshake read past its end,
-	// for the reader to take first; and the peer closed its channel.
+	// for the reader to take first. eof: its input has ended in the
+	// protocol's words (TLS's close_notify; a handshake that replied and
+	// ends, contract.ErrReplied): the reader meets the end without a read.
 	early []byte
 	eof   bool
 }
@@ -86,8 +89,9 @@ func (m *Machine) framingSession(c *conn, s *session) contract.Session {
 // setSession makes ss s's hooks.
 func (m *Machine) setSession(c *conn, s *session, ss contract.Session) {
 	s.s = ss
-	if sealer, ok := ss.(contract.Sealer); ok {
-		s.seal = &sealing{s: sealer}
+	if opener, ok := ss.(contract.Opener); ok {
+		s.seal = &sealing{o: opener}
+		s.seal.s, _ = ss.(contract.Sealer)
 	}
 	m.startTicking(c)
 }
@@ -141,6 +145,12 @@ func (m *Machine) handshake(c *conn) bool {
 		}
 		if err == nil && (n < 0 || n > len(c.cur)) {
 			err = fmt.Errorf("session consumed %d of %d bytes", n, len(c.cur))
+		}
+		if errors.Is(err, contract.ErrReplied) {
+			// Its reply goes out, then it ends as at its peer's end
+			// of input (the reader meets it next), not as an error.
+			c.cur, s.eof = nil, true
+			return false
 		}
 		if err != nil {
 			m.sessionFailed(c, "handshake", err)

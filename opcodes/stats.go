@@ -203,6 +203,9 @@ type EndpointStats struct {
 	// unknown_ca, bad_record, truncated, ...). Every one also counts in
 	// Errors. SecureFailed is nil on an endpoint that does not secure.
 	Secured      uint64            `json:"secured,omitempty"`
+	// Session counts its framing's protocol events (contract.Counted:
+	// WebSocket upgrades, refusals, close codes); nil for other framings.
+	Session map[string]uint64 `json:"session,omitempty"`
 	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
 }
 

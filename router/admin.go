@@ -271,6 +271,14 @@ func WriteMetrics(w io.Writer, s Stats) {
 			}
 		}
 	}
+	// A framing's own events (contract.Counted), labelled by event.
+	family("pxroute_endpoint_session_events_total", "counter", "Events of the endpoint's framing protocol (WebSocket upgrades, refused upgrades by reason, close codes), by event.")
+	for i := range s.Endpoints {
+		e := &s.Endpoints[i]
+		for _, ev := range sortedKeys(e.Session) {
+			sample("pxroute_endpoint_session_events_total", e.Session[ev], "endpoint", e.Name, "event", ev)
+		}
+	}
 	// TLS certificates: seconds left before each presented one expires
 	// (negative once it has), from the running endpoint.
 	family("pxroute_endpoint_tls_certificate_expiry_seconds", "gauge", "Seconds until the TLS certificate the endpoint presents expires; negative once expired.")

@@ -115,6 +115,10 @@ type EndpointStats struct {
 	// CertificateExpiresAt is when the TLS certificate it presents
 	// expires, in Unix seconds; 0: it presents none.
 	CertificateExpiresAt int64 `json:"certificate_expires_at,omitempty"`
+	// Session counts the events of its framing's protocol, by name:
+	// WebSocket upgrades, refused upgrades by reason, close codes sent
+	// and received. nil for framings without such events.
+	Session map[string]uint64 `json:"session,omitempty"`
 }
 
 // RouteStats are one route's figures, summed over loops: what its sends
@@ -215,7 +219,7 @@ func statsOf(s opcodes.Stats) Stats {
 			ControlIn: e.ControlIn, ControlOut: e.ControlOut, Offered: e.Offered,
 			Drops: maps.Clone(e.Drops), Lost: maps.Clone(e.Lost),
 			QueuedB: e.QueuedB, QueuedMsgs: e.QueuedMsgs, TopicsRefused: maps.Clone(e.TopicsRefused),
-			Secured: e.Secured, SecureFailed: maps.Clone(e.SecureFailed),
+			Secured: e.Secured, SecureFailed: maps.Clone(e.SecureFailed), Session: maps.Clone(e.Session),
 		})
 	}
 	for _, r := range s.Routes {

@@ -43,7 +43,7 @@ func (t *statsSum) add(s Stats) {
 		i, ok := t.byName[e.Name]
 		if !ok {
 			e.Drops, e.Lost, e.Refused = maps.Clone(e.Drops), maps.Clone(e.Lost), maps.Clone(e.Refused)
-			e.TopicsRefused, e.SecureFailed = maps.Clone(e.TopicsRefused), maps.Clone(e.SecureFailed)
+			e.TopicsRefused, e.SecureFailed, e.Session = maps.Clone(e.TopicsRefused), maps.Clone(e.SecureFailed), maps.Clone(e.Session)
 			t.byName[e.Name] = len(out.Endpoints)
 			out.Endpoints = append(out.Endpoints, e)
 			continue
@@ -94,6 +94,9 @@ func addEndpoint(o *EndpointStats, e EndpointStats) {
 	o.Secured += e.Secured
 	if e.SecureFailed != nil {
 		o.SecureFailed = addCounts(o.SecureFailed, e.SecureFailed)
+	}
+	if e.Session != nil {
+		o.Session = addCounts(o.Session, e.Session)
 	}
 }
 
