@@ -34,9 +34,9 @@ const sealBatch = 64 << 10
 type sealing struct {
 	o        contract.Opener // unseals input
 	s        contract.Sealer // seals output; nil: output goes as encoded
-	in       []byte // plaintext of the last read (c.cur may point into it)
-	plain    []byte // the batch's messages, copied out of the queue
-	wire     []byte // the batch sealed; wire[sent:] is still to write
+	in       []byte          // plaintext of the last read (c.cur may point into it)
+	plain    []byte          // the batch's messages, copied out of the queue
+	wire     []byte          // the batch sealed; wire[sent:] is still to write
 	sent     int
 	covers   int // queued bytes the batch holds
 	ctlFirst int // control output bytes sealed before the batch

@@ -202,10 +202,10 @@ type EndpointStats struct {
 	// later broke the protocol, by reason (contract.SecureReason: timeout,
 	// unknown_ca, bad_record, truncated, ...). Every one also counts in
 	// Errors. SecureFailed is nil on an endpoint that does not secure.
-	Secured      uint64            `json:"secured,omitempty"`
+	Secured uint64 `json:"secured,omitempty"`
 	// Session counts its framing's protocol events (contract.Counted:
 	// WebSocket upgrades, refusals, close codes); nil for other framings.
-	Session map[string]uint64 `json:"session,omitempty"`
+	Session      map[string]uint64 `json:"session,omitempty"`
 	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
 }
 
