@@ -49,7 +49,9 @@ type Session interface {
 	// Control looks at each message framed once established. control:
 	// it is the session's (a ping, a subscription), answered with reply,
 	// counted in ControlIn, and not handed to the program; false: it is
-	// a message like any other. An error closes the connection. A
+	// a message like any other. An error closes the connection;
+	// ErrReplied (with the answer, WebSocket's close frame) ends its input
+	// there, in order, and nothing after it is read. A
 	// session may change its connection's subscriptions here (see
 	// Subscriber and Topics, subscribe.go).
 	Control(msg Message, out []byte) (control bool, reply []byte, err error)
@@ -59,8 +61,9 @@ type Session interface {
 	Close(out []byte) []byte
 }
 
-// ErrReplied is what Handshake returns, with its reply, when the session
-// has answered its peer and the connection has nothing more to do
+// ErrReplied is what Handshake (or Control) returns, with its reply, when
+// the session has answered its peer and the connection has nothing more
+// to read
 // (WebSocket: a plain HTTP GET served a page; an upgrade refused with 403
 // or 404): the reply is written, then the connection ends as at its
 // peer's end of input. It is not counted as an error: the session counts

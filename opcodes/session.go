@@ -199,6 +199,13 @@ func (m *Machine) control(c *conn) bool {
 	if m.ctlOut(c, out); c.failed {
 		return true
 	}
+	if errors.Is(err, contract.ErrReplied) {
+		// The peer said it ends (WebSocket's close frame), and the
+		// session answered: what follows is not read.
+		m.counters[c.ep].ControlIn++
+		c.cur, s.eof = nil, true
+		return true
+	}
 	if err != nil {
 		m.sessionFailed(c, "control", err)
 		return true
