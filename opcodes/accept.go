@@ -16,6 +16,10 @@ type listener struct {
 	fd    int
 	next  int  // round-robin cursor over loops
 	pause bool // in an episode of failed accepts (EMFILE): retried on a timer
+	// resuming: an accept succeeded after the pause; the episode ends
+	// (and is said to) at the next success, not at one descriptor freed
+	// for a moment, which the very next accept would fail again for.
+	resuming bool
 	// admission: the accept-rate bucket (the limits are the endpoint's settings)
 	tokens   float64
 	filled   time.Time
@@ -39,17 +43,20 @@ func (m *Machine) accepted(i uint32, cp *completion.Completion) {
 	l := m.lists[i]
 	switch cp.Err {
 	case 0:
-		if l.pause {
-			l.pause = false
+		switch {
+		case l.pause:
+			l.pause, l.resuming = false, true
+		case l.resuming:
+			l.resuming = false
 			m.log.Info("accept resumed", "endpoint", m.prog.Endpoints[l.ep])
 		}
 	case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 		// Out of descriptors or memory: retry every 100ms instead of
 		// spinning, and say so once per episode.
-		if !l.pause {
-			l.pause = true
+		if !l.pause && !l.resuming {
 			m.log.Warn("accept paused", "endpoint", m.prog.Endpoints[l.ep], "err", cp.Err)
 		}
+		l.pause, l.resuming = true, false
 		m.port.After(100*time.Millisecond, token(tagAccept, 0, i))
 		return
 	default:
