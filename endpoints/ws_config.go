@@ -134,7 +134,7 @@ func (k wsKeys) framing(p Params, stream bool) contract.Framing {
 			p.Errorf("max_header_bytes", "max_header_bytes must be between 256 bytes and 1MiB")
 			ok = false
 		}
-		f.maxHeader = int(k.maxHeader)
+		f.maxHeader, f.maxHeaderSet = int(k.maxHeader), true
 	}
 	if !ok {
 		return nil
@@ -173,7 +173,9 @@ func (f *wsFraming) bound(p Params, o *contract.Settings) {
 	if d, ok := p.Duration("header_timeout"); ok && d >= time.Millisecond {
 		o.Handshake = d
 	}
-	if f.maxHeader > o.MaxFrame {
+	if !f.maxHeaderSet {
+		f.maxHeader = min(f.maxHeader, o.MaxFrame)
+	} else if f.maxHeader > o.MaxFrame {
 		p.Errorf("max_header_bytes", "max_header_bytes (%d) must not exceed max_frame (%d): the handshake is bounded by both", f.maxHeader, o.MaxFrame)
 	}
 	if f.page && len(webchatPage())+wsReplyRoom > o.MaxFrame {

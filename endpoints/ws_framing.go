@@ -26,7 +26,8 @@ type wsFraming struct {
 	static    string // a directory; "": none
 
 	subprotocols []string // ours, in order of preference
-	maxHeader    int      // max_header_bytes
+	maxHeader    int      // max_header_bytes (the default: at most max_frame)
+	maxHeaderSet bool
 	pingInterval time.Duration
 	maxFrame     int
 
