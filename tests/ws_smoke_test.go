@@ -2,11 +2,13 @@ package tests
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pxroute/pxroute/router"
 )
@@ -328,6 +330,105 @@ routes:
 			w.send(t, 1, "back over wss")
 			if got := readLines(t, bufio.NewReader(lc), 1)[0]; got != "back over wss" {
 				t.Fatalf("local got %q", got)
+			}
+		})
+	}
+}
+
+// TestWebSocketHeaderTimeout: a request dribbled a byte at a time is
+// closed at header_timeout, however steadily the bytes come, counted in
+// errors; a client that upgraded meanwhile is not affected.
+func TestWebSocketHeaderTimeout(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			r := start(t, v, fmt.Sprintf(wsRelayYAML, ", header_timeout: 300ms"))
+			c := dial(t, r.Addr("web"))
+			stop := make(chan struct{})
+			dribbled := make(chan int)
+			go func() {
+				n := 0
+				defer func() { dribbled <- n }()
+				req := "GET /chat HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("z", 1000)
+				tick := time.NewTicker(10 * time.Millisecond)
+				defer tick.Stop()
+				for ; n < len(req); n++ {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+					}
+					if _, err := c.Write([]byte{req[n]}); err != nil {
+						return
+					}
+				}
+			}()
+			w := &wsClient{c: c, br: bufio.NewReader(c)}
+			ended := w.ended(t)
+			close(stop)
+			n := <-dribbled
+			if !ended {
+				t.Fatal("the dribbling client was not closed")
+			}
+			if n >= 1000 {
+				t.Fatalf("all %d bytes were taken: no timeout", n)
+			}
+			waitFor(t, "timeout counted", func() bool { return errorsOf(r.Stats(), "web") == 1 })
+			good := wsDial(t, r.Addr("web"), "/chat")
+			good.send(t, 9, "")
+			if f := good.read(t); f.op != 10 {
+				t.Fatalf("want a pong, got op %d", f.op)
+			}
+		})
+	}
+}
+
+// TestWebSocketFanoutAndRelay: length-prefixed messages fan out to
+// WebSocket subscribers (message: binary) byte for byte, empty and over
+// 64 KiB included; between two WebSocket clients of one relay, text stays
+// text and binary binary (frames pass unchanged). Every destination
+// balances.
+func TestWebSocketFanoutAndRelay(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			r := start(t, v, `
+endpoints:
+  pub:  {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix}
+  subs: {kind: tcp, listen: "127.0.0.1:0", framing: websocket, message: binary}
+  room: {kind: tcp, listen: "127.0.0.1:0", framing: websocket}
+routes:
+  - {pattern: fanout, from: pub, to: subs}
+  - {pattern: relay, members: [room]}
+`)
+			var subs []*wsClient
+			for range 3 {
+				subs = append(subs, wsDial(t, r.Addr("subs"), "/"))
+			}
+			waitFor(t, "subscribers", func() bool { return endpoint(r.Stats(), "subs").Active == 3 })
+			msgs := [][]byte{{}, []byte("\x00\xff binary"), bytes.Repeat([]byte{0xc0}, 70000), []byte("text-like")}
+			pc := dial(t, r.Addr("pub"))
+			for _, m := range msgs {
+				pc.Write(frame(m))
+			}
+			for i, s := range subs {
+				for j, m := range msgs {
+					if op, p := s.message(t); op != 2 || p != string(m) {
+						t.Fatalf("subscriber %d message %d: op %d, %d bytes, want binary %d", i, j, op, len(p), len(m))
+					}
+				}
+			}
+			a, b := wsDial(t, r.Addr("room"), "/"), wsDial(t, r.Addr("room"), "/")
+			waitFor(t, "room", func() bool { return endpoint(r.Stats(), "room").Active == 2 })
+			a.send(t, 1, "text κ")
+			a.send(t, 2, "\xffbin")
+			if op, p := b.message(t); op != 1 || p != "text κ" {
+				t.Fatalf("relayed text: op %d %q", op, p)
+			}
+			if op, p := b.message(t); op != 2 || p != "\xffbin" {
+				t.Fatalf("relayed binary: op %d %q", op, p)
+			}
+			wsBalanced(t, r, "subs", "room")
+			if e := endpoint(r.Stats(), "subs"); e.MsgsOut != 12 {
+				t.Fatalf("subs MsgsOut %d, want 12", e.MsgsOut)
 			}
 		})
 	}
