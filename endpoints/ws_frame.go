@@ -28,16 +28,11 @@ const (
 
 // Close status codes (7.4.1) that pxroute sends.
 const (
-	wsCloseNormal     = 1000
-	wsCloseGoingAway  = 1001
-	wsCloseProtocol   = 1002
-	wsCloseBadData    = 1007
-	wsCloseTooBig     = 1009
-	wsCloseNoStatus   = 1005 // never on the wire: a close without a code
-	wsCloseInternal   = 1011
-	wsCloseUnsupport  = 1003
-	wsClosePolicy     = 1008
-	wsCloseExtensions = 1010
+	wsCloseNormal    = 1000
+	wsCloseGoingAway = 1001 // a peer silent after our ping
+	wsCloseProtocol  = 1002
+	wsCloseBadData   = 1007 // text not UTF-8
+	wsCloseTooBig    = 1009 // over max_frame
 )
 
 var errWSFrame = errors.New("websocket: malformed canonical frame")
