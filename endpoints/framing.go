@@ -20,7 +20,7 @@ var ErrBadHeader = errors.New("length header shorter than the header itself")
 
 // Framings lists the framing names a topology may use.
 func Framings() []string {
-	return []string{"raw", "lines", "delimiter", "length-prefix", "datagram", "zmtp"}
+	return []string{"raw", "lines", "delimiter", "length-prefix", "datagram", "zmtp", "websocket"}
 }
 
 // FramingByName returns the framing called name with its default settings;
@@ -39,6 +39,8 @@ func FramingByName(name string) (contract.Framing, error) {
 		return nil, errors.New("framing delimiter needs delimiter: (the byte string that ends each message)")
 	case "zmtp":
 		return nil, errors.New("framing zmtp needs socket: (the ZeroMQ socket type pxroute plays)")
+	case "websocket":
+		return newWSFraming(), nil
 	}
 	return nil, fmt.Errorf("unknown framing %q: want one of %v", name, Framings())
 }
@@ -384,6 +386,9 @@ func parseSettingsOf(p Params, stream bool) contract.Settings {
 	if z := zmtpOf(o.Framing); z != nil {
 		z.bound(p, &o)
 	}
+	if w := wsOf(o.Framing); w != nil {
+		w.bound(p, &o) // ws_config.go
+	}
 	if d, ok := p.Duration("idle_timeout"); ok {
 		if d < time.Millisecond {
 			p.Errorf("idle_timeout", "idle_timeout must be at least 1ms")
@@ -456,12 +461,15 @@ func parseFraming(p Params, stream bool) contract.Framing {
 	only("length_order", hasOrder, "length-prefix")
 	only("length_includes_header", hasIncl, "length-prefix")
 	z := parseZMTPKeys(p, name, only)
+	w := parseWSKeys(p, name, only) // ws_config.go
 	if !ok {
 		return nil
 	}
 	switch name {
 	case "zmtp":
 		return z.framing(p, stream)
+	case "websocket":
+		return w.framing(p, stream)
 	case "lines":
 		if hasStrip && !strip {
 			return LinesKeep

@@ -168,13 +168,24 @@ func newTCP(p Params) Endpoint {
 	if e.addr == "" {
 		return nil
 	}
-	in, err := parseInetAddr(e.addr)
+	addr, ok := e.addr, true
+	if e.mode == contract.RoleConnect {
+		addr, ok = wsConnectAddr(p, e.addr, e.opts.Framing) // ws_url.go
+	}
+	if !ok {
+		return nil
+	}
+	in, err := parseInetAddr(addr)
 	if err != nil {
 		p.Errorf(e.mode.String(), "%v", err)
 		return nil
 	}
 	e.in = in
-	e.secureWith(parseTLS(p, e.mode, in.host, true, e.opts.Framing), &e.opts)
+	tl := parseTLS(p, e.mode, in.host, true, e.opts.Framing)
+	if wsURL(e.addr) {
+		wsCheckTLS(p, e.addr, tl != nil)
+	}
+	e.secureWith(tl, &e.opts)
 	return e
 }
 

@@ -70,7 +70,7 @@ routes:
 `), router.Options{})
 	fmt.Println(err)
 	// Output:
-	// bad.yaml:3:56: unknown framing "morse": want one of [raw lines delimiter length-prefix datagram zmtp]
+	// bad.yaml:3:56: unknown framing "morse": want one of [raw lines delimiter length-prefix datagram zmtp websocket]
 	// bad.yaml:5:38: unknown endpoint "lobby"
 }
 

@@ -3,6 +3,7 @@ package topology
 import (
 	"net"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -57,6 +58,9 @@ func isString(v *yaml.Node) bool { return v.Kind == yaml.ScalarNode && v.Tag != 
 // inetAddrMistake says what is wrong with the host or port of a listen or
 // connect address, or "" (the kind checks the rest).
 func inetAddrMistake(key, addr string) string {
+	if key == "connect" && (strings.HasPrefix(addr, "ws://") || strings.HasPrefix(addr, "wss://")) {
+		return "" // a WebSocket URL: framing websocket reads it (endpoints/ws_url.go)
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return ""

@@ -1,0 +1,128 @@
+package endpoints
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"strings"
+)
+
+// HTTP/1.1 as much as a WebSocket opening handshake needs (RFC 6455 4,
+// RFC 9112): a start line and header fields up to an empty line, nothing
+// after it read as HTTP (a GET has no body; an upgrade's frames follow).
+
+// wsGUID is appended to a key to make its accept value (RFC 6455 1.3).
+const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// wsAccept is Sec-WebSocket-Accept for key.
+func wsAccept(key string) string {
+	sum := sha1.Sum([]byte(key + wsGUID))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// wsHeaderEnd finds the empty line that ends a header block in b, looking
+// from from on; it returns the length of the block with it, or -1 and the
+// from to pass once more bytes follow. Lines end in CRLF or, as RFC 9112
+// lets a recipient accept, a bare LF.
+func wsHeaderEnd(b []byte, from int) (end, next int) {
+	for i := max(from, 0); i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		at := i + j
+		rest := b[at+1:]
+		switch {
+		case len(rest) >= 1 && rest[0] == '\n':
+			return at + 2, 0
+		case len(rest) >= 2 && rest[0] == '\r' && rest[1] == '\n':
+			return at + 3, 0
+		case len(rest) < 2:
+			return -1, at // the empty line may be arriving
+		}
+		i = at + 1
+	}
+	return -1, max(len(b)-1, 0)
+}
+
+// wsHeader is one header field, its name lower-cased.
+type wsHeader struct{ name, value string }
+
+// parseWSHeaderBlock splits a header block (through its empty line) into
+// its start line and fields; ok false: malformed (a bad name or
+// character, a line folded onto the one before, a field without colon).
+func parseWSHeaderBlock(b []byte, fields []wsHeader) (start string, _ []wsHeader, ok bool) {
+	first := true
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return "", fields, false
+		}
+		line := b[:i]
+		b = b[i+1:]
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if !wsFieldChars(line) {
+			return "", fields, false
+		}
+		if first {
+			start, first = string(line), false
+			continue
+		}
+		if len(line) == 0 {
+			return start, fields, len(b) == 0
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !wsToken(line[:colon]) {
+			return "", fields, false // includes obs-fold (a leading space)
+		}
+		name := strings.ToLower(string(line[:colon]))
+		value := strings.Trim(string(line[colon+1:]), " \t")
+		fields = append(fields, wsHeader{name, value})
+	}
+	return "", fields, false
+}
+
+// wsFieldChars reports whether a line holds no control characters but
+// HTAB (RFC 9110 5.5: CR, LF and NUL in a field are refused).
+func wsFieldChars(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' || c == 0x7F {
+			return false
+		}
+	}
+	return true
+}
+
+// wsToken reports whether b is an HTTP token (RFC 9110 5.6.2).
+func wsToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7F || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// wsHasToken reports whether the comma-separated list v holds token,
+// case-insensitively (Connection: keep-alive, Upgrade).
+func wsHasToken(v, token string) bool {
+	for item := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.Trim(item, " \t"), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendWSList appends the comma-separated items of v to list.
+func appendWSList(list []string, v string) []string {
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.Trim(item, " \t"); item != "" {
+			list = append(list, item)
+		}
+	}
+	return list
+}
