@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pxroute/pxroute/completion"
 	"github.com/pxroute/pxroute/contract"
@@ -103,6 +104,9 @@ routes:
 				// Each sends a max_frame message all but its end, a little at a time.
 				clients := wave()
 				for _, c := range clients {
+					// 100 MiB in 1 KiB writes: the bound is on each
+					// client's progress, not on the wave since it dialled.
+					c.SetWriteDeadline(time.Now().Add(ioTimeout))
 					for left := maxFrame - len(tc.end); left > 0; left -= write {
 						if _, err := c.Write(chunk[:min(write, left)]); err != nil {
 							t.Fatalf("write: %v", err)
@@ -116,6 +120,7 @@ routes:
 				// Each ends its message (of max_frame bytes exactly) and
 				// begins the next with one byte.
 				for _, c := range clients {
+					c.SetWriteDeadline(time.Now().Add(ioTimeout))
 					if _, err := io.WriteString(c, tc.end+"y"); err != nil {
 						t.Fatalf("write: %v", err)
 					}
