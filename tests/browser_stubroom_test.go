@@ -63,32 +63,42 @@ func startStubRoom(t *testing.T) *stubRoom {
 func (room *stubRoom) url() string { return room.srv.URL + "/" }
 
 func (room *stubRoom) upgrade(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get("Sec-WebSocket-Key")
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" ||
-		r.Header.Get("Sec-WebSocket-Version") != "13" {
-		http.Error(w, "not a WebSocket upgrade", http.StatusBadRequest)
-		return
-	}
-	if origin := r.Header.Get("Origin"); origin != "http://"+r.Host {
-		http.Error(w, "origin "+origin+" refused", http.StatusForbidden)
-		return
-	}
-	conn, rw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return
-	}
-	sum := sha1.Sum([]byte(key + wsGUID))
-	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-		base64.StdEncoding.EncodeToString(sum[:]))
-	if rw.Flush() != nil {
-		conn.Close()
+	conn, br, ok := acceptWebSocket(w, r)
+	if !ok {
 		return
 	}
 	m := &stubMember{conn: conn}
 	room.mu.Lock()
 	room.members[m] = true
 	room.mu.Unlock()
-	go room.serve(m, rw.Reader)
+	go room.serve(m, br)
+}
+
+// acceptWebSocket answers a same-origin RFC 6455 upgrade by hand and
+// hijacks the connection; it answers anything else with an HTTP error.
+func acceptWebSocket(w http.ResponseWriter, r *http.Request) (net.Conn, *bufio.Reader, bool) {
+	key := r.Header.Get("Sec-WebSocket-Key")
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" ||
+		r.Header.Get("Sec-WebSocket-Version") != "13" {
+		http.Error(w, "not a WebSocket upgrade", http.StatusBadRequest)
+		return nil, nil, false
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && origin != "http://"+r.Host {
+		http.Error(w, "origin "+origin+" refused", http.StatusForbidden)
+		return nil, nil, false
+	}
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, nil, false
+	}
+	sum := sha1.Sum([]byte(key + wsGUID))
+	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+		base64.StdEncoding.EncodeToString(sum[:]))
+	if rw.Flush() != nil {
+		conn.Close()
+		return nil, nil, false
+	}
+	return conn, rw.Reader, true
 }
 
 // serve reads m's messages until it goes, then says it left.
@@ -133,61 +143,77 @@ func readClientMessage(r *bufio.Reader, m *stubMember) (byte, []byte, error) {
 	var msgOp byte
 	var msg []byte
 	for {
-		var hdr [2]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		f, err := readClientFrame(r)
+		if err != nil {
 			return 0, nil, err
 		}
-		fin, op, masked := hdr[0]&0x80 != 0, hdr[0]&0x0f, hdr[1]&0x80 != 0
-		if !masked {
-			return 0, nil, errors.New("unmasked client frame")
-		}
-		n := uint64(hdr[1] & 0x7f)
-		switch n {
-		case 126:
-			var b [2]byte
-			if _, err := io.ReadFull(r, b[:]); err != nil {
-				return 0, nil, err
-			}
-			n = uint64(binary.BigEndian.Uint16(b[:]))
-		case 127:
-			var b [8]byte
-			if _, err := io.ReadFull(r, b[:]); err != nil {
-				return 0, nil, err
-			}
-			n = binary.BigEndian.Uint64(b[:])
-		}
-		if n > 1<<20 {
-			return 0, nil, errors.New("frame too large")
-		}
-		var mask [4]byte
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(r, mask[:]); err != nil {
-			return 0, nil, err
-		}
-		if _, err := io.ReadFull(r, payload); err != nil {
-			return 0, nil, err
-		}
-		for i := range payload {
-			payload[i] ^= mask[i%4]
-		}
-		switch op {
+		switch f.op {
 		case 8: // close: echo the status code, then end
-			m.write(8, payload[:min(len(payload), 2)])
+			m.write(8, f.payload[:min(len(f.payload), 2)])
 			return 0, nil, io.EOF
 		case 9:
-			m.write(10, payload)
+			m.write(10, f.payload)
 			continue
 		case 10:
 			continue
 		case 0:
 		default:
-			msgOp = op
+			msgOp = f.op
 		}
-		msg = append(msg, payload...)
-		if fin {
+		msg = append(msg, f.payload...)
+		if f.fin {
 			return msgOp, msg, nil
 		}
 	}
+}
+
+// clientFrame is one frame as a client sent it, unmasked.
+type clientFrame struct {
+	fin     bool
+	op      byte
+	payload []byte
+}
+
+// readClientFrame reads one frame, which a client must mask.
+func readClientFrame(r *bufio.Reader) (clientFrame, error) {
+	var hdr [2]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return clientFrame{}, err
+	}
+	f := clientFrame{fin: hdr[0]&0x80 != 0, op: hdr[0] & 0x0f}
+	if hdr[1]&0x80 == 0 {
+		return f, errors.New("unmasked client frame")
+	}
+	n := uint64(hdr[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return f, err
+		}
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return f, err
+		}
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	if n > 1<<20 {
+		return f, errors.New("frame too large")
+	}
+	var mask [4]byte
+	if _, err := io.ReadFull(r, mask[:]); err != nil {
+		return f, err
+	}
+	f.payload = make([]byte, n)
+	if _, err := io.ReadFull(r, f.payload); err != nil {
+		return f, err
+	}
+	for i := range f.payload {
+		f.payload[i] ^= mask[i%4]
+	}
+	return f, nil
 }
 
 // write sends one unmasked frame.
