@@ -2,7 +2,6 @@ package tests
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -240,10 +239,4 @@ func (p *chatPage) screenshot(t *testing.T, file string) string {
 	}
 	t.Logf("%s: screenshot %s (%d bytes)", p.name, path, len(png))
 	return path
-}
-
-// jsString quotes s for a JavaScript expression.
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }
