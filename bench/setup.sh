@@ -2,7 +2,8 @@
 # Installs the peers the benchmark compares pxroute with, from Debian's
 # packages, if they are missing: socat, ncat, openssl, stunnel4, iperf3, nats-server,
 # redis-server, uvloop for Debian's python3, python3-zmq (pyzmq on
-# libzmq: the ZMTP tests' peer, which they need), and libzmq3-dev with a C
+# libzmq: the ZMTP tests' peer, which they need), chromium and
+# python3-websockets (the WebSocket tests' browser and peer), and libzmq3-dev with a C
 # compiler (the zmq-forwarder scenario compiles its libzmq publisher,
 # subscribers and zmq_proxy at run time). Idempotent; needs root (or sudo)
 # and the Debian package registry.
@@ -19,6 +20,8 @@ command -v nats-server >/dev/null || need+=(nats-server)
 command -v redis-server >/dev/null || need+=(redis-server)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import uvloop' 2>/dev/null || need+=(python3 python3-uvloop)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import zmq' 2>/dev/null || need+=(python3 python3-zmq)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import websockets' 2>/dev/null || need+=(python3 python3-websockets)
+command -v chromium >/dev/null || need+=(chromium) # headless, driven by chromedp in tests/browser*_test.go
 [ -f /usr/include/zmq.h ] || need+=(libzmq3-dev)
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 

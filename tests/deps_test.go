@@ -18,8 +18,9 @@ var allowedDeps = map[string][]string{
 	"completion":          {},
 	"contract":            {},
 	"opcodes":             {"completion", "contract"},
-	"endpoints":           {"contract", "completion", "endpoints/tlsrecord"}, // completion: inproc's virtual descriptors
+	"endpoints":           {"contract", "completion", "endpoints/tlsrecord", "endpoints/webchat"}, // completion: inproc's virtual descriptors
 	"endpoints/tlsrecord": {},
+	"endpoints/webchat":   {},
 	"topology":            {"contract", "opcodes", "endpoints"},
 	"topologies":          {},
 	"router":              {"completion", "contract", "opcodes", "endpoints", "topology", "topologies"},
@@ -42,6 +43,11 @@ var allowedThirdParty = []string{
 var benchOnlyThirdParty = map[string][]string{
 	"bench": {"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go"},
 }
+
+// testOnlyThirdParty: test files only (tests/*_test.go). chromedp drives
+// headless Chromium through the built-in web chat page (issue 22); no
+// package a user links may import it.
+var testOnlyThirdParty = []string{"github.com/chromedp/"}
 
 func TestPackageGraph(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
@@ -70,6 +76,11 @@ func TestPackageGraph(t *testing.T) {
 					ok = ok || strings.HasPrefix(imp, tp)
 				}
 				if !ok {
+					for _, tp := range testOnlyThirdParty {
+						if strings.HasPrefix(imp, tp) {
+							imp += " (test files only)"
+						}
+					}
 					bad = append(bad, imp)
 				}
 			}
