@@ -1,10 +1,7 @@
 package endpoints
 
-// webchatPage is the built-in page a WebSocket listener with page: true
-// serves at /. A placeholder: the web chat page replaces it.
-func webchatPage() []byte { return webchatPlaceholder }
+import "github.com/pxroute/pxroute/endpoints/webchat"
 
-var webchatPlaceholder = []byte(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>pxroute</title></head>
-<body><p>pxroute WebSocket endpoint</p></body></html>
-`)
+// webchatPage is the built-in chat page a WebSocket listener with
+// page: true serves at / (endpoints/webchat).
+func webchatPage() []byte { return webchat.Page }

@@ -1,5 +1,3 @@
-//go:build wsmerge
-
 package tests
 
 import (
