@@ -49,6 +49,7 @@ routes:
 		`t.yaml:13:69: static "/nonexistent-dir": not a directory`,
 		`t.yaml:13:102: ping_interval must be at least 10ms`,
 		`t.yaml:13:125: max_header_bytes must be between 256 bytes and 1MiB`,
+		`t.yaml:14:84: the built-in page (`, // then its size, which follows the page
 		`t.yaml:15:118: header_timeout must be at least 1ms`,
 		`t.yaml:16:27: ws:// with tls: is wss://: write wss://`,
 		`t.yaml:17:71: framing websocket works on tcp and unix stream endpoints`,
