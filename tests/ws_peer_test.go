@@ -1,14 +1,12 @@
 package tests
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,81 +18,25 @@ import (
 // driven by tests/testdata/ws_peer.py: a JSON spec of actions in, one line
 // per result out. Its run is bounded by the spec's timeout (SIGALRM) and
 // killed when the test ends.
-type wsPeer struct {
-	cmd    *exec.Cmd
-	lines  chan string
-	stderr *lockedBuffer
-	bound  string // "ws://127.0.0.1:port/" for a server, once listening
-	done   chan error
-}
+type wsPeer struct{ *pyPeer }
 
 // requireWebsockets fails the test (never skips it) when
 // python3-websockets is missing.
-func requireWebsockets(t *testing.T) {
-	t.Helper()
-	if out, err := exec.Command("/usr/bin/python3", "-c", "import websockets").CombinedOutput(); err != nil {
-		t.Fatalf("python3-websockets is missing (%v: %s): run bench/setup.sh (apt-get install python3-websockets)", err, out)
-	}
-}
+func requireWebsockets(t *testing.T) { requirePython(t, "websockets", "python3-websockets") }
 
 // startWSPeer runs ws_peer.py with spec: a client waits until CONNECTED,
 // a server ("serve") until BOUND.
 func startWSPeer(t *testing.T, spec map[string]any) *wsPeer {
 	t.Helper()
 	requireWebsockets(t)
-	if _, ok := spec["timeout"]; !ok {
-		spec["timeout"] = int(2 * ioTimeout / time.Second)
-	}
-	js, err := json.Marshal(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &wsPeer{lines: make(chan string, 1024), stderr: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command("/usr/bin/python3", "testdata/ws_peer.py", string(js))
-	p.cmd.Stderr = p.stderr
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 8<<20)
-		for sc.Scan() {
-			p.lines <- sc.Text()
+	_, serve := spec["serve"]
+	p := &wsPeer{startPyPeer(t, "websockets peer", "testdata/ws_peer.py", spec, serve)}
+	if !serve {
+		if line := p.next(t); !strings.HasPrefix(line, "CONNECTED ") {
+			t.Fatalf("websockets peer: want CONNECTED, got %q: %s", line, p.stderr)
 		}
-		close(p.lines)
-		p.done <- p.cmd.Wait()
-	}()
-	t.Cleanup(func() { p.cmd.Process.Kill() })
-	line := p.next(t)
-	if _, ok := spec["serve"]; ok {
-		bound, ok := strings.CutPrefix(line, "BOUND ")
-		if !ok {
-			t.Fatalf("websockets peer: want BOUND, got %q", line)
-		}
-		p.bound = bound
-	} else if !strings.HasPrefix(line, "CONNECTED ") {
-		t.Fatalf("websockets peer: want CONNECTED, got %q: %s", line, p.stderr)
 	}
 	return p
-}
-
-// next returns the peer's next output line, failing after ioTimeout.
-func (p *wsPeer) next(t *testing.T) string {
-	t.Helper()
-	select {
-	case l, ok := <-p.lines:
-		if !ok {
-			t.Fatalf("websockets peer ended early: %s", p.stderr)
-		}
-		return l
-	case <-time.After(ioTimeout):
-		t.Fatalf("websockets peer said nothing for %v: %s", ioTimeout, p.stderr)
-	}
-	return ""
 }
 
 // wsResult is one result line: exactly one field is set.
@@ -130,22 +72,6 @@ func (p *wsPeer) expect(t *testing.T, want ...string) {
 		if json.Unmarshal([]byte(got), &g) != nil || !reflect.DeepEqual(g, e) {
 			t.Fatalf("websockets peer said %.200q, want %s: %s", got, w, p.stderr)
 		}
-	}
-}
-
-// finish waits for DONE and a clean exit.
-func (p *wsPeer) finish(t *testing.T) {
-	t.Helper()
-	if l := p.next(t); l != "DONE" {
-		t.Fatalf("websockets peer: want DONE, got %.200q: %s", l, p.stderr)
-	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("websockets peer: %v: %s", err, p.stderr)
-		}
-	case <-time.After(ioTimeout):
-		t.Fatal("websockets peer did not exit")
 	}
 }
 
