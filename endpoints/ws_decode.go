@@ -42,6 +42,9 @@ type wsDecoder struct {
 	key     [4]byte
 	pos     int    // where in key the next payload byte is
 	direct  bool   // the payload goes straight to the output
+	// directAt is where in this call's output the direct frame under way
+	// began, -1 if it began in an earlier call.
+	directAt int
 	ctl     []byte // a control frame's payload, gathered
 
 	// The fragmented message under way (op != 0), and its text check.
@@ -58,31 +61,38 @@ const keepWSMessage = 4 << 10
 
 // decode takes all of in and appends to out the canonical frames it
 // completes (and the start of an unfragmented data frame under way).
+//
+// On a protocol error it returns, with the error, only the frames that
+// were whole before the fault: those are delivered, and nothing of the
+// frame at fault is.
 func (d *wsDecoder) decode(in, out []byte) ([]byte, error) {
 	if d.err != nil {
 		return out, d.err
 	}
+	callStart := len(out)
+	d.directAt = -1
 	for len(in) > 0 {
-		if !d.inFrame {
-			var err *wsError
-			in, out, err = d.header(in, out)
-			if err != nil {
-				d.err = err
-				return out, err
-			}
-			continue
-		}
-		k := len(in)
-		if uint64(k) > d.left {
-			k = int(d.left)
-		}
 		var err *wsError
-		out, err = d.payload(in[:k], out)
+		if !d.inFrame {
+			in, out, err = d.header(in, out)
+		} else {
+			k := len(in)
+			if uint64(k) > d.left {
+				k = int(d.left)
+			}
+			out, err = d.payload(in[:k], out)
+			in = in[k:]
+		}
 		if err != nil {
 			d.err = err
+			if d.direct {
+				// The frame at fault went out as it arrived: take back
+				// what this call gave of it (what an earlier call gave
+				// stays an unfinished frame, never delivered).
+				out = out[:max(d.directAt, callStart)]
+			}
 			return out, err
 		}
-		in = in[k:]
 	}
 	return out, nil
 }
@@ -157,7 +167,7 @@ func (d *wsDecoder) start(h, out []byte) ([]byte, *wsError) {
 	case wsControl(d.op):
 		d.ctl = d.ctl[:0]
 	case d.op != wsOpContinuation && d.fin:
-		d.direct = true
+		d.direct, d.directAt = true, len(out)
 		d.text = wsUTF8{}
 		out = appendWSHeader(out, d.op, int(n))
 	case d.op != wsOpContinuation:
@@ -221,10 +231,11 @@ func (d *wsDecoder) end(out []byte) ([]byte, *wsError) {
 		out = appendWSHeader(out, d.op, len(d.ctl))
 		return append(out, d.ctl...), nil
 	case d.direct:
-		d.direct = false
 		if d.op == wsOpText && !d.text.done() {
+			// Still direct: decode takes the frame back out.
 			return out, wsFail(wsCloseBadData, "text message ends inside a UTF-8 sequence")
 		}
+		d.direct = false
 		return out, nil
 	case !d.fin:
 		return out, nil

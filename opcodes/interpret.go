@@ -189,14 +189,17 @@ func (m *Machine) run(c *conn) {
 			if m.stopping || c.recvPending || m.isRetired(c.ep) {
 				return
 			}
-			if s := c.sess; s != nil && (s.early != nil || s.eof) {
-				// A secured conn's input that needs no read (secure.go):
-				// what its handshake read past its end, then the end its
+			if s := c.sess; s != nil && (s.early != nil || s.eof || s.broken != nil) {
+				// Input that needs no read: what a secured conn's
+				// handshake read past its end (secure.go), then a fault
+				// found after whole messages (seal.go), or the end its
 				// peer announced.
 				switch {
 				case s.early != nil:
 					m.takeEarly(c)
 					c.rpc = in.Out
+				case s.broken != nil:
+					m.unsealFailed(c, s.broken)
 				case c.terms.ignoreEOF:
 					c.readDone = true
 					return

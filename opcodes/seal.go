@@ -58,12 +58,13 @@ func (m *Machine) unseal(c *conn, b []byte) {
 	if errors.Is(err, contract.ErrPeerClosed) {
 		c.sess.eof, err = true, nil // the reader meets it after plain
 	}
+	if err != nil && len(plain) > 0 {
+		// What arrived whole before the fault is framed and delivered;
+		// the reader fails c when it would read again.
+		c.sess.broken, err = err, nil
+	}
 	if err != nil {
-		if c.terms.secure != nil {
-			m.secureFailed(c, err) // counted by reason
-			return
-		}
-		m.sessionFailed(c, "unseal", err)
+		m.unsealFailed(c, err)
 		return
 	}
 	if len(c.in) == 0 {
@@ -71,6 +72,15 @@ func (m *Machine) unseal(c *conn, b []byte) {
 	} else {
 		m.appendInput(c, plain)
 	}
+}
+
+// unsealFailed fails c for what its session could not unseal.
+func (m *Machine) unsealFailed(c *conn, err error) {
+	if c.terms.secure != nil {
+		m.secureFailed(c, err) // counted by reason
+		return
+	}
+	m.sessionFailed(c, "unseal", err)
 }
 
 // unsealRest unseals what followed the handshake in c's last read.

@@ -54,6 +54,9 @@ type session struct {
 	// ends, contract.ErrReplied): the reader meets the end without a read.
 	early []byte
 	eof   bool
+	// broken is what the session could not unseal, kept until what came
+	// whole before it is framed: the reader then fails the conn with it.
+	broken error
 }
 
 // keepCtl is the control buffer's capacity kept once it empties.

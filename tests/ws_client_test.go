@@ -116,6 +116,13 @@ func wsDialTLS(t *testing.T, addr, path string, cfg *tls.Config) *wsClient {
 // frame writes one frame: fin, op, payload, masked unless unmasked.
 func (w *wsClient) frame(t *testing.T, fin bool, op byte, payload []byte, unmasked bool) {
 	t.Helper()
+	if _, err := w.c.Write(wsFrameBytes(fin, op, payload, unmasked)); err != nil {
+		t.Fatalf("write frame: %v", err)
+	}
+}
+
+// wsFrameBytes is one frame as a client writes it (masked unless told).
+func wsFrameBytes(fin bool, op byte, payload []byte, unmasked bool) []byte {
 	b0 := op
 	if fin {
 		b0 |= 0x80
@@ -142,9 +149,7 @@ func (w *wsClient) frame(t *testing.T, fin bool, op byte, payload []byte, unmask
 			p[i] ^= key[i%4]
 		}
 	}
-	if _, err := w.c.Write(append(b, p...)); err != nil {
-		t.Fatalf("write frame: %v", err)
-	}
+	return append(b, p...)
 }
 
 // send writes one whole masked message.
