@@ -40,12 +40,12 @@ type wsDecoder struct {
 	fin     bool
 	left    uint64 // payload bytes still to come
 	key     [4]byte
-	pos     int    // where in key the next payload byte is
-	direct  bool   // the payload goes straight to the output
+	pos     int  // where in key the next payload byte is
+	direct  bool // the payload goes straight to the output
 	// directAt is where in this call's output the direct frame under way
 	// began, -1 if it began in an earlier call.
 	directAt int
-	ctl     []byte // a control frame's payload, gathered
+	ctl      []byte // a control frame's payload, gathered
 
 	// The fragmented message under way (op != 0), and its text check.
 	msgOp byte
