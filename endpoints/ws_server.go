@@ -198,7 +198,10 @@ func (s *wsServerSession) refuse(out []byte, e wsEvent, status int, reason strin
 }
 
 // appendHTTPReply appends a whole HTTP/1.1 reply that ends the
-// connection.
+// connection. Its headers deny a hostile page in the same browser what
+// it could do with a reply it cannot read: sniff a type, frame the page
+// (to make the operator click or type in it), or include it cross-site
+// (<script src>, <img src>).
 func appendHTTPReply(out []byte, status int, reason, ctype string, body []byte, headers ...string) []byte {
 	out = append(out, "HTTP/1.1 "...)
 	out = strconv.AppendInt(out, int64(status), 10)
@@ -206,7 +209,8 @@ func appendHTTPReply(out []byte, status int, reason, ctype string, body []byte, 
 	out = append(out, ctype...)
 	out = append(out, "\r\nContent-Length: "...)
 	out = strconv.AppendInt(out, int64(len(body)), 10)
-	out = append(out, "\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n"...)
+	out = append(out, "\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n"+
+		"X-Frame-Options: DENY\r\nContent-Security-Policy: frame-ancestors 'none'\r\nCross-Origin-Resource-Policy: same-origin\r\n"...)
 	for _, h := range headers {
 		out = append(append(out, h...), "\r\n"...)
 	}
