@@ -194,7 +194,7 @@ func (d *wsDecoder) payload(b, out []byte) ([]byte, *wsError) {
 		dst = out[at:]
 	default:
 		at := len(d.msg)
-		d.msg = append(d.msg, b...)
+		d.msg = appendWithin(d.msg, b, d.max)
 		dst = d.msg[at:]
 	}
 	if d.masked {
@@ -207,6 +207,18 @@ func (d *wsDecoder) payload(b, out []byte) ([]byte, *wsError) {
 		return d.end(out)
 	}
 	return out, nil
+}
+
+// appendWithin appends b to msg, growing it to at most max bytes of
+// capacity (limit; the frame header was checked against it): append's
+// own growth would hold up to half as much again as the largest message,
+// per connection.
+func appendWithin(msg, b []byte, limit int) []byte {
+	if need := len(msg) + len(b); need > cap(msg) {
+		grown := make([]byte, len(msg), max(min(2*cap(msg), limit), need))
+		msg = append(grown[:0], msg...)
+	}
+	return append(msg, b...)
 }
 
 // textOp reports whether the data frame under way is part of a text

@@ -55,7 +55,8 @@ func TestWebSocketServerHandshake(t *testing.T) {
 
 // TestWebSocketOrigins: origins: matches exactly (case and a trailing
 // slash aside), "*" matches any, and without it only the Host's own
-// origin passes, default ports made explicit; no Origin is not a browser.
+// origin passes, default ports made explicit, if its host is an IP
+// address or localhost (DNS rebinding); no Origin is not a browser.
 func TestWebSocketOrigins(t *testing.T) {
 	cases := []struct {
 		origins      []string
@@ -63,13 +64,18 @@ func TestWebSocketOrigins(t *testing.T) {
 		ok           bool
 	}{
 		{nil, "", "example.com", true},
-		{nil, "http://example.com", "example.com", true},
-		{nil, "http://example.com", "example.com:80", true},
-		{nil, "https://example.com", "example.com:443", true},
-		{nil, "http://example.com:8080", "example.com:8080", true},
-		{nil, "http://EXAMPLE.com:8080", "example.com:8080", true},
-		{nil, "http://example.com", "example.com:8080", false},
-		{nil, "http://evil.com:8080", "example.com:8080", false},
+		{nil, "http://127.0.0.1", "127.0.0.1", true},
+		{nil, "http://127.0.0.1", "127.0.0.1:80", true},
+		{nil, "https://localhost", "localhost:443", true},
+		{nil, "http://localhost:8080", "localhost:8080", true},
+		{nil, "http://LOCALHOST:8080", "localhost:8080", true},
+		{nil, "http://app.localhost:8080", "app.localhost:8080", true},
+		{nil, "http://127.0.0.1", "127.0.0.1:8080", false},
+		{nil, "http://evil.com:8080", "127.0.0.1:8080", false},
+		// A DNS name as Origin and Host alike is what a page rebinding its
+		// own name to this address sends: it must be listed.
+		{nil, "http://example.com:8080", "example.com:8080", false},
+		{[]string{"http://example.com:8080"}, "http://example.com:8080", "example.com:8080", true},
 		{nil, "null", "example.com", false},
 		{nil, "file://", "example.com", false},
 		{nil, "http://[::1]:8080", "[::1]:8080", true},

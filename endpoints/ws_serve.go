@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // What a WebSocket listener serves to a plain GET (no upgrade): the
@@ -69,7 +70,7 @@ func (s *wsServerSession) readStatic(name string) ([]byte, string, int) {
 		return nil, name, 404
 	}
 	defer root.Close()
-	fh, err := root.Open(name)
+	fh, err := openStatic(root, name)
 	if err != nil {
 		return nil, name, 404
 	}
@@ -78,7 +79,7 @@ func (s *wsServerSession) readStatic(name string) ([]byte, string, int) {
 	if err == nil && st.IsDir() {
 		fh.Close()
 		name = path.Join(name, "index.html")
-		if fh, err = root.Open(name); err != nil {
+		if fh, err = openStatic(root, name); err != nil {
 			return nil, name, 404
 		}
 		st, err = fh.Stat()
@@ -95,6 +96,13 @@ func (s *wsServerSession) readStatic(name string) ([]byte, string, int) {
 		return nil, name, 413
 	}
 	return body, name, 200
+}
+
+// openStatic opens name under root for reading without waiting: a FIFO
+// (or a device) in the directory would otherwise hold the loop in open(2)
+// until a writer came. What is not a regular file is refused after.
+func openStatic(root *os.Root, name string) (*os.File, error) {
+	return root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 }
 
 // wsContentTypes are the types a static site needs; others go as bytes.

@@ -144,7 +144,10 @@ func (f *wsFraming) subprotocol(offered []string) string {
 // client that is not a browser, which Origin cannot protect against
 // anyway: allowed. Without origins:, only the page's own host may
 // connect: the Origin's host and port are the Host the request was sent
-// to (default ports made explicit).
+// to (default ports made explicit), and that host is an IP address or
+// localhost. A DNS name is refused: a hostile site that rebinds its own
+// name to this listener's address sends that name as both Origin and
+// Host, and would pass the comparison; list such names in origins:.
 func (f *wsFraming) originAllowed(origin, host string) bool {
 	switch {
 	case origin == "":
@@ -162,7 +165,15 @@ func (f *wsFraming) originAllowed(origin, host string) bool {
 	if u.Scheme == "https" {
 		port = "443"
 	}
-	return strings.EqualFold(wsHostPort(u.Host, port), wsHostPort(host, port))
+	return wsRebindProof(u.Hostname()) && strings.EqualFold(wsHostPort(u.Host, port), wsHostPort(host, port))
+}
+
+// wsRebindProof reports whether a page's host names this machine in a
+// way no other site can take over by DNS: an IP address, or localhost
+// (which browsers resolve to loopback themselves, RFC 6761 6.3).
+func wsRebindProof(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // wsHostPort is host with its port, default made explicit.
@@ -187,7 +198,10 @@ func (s *wsServerSession) refuse(out []byte, e wsEvent, status int, reason strin
 }
 
 // appendHTTPReply appends a whole HTTP/1.1 reply that ends the
-// connection.
+// connection. Its headers deny a hostile page in the same browser what
+// it could do with a reply it cannot read: sniff a type, frame the page
+// (to make the operator click or type in it), or include it cross-site
+// (<script src>, <img src>).
 func appendHTTPReply(out []byte, status int, reason, ctype string, body []byte, headers ...string) []byte {
 	out = append(out, "HTTP/1.1 "...)
 	out = strconv.AppendInt(out, int64(status), 10)
@@ -195,7 +209,8 @@ func appendHTTPReply(out []byte, status int, reason, ctype string, body []byte, 
 	out = append(out, ctype...)
 	out = append(out, "\r\nContent-Length: "...)
 	out = strconv.AppendInt(out, int64(len(body)), 10)
-	out = append(out, "\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n"...)
+	out = append(out, "\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\n"+
+		"X-Frame-Options: DENY\r\nContent-Security-Policy: frame-ancestors 'none'\r\nCross-Origin-Resource-Policy: same-origin\r\n"...)
 	for _, h := range headers {
 		out = append(append(out, h...), "\r\n"...)
 	}

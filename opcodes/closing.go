@@ -68,8 +68,11 @@ func (m *Machine) dropQueue(c *conn, drop Drop) {
 	c.iovs = nil
 }
 
-// freeConn gives c's slot back for reuse.
+// freeConn gives c's slot back for reuse. The slot lets go of its
+// session: what that holds (a WebSocket message half reassembled, up to
+// max_frame) would otherwise stay until the slot's next connection.
 func (m *Machine) freeConn(c *conn) {
+	c.sess = nil
 	m.free = append(m.free, c.slot)
 	m.rt.liveDone()
 }
