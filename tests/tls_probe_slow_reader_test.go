@@ -62,24 +62,7 @@ routes:
 				}
 				got <- b[:n]
 			}()
-			var peak atomic.Int64
-			stop := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() {
-				defer close(sampled)
-				for {
-					for _, e := range r.Stats().Endpoints {
-						if e.Name == "out" && e.QueuedB > peak.Load() {
-							peak.Store(e.QueuedB)
-						}
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(time.Millisecond):
-					}
-				}
-			}()
+			peak := sampleQueued(r, "out")
 			src := dial(t, r.Addr("src"))
 			lineLen := len(want) / lines
 			for i := 0; i < lines; i += chunk {
@@ -92,29 +75,7 @@ routes:
 			if b := <-got; string(b) != string(want) {
 				t.Fatalf("the reading subscriber got %d bytes of %d (or different ones)", len(b), len(want))
 			}
-			var e struct {
-				Offered, MsgsOut, drops uint64
-				queued                  int64
-			}
-			waitFor(t, "every line offered and settled", func() bool {
-				x := endpoint(r.Stats(), "out")
-				e.Offered, e.MsgsOut, e.queued, e.drops = x.Offered, x.MsgsOut, x.Queued, 0
-				for _, n := range x.Drops {
-					e.drops += n
-				}
-				return e.Offered == 2*lines && e.Offered == e.MsgsOut+e.drops+uint64(e.queued)
-			})
-			close(stop)
-			<-sampled
-			t.Logf("Offered %d = MsgsOut %d + drops %d + QueuedMsgs %d; queued bytes peaked at %d (mark %d)", e.Offered, e.MsgsOut, e.drops, e.queued, peak.Load(), mark)
-			if e.drops == 0 {
-				t.Error("the subscriber that never reads cost no drop")
-			}
-			// The mark, plus a sealed batch (64 KiB) the socket has not
-			// taken, plus one line.
-			if limit := int64(2*mark + 128); peak.Load() > limit {
-				t.Errorf("queued bytes peaked at %d, over %d", peak.Load(), limit)
-			}
+			settledWithinTheMark(t, r, "out", 2*lines, peak, mark)
 			slow.Close()
 		})
 	}

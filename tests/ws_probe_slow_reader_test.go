@@ -54,23 +54,7 @@ routes:
 				}
 				close(bad)
 			}()
-			var peak atomic.Int64
-			stop, sampled := make(chan struct{}), make(chan struct{})
-			go func() {
-				defer close(sampled)
-				for {
-					for _, e := range r.Stats().Endpoints {
-						if e.Name == "subs" && e.QueuedB > peak.Load() {
-							peak.Store(e.QueuedB)
-						}
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(time.Millisecond):
-					}
-				}
-			}()
+			peak := sampleQueued(r, "subs")
 			src := dial(t, r.Addr("src"))
 			for i := 0; i < lines; i += chunk {
 				var b []byte
@@ -93,27 +77,7 @@ routes:
 					return read.Load() >= end
 				})
 			}
-			var e struct {
-				Offered, MsgsOut, drops uint64
-				queued                  int64
-			}
-			waitFor(t, "every line offered and settled", func() bool {
-				x := endpoint(r.Stats(), "subs")
-				e.Offered, e.MsgsOut, e.queued, e.drops = x.Offered, x.MsgsOut, x.Queued, 0
-				for _, n := range x.Drops {
-					e.drops += n
-				}
-				return e.Offered == 2*lines && e.Offered == e.MsgsOut+e.drops+uint64(e.queued)
-			})
-			close(stop)
-			<-sampled
-			t.Logf("Offered %d = MsgsOut %d + drops %d + QueuedMsgs %d; queued bytes peaked at %d (mark %d)", e.Offered, e.MsgsOut, e.drops, e.queued, peak.Load(), mark)
-			if e.drops == 0 {
-				t.Error("the subscriber that never reads cost no drop")
-			}
-			if limit := int64(2*mark + 128); peak.Load() > limit {
-				t.Errorf("queued bytes peaked at %d, over %d", peak.Load(), limit)
-			}
+			settledWithinTheMark(t, r, "subs", 2*lines, peak, mark)
 			if n := errorsOf(r.Stats(), "subs"); n != 0 {
 				t.Errorf("errors %d: the slow subscriber was failed, not held to its policy", n)
 			}
