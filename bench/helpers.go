@@ -22,9 +22,13 @@ import (
 //	relay ADDR TARGET  a goroutine-per-connection relay (io.Copy both ways)
 //	sendfile FILE ADDR copy FILE to ADDR with io.Copy (sendfile(2)), then exit
 //	tls-*              the TLS scenarios' roles (scenario_tls_helpers.go)
+//	ws-*               the WebSocket scenarios' roles (scenario_ws_helpers.go)
 func runHelper(role string, args []string) error {
 	if strings.HasPrefix(role, "tls-") {
 		return runTLSHelper(role, args)
+	}
+	if strings.HasPrefix(role, "ws-") {
+		return runWSHelper(role, args)
 	}
 	switch role {
 	case "echo", "frames", "lines", "relay":

@@ -20,8 +20,12 @@ func allScenarios() []scenario {
 	out = append(out, inprocScenario(), echoScenario(), idleScenario(), latencyScenario(), chatScenario(), fileScenario())
 	out = append(out, zmqForwarderScenario(10, false), zmqForwarderScenario(100, false),
 		zmqForwarderScenario(10, true), zmqForwarderScenario(100, true))
-	return append(out, tlsBridgeScenario(1), tlsBridgeScenario(4),
+	out = append(out, tlsBridgeScenario(1), tlsBridgeScenario(4),
 		tlsHandshakesScenario("ecdsa"), tlsHandshakesScenario("rsa"), tlsIdleScenario())
+	for _, n := range []int{10, 100, 1000} {
+		out = append(out, wsFanoutScenario(n))
+	}
+	return append(out, wsIdleScenario())
 }
 
 // dur is how long a timed measurement runs.
