@@ -60,10 +60,12 @@ func untilClosed(t *testing.T, c *net.TCPConn, within time.Duration) {
 var zmtpHeartbeatCases = []zmtpCase{
 	{"pyzmq-peer-with-heartbeats-stays-connected-while-idle-pxroute-answers", func(t *testing.T, v variant) {
 		r, sub := pullToLines(t, v)
-		// libzmq pings every 100 ms, drops us 300 ms after a PING with
-		// no traffic back, and tells us (TTL 500 ms) to drop it likewise.
+		// libzmq pings every 100 ms, drops us 1 s after a PING with no
+		// traffic back, and tells us (TTL 2 s) to drop it likewise: wide
+		// enough that a starved process on a loaded machine is not taken
+		// for a silent one (with 300 ms and 500 ms it was, once).
 		p := startZMQ(t, map[string]any{"type": "PUSH", "connect": zmqAddr(r.Addr("in")),
-			"heartbeat_ivl": 100, "heartbeat_timeout": 300, "heartbeat_ttl": 500,
+			"heartbeat_ivl": 100, "heartbeat_timeout": 1000, "heartbeat_ttl": 2000,
 			"actions": []any{[]any{"sleep", 1.5}, []any{"send", hexParts([]byte("after-idle"))}}})
 		if got := readLines(t, sub, 1); got[0] != "after-idle" {
 			t.Fatalf("got %q", got)
