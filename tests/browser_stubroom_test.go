@@ -37,6 +37,10 @@ type stubMember struct {
 	conn net.Conn
 	wmu  sync.Mutex
 	name string // "" until the first message
+	// closing: our close frame went out (a kick), so the peer's close
+	// that answers it ends the handshake and is not echoed (RFC 6455
+	// 5.5.1): a second close frame fails the page's connection (1006).
+	closing bool // under wmu
 }
 
 // wsGUID is RFC 6455's key suffix for Sec-WebSocket-Accept.
@@ -148,8 +152,8 @@ func readClientMessage(r *bufio.Reader, m *stubMember) (byte, []byte, error) {
 			return 0, nil, err
 		}
 		switch f.op {
-		case 8: // close: echo the status code, then end
-			m.write(8, f.payload[:min(len(f.payload), 2)])
+		case 8: // close: echo the status code unless it answers ours, then end
+			m.closeOnce(f.payload[:min(len(f.payload), 2)])
 			return 0, nil, io.EOF
 		case 9:
 			m.write(10, f.payload)
@@ -217,6 +221,17 @@ func readClientFrame(r *bufio.Reader) (clientFrame, error) {
 }
 
 // write sends one unmasked frame.
+// closeOnce sends a close frame with payload, unless one went out.
+func (m *stubMember) closeOnce(payload []byte) {
+	m.wmu.Lock()
+	sent := m.closing
+	m.closing = true
+	m.wmu.Unlock()
+	if !sent {
+		m.write(8, payload)
+	}
+}
+
 func (m *stubMember) write(op byte, payload []byte) error {
 	hdr := []byte{0x80 | op, 0}
 	switch n := len(payload); {
@@ -267,7 +282,7 @@ func (room *stubRoom) send(name string, op byte, payload []byte) {
 // for ""), as a router going away would: a close frame 1001, then FIN.
 func (room *stubRoom) kick(name string) {
 	for _, m := range room.named(func(m *stubMember) bool { return name == "" || m.name == name }) {
-		m.write(8, binary.BigEndian.AppendUint16(nil, 1001))
+		m.closeOnce(binary.BigEndian.AppendUint16(nil, 1001))
 		m.conn.Close()
 	}
 }
