@@ -178,6 +178,25 @@ func (p *process) stop() {
 }
 
 // rssBytes reads the process's resident set from /proc.
+// rssPerConn waits until p holds n descriptors more than fds0 (its idle
+// connections, accepted), lets it settle, and gives its RSS growth over
+// base per connection.
+func (p *process) rssPerConn(base int64, fds0, n int) (float64, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for p.openFDs() < fds0+n {
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("the server holds %d fds, want %d", p.openFDs(), fds0+n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	rss, err := p.rssBytes()
+	if err != nil {
+		return 0, err
+	}
+	return float64(rss-base) / float64(n), nil
+}
+
 func (p *process) rssBytes() (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {

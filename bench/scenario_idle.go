@@ -76,19 +76,7 @@ func idleRun(p *process, addr string, n int) (float64, error) {
 		}
 		conns = append(conns, c)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for p.openFDs() < fds0+n {
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("the server holds %d fds, want %d", p.openFDs(), fds0+n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond)
-	rss, err := p.rssBytes()
-	if err != nil {
-		return 0, err
-	}
-	return float64(rss-base) / float64(n), nil
+	return p.rssPerConn(base, fds0, n)
 }
 
 // ---- 5. latency ----

@@ -80,17 +80,5 @@ func tlsIdleRun(p *process, addr string, f tlsFiles, n int) (float64, error) {
 		return 0, err
 	}
 	defer func() { clients.stop(); warm.stop() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for p.openFDs() < fds0+n {
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("the server holds %d fds, want %d", p.openFDs(), fds0+n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond)
-	rss, err := p.rssBytes()
-	if err != nil {
-		return 0, err
-	}
-	return float64(rss-base) / float64(n), nil
+	return p.rssPerConn(base, fds0, n)
 }
