@@ -53,7 +53,7 @@ func ParseSeed(seed []byte) (*KeyPair, error) {
 		switch {
 		case raw[0]&0xF8 == prefixPrivate:
 			what = "a raw private key (P)"
-		case Kind(raw[0]&0xF8).valid():
+		case Kind(raw[0] & 0xF8).valid():
 			what = "a " + Kind(raw[0]&0xF8).String() + " key"
 		}
 		return nil, fmt.Errorf("%w: prefix is %s, a seed starts with S", ErrNotSeed, what)
