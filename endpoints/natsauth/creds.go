@@ -2,6 +2,8 @@ package natsauth
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 )
 
@@ -25,7 +27,10 @@ const MaxCredsFile = 64 << 10
 // JWT and the second the seed; without a second block, the first bare line
 // starting with "S" is the seed. A file of bare lines is accepted too: the
 // first line that is not the seed is the JWT. The JWT is checked for shape
-// only (three base64url parts); the server checks the rest.
+// (three base64url parts, JSON claims) and against the seed: a user JWT
+// whose subject is the seed's public key, so that a mismatched file fails
+// here, clearly, not at the server as an "Authorization Violation". Its
+// signature and expiry are the server's to check.
 func ParseCreds(b []byte) (jwt string, kp *KeyPair, err error) {
 	if len(b) > MaxCredsFile {
 		return "", nil, fmt.Errorf("%w: %d bytes, a creds file has at most %d", ErrTooLarge, len(b), MaxCredsFile)
@@ -74,6 +79,10 @@ func ParseCreds(b []byte) (jwt string, kp *KeyPair, err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("creds seed: %w", err)
 	}
+	if err := checkJWTClaims(token, kp.PublicKey()); err != nil {
+		kp.Wipe()
+		return "", nil, err
+	}
 	return string(token), kp, nil
 }
 
@@ -107,6 +116,37 @@ func checkJWTShape(t []byte) error {
 				return fmt.Errorf("%w: part %d has a character outside base64url at offset %d", ErrBadJWT, i+1, j)
 			}
 		}
+	}
+	return nil
+}
+
+// checkJWTClaims checks that a JWT of the right shape is a user JWT for
+// the public key user.
+func checkJWTClaims(t []byte, user string) error {
+	payload := bytes.TrimRight(bytes.Split(t, []byte("."))[1], "=")
+	j := make([]byte, base64.RawURLEncoding.DecodedLen(len(payload)))
+	n, err := base64.RawURLEncoding.Decode(j, payload)
+	if err != nil {
+		return fmt.Errorf("%w: claims are not base64url (%v)", ErrBadJWT, err)
+	}
+	var claims struct {
+		Sub  string `json:"sub"`
+		NATS struct {
+			Type string `json:"type"`
+		} `json:"nats"`
+	}
+	if err := json.Unmarshal(j[:n], &claims); err != nil {
+		return fmt.Errorf("%w: claims are not JSON (%v)", ErrBadJWT, err)
+	}
+	if claims.NATS.Type != "" && claims.NATS.Type != "user" {
+		return fmt.Errorf("%w: the JWT's type is not \"user\"", ErrMismatch)
+	}
+	if claims.Sub != user {
+		sub := claims.Sub
+		if len(sub) > PublicKeyLen {
+			sub = sub[:PublicKeyLen] + "..."
+		}
+		return fmt.Errorf("%w: the JWT is for %q, the seed is %s's", ErrMismatch, sub, user)
 	}
 	return nil
 }

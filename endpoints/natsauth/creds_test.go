@@ -2,13 +2,22 @@ package natsauth
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
 )
 
-// A JWT's shape (the server, not this package, checks its content).
-const testJWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJzdWIiOiJVIn0.c2lnbmF0dXJl"
+// jwtOf makes a JWT of the given claims with a dummy signature: the
+// server, not this package, checks signatures.
+func jwtOf(claims string) string {
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(`{"typ":"JWT","alg":"ed25519-nkey"}`)) + "." +
+		enc.EncodeToString([]byte(claims)) + "." + enc.EncodeToString([]byte("signature"))
+}
+
+// testJWT is a user JWT for the documentation's key.
+var testJWT = jwtOf(`{"sub":"` + docPublic + `","nats":{"type":"user","version":2}}`)
 
 func TestParseCreds(t *testing.T) {
 	nsc := "-----BEGIN NATS USER JWT-----\n" + testJWT + "\n------END NATS USER JWT------\n\n" +
@@ -42,6 +51,10 @@ func TestParseCreds(t *testing.T) {
 		{"jwt-of-two-parts", strings.Replace(nsc, testJWT, "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJVIn0", 1), ErrBadJWT},
 		{"jwt-with-empty-part", strings.Replace(nsc, testJWT, "eyJ0eXAiOiJKV1QifQ..c2ln", 1), ErrBadJWT},
 		{"jwt-not-base64url", strings.Replace(nsc, testJWT, "eyJ0eX+iOiJKV1QifQ.eyJzdWIiOiJVIn0.c2ln", 1), ErrBadJWT},
+		{"jwt-claims-not-json", strings.Replace(nsc, testJWT, jwtOf("not json"), 1), ErrBadJWT},
+		{"jwt-of-another-user", strings.Replace(nsc, testJWT, jwtOf(`{"sub":"`+strings.Repeat("U", 70)+`","nats":{"type":"user"}}`), 1), ErrMismatch},
+		{"jwt-without-subject", strings.Replace(nsc, testJWT, jwtOf(`{"nats":{"type":"user"}}`), 1), ErrMismatch},
+		{"account-jwt", strings.Replace(nsc, testJWT, jwtOf(`{"sub":"`+docPublic+`","nats":{"type":"account"}}`), 1), ErrMismatch},
 		{"account-seed", strings.Replace(nsc, docSeed, accountSeed, 1), ErrNotUserSeed},
 		{"seed-checksum-corrupted", strings.Replace(nsc, docSeed, docSeed[:40]+"A"+docSeed[41:], 1), ErrChecksum},
 		{"megabytes", nsc + strings.Repeat("\n", 1<<20), ErrTooLarge},
