@@ -25,8 +25,8 @@ const MaxCredsFile = 64 << 10
 // labels and dash counts vary, so they are not compared); a block is a
 // fence, one token line and a fence. As in nats.go, the first block is the
 // JWT and the second the seed; without a second block, the first bare line
-// starting with "S" is the seed. A file of bare lines is accepted too: the
-// first line that is not the seed is the JWT. The JWT is checked for shape
+// starting with "S" (one word) is the seed. A file of bare lines is accepted
+// too: the first other word with a dot is the JWT. The JWT is checked for shape
 // (three base64url parts, JSON claims) and against the seed: a user JWT
 // whose subject is the seed's public key, so that a mismatched file fails
 // here, clearly, not at the server as an "Authorization Violation". Its
@@ -56,11 +56,11 @@ func ParseCreds(b []byte) (jwt string, kp *KeyPair, err error) {
 	case len(blocks) >= 2:
 		token, seed = blocks[0], blocks[1]
 	case len(blocks) == 1:
-		token, seed = blocks[0], firstWithPrefix(bare, 'S')
+		token, seed = blocks[0], bareSeed(bare)
 	default:
-		seed = firstWithPrefix(bare, 'S')
+		seed = bareSeed(bare)
 		for _, l := range bare {
-			if l[0] != 'S' {
+			if l[0] != 'S' && bytes.IndexByte(l, '.') >= 0 && bytes.IndexByte(l, ' ') < 0 {
 				token = l
 				break
 			}
@@ -91,9 +91,11 @@ func isFence(l []byte) bool {
 	return len(l) >= 6 && bytes.HasPrefix(l, []byte("---")) && bytes.HasSuffix(l, []byte("---"))
 }
 
-func firstWithPrefix(lines [][]byte, c byte) []byte {
+// bareSeed returns the first line that reads as a seed: a word starting
+// with S (the prose nsc writes around the blocks has spaces).
+func bareSeed(lines [][]byte) []byte {
 	for _, l := range lines {
-		if l[0] == c {
+		if l[0] == 'S' && bytes.IndexByte(l, ' ') < 0 {
 			return l
 		}
 	}

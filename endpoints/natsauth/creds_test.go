@@ -42,10 +42,12 @@ func TestParseCreds(t *testing.T) {
 			"-----BEGIN USER NKEY SEED-----\n\t" + docSeed + "\n------END USER NKEY SEED------\n", nil},
 		{"seed-on-a-bare-line", "-----BEGIN NATS USER JWT-----\n" + testJWT + "\n------END NATS USER JWT------\n\n" + docSeed + "\n", nil},
 		{"bare-lines", testJWT + "\n" + docSeed + "\n", nil},
+		{"bare-lines-among-prose", "Some prose. Keep it safe.\n" + testJWT + "\nSeed below:\n" + docSeed + "\n", nil},
 		{"bare-lines-seed-first", docSeed + "\n\n" + testJWT + "\n", nil},
 		{"padded-jwt", strings.Replace(nsc, testJWT, testJWT+"==", 1), nil},
 
 		{"empty", "", ErrNoJWT},
+		{"prose-only", "Some prose. Seed below\n", ErrNoJWT},
 		{"only-fences", "-----BEGIN-----\n------END------\n", ErrNoJWT},
 		{"jwt-without-seed", "-----BEGIN NATS USER JWT-----\n" + testJWT + "\n------END NATS USER JWT------\n", ErrNoSeed},
 		{"jwt-of-two-parts", strings.Replace(nsc, testJWT, "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJVIn0", 1), ErrBadJWT},
