@@ -16,8 +16,10 @@
 // count and label vary between tools); ParseCreds accepts what nats.go
 // accepts, including a seed on a bare line.
 //
-// Limits: a seed file of more than MaxSeedFile bytes and a creds file of
-// more than MaxCredsFile bytes are refused before they are read further.
+// ReadSeedFile and ReadCredsFile read the files a configuration names
+// (nkey_seed_file, creds_file): a regular file only its owner may read,
+// refused from its size before it is read when it is over MaxSeedFile or
+// MaxCredsFile bytes, and never read past that bound.
 // Errors wrap the package's Err values and describe lengths, offsets and
 // kinds, never the secret's characters. Buffers this package decodes a
 // seed into are zeroed after use; KeyPair.Wipe zeroes the private key; the
