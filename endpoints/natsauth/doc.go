@@ -20,12 +20,13 @@
 // (nkey_seed_file, creds_file): a regular file only its owner may read,
 // refused from its size before it is read when it is over MaxSeedFile or
 // MaxCredsFile bytes, and never read past that bound.
-// Errors wrap the package's Err values and describe lengths, offsets and
-// kinds, never the secret's characters. Buffers this package decodes a
-// seed into are zeroed after use; KeyPair.Wipe zeroes the private key; the
-// caller owns and should zero the bytes it passed in.
 //
-// EncodeSeed, EncodePublicKey and DecodePublicKey exist for tests and tools that
-// need keys of any kind (natsauthtest builds operator, account and user
-// JWTs with them).
+// Errors wrap the package's Err values and describe lengths, offsets and
+// kinds, never the secret's characters. Buffers this package reads or
+// decodes a seed into are zeroed after use; KeyPair.Wipe zeroes the private
+// key; a caller of ParseSeed or ParseCreds owns (and should zero) its input.
+//
+// EncodeSeed, EncodePublicKey and DecodePublicKey exist for tests and
+// tools that need keys of any kind (natsauthtest builds operator, account
+// and user JWTs with them).
 package natsauth
