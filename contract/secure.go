@@ -97,3 +97,12 @@ func SecureReasonOf(err error) SecureReason {
 	}
 	return SecureHandshake
 }
+
+// Rester is a Transport that can shed the state it builds from its keys
+// (an AES-GCM AEAD holds about 1.3 KB of expanded key and tables each
+// way) and build it again when next used: the machine rests the
+// transports of all but the connections that used theirs most recently,
+// so an idle secured connection costs little more than a plain one.
+type Rester interface {
+	Rest()
+}

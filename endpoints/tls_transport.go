@@ -43,6 +43,10 @@ func (t *tlsTransport) Leftover() []byte              { return t.leftover }
 func (t *tlsTransport) CloseNotify(out []byte) []byte { return t.conn.CloseNotify(out) }
 func (t *tlsTransport) Described() string             { return t.described }
 
+// Rest drops the record layer's AEADs until its next record
+// (contract.Rester): the machine rests idle connections'.
+func (t *tlsTransport) Rest() { t.conn.Rest() }
+
 // tlsSecureReasons maps tlsrecord's reasons onto the contract's.
 var tlsSecureReasons = [tlsrecord.Reasons]contract.SecureReason{
 	tlsrecord.BadRecord:     contract.SecureBadRecord,
@@ -68,4 +72,7 @@ func tlsTransportError(err error) error {
 	return &contract.SecureError{Reason: contract.SecureBadRecord, Err: err}
 }
 
-var _ contract.Transport = (*tlsTransport)(nil)
+var (
+	_ contract.Transport = (*tlsTransport)(nil)
+	_ contract.Rester    = (*tlsTransport)(nil)
+)

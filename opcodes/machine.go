@@ -48,6 +48,7 @@ type Machine struct {
 	inst   []Inst
 	log    *slog.Logger
 	conns  []*conn
+	warm   warmRing // secured conns whose transports hold their built state
 	free   []uint32
 	lists  []*listener
 	// groups holds this loop's members of each group.

@@ -126,6 +126,10 @@ type secureSession struct {
 	plain   []byte          // unsealed input the machine has not taken yet
 	buf     []byte          // scratch for inner's control output before sealing
 	innerMs []byte          // scratch for inner's sealed output before TLS
+
+	rest contract.Rester // t, if it can rest; nil: it cannot
+	ring *warmRing       // the loop's warm transports (secure_warm.go)
+	warm bool            // s is in ring: t holds its built state
 }
 
 // secureTicker is a secureSession whose inner session ticks.
@@ -135,6 +139,7 @@ type secureTicker struct {
 }
 
 func (s *secureTicker) Tick(now, lastRead, lastWrite int64, out []byte) ([]byte, error) {
+	s.use()
 	reply, err := s.tick.Tick(now, lastRead, lastWrite, s.buf[:0])
 	s.buf = reply[:0]
 	if err != nil || len(reply) == 0 {
@@ -143,9 +148,12 @@ func (s *secureTicker) Tick(now, lastRead, lastWrite int64, out []byte) ([]byte,
 	return s.t.Seal(reply, out)
 }
 
-// newSecureSession wraps inner (may be nil) over t.
-func newSecureSession(t contract.Transport, inner contract.Session) contract.Session {
-	s := &secureSession{t: t, inner: inner}
+// newSecureSession wraps inner (may be nil) over t; ring is its loop's
+// warm transports.
+func newSecureSession(t contract.Transport, inner contract.Session, ring *warmRing) contract.Session {
+	s := &secureSession{t: t, inner: inner, ring: ring}
+	s.rest, _ = t.(contract.Rester)
+	s.use() // its handshake just built its state
 	s.inOpen, _ = inner.(contract.Opener)
 	s.inSeal, _ = inner.(contract.Sealer)
 	if tk, ok := inner.(contract.Ticker); ok {
@@ -160,6 +168,7 @@ func (s *secureSession) sealed(reply, out []byte) ([]byte, error) {
 	if len(reply) == 0 {
 		return out, nil
 	}
+	s.use()
 	return s.t.Seal(reply, out)
 }
 
@@ -176,6 +185,7 @@ func (s *secureSession) Start(out []byte) []byte {
 // Handshake unseals all of in and gives the plaintext to inner's
 // handshake; what inner leaves once done is the first input framed.
 func (s *secureSession) Handshake(in, out []byte) (int, []byte, bool, error) {
+	s.use()
 	plain, err := s.t.Unseal(in, s.plain)
 	s.plain = plain
 	if err != nil && !errors.Is(err, contract.ErrPeerClosed) {
@@ -219,11 +229,13 @@ func (s *secureSession) Close(out []byte) []byte {
 	if s.inner != nil {
 		out, _ = s.sealed(s.inner.Close(s.buf[:0]), out)
 	}
+	s.use()
 	return s.t.CloseNotify(out)
 }
 
 // Unseal gives the plaintext inner's handshake left, then in's.
 func (s *secureSession) Unseal(in, out []byte) ([]byte, error) {
+	s.use()
 	if s.inOpen == nil {
 		if len(s.plain) > 0 {
 			out = append(out, s.plain...)
@@ -246,6 +258,7 @@ func (s *secureSession) Unseal(in, out []byte) ([]byte, error) {
 
 // Seal seals plain with inner's protocol, if it seals, then with TLS.
 func (s *secureSession) Seal(plain, out []byte) ([]byte, error) {
+	s.use()
 	if s.inSeal == nil {
 		return s.t.Seal(plain, out)
 	}
@@ -267,7 +280,7 @@ func (m *Machine) openSessionOver(c *conn, t contract.Transport) {
 	if c.terms.sess != nil {
 		inner = m.framingSession(c, s)
 	}
-	m.setSession(c, s, newSecureSession(t, inner))
+	m.setSession(c, s, newSecureSession(t, inner, &m.warm))
 	s.done = inner == nil
 	s.early = t.Leftover()
 	m.ctlOut(c, s.s.Start(nil))

@@ -132,8 +132,15 @@ routes:
 			if limit := baseG + maxHandshakes + 16; peakG > limit {
 				t.Errorf("goroutines peaked at %d, over baseline %d + max_handshakes %d + 16", peakG, baseG, maxHandshakes)
 			}
-			if limit := baseT + 8; peakT > limit {
-				t.Errorf("threads peaked at %d, over baseline %d + 8", peakT, baseT)
+			// Threads: Go's runtime starts one for each goroutine caught in
+			// a syscall that outlasts 20 µs (sysmon hands its P on), which
+			// a loaded machine makes of any brief one (the pool's dup and
+			// close, the sampler's /proc reads): at most one per goroutine
+			// in a syscall at once, so the bound is that of goroutines, and
+			// it does not grow with the 4,000 clients. (+8 failed once at
+			// load 9 with +16.)
+			if limit := baseT + maxHandshakes + 8; peakT > limit {
+				t.Errorf("threads peaked at %d, over baseline %d + max_handshakes %d + 8", peakT, baseT, maxHandshakes)
 			}
 			if secured, _, _ := tlsStats(r, "front"); secured != 2 {
 				t.Errorf("Secured %d, want 2 (the good clients)", secured)

@@ -51,9 +51,14 @@ type Conn struct {
 	aad       [13]byte
 }
 
-// direction is one way's keys and sequence number.
+// direction is one way's keys and sequence number. Its AEAD is built
+// from key when first needed and dropped by Rest: an AES-GCM AEAD holds
+// about 1.3 KB of expanded key and tables, most of what an idle secured
+// connection would otherwise cost.
 type direction struct {
-	aead   cipher.AEAD
+	aead   cipher.AEAD // nil: not built since the last Rest
+	key    [32]byte    // key[:keyLen] builds aead
+	keyLen uint8
 	iv     [12]byte // TLS 1.2 AES-GCM: the 4-byte salt in iv[:4]
 	seq    uint64   // the next record's
 	secret []byte   // TLS 1.3: the traffic secret, for KeyUpdate
@@ -109,7 +114,7 @@ func (d *direction) setSecret(st suite, secret []byte) error {
 	if err != nil {
 		return err
 	}
-	if d.aead, err = st.aead(key); err != nil {
+	if err = d.setKey(st, key); err != nil {
 		return err
 	}
 	copy(d.iv[:], iv)
@@ -141,17 +146,56 @@ func (c *Conn) keys12(s Secrets) error {
 	if !s.IsClient {
 		ck, sk, civ, siv = sk, ck, siv, civ
 	}
-	var err error
-	if c.read.aead, err = st.aead(sk); err != nil {
+	if err := c.read.setKey(st, sk); err != nil {
 		return err
 	}
-	if c.write.aead, err = st.aead(ck); err != nil {
+	if err := c.write.setKey(st, ck); err != nil {
 		return err
 	}
 	copy(c.read.iv[:], siv)
 	copy(c.write.iv[:], civ)
 	return nil
 }
+
+// setKey makes key d's record key and builds its AEAD (so that a key the
+// suite refuses fails here, not at the first record).
+func (d *direction) setKey(st suite, key []byte) error {
+	if len(key) > len(d.key) {
+		return fmt.Errorf("tlsrecord: a key of %d bytes", len(key))
+	}
+	a, err := st.aead(key)
+	if err != nil {
+		return err
+	}
+	d.keyLen = uint8(copy(d.key[:], key))
+	d.aead = a
+	return nil
+}
+
+// cipher returns d's AEAD, building it if Rest dropped it (or none was
+// built yet): setKey proved the key good, so this cannot fail.
+func (d *direction) cipher(st suite) cipher.AEAD {
+	if d.aead == nil {
+		a, err := st.aead(d.key[:d.keyLen])
+		if err != nil {
+			panic("tlsrecord: a key setKey took is refused: " + err.Error())
+		}
+		d.aead = a
+	}
+	return d.aead
+}
+
+// Rest drops both directions' AEADs, keeping the keys they are built
+// from: an idle connection holds a few hundred bytes instead of
+// kilobytes. The next Open or Seal builds what it needs again (an
+// allocation and a key expansion each), so a caller rests only
+// connections it has reason to think idle.
+func (c *Conn) Rest() {
+	c.read.aead, c.write.aead = nil, nil
+}
+
+// Resting reports whether neither direction holds an AEAD.
+func (c *Conn) Resting() bool { return c.read.aead == nil && c.write.aead == nil }
 
 // xorNonce is d's IV XOR its sequence number (RFC 8446 §5.3; RFC 7905 for
 // TLS 1.2 ChaCha20-Poly1305).

@@ -29,18 +29,25 @@ func TestCryptoTLSPeer(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, weAreClient := range []bool{true, false} {
-			name := c.name + "/tlsrecord-is-server"
-			if weAreClient {
-				name = c.name + "/tlsrecord-is-client"
+			for _, resting := range []bool{false, true} {
+				name := c.name + "/tlsrecord-is-server"
+				if weAreClient {
+					name = c.name + "/tlsrecord-is-client"
+				}
+				if resting {
+					name += "/resting"
+				}
+				t.Run(name, func(t *testing.T) {
+					cryptoTLSExchange(t, c.version, c.suite, weAreClient, resting)
+				})
 			}
-			t.Run(name, func(t *testing.T) {
-				cryptoTLSExchange(t, c.version, c.suite, weAreClient)
-			})
 		}
 	}
 }
 
-func cryptoTLSExchange(t *testing.T, version, suite uint16, weAreClient bool) {
+// resting: the Conn rests (drops its AEADs) before every Open, Seal and
+// CloseNotify, so each builds them again from the keys it kept.
+func cryptoTLSExchange(t *testing.T, version, suite uint16, weAreClient, resting bool) {
 	cliRaw, srvRaw := net.Pipe()
 	defer cliRaw.Close()
 	defer srvRaw.Close()
@@ -88,13 +95,21 @@ func cryptoTLSExchange(t *testing.T, version, suite uint16, weAreClient bool) {
 	if !weAreClient {
 		raw, peer = srvRaw, client
 	}
-	exchange(t, conn, raw, peer)
+	exchange(t, conn, raw, peer, resting)
 }
 
 // exchange sends data each way between conn (over raw) and peer, a TLS
 // implementation's connection, then closes each way with close_notify.
-func exchange(t *testing.T, conn *Conn, raw io.ReadWriter, peer io.ReadWriteCloser) {
+func exchange(t *testing.T, conn *Conn, raw io.ReadWriter, peer io.ReadWriteCloser, resting bool) {
 	t.Helper()
+	rest := func() {
+		if resting {
+			conn.Rest()
+			if !conn.Resting() {
+				t.Fatal("Resting() is false after Rest")
+			}
+		}
+	}
 	fromPeer, fromUs := randomBytes(40000), randomBytes(70000)
 
 	// The peer's records, read in pieces that cut them anywhere. Its
@@ -102,7 +117,7 @@ func exchange(t *testing.T, conn *Conn, raw io.ReadWriter, peer io.ReadWriteClos
 	// without close_notify (a Close during a Write only breaks it).
 	wrote := make(chan error, 1)
 	go func() { _, err := peer.Write(fromPeer); wrote <- err }()
-	got := readOpened(t, conn, raw, len(fromPeer))
+	got := readOpened(t, conn, raw, len(fromPeer), rest)
 	if !bytes.Equal(got, fromPeer) {
 		t.Fatalf("opened %d bytes that differ from the %d the peer wrote", len(got), len(fromPeer))
 	}
@@ -111,6 +126,7 @@ func exchange(t *testing.T, conn *Conn, raw io.ReadWriter, peer io.ReadWriteClos
 	}
 
 	// Ours, sealed in one call, as the machine seals a batch.
+	rest()
 	wire, err := conn.Seal(fromUs, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +138,7 @@ func exchange(t *testing.T, conn *Conn, raw io.ReadWriter, peer io.ReadWriteClos
 	}
 
 	// Our close_notify is the peer's EOF.
+	rest()
 	go raw.Write(conn.CloseNotify(nil))
 	if n, err := peer.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 		t.Fatalf("the peer read %d, %v after close_notify, want io.EOF", n, err)
@@ -134,6 +151,7 @@ func exchange(t *testing.T, conn *Conn, raw io.ReadWriter, peer io.ReadWriteClos
 		if err != nil {
 			t.Fatalf("read %v before the peer's close_notify", err)
 		}
+		rest()
 		if _, err := conn.Open(buf[:n], nil); errors.Is(err, ErrClosed) {
 			return
 		} else if err != nil {
@@ -143,8 +161,8 @@ func exchange(t *testing.T, conn *Conn, raw io.ReadWriter, peer io.ReadWriteClos
 }
 
 // readOpened reads raw in 777-byte pieces and opens them until it has n
-// bytes of plaintext.
-func readOpened(t *testing.T, conn *Conn, raw io.Reader, n int) []byte {
+// bytes of plaintext, calling before each open.
+func readOpened(t *testing.T, conn *Conn, raw io.Reader, n int, before func()) []byte {
 	t.Helper()
 	var got []byte
 	buf := make([]byte, 777)
@@ -153,6 +171,7 @@ func readOpened(t *testing.T, conn *Conn, raw io.Reader, n int) []byte {
 		if err != nil {
 			t.Fatalf("raw read after %d bytes opened: %v", len(got), err)
 		}
+		before()
 		if got, err = conn.Open(buf[:k], got); err != nil {
 			t.Fatalf("open after %d bytes: %v", len(got), err)
 		}

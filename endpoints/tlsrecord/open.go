@@ -90,7 +90,7 @@ func (c *Conn) openRecord(rec, out []byte) ([]byte, error) {
 	}
 	typ, body, mark := rec[0], rec[recordHeader:], len(out)
 	if c.tls13 {
-		plain, err := d.aead.Open(out, d.xorNonce(), body, rec[:recordHeader])
+		plain, err := d.cipher(c.suite).Open(out, d.xorNonce(), body, rec[:recordHeader])
 		if err != nil { // plain is nil then: out is as it was
 			return out, errorf(BadRecord, "bad_record_mac: a record of %d bytes does not open", len(body))
 		}
@@ -117,7 +117,7 @@ func (c *Conn) openRecord(rec, out []byte) ([]byte, error) {
 			}
 			nonce = d.xorNonce()
 		}
-		plain, err := d.aead.Open(out, nonce, body, c.aad12(d.seq, typ, len(body)-tagLen))
+		plain, err := d.cipher(c.suite).Open(out, nonce, body, c.aad12(d.seq, typ, len(body)-tagLen))
 		if err != nil {
 			return out, errorf(BadRecord, "bad_record_mac: a record of %d bytes does not open", len(body))
 		}

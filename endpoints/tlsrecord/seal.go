@@ -90,7 +90,7 @@ func (c *Conn) sealRecord(out []byte, typ byte, content []byte) ([]byte, error) 
 	var sealed []byte
 	if c.tls13 {
 		out = append(out, typ)
-		sealed = d.aead.Seal(out[body:body], d.xorNonce(), out[body:], hdr)
+		sealed = d.cipher(c.suite).Seal(out[body:body], d.xorNonce(), out[body:], hdr)
 	} else {
 		hdr[0] = typ
 		var nonce []byte
@@ -104,7 +104,7 @@ func (c *Conn) sealRecord(out []byte, typ byte, content []byte) ([]byte, error) 
 		} else {
 			nonce = d.xorNonce()
 		}
-		sealed = d.aead.Seal(out[body:body], nonce, out[body:], c.aad12(d.seq, typ, n))
+		sealed = d.cipher(c.suite).Seal(out[body:body], nonce, out[body:], c.aad12(d.seq, typ, n))
 	}
 	d.seq++
 	return out[:body+len(sealed)], nil
