@@ -57,6 +57,14 @@ func runHelper(role string, args []string) error {
 		signal.Notify(sig, os.Interrupt)
 		<-sig
 		return nil
+	case "frames-worker":
+		// A request worker: it connects to the router and echoes frames.
+		c, err := net.Dial("tcp", args[0])
+		if err != nil {
+			return err
+		}
+		echoFrames(c)
+		return nil
 	case "sendfile":
 		f, err := os.Open(args[0])
 		if err != nil {

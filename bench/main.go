@@ -64,6 +64,7 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions per contender")
 	engine := flag.String("engine", "auto", "pxroute's engine")
 	profiles := flag.String("profiles", "", "directory for a CPU profile of pxroute per run")
+	latency := flag.Bool("latency", false, "measure ping-pong round trips (p50/p99/p999) instead of the scenarios; arguments: bridge, frames")
 	out := flag.String("out", ".", "where BENCHMARKS.md and bench/charts/ go; empty: print only")
 	flag.Parse()
 	if *role != "" {
@@ -95,6 +96,20 @@ func main() {
 	}
 	if *quick {
 		*reps = 1
+	}
+	if *latency {
+		n := 5 // the issue's count, unless -reps says otherwise
+		flag.Visit(func(f *flag.Flag) {
+			if f.Name == "reps" || f.Name == "quick" {
+				n = *reps
+			}
+		})
+		section, err := runLatency(cfg, n, want)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Print(section)
+		return
 	}
 	var report strings.Builder
 	fmt.Fprintf(&report, "Machine: %d cores, %s. Date: %s. pxroute engine: %s. Command: `go run ./bench%s`; %d repetitions, interleaved; medians, with the smallest and largest repetition in brackets (whiskers in the charts). \"CPU s per run\" is the user+system time of the contender's own processes (the relay or server under test, not the load generator nor a server all contenders share), median; — where the contender has none.\n\n",
