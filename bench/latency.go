@@ -199,6 +199,18 @@ func runLatency(cfg config, reps int, want map[string]bool) (string, error) {
 // roundTrips sends one message at a time and waits for all of it back;
 // it returns the round trips in µs, sorted, after a warm-up.
 func roundTrips(cfg config, addr string, size int, framed bool) ([]float64, error) {
+	n := 5000
+	if size > 4096 {
+		n = 2000
+	}
+	if cfg.quick {
+		n /= 10
+	}
+	return roundTripsN(addr, size, n, framed)
+}
+
+// roundTripsN is roundTrips of n messages.
+func roundTripsN(addr string, size, n int, framed bool) ([]float64, error) {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -213,13 +225,6 @@ func roundTrips(cfg config, addr string, size int, framed bool) ([]float64, erro
 		msg = append(binary.LittleEndian.AppendUint64(nil, uint64(size)), msg...)
 	}
 	back := make([]byte, len(msg))
-	n := 5000
-	if size > 4096 {
-		n = 2000
-	}
-	if cfg.quick {
-		n /= 10
-	}
 	const warm = 200
 	lat := make([]float64, 0, n)
 	for i := 0; i < n+warm; i++ {
