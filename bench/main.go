@@ -65,6 +65,7 @@ func main() {
 	engine := flag.String("engine", "auto", "pxroute's engine")
 	profiles := flag.String("profiles", "", "directory for a CPU profile of pxroute per run")
 	latency := flag.Bool("latency", false, "measure ping-pong round trips (p50/p99/p999) instead of the scenarios; arguments: bridge, frames")
+	bin := flag.String("pxroute", "", "a pxroute binary to measure instead of building ./cmd/pxroute (to compare two builds in one sitting)")
 	out := flag.String("out", ".", "where BENCHMARKS.md and bench/charts/ go; empty: print only")
 	flag.Parse()
 	if *role != "" {
@@ -89,10 +90,14 @@ func main() {
 		}
 	}
 	cfg := config{bin: filepath.Join(dir, "pxroute"), engine: *engine, quick: *quick, dir: dir, profileDir: *profiles}
-	build := exec.Command("go", "build", "-o", cfg.bin, "./cmd/pxroute")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fail(fmt.Errorf("building pxroute: %w", err))
+	if *bin != "" {
+		cfg.bin = *bin
+	} else {
+		build := exec.Command("go", "build", "-o", cfg.bin, "./cmd/pxroute")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fail(fmt.Errorf("building pxroute: %w", err))
+		}
 	}
 	if *quick {
 		*reps = 1
