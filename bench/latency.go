@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -138,8 +140,14 @@ routes:
 	}
 	// The worker's connection must have joined before the first request,
 	// which would otherwise find no worker (no_route) and never be
-	// answered: it dials at once, a moment is plenty.
-	time.Sleep(300 * time.Millisecond)
+	// answered: wait until pxroute has accepted it, and a moment more
+	// for its loop to take it.
+	if err := waitEstablished(addrs[1]); err != nil {
+		w.stop()
+		r.stop()
+		return "", nil, err
+	}
+	time.Sleep(50 * time.Millisecond)
 	return addrs[0], func() { w.stop(); r.stop() }, nil
 }
 
@@ -238,6 +246,9 @@ func roundTripsN(addr string, size, n int, framed bool) ([]float64, error) {
 		if i >= warm {
 			lat = append(lat, float64(time.Since(t).Nanoseconds())/1e3)
 		}
+		if (i == 0 || i == n+warm-1) && !bytes.Equal(back, msg) {
+			return nil, fmt.Errorf("round trip %d: the answer differs from the message", i)
+		}
 	}
 	sort.Float64s(lat)
 	return lat, nil
@@ -335,4 +346,32 @@ func histogram(name string, samples []float64) string {
 		fmt.Fprintf(&b, "  %10s µs %5.1f%% %s\n", label, pct, strings.Repeat("#", int(pct/2+0.5)))
 	}
 	return b.String()
+}
+
+// waitEstablished waits until a connection to addr's port is established
+// (state 01 in /proc/net/tcp, on the local side of the listener).
+func waitEstablished(addr string) error {
+	want := fmt.Sprintf(":%04X", mustPort(addr))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/net/tcp")
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "01" {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no connection to %s was established", addr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func mustPort(addr string) int {
+	n, _ := strconv.Atoi(port(addr))
+	return n
 }
