@@ -29,7 +29,8 @@ const spliceSmall = 16 << 10
 // splice moves op i's bytes. A regular file goes to IORING_OP_SPLICE (it
 // may block, in the kernel's workers). A socket or pipe is spliced inline,
 // non-blocking; on EAGAIN the op waits on a one-shot POLL_ADD and splices
-// again when it fires, so no kernel worker ever blocks on a quiet peer.
+// again when it fires, so no kernel worker ever blocks on a quiet peer. A
+// splice-in from a socket marked pollFirst waits on the poll before trying.
 func (p *uringPort) splice(i uint32) {
 	op := p.ops[i]
 	in, out := int(op.fd), int(op.pipe)
@@ -56,7 +57,9 @@ func (p *uringPort) splice(i uint32) {
 			return
 		}
 	}
-	st.pollFirst = false // once: when the poll fires, splice at once
+	if op.kind == KindSpliceIn {
+		st.pollFirst = false // once: when the poll fires, splice at once
+	}
 	op.polling = true
 	s := p.sqe()
 	s.opcode, s.fd, s.userData = uringOpPollAdd, int32(op.fd), uint64(i)+1
