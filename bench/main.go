@@ -9,6 +9,7 @@
 //	bench/setup.sh                     # install the peers (Debian packages)
 //	go run ./bench                     # every scenario
 //	go run ./bench -quick fanout echo  # some scenarios, short
+//	go run ./bench -latency            # ping-pong round trips (bench/latency.go)
 //
 // Load generators are this program's own clients (and iperf3), on
 // 127.0.0.1 only, each bounded in time.
