@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,6 +57,25 @@ func runHelper(role string, args []string) error {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt)
 		<-sig
+		return nil
+	case "pingpong":
+		// pingpong ADDR SIZE N [frames]: round trips for a profiler to watch.
+		size, _ := strconv.Atoi(args[1])
+		n, _ := strconv.Atoi(args[2])
+		lat, err := roundTripsN(args[0], size, n, len(args) > 3 && args[3] == "frames")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%d round trips of %d B: p50 %.1f p99 %.1f p999 %.1f µs\n", len(lat), size,
+			quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 0.999))
+		return nil
+	case "frames-worker":
+		// A request worker: it connects to the router and echoes frames.
+		c, err := net.Dial("tcp", args[0])
+		if err != nil {
+			return err
+		}
+		echoFrames(c)
 		return nil
 	case "sendfile":
 		f, err := os.Open(args[0])

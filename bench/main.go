@@ -9,6 +9,7 @@
 //	bench/setup.sh                     # install the peers (Debian packages)
 //	go run ./bench                     # every scenario
 //	go run ./bench -quick fanout echo  # some scenarios, short
+//	go run ./bench -latency            # ping-pong round trips (bench/latency.go)
 //
 // Load generators are this program's own clients (and iperf3), on
 // 127.0.0.1 only, each bounded in time.
@@ -64,6 +65,8 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions per contender")
 	engine := flag.String("engine", "auto", "pxroute's engine")
 	profiles := flag.String("profiles", "", "directory for a CPU profile of pxroute per run")
+	latency := flag.Bool("latency", false, "measure ping-pong round trips (p50/p99/p999) instead of the scenarios; arguments: bridge, frames")
+	bin := flag.String("pxroute", "", "a pxroute binary to measure instead of building ./cmd/pxroute (to compare two builds in one sitting)")
 	out := flag.String("out", ".", "where BENCHMARKS.md and bench/charts/ go; empty: print only")
 	flag.Parse()
 	if *role != "" {
@@ -88,13 +91,31 @@ func main() {
 		}
 	}
 	cfg := config{bin: filepath.Join(dir, "pxroute"), engine: *engine, quick: *quick, dir: dir, profileDir: *profiles}
-	build := exec.Command("go", "build", "-o", cfg.bin, "./cmd/pxroute")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fail(fmt.Errorf("building pxroute: %w", err))
+	if *bin != "" {
+		cfg.bin = *bin
+	} else {
+		build := exec.Command("go", "build", "-o", cfg.bin, "./cmd/pxroute")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			fail(fmt.Errorf("building pxroute: %w", err))
+		}
 	}
 	if *quick {
 		*reps = 1
+	}
+	if *latency {
+		n := 5 // the issue's count, unless -reps says otherwise
+		flag.Visit(func(f *flag.Flag) {
+			if f.Name == "reps" || f.Name == "quick" {
+				n = *reps
+			}
+		})
+		section, err := runLatency(cfg, n, want)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Print(section)
+		return
 	}
 	var report strings.Builder
 	fmt.Fprintf(&report, "Machine: %d cores, %s. Date: %s. pxroute engine: %s. Command: `go run ./bench%s`; %d repetitions, interleaved; medians, with the smallest and largest repetition in brackets (whiskers in the charts). \"CPU s per run\" is the user+system time of the contender's own processes (the relay or server under test, not the load generator nor a server all contenders share), median; — where the contender has none.\n\n",

@@ -21,10 +21,16 @@ func (p *uringPort) startSplice(kind Kind, fd, pipe, n int, token uint64) error 
 	return err
 }
 
+// spliceSmall is the size under which a short splice from a socket is
+// taken to have drained it (pollFirst). Bulk transfers move more per
+// splice, and try again at once: their sockets seldom run dry.
+const spliceSmall = 16 << 10
+
 // splice moves op i's bytes. A regular file goes to IORING_OP_SPLICE (it
 // may block, in the kernel's workers). A socket or pipe is spliced inline,
 // non-blocking; on EAGAIN the op waits on a one-shot POLL_ADD and splices
-// again when it fires, so no kernel worker ever blocks on a quiet peer.
+// again when it fires, so no kernel worker ever blocks on a quiet peer. A
+// splice-in from a socket marked pollFirst waits on the poll before trying.
 func (p *uringPort) splice(i uint32) {
 	op := p.ops[i]
 	in, out := int(op.fd), int(op.pipe)
@@ -40,10 +46,19 @@ func (p *uringPort) splice(i uint32) {
 		p.push()
 		return
 	}
-	n, err := spliceNow(in, out, int(op.n))
-	if err != unix.EAGAIN {
-		p.finishSplice(i, Completion{Token: op.token, Kind: op.kind, N: n, Err: errno(err)})
-		return
+	st := &p.fds[op.fd]
+	if op.kind != KindSpliceIn || !st.pollFirst {
+		n, err := spliceNow(in, out, int(op.n))
+		if err != unix.EAGAIN {
+			if op.kind == KindSpliceIn {
+				st.pollFirst = err == nil && n > 0 && n < spliceSmall && n < int(op.n)
+			}
+			p.finishSplice(i, Completion{Token: op.token, Kind: op.kind, N: n, Err: errno(err)})
+			return
+		}
+	}
+	if op.kind == KindSpliceIn {
+		st.pollFirst = false // once: when the poll fires, splice at once
 	}
 	op.polling = true
 	s := p.sqe()

@@ -51,6 +51,11 @@ type uringFD struct {
 	// direct: the owner wants the socket's bytes left in it (ReadDirect),
 	// so no multishot is armed again; msStop: one was asked to stop.
 	direct, msStop bool
+	// pollFirst: the last splice from this socket moved a small part of
+	// what it asked for, so the socket was most likely drained then: the
+	// next splice waits for POLLIN first rather than spend a syscall on
+	// EAGAIN (a message-sized exchange's reads are all of this kind).
+	pollFirst bool
 }
 
 // early is the descriptor's backlog of receive results nobody asked for yet.
