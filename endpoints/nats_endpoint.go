@@ -185,8 +185,16 @@ func (e *natsEndpoint) parseSubjects(p Params) bool {
 }
 
 // natsCommonParams are a nats endpoint's keys as the settings common to
-// stream kinds read them: without ping_interval, which is NATS's here.
+// stream kinds read them: without ping_interval and subscribe, which are
+// NATS's here (WebSocket's and ZeroMQ's elsewhere).
 type natsCommonParams struct{ Params }
+
+func (p natsCommonParams) Strings(key string) ([]string, bool) {
+	if key == "subscribe" {
+		return nil, false
+	}
+	return p.Params.Strings(key)
+}
 
 func (p natsCommonParams) Duration(key string) (time.Duration, bool) {
 	if key == "ping_interval" {
@@ -278,8 +286,11 @@ func (e *natsEndpoint) parseAuth(p Params) bool {
 
 func (e *natsEndpoint) Kind() string        { return "nats" }
 func (e *natsEndpoint) Role() contract.Role { return contract.RoleConnect }
-func (e *natsEndpoint) Readable() bool      { return len(e.cfg.subscribe) > 0 }
-func (e *natsEndpoint) Writable() bool      { return e.cfg.subject != "" || e.cfg.subjectPart }
+
+// Readable: always, even with subscribe: [] (send-only, no SUB): the
+// server's INFO, PINGs and -ERRs must be read.
+func (e *natsEndpoint) Readable() bool { return true }
+func (e *natsEndpoint) Writable() bool { return e.cfg.subject != "" || e.cfg.subjectPart }
 func (e *natsEndpoint) String() string {
 	var b strings.Builder
 	b.WriteString("nats ")

@@ -80,3 +80,159 @@ func TestNATSRelay(t *testing.T) {
 		})
 	}
 }
+
+// natsSubject is a subject of the test's own for variant v.
+func natsSubject(prefix string, v variant) string {
+	return prefix + "." + strings.NewReplacer("/", "_", "=", "_").Replace(v.String())
+}
+
+// TestNATSEchoDropped: a message carrying our own origin id (come back
+// through another subject or a bridge) is dropped and counted, never
+// delivered; one from another origin is delivered.
+func TestNATSEchoDropped(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("echo", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, ""))
+			natsUp(t, r, "room")
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			a := dial(t, r.Addr("local"))
+			ra := bufio.NewReader(a)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			if _, err := a.Write([]byte("mine\n")); err != nil {
+				t.Fatal(err)
+			}
+			origin := raw.Next().Header["Pxroute-Origin"]
+			raw.HPub(subject, map[string]string{"Pxroute-Origin": origin, "Pxroute-Seq": "7"}, []byte("came back"))
+			raw.HPub(subject, map[string]string{"Pxroute-Origin": "someone-else", "Pxroute-Seq": "1"}, []byte("from elsewhere"))
+			raw.Flush()
+			if got := readLines(t, ra, 1)[0]; got != "from elsewhere" {
+				t.Fatalf("local got %q, want only the other origin's message", got)
+			}
+			waitFor(t, "echo counted", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.Session["echo"] == 1 && e.MsgsIn == 1
+			})
+		})
+	}
+}
+
+// TestNATSMultipartAcrossRouters: two routers in one process are two
+// daemons: a message of several parts crosses NATS intact, parts and
+// empty parts included, and its sender's router never gets it back.
+func TestNATSMultipartAcrossRouters(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("mp", v)
+			yaml := fmt.Sprintf(`
+endpoints:
+  p: {kind: tcp-parts, listen: "127.0.0.1:0"}
+  room: {kind: nats, servers: [%q], subject: %s}
+routes:
+  - {pattern: relay, members: [p, room]}
+`, srv.URL(), subject)
+			ra, rb := start(t, v, yaml), start(t, v, yaml)
+			natsUp(t, ra, "room")
+			natsUp(t, rb, "room")
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			ca, cb := dial(t, ra.Addr("p")), dial(t, rb.Addr("p"))
+			waitFor(t, "members joined", func() bool {
+				return ra.Stats().Endpoint("p").Active == 1 && rb.Stats().Endpoint("p").Active == 1
+			})
+			msgs := [][]string{{"topic", "body", ""}, {"one"}, {"a", "b\r\nc"}}
+			for _, m := range msgs {
+				if _, err := ca.Write(encodeParts(m...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, want := range msgs {
+				got := readParts(t, cb)
+				if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != len(want) {
+					t.Fatalf("b got %q, want %q", got, want)
+				}
+				m := raw.Next()
+				if len(want) > 1 && m.Header["Pxroute-Parts"] == "" {
+					t.Fatalf("on NATS, %q without Pxroute-Parts: %+v", want, m)
+				}
+				if string(m.Payload) != strings.Join(want, "") {
+					t.Fatalf("on NATS: %q, want the parts back to back", m.Payload)
+				}
+			}
+			waitFor(t, "figures", func() bool {
+				return ra.Stats().Endpoint("room").MsgsOut == 3 && rb.Stats().Endpoint("room").MsgsIn == 3
+			})
+			if n := ra.Stats().Endpoint("room").MsgsIn; n != 0 {
+				t.Fatalf("the sender's router read %d messages back", n)
+			}
+			ca.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			if n, err := ca.Read(make([]byte, 1)); n > 0 || err == nil {
+				t.Fatalf("the sender got something back")
+			}
+		})
+	}
+}
+
+// TestNATSSubjectPart: with subject_part, the NATS subject is the first
+// part: fan-out topic filters match subjects, and a local message's
+// first part is the subject it is published on.
+func TestNATSSubjectPart(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			pfx := natsSubject("feed", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  feed: {kind: nats, servers: [%q], subscribe: ["%s.>"], subject_part: true}
+  eu: {kind: tcp-parts, listen: "127.0.0.1:0"}
+  us: {kind: tcp-parts, listen: "127.0.0.1:0"}
+  out: {kind: nats, servers: [%q], subject: %s.default, subscribe: [], subject_part: true}
+  in: {kind: tcp-parts, listen: "127.0.0.1:0"}
+routes:
+  - {pattern: fanout, from: feed, to: [eu, us], topics: {eu: ["%s.eu."], us: ["%s.us."]}}
+  - {pattern: fanout, from: in, to: out}
+`, srv.URL(), pfx, srv.URL(), pfx, pfx, pfx))
+			natsUp(t, r, "feed")
+			natsUp(t, r, "out")
+			eu, us := dial(t, r.Addr("eu")), dial(t, r.Addr("us"))
+			waitFor(t, "subscribers joined", func() bool {
+				s := r.Stats()
+				return s.Endpoint("eu").Active == 1 && s.Endpoint("us").Active == 1
+			})
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Pub(pfx+".eu.paris", []byte("rain"))
+			raw.Pub(pfx+".us.nyc", []byte("sun"))
+			raw.Flush()
+			if got := readParts(t, eu); fmt.Sprint(got) != fmt.Sprint([]string{pfx + ".eu.paris", "rain"}) {
+				t.Fatalf("eu got %q", got)
+			}
+			if got := readParts(t, us); fmt.Sprint(got) != fmt.Sprint([]string{pfx + ".us.nyc", "sun"}) {
+				t.Fatalf("us got %q", got)
+			}
+			// Outbound: the first part is the subject; a bad one is dropped
+			// and counted; a single part goes to subject:.
+			raw.Sub(pfx+".x.>", "")
+			raw.Sub(pfx+".default", "")
+			in := dial(t, r.Addr("in"))
+			waitFor(t, "sender joined", func() bool { return r.Stats().Endpoint("in").Active == 1 })
+			for _, m := range [][]string{{pfx + ".x.one", "1"}, {"bad subject", "2"}, {"single"}} {
+				if _, err := in.Write(encodeParts(m...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if m := raw.Next(); m.Subject != pfx+".x.one" || string(m.Payload) != "1" {
+				t.Fatalf("on NATS: %+v", m)
+			}
+			if m := raw.Next(); m.Subject != pfx+".default" || string(m.Payload) != "single" {
+				t.Fatalf("on NATS: %+v", m)
+			}
+			waitFor(t, "bad subject counted", func() bool {
+				e := r.Stats().Endpoint("out")
+				return e.Session["bad_subject"] == 1 && e.Drops["max_frame"] == 1 && e.MsgsOut == 2
+			})
+		})
+	}
+}
