@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -233,6 +234,240 @@ routes:
 				e := r.Stats().Endpoint("out")
 				return e.Session["bad_subject"] == 1 && e.Drops["max_frame"] == 1 && e.MsgsOut == 2
 			})
+		})
+	}
+}
+
+// TestNATSQueueGroup: two routers in one queue group share the messages
+// published on its subject: each message reaches exactly one of them.
+func TestNATSQueueGroup(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("jobs", v)
+			yaml := fmt.Sprintf(`
+endpoints:
+  jobs: {kind: nats, servers: [%q], subscribe: [%s], queue: workers}
+  worker: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: jobs, to: worker}
+`, srv.URL(), subject)
+			routers := []*router.Router{start(t, v, yaml), start(t, v, yaml)}
+			var readers []*bufio.Reader
+			for _, r := range routers {
+				natsUp(t, r, "jobs")
+				c := dial(t, r.Addr("worker"))
+				readers = append(readers, bufio.NewReader(c))
+				waitFor(t, "worker joined", func() bool { return r.Stats().Endpoint("worker").Active == 1 })
+			}
+			raw := dialNATSClient(t, srv.Addr, nil)
+			const n = 200
+			for i := range n {
+				raw.Pub(subject, []byte(fmt.Sprintf("job %d", i)))
+			}
+			raw.Flush()
+			var got [2]uint64
+			waitFor(t, "every job taken once", func() bool {
+				for i, r := range routers {
+					got[i] = r.Stats().Endpoint("jobs").MsgsIn
+				}
+				return got[0]+got[1] == n
+			})
+			if got[0] == 0 || got[1] == 0 {
+				t.Fatalf("jobs per router %v: the group did not spread them", got)
+			}
+			seen := map[string]bool{}
+			for i, rd := range readers {
+				for _, l := range readLines(t, rd, int(got[i])) {
+					if seen[l] {
+						t.Fatalf("%q taken twice", l)
+					}
+					seen[l] = true
+				}
+			}
+		})
+	}
+}
+
+// TestNATSReceiveOnlyAndSendOnly: without subject: an endpoint only
+// receives (a destination of none); with subscribe: [] it only sends
+// (no SUB: nothing comes in).
+func TestNATSReceiveOnlyAndSendOnly(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("ro", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  in: {kind: nats, servers: [%q], subscribe: [%s.in]}
+  out: {kind: nats, servers: [%q], subject: %s.out, subscribe: []}
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: in, to: local}
+  - {pattern: fanout, from: local, to: out}
+`, srv.URL(), subject, srv.URL(), subject))
+			natsUp(t, r, "in")
+			natsUp(t, r, "out")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject+".>", "")
+			raw.Pub(subject+".in", []byte("inbound"))
+			raw.Pub(subject+".out", []byte("not for out"))
+			raw.Flush()
+			if got := readLines(t, rd, 1)[0]; got != "inbound" {
+				t.Fatalf("local got %q", got)
+			}
+			if _, err := c.Write([]byte("outbound\n")); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]string{}
+			for range 3 {
+				m := raw.Next()
+				seen[string(m.Payload)] = m.Subject
+			}
+			if seen["outbound"] != subject+".out" {
+				t.Fatalf("on NATS: %v", seen)
+			}
+			waitFor(t, "figures", func() bool {
+				s := r.Stats()
+				return s.Endpoint("in").MsgsIn == 1 && s.Endpoint("out").MsgsIn == 0 && s.Endpoint("out").MsgsOut == 1
+			})
+			if _, err := router.LoadBytes("bad.yaml", []byte(fmt.Sprintf(`
+endpoints:
+  in: {kind: nats, servers: [%q], subscribe: [x]}
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: local, to: in}
+`, srv.URL())), router.Options{}); err == nil {
+				t.Fatal("a receive-only nats endpoint was accepted as a destination")
+			}
+		})
+	}
+}
+
+// TestNATSMaxPayload: a message over the server's max_payload (headers
+// count) is dropped before it is sent, counted; the connection stays.
+func TestNATSMaxPayload(t *testing.T) {
+	srv := startNATS(t, natsConfig{Extra: "max_payload: 1024"})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("big", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, ""))
+			natsUp(t, r, "room")
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			c := dial(t, r.Addr("local"))
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			big := strings.Repeat("x", 1024)
+			if _, err := c.Write([]byte(big + "\nsmall\n")); err != nil {
+				t.Fatal(err)
+			}
+			if m := raw.Next(); string(m.Payload) != "small" {
+				t.Fatalf("on NATS: %q", m.Payload)
+			}
+			waitFor(t, "drop counted", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.Drops["max_frame"] == 1 && e.Session["max_payload"] == 1 && e.MsgsOut == 1
+			})
+			if e := r.Stats().Endpoint("room"); e.Errors != 0 || e.Opened != 1 {
+				t.Fatalf("the connection did not stay: %+v", e)
+			}
+		})
+	}
+}
+
+// TestNATSServerRestart: the server dies and comes back on its port: the
+// endpoint reconnects, resubscribes, and traffic resumes; what local
+// members sent meanwhile was queued and goes out once it is back.
+func TestNATSServerRestart(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("restart", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, ""))
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			srv.Kill()
+			waitFor(t, "the loss seen", func() bool { return r.Stats().Endpoint("room").Active == 0 })
+			if _, err := c.Write([]byte("while down\n")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the line queued", func() bool { return r.Stats().Endpoint("room").QueuedMsgs == 1 })
+			srv.Start()
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			waitFor(t, "reconnected", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.Session["connects"] == 2 && e.Active == 1
+			})
+			// The queued line may have gone out before raw subscribed:
+			// the figures say it was written.
+			waitFor(t, "the queued line written", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.MsgsOut == 1 && e.QueuedMsgs == 0
+			})
+			raw.Pub(subject, []byte("after"))
+			raw.Flush()
+			if got := readLines(t, rd, 1)[0]; got != "after" {
+				t.Fatalf("local got %q", got)
+			}
+			if _, err := c.Write([]byte("again\n")); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				if m := raw.Next(); string(m.Payload) == "again" {
+					break
+				}
+			}
+		})
+	}
+}
+
+// TestNATSAuth: user/password and token are accepted; a wrong one is
+// refused with the server's words, counted, and retried.
+func TestNATSAuth(t *testing.T) {
+	dir := t.TempDir()
+	secret := func(name, text string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(text+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good, bad := secret("good", "s3cret"), secret("bad", "wrong")
+	cases := []struct {
+		name, conf, auth string
+		ok               bool
+	}{
+		{"user-password-accepted", "authorization { user: px, password: s3cret }", fmt.Sprintf("{user: px, password_file: %s}", good), true},
+		{"user-password-refused", "authorization { user: px, password: s3cret }", fmt.Sprintf("{user: px, password_file: %s}", bad), false},
+		{"token-accepted", "authorization { token: s3cret }", fmt.Sprintf("{token_file: %s}", good), true},
+		{"token-refused", "authorization { token: s3cret }", fmt.Sprintf("{token_file: %s}", bad), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startNATS(t, natsConfig{Extra: tc.conf})
+			for _, v := range variants() {
+				t.Run(v.String(), func(t *testing.T) {
+					logs := &lockedBuffer{}
+					r := startLogging(t, v, natsRelayYAML(srv.URL(), natsSubject("auth", v), ", auth: "+tc.auth), logs)
+					if tc.ok {
+						natsUp(t, r, "room")
+						return
+					}
+					waitFor(t, "refusals counted and retried", func() bool {
+						e := r.Stats().Endpoint("room")
+						return e.Session["err_auth"] >= 2 && e.Errors >= 2 && e.Session["connects"] == 0
+					})
+					if l := logs.String(); !strings.Contains(l, "Authorization Violation") || strings.Contains(l, "wrong") {
+						t.Fatalf("log does not quote the server, or shows the secret:\n%s", l)
+					}
+				})
+			}
 		})
 	}
 }
