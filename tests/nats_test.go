@@ -471,3 +471,41 @@ func TestNATSAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestNATSSequenceGaps: what we publish is numbered 1, 2, 3... per
+// subject; a receiver counts a jump in a publisher's numbers as lost
+// messages (Lost nats_gap), takes a lower number as the publisher's
+// restart, and tracks nothing without our headers.
+func TestNATSSequenceGaps(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("seq", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, ""))
+			natsUp(t, r, "room")
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			if _, err := c.Write([]byte("a\nb\nc\n")); err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= 3; i++ {
+				if m := raw.Next(); m.Header["Pxroute-Seq"] != fmt.Sprintf("%020d", i) {
+					t.Fatalf("message %d: %+v", i, m)
+				}
+			}
+			for _, seq := range []int{1, 4, 2, 3, 10} { // 4: 2 lost; 2: a restart; 10: 6 lost
+				raw.HPub(subject, map[string]string{"Pxroute-Origin": "peer", "Pxroute-Seq": fmt.Sprint(seq)}, []byte(fmt.Sprint(seq)))
+			}
+			raw.Pub(subject, []byte("foreign"))
+			raw.Flush()
+			readLines(t, rd, 6)
+			waitFor(t, "gaps counted", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.MsgsIn == 6 && e.Lost["nats_gap"] == 8
+			})
+		})
+	}
+}
