@@ -94,11 +94,18 @@ func newNATS(p Params) Endpoint {
 	ok = e.parseSubjects(p) && ok
 	ok = e.parseAuth(p) && ok
 	tl := parseTLS(p, contract.RoleConnect, e.firstHost(), true, nil)
+	if e.cfg.tls && tl == nil {
+		p.Errorf("servers", "servers: a tls:// server needs tls: (ca:, server_name:...) on the endpoint")
+		ok = false
+	}
 	e.cfg.tls = tl != nil
 	if !ok {
 		return nil
 	}
 	e.secureWith(tl, &e.opts)
+	if tl != nil {
+		e.opts.Secure = e // INFO comes in plaintext before the TLS handshake (nats_tls.go)
+	}
 	e.cfg.name = "pxroute"
 	e.fr = newNATSFraming(e.cfg, e.servers)
 	e.fr.maxFrame = e.opts.MaxFrame

@@ -509,3 +509,50 @@ func TestNATSSequenceGaps(t *testing.T) {
 		})
 	}
 }
+
+// TestNATSTLS: a server that requires TLS greets in plaintext (INFO),
+// then takes the TLS handshake: with tls: the endpoint relays both ways;
+// without, it fails with a clear error and retries.
+func TestNATSTLS(t *testing.T) {
+	pki := newTestPKI(t, keyECDSA)
+	cert, key := pki.server(t, "127.0.0.1", "localhost")
+	srv := startNATS(t, natsConfig{Extra: fmt.Sprintf("tls { cert_file: %q, key_file: %q }", cert, key)})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("tls", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, fmt.Sprintf(", tls: {ca: %q}", pki.caPath)))
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			// A second router is the other end: the raw test client has no TLS.
+			r2 := start(t, v, natsRelayYAML(srv.URL(), subject, fmt.Sprintf(", tls: {ca: %q}", pki.caPath)))
+			natsUp(t, r2, "room")
+			c2 := dial(t, r2.Addr("local"))
+			rd2 := bufio.NewReader(c2)
+			waitFor(t, "member joined", func() bool { return r2.Stats().Endpoint("local").Active == 1 })
+			if _, err := c.Write([]byte("over tls\n")); err != nil {
+				t.Fatal(err)
+			}
+			if got := readLines(t, rd2, 1)[0]; got != "over tls" {
+				t.Fatalf("got %q", got)
+			}
+			if _, err := c2.Write([]byte("and back\n")); err != nil {
+				t.Fatal(err)
+			}
+			if got := readLines(t, rd, 1)[0]; got != "and back" {
+				t.Fatalf("got %q", got)
+			}
+			if e := r.Stats().Endpoint("room"); e.Secured == 0 {
+				t.Fatalf("not secured: %+v", e)
+			}
+
+			logs := &lockedBuffer{}
+			plain := startLogging(t, v, natsRelayYAML(srv.URL(), subject, ""), logs)
+			waitFor(t, "refusals counted", func() bool { return plain.Stats().Endpoint("room").Errors >= 2 })
+			if !strings.Contains(logs.String(), "requires TLS") {
+				t.Fatalf("no clear error:\n%s", logs.String())
+			}
+		})
+	}
+}
