@@ -556,3 +556,113 @@ func TestNATSTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestNATSBridgeReencodes: a message from one nats endpoint to another
+// (and from a nats endpoint back to itself, echo) is encoded anew as an
+// HPUB: the MSG bytes read are never written as they came.
+func TestNATSBridgeReencodes(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			pfx := natsSubject("bridge", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  a: {kind: nats, servers: [%[1]q], subscribe: [%[2]s.a]}
+  b: {kind: nats, servers: [%[1]q], subject: %[2]s.b, subscribe: []}
+  e: {kind: nats, servers: [%[1]q], subject: %[2]s.echoed, subscribe: [%[2]s.e]}
+routes:
+  - {pattern: fanout, from: a, to: b}
+  - {pattern: echo, members: e}
+`, srv.URL(), pfx))
+			for _, n := range []string{"a", "b", "e"} {
+				natsUp(t, r, n)
+			}
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(pfx+".b", "")
+			raw.Sub(pfx+".echoed", "")
+			raw.Pub(pfx+".a", []byte("crossing"))
+			raw.Pub(pfx+".e", []byte("echoed"))
+			raw.Flush()
+			got := map[string]string{}
+			for range 2 {
+				m := raw.Next()
+				if m.Header["Pxroute-Origin"] == "" {
+					t.Fatalf("not re-encoded: %+v", m)
+				}
+				got[m.Subject] = string(m.Payload)
+			}
+			if got[pfx+".b"] != "crossing" || got[pfx+".echoed"] != "echoed" {
+				t.Fatalf("on NATS: %v", got)
+			}
+			for _, n := range []string{"a", "b", "e"} {
+				if e := r.Stats().Endpoint(n); e.Errors != 0 || e.Opened != 1 {
+					t.Fatalf("%s: %d errors, %d opened: the server refused something", n, e.Errors, e.Opened)
+				}
+			}
+		})
+	}
+}
+
+// TestNATSFailoverToLearntServer: configured with one node of a cluster,
+// the endpoint learns the others from INFO (connect_urls); when its node
+// dies it connects to another, resubscribes, and traffic resumes.
+func TestNATSFailoverToLearntServer(t *testing.T) {
+	nodes := startNATSCluster(t, 2, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			if nodes[0].cmdRunning() == false {
+				nodes[0].Start()
+				nodes[0].waitRoutes(1)
+			}
+			subject := natsSubject("failover", v)
+			r := start(t, v, natsRelayYAML(nodes[0].URL(), subject, ""))
+			natsUp(t, r, "room")
+			if got := r.Stats().Endpoint("room").ConnectedTo; got != nodes[0].Addr {
+				t.Fatalf("connected to %q, want %q", got, nodes[0].Addr)
+			}
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			nodes[0].Kill()
+			waitFor(t, "moved to the other node", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.ConnectedTo == nodes[1].Addr && e.Active == 1
+			})
+			raw := dialNATSClient(t, nodes[1].Addr, nil)
+			raw.Pub(subject, []byte("after failover"))
+			raw.Flush()
+			if got := readLines(t, rd, 1)[0]; got != "after failover" {
+				t.Fatalf("got %q", got)
+			}
+		})
+	}
+}
+
+// TestNATSPermissionViolation: a publish the server's permissions refuse
+// is counted and logged once; the connection goes on.
+func TestNATSPermissionViolation(t *testing.T) {
+	srv := startNATS(t, natsConfig{Extra: `authorization { users = [ {user: px, password: s3cret, permissions: {publish: "ok.>", subscribe: ">"}} ] }`})
+	pw := t.TempDir() + "/pw"
+	if err := os.WriteFile(pw, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			logs := &lockedBuffer{}
+			r := startLogging(t, v, natsRelayYAML(srv.URL(), "forbidden.x", fmt.Sprintf(", auth: {user: px, password_file: %s}", pw)), logs)
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			if _, err := c.Write([]byte("one\ntwo\n")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "violations counted", func() bool { return r.Stats().Endpoint("room").Session["err_permissions"] == 2 })
+			if e := r.Stats().Endpoint("room"); e.Errors != 0 || e.Active != 1 {
+				t.Fatalf("the connection did not go on: %+v", e)
+			}
+			if n := strings.Count(logs.String(), "Permissions Violation"); n != 1 {
+				t.Fatalf("logged %d times:\n%s", n, logs.String())
+			}
+		})
+	}
+}
