@@ -157,6 +157,10 @@ const natsHeaderReserve = len(natsHeadPrefix) + natsSeqWidth + len("\r\n"+natsHd
 // over its max_payload (headers count), or, with subject_part, a first
 // part that is no subject to publish to.
 func (f *natsFraming) Refuses(size int, first []byte, parts int) bool {
+	if parts > natsMaxParts {
+		f.counts.add(natsBadParts) // a receiver would drop it
+		return true
+	}
 	if f.cfg.subjectPart && parts >= 2 {
 		if !validNATSSubject(first, false) {
 			f.counts.add(natsBadSubject)

@@ -392,7 +392,10 @@ func TestNATSServerRestart(t *testing.T) {
 			rd := bufio.NewReader(c)
 			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
 			srv.Kill()
-			waitFor(t, "the loss seen", func() bool { return r.Stats().Endpoint("room").Active == 0 })
+			waitFor(t, "the loss seen", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.Active == 0 && e.ConnectedTo == ""
+			})
 			if _, err := c.Write([]byte("while down\n")); err != nil {
 				t.Fatal(err)
 			}
