@@ -669,3 +669,26 @@ func TestNATSPermissionViolation(t *testing.T) {
 		})
 	}
 }
+
+// TestNATSMetrics: /metrics names the server a nats endpoint is
+// connected to, and carries its session events.
+func TestNATSMetrics(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			path := writeFile(t, "n.yaml", natsRelayYAML(srv.URL(), natsSubject("metrics", v), ""))
+			r := startAdminFile(t, v, path, router.Options{})
+			natsUp(t, r, "room")
+			_, metrics := adminRequest(t, r.AdminAddr(), "GET", "/metrics", "", nil)
+			for _, want := range []string{
+				fmt.Sprintf(`pxroute_endpoint_connected_server{endpoint="room",server=%q} 1`, srv.Addr),
+				`pxroute_endpoint_session_events_total{endpoint="room",event="connects"} 1`,
+				`pxroute_endpoint_lost_messages_total{endpoint="room",reason="nats_gap"} 0`,
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+		})
+	}
+}
