@@ -692,3 +692,44 @@ func TestNATSMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestNATSRelayNamesAndSanitize: a relay that names its members and
+// cleans terminal controls rewrites a message from NATS like any other
+// (the rewrite is encoded in the nats framing and read back); its name
+// is its server's address.
+func TestNATSRelayNamesAndSanitize(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("named", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  room: {kind: nats, servers: [%q], subject: %s}
+routes:
+  - {pattern: relay, members: [local, room], names: address, sanitize: true}
+`, srv.URL(), subject))
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			raw.Pub(subject, []byte("hi\x1b[31m"))
+			raw.Flush()
+			got := readLines(t, rd, 1)[0]
+			if !strings.HasPrefix(got, "<"+srv.Addr+"> hi") || strings.Contains(got, "\x1b") {
+				t.Fatalf("local got %q", got)
+			}
+			if _, err := c.Write([]byte("from local\n")); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				m := raw.Next()
+				if strings.HasSuffix(string(m.Payload), "> from local") {
+					break
+				}
+			}
+		})
+	}
+}
