@@ -46,7 +46,8 @@ func TestNATSConfig(t *testing.T) {
 		{"readable-secret", map[string]any{"servers": srv, "subject": "a", "auth": map[string]any{"token_file": open}}, "token_file"},
 		{"empty-secret", map[string]any{"servers": srv, "subject": "a", "auth": map[string]any{"token_file": empty}}, "one line"},
 		{"missing-secret", map[string]any{"servers": srv, "subject": "a", "auth": map[string]any{"token_file": filepath.Join(dir, "none")}}, "token_file"},
-		{"nkey-not-yet", map[string]any{"servers": srv, "subject": "a", "auth": map[string]any{"nkey_seed_file": secret}}, "not supported yet"},
+		{"not-a-seed", map[string]any{"servers": srv, "subject": "a", "auth": map[string]any{"nkey_seed_file": secret}}, "nkey_seed_file"},
+		{"not-creds", map[string]any{"servers": srv, "subject": "a", "auth": map[string]any{"creds_file": secret}}, "creds_file"},
 		{"unknown-key", map[string]any{"servers": srv, "subject": "a", "colour": "red"}, `unknown key "colour"`},
 	}
 	for _, tc := range cases {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pxroute/pxroute/endpoints/natsauth"
+	"github.com/pxroute/pxroute/endpoints/natsauth/natsauthtest"
 	"github.com/pxroute/pxroute/router"
 )
 
@@ -442,10 +444,32 @@ func TestNATSAuth(t *testing.T) {
 		return p
 	}
 	good, bad := secret("good", "s3cret"), secret("bad", "wrong")
+	user, err := natsauthtest.NewKey(natsauth.KindUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := natsauthtest.NewKey(natsauth.KindUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := natsauthtest.NewChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := natsauthtest.NewChain() // its account is not the server's
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, strangerSeed := secret("seed", user.Seed), secret("stranger", stranger.Seed)
+	creds, otherCreds := secret("creds", string(chain.Creds())), secret("other-creds", string(other.Creds()))
 	cases := []struct {
 		name, conf, auth string
 		ok               bool
 	}{
+		{"nkey-accepted", fmt.Sprintf("authorization { users = [ {nkey: %s} ] }", user.Public), fmt.Sprintf("{nkey_seed_file: %s}", seed), true},
+		{"nkey-refused", fmt.Sprintf("authorization { users = [ {nkey: %s} ] }", user.Public), fmt.Sprintf("{nkey_seed_file: %s}", strangerSeed), false},
+		{"creds-accepted", chain.ServerConfig(), fmt.Sprintf("{creds_file: %s}", creds), true},
+		{"creds-refused", chain.ServerConfig(), fmt.Sprintf("{creds_file: %s}", otherCreds), false},
 		{"user-password-accepted", "authorization { user: px, password: s3cret }", fmt.Sprintf("{user: px, password_file: %s}", good), true},
 		{"user-password-refused", "authorization { user: px, password: s3cret }", fmt.Sprintf("{user: px, password_file: %s}", bad), false},
 		{"token-accepted", "authorization { token: s3cret }", fmt.Sprintf("{token_file: %s}", good), true},
@@ -466,8 +490,14 @@ func TestNATSAuth(t *testing.T) {
 						e := r.Stats().Endpoint("room")
 						return e.Session["err_auth"] >= 2 && e.Errors >= 2 && e.Session["connects"] == 0
 					})
-					if l := logs.String(); !strings.Contains(l, "Authorization Violation") || strings.Contains(l, "wrong") {
-						t.Fatalf("log does not quote the server, or shows the secret:\n%s", l)
+					l := logs.String()
+					if !strings.Contains(l, "Authorization Violation") {
+						t.Fatalf("log does not quote the server:\n%s", l)
+					}
+					for _, s := range []string{"wrong", "s3cret", user.Seed, stranger.Seed, chain.User.Seed, other.User.Seed} {
+						if strings.Contains(l, s) {
+							t.Fatalf("log shows a secret:\n%s", l)
+						}
 					}
 				})
 			}
