@@ -252,6 +252,15 @@ func (s *natsSeqs) take(subject []byte) uint64 {
 	return n
 }
 
+// rewind makes first subject's next number again.
+func (s *natsSeqs) rewind(subject string, first uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.next[subject]; ok && n > first {
+		s.next[subject] = first
+	}
+}
+
 // natsGaps tracks, per (origin, subject), the next sequence number
 // expected, and counts the messages a jump skips. Bounded as natsSeqs:
 // an evicted pair restarts its tracking (its next gap goes unseen).

@@ -206,6 +206,14 @@ func TestNATSSealNumbers(t *testing.T) {
 	if got := strings.Join(seqs, " "); got != "a=1 b=1 a=2" {
 		t.Fatalf("seqs %s", got)
 	}
+	// The batch dropped unwritten gives its numbers back.
+	s.UndoSeal()
+	again, _ := s.Seal(plain[:len(plain)/3], nil)
+	var fr natsFrame
+	parseNATSOp(again, len(again), &fr)
+	if h, _ := parseNATSHeaders(again[fr.hdr[0]:fr.hdr[1]]); h.seq != 1 {
+		t.Fatalf("after UndoSeal, a took %d, want 1", h.seq)
+	}
 	if _, err := s.Seal([]byte("PING\r\n"), nil); err == nil {
 		t.Fatal("Seal took something that is no HPUB")
 	}
