@@ -215,7 +215,7 @@ func (s *natsSession) hmsg(msg contract.Message, fr *natsFrame) bool {
 	if err != nil {
 		return false // a foreign publisher's headers: not ours to judge
 	}
-	if bytes.Equal(h.origin, []byte(*s.f.origin.Load())) {
+	if string(h.origin) == *s.f.origin.Load() {
 		s.f.counts.add(natsEcho)
 		return true
 	}
@@ -337,7 +337,17 @@ func (s *natsSession) took(subject []byte, seq uint64) {
 			return
 		}
 	}
-	s.batch = append(s.batch, natsTaken{string(subject), seq})
+	name := ""
+	for _, t := range s.batch[len(s.batch):cap(s.batch)] {
+		if t.subject == string(subject) {
+			name = t.subject // the string an earlier batch made: no allocation a batch
+			break
+		}
+	}
+	if name == "" {
+		name = string(subject)
+	}
+	s.batch = append(s.batch, natsTaken{name, seq})
 }
 
 // UndoSeal gives back the numbers of the last batch, dropped unwritten
