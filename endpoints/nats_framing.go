@@ -62,6 +62,9 @@ func (f *natsFraming) Split(b []byte, max int) (wire, start, end int, err error)
 func (f *natsFraming) SplitParts(b []byte, max int, parts []contract.Part) (int, []contract.Part, error) {
 	var fr natsFrame
 	if err := parseNATSOp(b, max, &fr); err != nil || fr.wire == 0 {
+		if err != nil {
+			f.counts.add(natsProtoErrors) // the machine closes the connection
+		}
 		return 0, parts, err
 	}
 	if !fr.op.carries() {

@@ -3,6 +3,8 @@ package tests
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -851,6 +853,60 @@ func TestNATSLossAccounted(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			t.Log(how)
+		})
+	}
+}
+
+// TestNATSStaleServer: a server that stops answering our PINGs is left
+// after max_pings_out of them, counted as stale, and the endpoint
+// reconnects; a server that then sends garbage is left too, counted.
+func TestNATSStaleServer(t *testing.T) {
+	cases := []struct {
+		name  string
+		after string // what the fake server sends once the handshake is done
+		event string
+	}{
+		{"no-pong", "", "stale"},
+		{"garbage", "BOGUS op\r\n", "protocol_errors"},
+		{"giant-msg", "MSG x.y 1 99999999\r\n", "protocol_errors"},
+		{"slow-consumer", "-ERR 'Slow Consumer'\r\n", "err_other"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := serveEach(t, listenLocal(t), func(c net.Conn) {
+				c.Write([]byte(`INFO {"server_id":"fake","headers":true,"max_payload":1048576}` + "\r\n"))
+				rd := bufio.NewReader(c)
+				for {
+					l, err := rd.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if strings.HasPrefix(l, "PING") { // the handshake's: answered once
+						c.Write([]byte("PONG\r\n" + tc.after))
+						io.Copy(io.Discard, rd)
+						return
+					}
+				}
+			})
+			for _, v := range variants() {
+				t.Run(v.String(), func(t *testing.T) {
+					r := start(t, v, fmt.Sprintf(`
+endpoints:
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  room: {kind: nats, servers: [%q], subject: s, ping_interval: 50ms, max_pings_out: 2, reconnect_initial: 10ms, reconnect_max: 50ms}
+routes:
+  - {pattern: relay, members: [local, room]}
+`, addr))
+					dial(t, r.Addr("local"))
+					waitFor(t, "the server left and rejoined", func() bool {
+						e := r.Stats().Endpoint("room")
+						return e.Session[tc.event] >= 1 && e.Session["connects"] >= 2 && e.Errors >= 1
+					})
+					if e := r.Stats().Endpoint("local"); e.Active != 1 || e.Errors != 0 {
+						t.Fatalf("the local member was affected: %+v", e)
+					}
+				})
+			}
 		})
 	}
 }
