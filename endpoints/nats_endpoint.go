@@ -71,12 +71,17 @@ func newNATSOrigin() string {
 // endpoints (Origined).
 func NewOrigin() string { return newNATSOrigin() }
 
-// Origined is implemented by kinds that mark what they publish with the
-// router's id, to drop it if it ever comes back (nats: Pxroute-Origin).
-// The router calls SetOrigin, with one id for its whole life (reloads
-// included), before it starts; two routers in one process are two ids.
+// Origined is implemented by kinds that mark what they publish with
+// where it came from, to drop it if it ever comes back (nats:
+// Pxroute-Origin). The router calls SetOrigin before it starts, with its
+// id (one for its whole life, reloads included: two routers in one
+// process are two ids) and the endpoint's name: the origin is the pair,
+// so that what one endpoint publishes and another endpoint of the same
+// router receives (a job producer and a worker of one queue group) is
+// not taken for an echo, and each publisher's sequence numbers are its
+// own.
 type Origined interface {
-	SetOrigin(id string)
+	SetOrigin(router, endpoint string)
 }
 
 func newNATS(p Params) Endpoint {
@@ -352,11 +357,19 @@ func (e *natsEndpoint) Resolve() error { return e.servers.resolve() }
 
 func (e *natsEndpoint) Release(fd int) error { return closeFD(fd) }
 
-// SetOrigin takes the router's id (Origined).
-func (e *natsEndpoint) SetOrigin(id string) {
-	if id != "" && len(id) <= natsMaxOrigin {
-		e.fr.origin.Store(&id)
+// SetOrigin takes the router's id and the endpoint's name (Origined):
+// "<router>.<name>", the name's bytes outside [A-Za-z0-9_-] as '_', at
+// most natsMaxOrigin bytes.
+func (e *natsEndpoint) SetOrigin(router, endpoint string) {
+	b := []byte(router + "." + endpoint)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+		if !ok {
+			b[i] = '_'
+		}
 	}
+	id := string(b[:min(len(b), natsMaxOrigin)])
+	e.fr.origin.Store(&id)
 }
 
 // SetLogger takes the logger its session's warnings go to (Logged).

@@ -62,8 +62,8 @@ type Router struct {
 	listeners map[string]bool // endpoints that ever listened (listeners.go)
 
 	// origin is this router's id, the same across reloads: what its
-	// nats endpoints publish carries it, so that what comes back is
-	// dropped (endpoints.Origined).
+	// nats endpoints publish carries it with the endpoint's name, so
+	// that what comes back is dropped (endpoints.Origined).
 	origin string
 }
 
@@ -268,7 +268,7 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 			l.SetLogger(r.log.With("endpoint", c.Prog.Endpoints[i])) // its lines name it as the topology does
 		}
 		if o, ok := e.(endpoints.Origined); ok {
-			o.SetOrigin(r.origin)
+			o.SetOrigin(r.origin, c.Prog.Endpoints[i])
 		}
 		if res, ok := e.(endpoints.Resolver); ok {
 			if err := res.Resolve(); err != nil {

@@ -910,3 +910,41 @@ routes:
 		})
 	}
 }
+
+// TestNATSOneDaemonProducesAndWorks: what one nats endpoint of a router
+// publishes, another nats endpoint of the same router receives (a job
+// producer and a worker of one queue group on one daemon): it is no echo.
+func TestNATSOneDaemonProducesAndWorks(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("jobs", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  jobs: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  jobs_out: {kind: nats, servers: [%[1]q], subject: %[2]s, subscribe: []}
+  jobs_in: {kind: nats, servers: [%[1]q], subscribe: [%[2]s], queue: workers}
+  workers: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: jobs, to: jobs_out}
+  - {pattern: balance, from: jobs_in, to: workers}
+`, srv.URL(), subject))
+			natsUp(t, r, "jobs_out")
+			natsUp(t, r, "jobs_in")
+			p, w := dial(t, r.Addr("jobs")), dial(t, r.Addr("workers"))
+			waitFor(t, "producer and worker joined", func() bool {
+				s := r.Stats()
+				return s.Endpoint("jobs").Active == 1 && s.Endpoint("workers").Active == 1
+			})
+			if _, err := p.Write([]byte("job 1\njob 2\n")); err != nil {
+				t.Fatal(err)
+			}
+			if got := readLines(t, bufio.NewReader(w), 2); got[0] != "job 1" || got[1] != "job 2" {
+				t.Fatalf("worker got %q", got)
+			}
+			if e := r.Stats().Endpoint("jobs_in"); e.Session["echo"] != 0 {
+				t.Fatalf("taken for echoes: %v", e.Session)
+			}
+		})
+	}
+}
