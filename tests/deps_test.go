@@ -18,7 +18,7 @@ var allowedDeps = map[string][]string{
 	"completion":          {},
 	"contract":            {},
 	"opcodes":             {"completion", "contract"},
-	"endpoints":           {"contract", "completion", "endpoints/tlsrecord", "endpoints/webchat"}, // completion: inproc's virtual descriptors
+	"endpoints":           {"contract", "completion", "endpoints/tlsrecord", "endpoints/webchat", "endpoints/natsauth"}, // completion: inproc's virtual descriptors
 	"endpoints/tlsrecord": {},
 	"endpoints/webchat":   {},
 	"topology":            {"contract", "opcodes", "endpoints"},
