@@ -1,0 +1,147 @@
+package tests
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// roomMember is one TCP lines client of a daemon, as a person in a chat room
+// or a subscriber of a feed: it reads every line it gets, in the
+// background, so that a test can count them.
+type roomMember struct {
+	name string
+	c    *net.TCPConn
+	mu   sync.Mutex
+	got  []string
+	err  error
+}
+
+// join connects a roomMember to addr and starts reading.
+func joinRoom(t *testing.T, name, addr string) *roomMember {
+	t.Helper()
+	m := &roomMember{name: name, c: dial(t, addr)}
+	m.c.SetDeadline(time.Time{}) // reads stop when the test closes the connection
+	go func() {
+		r := bufio.NewReader(m.c)
+		for {
+			l, err := r.ReadString('\n')
+			m.mu.Lock()
+			if err != nil {
+				m.err = err
+				m.mu.Unlock()
+				return
+			}
+			m.got = append(m.got, strings.TrimRight(l, "\n"))
+			m.mu.Unlock()
+		}
+	}()
+	return m
+}
+
+func (m *roomMember) say(t *testing.T, line string) {
+	t.Helper()
+	m.c.SetWriteDeadline(time.Now().Add(ioTimeout))
+	if _, err := io.WriteString(m.c, line+"\n"); err != nil {
+		t.Fatalf("roomMember %s: %v", m.name, err)
+	}
+}
+
+// lines is a copy of what the roomMember got so far.
+func (m *roomMember) lines() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.got...)
+}
+
+// count is how many lines the roomMember got that keep says count.
+func (m *roomMember) count(keep func(string) bool) int {
+	n := 0
+	for _, l := range m.lines() {
+		if keep(l) {
+			n++
+		}
+	}
+	return n
+}
+
+// has reports whether the roomMember got a line with this prefix.
+func (m *roomMember) has(prefix string) bool {
+	for _, l := range m.lines() {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// tally counts each line the roomMember got, skipping those of no interest.
+func (m *roomMember) tally(keep func(string) bool) map[string]int {
+	out := map[string]int{}
+	for _, l := range m.lines() {
+		if keep(l) {
+			out[l]++
+		}
+	}
+	return out
+}
+
+// exactlyOnce checks that a roomMember got each line of want once, no other
+// line keep counts, and none of its own (lines that start with mine).
+func exactlyOnce(t *testing.T, m *roomMember, want []string, keep func(string) bool) {
+	t.Helper()
+	got := m.tally(keep)
+	missing, twice := 0, 0
+	for _, w := range want {
+		switch got[w] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			twice++
+		}
+		delete(got, w)
+	}
+	if missing > 0 || twice > 0 || len(got) > 0 {
+		var extra []string
+		for l := range got {
+			extra = append(extra, l)
+			if len(extra) == 5 {
+				break
+			}
+		}
+		t.Errorf("roomMember %s: %d of %d lines missing, %d more than once, %d not meant for it (e.g. %q)",
+			m.name, missing, len(want), twice, len(got), extra)
+	}
+}
+
+// syncLines has every sender say "sync <name> <n>" until every roomMember has
+// heard from every sender it should (hears(roomMember, sender)): a
+// subscription made on one NATS node reaches the other nodes of its
+// cluster a moment later, and lines sent before would be lost by design.
+func syncLines(t *testing.T, senders, members []*roomMember, hears func(m, s *roomMember) bool) {
+	t.Helper()
+	n := 0
+	waitFor(t, "every roomMember to hear every other daemon", func() bool {
+		n++
+		for _, s := range senders {
+			s.say(t, fmt.Sprintf("sync %s %d", s.name, n))
+		}
+		time.Sleep(50 * time.Millisecond)
+		for _, m := range members {
+			for _, s := range senders {
+				if hears(m, s) && !m.has("sync "+s.name+" ") {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+func isSync(l string) bool { return strings.HasPrefix(l, "sync ") }
