@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -20,6 +21,7 @@ type roomMember struct {
 	mu   sync.Mutex
 	got  []string
 	err  error
+	sent atomic.Int64 // lines said
 }
 
 // join connects a roomMember to addr and starts reading.
@@ -46,20 +48,29 @@ func joinRoom(t *testing.T, name, addr string) *roomMember {
 
 func (m *roomMember) say(t *testing.T, line string) {
 	t.Helper()
-	m.c.SetWriteDeadline(time.Now().Add(ioTimeout))
-	if _, err := io.WriteString(m.c, line+"\n"); err != nil {
-		t.Fatalf("roomMember %s: %v", m.name, err)
+	if err := m.send(line); err != nil {
+		t.Fatalf("member %s: %v", m.name, err)
 	}
 }
 
-// lines is a copy of what the roomMember got so far.
+// send says line, counting it; safe off the test's goroutine.
+func (m *roomMember) send(line string) error {
+	m.c.SetWriteDeadline(time.Now().Add(ioTimeout))
+	_, err := io.WriteString(m.c, line+"\n")
+	if err == nil {
+		m.sent.Add(1)
+	}
+	return err
+}
+
+// lines is a copy of what the member got so far.
 func (m *roomMember) lines() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]string(nil), m.got...)
 }
 
-// count is how many lines the roomMember got that keep says count.
+// count is how many lines the member got that keep says count.
 func (m *roomMember) count(keep func(string) bool) int {
 	n := 0
 	for _, l := range m.lines() {
@@ -70,7 +81,7 @@ func (m *roomMember) count(keep func(string) bool) int {
 	return n
 }
 
-// has reports whether the roomMember got a line with this prefix.
+// has reports whether the member got a line with this prefix.
 func (m *roomMember) has(prefix string) bool {
 	for _, l := range m.lines() {
 		if strings.HasPrefix(l, prefix) {
@@ -80,7 +91,7 @@ func (m *roomMember) has(prefix string) bool {
 	return false
 }
 
-// tally counts each line the roomMember got, skipping those of no interest.
+// tally counts each line the member got, skipping those of no interest.
 func (m *roomMember) tally(keep func(string) bool) map[string]int {
 	out := map[string]int{}
 	for _, l := range m.lines() {
@@ -91,7 +102,7 @@ func (m *roomMember) tally(keep func(string) bool) map[string]int {
 	return out
 }
 
-// exactlyOnce checks that a roomMember got each line of want once, no other
+// exactlyOnce checks that a member got each line of want once, no other
 // line keep counts, and none of its own (lines that start with mine).
 func exactlyOnce(t *testing.T, m *roomMember, want []string, keep func(string) bool) {
 	t.Helper()
@@ -115,13 +126,13 @@ func exactlyOnce(t *testing.T, m *roomMember, want []string, keep func(string) b
 				break
 			}
 		}
-		t.Errorf("roomMember %s: %d of %d lines missing, %d more than once, %d not meant for it (e.g. %q)",
+		t.Errorf("member %s: %d of %d lines missing, %d more than once, %d not meant for it (e.g. %q)",
 			m.name, missing, len(want), twice, len(got), extra)
 	}
 }
 
-// syncLines has every sender say "sync <name> <n>" until every roomMember has
-// heard from every sender it should (hears(roomMember, sender)): a
+// syncLines has every sender say "sync <name> <n>" until every member has
+// heard from every sender it should (hears(member, sender)): a
 // subscription made on one NATS node reaches the other nodes of its
 // cluster a moment later, and lines sent before would be lost by design.
 func syncLines(t *testing.T, senders, members []*roomMember, hears func(m, s *roomMember) bool) {
