@@ -24,7 +24,7 @@ type roomMember struct {
 	sent atomic.Int64 // lines said
 }
 
-// join connects a roomMember to addr and starts reading.
+// joinRoom connects a member to addr and starts reading.
 func joinRoom(t *testing.T, name, addr string) *roomMember {
 	t.Helper()
 	m := &roomMember{name: name, c: dial(t, addr)}
@@ -138,7 +138,7 @@ func exactlyOnce(t *testing.T, m *roomMember, want []string, keep func(string) b
 func syncLines(t *testing.T, senders, members []*roomMember, hears func(m, s *roomMember) bool) {
 	t.Helper()
 	n := 0
-	waitFor(t, "every roomMember to hear every other daemon", func() bool {
+	waitFor(t, "every member to hear every other daemon", func() bool {
 		n++
 		for _, s := range senders {
 			s.say(t, fmt.Sprintf("sync %s %d", s.name, n))
