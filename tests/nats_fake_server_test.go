@@ -218,8 +218,8 @@ func TestNATSFakeServerFaults(t *testing.T) {
 	for _, v := range variants() {
 		for _, tc := range cases {
 			t.Run(v.String()+"/"+tc.name, func(t *testing.T) {
-				handshook := make(chan *fakeNATSConn, 8)
-				send := make(chan struct{})
+				handshook := make(chan *fakeNATSConn)
+				send, quit := make(chan struct{}), make(chan struct{})
 				fake := startFakeNATS(t, func(c *fakeNATSConn, n int) {
 					if n == 1 || tc.always {
 						tc.first(c)
@@ -228,11 +228,20 @@ func TestNATSFakeServerFaults(t *testing.T) {
 					if c.handshake(fakeInfo, true) != nil {
 						return
 					}
-					handshook <- c
-					<-send
+					select {
+					case handshook <- c:
+					case <-quit:
+						return
+					}
+					select {
+					case <-send:
+					case <-quit:
+						return
+					}
 					c.send(fmt.Sprintf("MSG %s %s 7\r\nresumed\r\n", subject, c.sid(subject)))
 					c.serve()
 				})
+				t.Cleanup(func() { close(quit) }) // before the fake server's own
 				auth := strings.ReplaceAll(tc.auth, "%PW%", filepath.ToSlash(writeFile(t, "pw", "s3cret-pw\n")))
 				logs := &lockedBuffer{}
 				r := startLogging(t, v, fmt.Sprintf(`
