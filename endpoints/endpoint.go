@@ -253,6 +253,7 @@ func init() {
 	Register("device", newDevice)
 	Register("pty", newPTY)
 	Register("inproc", newInproc)
+	Register("nats", newNATS)
 	Register("stdin", func(p Params) Endpoint { return newStdio(p, 0) })
 	Register("stdout", func(p Params) Endpoint { return newStdio(p, 1) })
 }

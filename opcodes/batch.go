@@ -139,7 +139,7 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 // one delivery per message would have queued it, and reports whether it
 // did.
 func (m *Machine) queueRun(d *conn, e *Edge, fig *edgeCounters, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) bool {
-	if d.closed() || d.failed || d.shut != shutNone || (d.terms.frID != frID && !d.terms.raw) || (d.terms.maxOut > 0 && maxPayload > d.terms.maxOut) {
+	if d.closed() || d.failed || d.shut != shutNone || (d.terms.frID != frID && !d.terms.raw) || d.terms.gate != nil || (d.terms.maxOut > 0 && maxPayload > d.terms.maxOut) {
 		return false
 	}
 	q := d.queued()

@@ -32,6 +32,14 @@ func (g message) size() int {
 	return n
 }
 
+// count is its number of parts.
+func (g message) count() int {
+	if g.parts == nil {
+		return 1
+	}
+	return len(g.parts)
+}
+
 // payload appends the parts, as slices of the wire, to dst.
 func (g message) payload(dst [][]byte) [][]byte {
 	if g.parts == nil {

@@ -346,6 +346,14 @@ func (rt *Runtime) Stats() Stats {
 		if c, ok := rt.set[i].Framing.(contract.Counted); ok {
 			s.Endpoints[i].Session = c.Counts()
 		}
+		if l, ok := rt.set[i].Framing.(contract.Lossy); ok {
+			for k, n := range l.Losses() {
+				s.Endpoints[i].Lost[k] += n
+			}
+		}
+		if a, ok := rt.set[i].Framing.(contract.Addressed); ok {
+			s.Endpoints[i].ConnectedTo = a.ConnectedTo()
+		}
 		if rt.set[i].Secure != nil {
 			s.Endpoints[i].SecureFailed = make(map[string]uint64, contract.SecureReasons)
 			for r := range contract.SecureReasons {

@@ -168,8 +168,14 @@ func (m *Machine) deliver(src, d *conn, e *Edge, fig *edgeCounters, frID uint32,
 		fig.Drops[DropMaxFrame]++
 		return false
 	}
+	if g := d.terms.gate; g != nil && g.Refuses(msg.size(), msg.first(), msg.count()) {
+		// Its framing cannot carry it now (contract.Gated).
+		m.counters[d.ep].Drops[DropMaxFrame]++
+		fig.Drops[DropMaxFrame]++
+		return false
+	}
 	pol, mk := e.limits(d)
-	same := d.terms.frID == frID || d.terms.raw // the source's bytes as they came
+	same := (d.terms.frID == frID && d.terms.gate == nil) || d.terms.raw // the source's bytes as they came
 	total := len(msg.wire)
 	var segs [][]byte
 	switch {

@@ -205,7 +205,10 @@ type EndpointStats struct {
 	Secured uint64 `json:"secured,omitempty"`
 	// Session counts its framing's protocol events (contract.Counted:
 	// WebSocket upgrades, refusals, close codes); nil for other framings.
-	Session      map[string]uint64 `json:"session,omitempty"`
+	Session map[string]uint64 `json:"session,omitempty"`
+	// ConnectedTo is the server its connection is established with, for
+	// framings that choose among servers (contract.Addressed: NATS).
+	ConnectedTo  string            `json:"connected_to,omitempty"`
 	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
 }
 

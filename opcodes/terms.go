@@ -26,6 +26,10 @@ type terms struct {
 	// subscriber is fr, when its sessions subscribe (subscriptions.go).
 	subscriber contract.Subscriber
 
+	// gate, when fr is contract.Gated, may refuse a message at delivery;
+	// its destinations never take a source's wire bytes unchanged.
+	gate contract.Gated
+
 	// secure secures each connection before its session (secure.go).
 	secure contract.Securer
 }
@@ -45,6 +49,7 @@ func (m *Machine) termsOf(ep uint32) *terms {
 				t.dgram = true
 			}
 			t.multi, _ = s.Framing.(contract.Multipart)
+			t.gate, _ = s.Framing.(contract.Gated)
 			if !t.dgram {
 				t.sess, _ = s.Framing.(contract.Sessioned)
 				t.subscriber, _ = s.Framing.(contract.Subscriber)

@@ -279,6 +279,14 @@ func WriteMetrics(w io.Writer, s Stats) {
 			sample("pxroute_endpoint_session_events_total", e.Session[ev], "endpoint", e.Name, "event", ev)
 		}
 	}
+	// The server a connect endpoint choosing among several is connected
+	// to (contract.Addressed: NATS), as a gauge labelled by server.
+	family("pxroute_endpoint_connected_server", "gauge", "1 for the server the endpoint's connection is established with (kinds that choose among servers: nats).")
+	for i := range s.Endpoints {
+		if e := &s.Endpoints[i]; e.ConnectedTo != "" {
+			sample("pxroute_endpoint_connected_server", 1, "endpoint", e.Name, "server", e.ConnectedTo)
+		}
+	}
 	// TLS certificates: seconds left before each presented one expires
 	// (negative once it has), from the running endpoint.
 	family("pxroute_endpoint_tls_certificate_expiry_seconds", "gauge", "Seconds until the TLS certificate the endpoint presents expires; negative once expired.")

@@ -60,6 +60,11 @@ type Router struct {
 	admin     *http.Server
 	adminLn   net.Listener
 	listeners map[string]bool // endpoints that ever listened (listeners.go)
+
+	// origin is this router's id, the same across reloads: what its
+	// nats endpoints publish carries it, so that what comes back is
+	// dropped (endpoints.Origined).
+	origin string
 }
 
 // unit is one runtime and the components of the topology it still serves.
@@ -123,7 +128,7 @@ func New(c *topology.Compiled, opts Options) *Router {
 	if loops <= 0 {
 		loops = runtime.NumCPU()
 	}
-	return &Router{topo: c, opts: opts, log: log, loops: loops}
+	return &Router{topo: c, opts: opts, log: log, loops: loops, origin: endpoints.NewOrigin()}
 }
 
 // Program is the compiled program the loops run.
@@ -261,6 +266,9 @@ func (r *Router) startUnit(c *topology.Compiled, comps []topology.Component) (*u
 	for i, e := range c.Endpoints {
 		if l, ok := e.(endpoints.Logged); ok {
 			l.SetLogger(r.log.With("endpoint", c.Prog.Endpoints[i])) // its lines name it as the topology does
+		}
+		if o, ok := e.(endpoints.Origined); ok {
+			o.SetOrigin(r.origin)
 		}
 		if res, ok := e.(endpoints.Resolver); ok {
 			if err := res.Resolve(); err != nil {

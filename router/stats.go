@@ -119,6 +119,10 @@ type EndpointStats struct {
 	// WebSocket upgrades, refused upgrades by reason, close codes sent
 	// and received. nil for framings without such events.
 	Session map[string]uint64 `json:"session,omitempty"`
+	// ConnectedTo is the server its connection is established with, for
+	// kinds that choose among servers (nats: "127.0.0.1:4222"); "" while
+	// it is not connected, and for every other kind.
+	ConnectedTo string `json:"connected_to,omitempty"`
 }
 
 // RouteStats are one route's figures, summed over loops: what its sends
@@ -219,7 +223,7 @@ func statsOf(s opcodes.Stats) Stats {
 			ControlIn: e.ControlIn, ControlOut: e.ControlOut, Offered: e.Offered,
 			Drops: maps.Clone(e.Drops), Lost: maps.Clone(e.Lost),
 			QueuedB: e.QueuedB, QueuedMsgs: e.QueuedMsgs, TopicsRefused: maps.Clone(e.TopicsRefused),
-			Secured: e.Secured, SecureFailed: maps.Clone(e.SecureFailed), Session: maps.Clone(e.Session),
+			Secured: e.Secured, SecureFailed: maps.Clone(e.SecureFailed), Session: maps.Clone(e.Session), ConnectedTo: e.ConnectedTo,
 		})
 	}
 	for _, r := range s.Routes {

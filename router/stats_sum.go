@@ -98,6 +98,9 @@ func addEndpoint(o *EndpointStats, e EndpointStats) {
 	if e.Session != nil {
 		o.Session = addCounts(o.Session, e.Session)
 	}
+	if e.ConnectedTo != "" {
+		o.ConnectedTo = e.ConnectedTo
+	}
 }
 
 // addCounts adds e's counts by reason into o's, made if nil.

@@ -1,0 +1,274 @@
+package endpoints
+
+import (
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pxroute/pxroute/contract"
+)
+
+// natsFraming is a nats endpoint's framing: it reads the server's ops
+// (MSG and HMSG are messages; INFO, PING, PONG, +OK and -ERR are the
+// session's) and writes every message as an HPUB with our headers. One
+// per endpoint, shared by its connection's sessions over reconnects, so
+// what outlives a connection lives here: the publish sequence numbers,
+// the gap tracking, the servers learnt, the figures.
+type natsFraming struct {
+	cfg      natsConfig
+	maxFrame int
+	servers  *natsServers
+
+	origin     atomic.Pointer[string] // this router's id (Pxroute-Origin)
+	maxPayload atomic.Int64           // the server's, from INFO; 0: not known yet
+	log        atomic.Pointer[slog.Logger]
+
+	counts natsCounts
+	seqs   natsSeqs // ours, per subject published to
+	gaps   natsGaps // theirs, per (origin, subject) received
+}
+
+func newNATSFraming(cfg natsConfig, servers *natsServers) *natsFraming {
+	f := &natsFraming{cfg: cfg, servers: servers}
+	id := natsProcessOrigin
+	f.origin.Store(&id)
+	f.seqs.init()
+	f.gaps.init()
+	return f
+}
+
+// Name: NATS reads MSG and writes HPUB, so no wire bytes pass from one
+// nats endpoint to another unchanged, whatever the name (Gated).
+func (f *natsFraming) Name() string     { return "nats" }
+func (f *natsFraming) Boundaries() bool { return true }
+
+// Split gives an op's wire length and its first part.
+func (f *natsFraming) Split(b []byte, max int) (wire, start, end int, err error) {
+	var one [4]contract.Part
+	n, parts, err := f.SplitParts(b, max, one[:0])
+	if err != nil || n == 0 {
+		return 0, 0, 0, err
+	}
+	return n, parts[0].Lo, parts[0].Hi, nil
+}
+
+// SplitParts frames one server op. A MSG or HMSG gives its parts: the
+// subject first with subject_part, then the payload, split at the sizes
+// of a valid Pxroute-Parts header (an invalid one leaves the payload one
+// part; Control drops the message). Any other op is one part, its line.
+func (f *natsFraming) SplitParts(b []byte, max int, parts []contract.Part) (int, []contract.Part, error) {
+	var fr natsFrame
+	if err := parseNATSOp(b, max, &fr); err != nil || fr.wire == 0 {
+		return 0, parts, err
+	}
+	if !fr.op.carries() {
+		return fr.wire, append(parts, contract.Part{Lo: 0, Hi: fr.line}), nil
+	}
+	if f.cfg.subjectPart {
+		parts = append(parts, contract.Part{Lo: fr.subject[0], Hi: fr.subject[1]})
+	}
+	if fr.op != natsOpMsg {
+		if h, err := parseNATSHeaders(b[fr.hdr[0]:fr.hdr[1]]); err == nil && h.parts != nil {
+			var scratch [16][2]int
+			if ps, ok := natsSplitParts(h.parts, fr.payload[1]-fr.payload[0], fr.payload[0], scratch[:0]); ok {
+				for _, p := range ps {
+					parts = append(parts, contract.Part{Lo: p[0], Hi: p[1]})
+				}
+				return fr.wire, parts, nil
+			}
+		}
+	}
+	return fr.wire, append(parts, contract.Part{Lo: fr.payload[0], Hi: fr.payload[1]}), nil
+}
+
+// Encode writes a payload as one HPUB (single-part callers).
+func (f *natsFraming) Encode(hdr []byte, payload [][]byte) (head, tail []byte) {
+	var segs [8][]byte
+	hdr, s := f.EncodeParts(hdr[:0], segs[:0], payload)
+	return s[0], natsCRLF
+}
+
+var natsCRLF = []byte("\r\n")
+
+// natsSeqWidth is the Pxroute-Seq value's fixed width: the session's
+// Seal writes the number in place as the message is written, so a message
+// dropped before then takes none (see natsSession.Seal).
+const natsSeqWidth = 20
+
+// natsHeadPrefix starts every header block we write: the sequence number
+// comes first, at a fixed offset, for Seal to fill in.
+const natsHeadPrefix = "NATS/1.0\r\n" + natsHdrSeq + ": "
+
+// EncodeParts writes a message as one HPUB: to its first part when
+// subject_part is set and it has two or more (Refuses checked it is a
+// subject), else to subject:; our headers; the parts back to back,
+// unchanged, their sizes in Pxroute-Parts when there are several.
+func (f *natsFraming) EncodeParts(hdr []byte, segs [][]byte, payload [][]byte) ([]byte, [][]byte) {
+	subject := []byte(f.cfg.subject)
+	if f.cfg.subjectPart && len(payload) >= 2 {
+		subject, payload = payload[0], payload[1:]
+	}
+	size := 0
+	for _, p := range payload {
+		size += len(p)
+	}
+	start := len(hdr)
+	// The header block, built after the line and moved: its length is
+	// in the line.
+	hdr = append(hdr, natsHeadPrefix...)
+	for range natsSeqWidth {
+		hdr = append(hdr, '0')
+	}
+	hdr = append(hdr, "\r\n"+natsHdrOrigin+": "...)
+	hdr = append(hdr, *f.origin.Load()...)
+	if len(payload) >= 2 {
+		hdr = append(hdr, "\r\n"+natsHdrParts+": "...)
+		for i, p := range payload {
+			if i > 0 {
+				hdr = append(hdr, ',')
+			}
+			hdr = strconv.AppendInt(hdr, int64(len(p)), 10)
+		}
+	}
+	hdr = append(hdr, "\r\n\r\n"...)
+	block := len(hdr) - start
+	line := len(hdr)
+	hdr = append(hdr, "HPUB "...)
+	hdr = append(hdr, subject...)
+	hdr = append(hdr, ' ')
+	hdr = strconv.AppendInt(hdr, int64(block), 10)
+	hdr = append(hdr, ' ')
+	hdr = strconv.AppendInt(hdr, int64(block+size), 10)
+	hdr = append(hdr, "\r\n"...)
+	segs = append(segs, hdr[line:], hdr[start:line])
+	for _, p := range payload {
+		segs = append(segs, p)
+	}
+	return hdr, append(segs, natsCRLF)
+}
+
+// natsHeaderReserve bounds our header block's bytes but Pxroute-Parts':
+// what Refuses takes off the server's max_payload.
+const natsHeaderReserve = len(natsHeadPrefix) + natsSeqWidth + len("\r\n"+natsHdrOrigin+": ") + natsMaxOrigin + len("\r\n\r\n")
+
+// Refuses drops what the server would refuse (contract.Gated): a message
+// over its max_payload (headers count), or, with subject_part, a first
+// part that is no subject to publish to.
+func (f *natsFraming) Refuses(size int, first []byte, parts int) bool {
+	if f.cfg.subjectPart && parts >= 2 {
+		if !validNATSSubject(first, false) {
+			f.counts.add(natsBadSubject)
+			return true
+		}
+		size -= len(first)
+		parts--
+	}
+	if max := f.maxPayload.Load(); max > 0 {
+		need := int64(size + natsHeaderReserve)
+		if parts >= 2 {
+			need += int64(len("\r\n"+natsHdrParts+": ") + 11*parts)
+		}
+		if need > max {
+			f.counts.add(natsOverMaxPayload)
+			return true
+		}
+	}
+	return false
+}
+
+// TickEvery: the session's PINGs are due every ping_interval; a quarter
+// of it keeps them on time within a quarter.
+func (f *natsFraming) TickEvery() time.Duration { return f.cfg.pingInterval / 4 }
+
+// NewSession makes a connection's client session.
+func (f *natsFraming) NewSession(role contract.Role) contract.Session {
+	return &natsSession{f: f}
+}
+
+// Counts are the session events (contract.Counted).
+func (f *natsFraming) Counts() map[string]uint64 { return f.counts.snapshot() }
+
+// Losses are the sequence gaps seen (contract.Lossy).
+func (f *natsFraming) Losses() map[string]uint64 {
+	return map[string]uint64{"nats_gap": f.gaps.lost.Load()}
+}
+
+// ConnectedTo is the server the connection is established with
+// (contract.Addressed).
+func (f *natsFraming) ConnectedTo() string { return f.servers.connectedTo() }
+
+// natsSeqs are the next sequence number per subject we publish to. The
+// map is bounded: past natsMaxTracked subjects (subject_part), one is
+// forgotten and restarts at 1, which a receiver reads as its publisher's
+// restart, not a gap.
+type natsSeqs struct {
+	mu   sync.Mutex
+	next map[string]uint64
+}
+
+// natsMaxTracked bounds the subjects and (origin, subject) pairs tracked.
+const natsMaxTracked = 4096
+
+func (s *natsSeqs) init() { s.next = make(map[string]uint64) }
+
+// take returns subject's next sequence number.
+func (s *natsSeqs) take(subject []byte) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.next[string(subject)]
+	if !ok {
+		if len(s.next) >= natsMaxTracked {
+			for k := range s.next {
+				delete(s.next, k)
+				break
+			}
+		}
+		n = 1
+	}
+	s.next[string(subject)] = n + 1
+	return n
+}
+
+// natsGaps tracks, per (origin, subject), the next sequence number
+// expected, and counts the messages a jump skips. Bounded as natsSeqs:
+// an evicted pair restarts its tracking (its next gap goes unseen).
+type natsGaps struct {
+	mu   sync.Mutex
+	next map[string]uint64
+	lost atomic.Uint64
+}
+
+func (g *natsGaps) init() { g.next = make(map[string]uint64) }
+
+// saw records seq from origin on subject.
+func (g *natsGaps) saw(origin, subject []byte, seq uint64) {
+	key := make([]byte, 0, len(origin)+1+len(subject))
+	key = append(append(append(key, origin...), 0), subject...)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	want, ok := g.next[string(key)]
+	switch {
+	case !ok:
+		if len(g.next) >= natsMaxTracked {
+			for k := range g.next {
+				delete(g.next, k)
+				break
+			}
+		}
+	case seq > want:
+		g.lost.Add(seq - want)
+	}
+	// seq < want: the origin restarted; tracking restarts with it.
+	g.next[string(key)] = seq + 1
+}
+
+var (
+	_ contract.Multipart = (*natsFraming)(nil)
+	_ contract.Clocked   = (*natsFraming)(nil)
+	_ contract.Counted   = (*natsFraming)(nil)
+	_ contract.Gated     = (*natsFraming)(nil)
+	_ contract.Lossy     = (*natsFraming)(nil)
+	_ contract.Addressed = (*natsFraming)(nil)
+)
