@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"path/filepath"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,50 +158,57 @@ func TestNATSFakeServerFaults(t *testing.T) {
 	cases := []struct {
 		name string
 		// first runs the first connection; later ones behave.
-		first func(c *fakeNATSConn)
+		first func(c *fakeNATSConn, gate <-chan struct{})
 		// auth is the endpoint's extra keys; badFirstOnly false means every
 		// connection fails as the first does (no delivery ever resumes).
 		auth     string
+		keys     string // more endpoint keys, lines of the endpoint's mapping
 		always   bool
 		wantLog  []string
 		noLog    []string
 		noReconn bool // the endpoint must keep its first connection
 	}{
-		{name: "malformed-line-closes-and-reconnects", first: func(c *fakeNATSConn) {
+		{name: "malformed-line-closes-and-reconnects", first: func(c *fakeNATSConn, _ <-chan struct{}) {
 			c.handshake(fakeInfo, true)
 			c.send("HELLO THERE\r\n")
 			c.mute()
-		}, wantLog: []string{"HELLO"}},
-		{name: "giant-msg-size-closes-and-reconnects", first: func(c *fakeNATSConn) {
+		}, wantLog: []string{"protocol error", "HELLO THERE"}},
+		{name: "giant-msg-size-closes-and-reconnects", first: func(c *fakeNATSConn, _ <-chan struct{}) {
 			c.handshake(fakeInfo, true)
 			c.send(fmt.Sprintf("MSG %s %s 99999999999\r\n", subject, c.sid(subject)))
 			c.mute()
-		}, wantLog: []string{"99999999999"}},
-		{name: "over-long-line-closes-and-reconnects", first: func(c *fakeNATSConn) {
+		}, wantLog: []string{"protocol error", "99999999999"}},
+		{name: "msg-size-over-the-bound-closes-and-reconnects", first: func(c *fakeNATSConn, _ <-chan struct{}) {
+			c.handshake(fakeInfo, true)
+			c.send(fmt.Sprintf("MSG %s %s %d\r\n", subject, c.sid(subject), 64<<20))
+			c.mute()
+		}, wantLog: []string{"protocol error", fmt.Sprint(64 << 20)}},
+		{name: "over-long-line-closes-and-reconnects", first: func(c *fakeNATSConn, _ <-chan struct{}) {
 			c.handshake(fakeInfo, true)
 			c.send("MSG " + strings.Repeat("a", 256<<10))
 			c.mute()
-		}, wantLog: []string{"line"}},
-		{name: "stale-connection-err-reconnects", first: func(c *fakeNATSConn) {
+		}, wantLog: []string{"protocol error", "a line over"}},
+		{name: "stale-connection-err-reconnects", first: func(c *fakeNATSConn, _ <-chan struct{}) {
 			c.handshake(fakeInfo, true)
 			c.send("-ERR 'Stale Connection'\r\n")
 			c.mute()
 		}, wantLog: []string{"Stale Connection"}},
-		{name: "authorization-violation-in-handshake-reconnects", first: func(c *fakeNATSConn) {
+		{name: "authorization-violation-in-handshake-reconnects", first: func(c *fakeNATSConn, _ <-chan struct{}) {
 			c.handshake(fakeInfo, false)
 			c.send("-ERR 'Authorization Violation'\r\n")
 		}, wantLog: []string{"Authorization Violation"}},
-		{name: "no-pong-fails-our-ping-and-reconnects", first: func(c *fakeNATSConn) {
+		{name: "no-pong-fails-our-ping-and-reconnects", first: func(c *fakeNATSConn, _ <-chan struct{}) {
 			c.handshake(fakeInfo, true)
 			c.mute()
-		}, wantLog: []string{"PONG"}},
-		{name: "permissions-violation-is-logged-and-keeps-the-connection", first: func(c *fakeNATSConn) {
+		}, keys: "ping_interval: 200ms\n    max_pings_out: 2", wantLog: []string{"PONG"}},
+		{name: "permissions-violation-is-logged-and-keeps-the-connection", first: func(c *fakeNATSConn, gate <-chan struct{}) {
 			c.handshake(fakeInfo, true)
+			<-gate // the local member has joined
 			c.send(fmt.Sprintf("-ERR 'Permissions Violation for Publish to \"%s\"'\r\n", subject))
 			c.send(fmt.Sprintf("MSG %s %s 7\r\nresumed\r\n", subject, c.sid(subject)))
 			c.serve()
 		}, wantLog: []string{"Permissions Violation"}, noReconn: true},
-		{name: "auth-refused-says-so-and-never-logs-the-secret", first: func(c *fakeNATSConn) {
+		{name: "auth-refused-says-so-and-never-logs-the-secret", first: func(c *fakeNATSConn, _ <-chan struct{}) {
 			c.handshake(strings.Replace(fakeInfo, `"proto":1`, `"proto":1,"auth_required":true,"nonce":"abc"`, 1), false)
 			if !strings.Contains(c.connect, `"user":"px"`) {
 				c.send("-ERR 'no user in CONNECT'\r\n")
@@ -210,10 +217,10 @@ func TestNATSFakeServerFaults(t *testing.T) {
 			c.send("-ERR 'Authorization Violation'\r\n")
 		}, auth: "auth: {user: px, password_file: %PW%}", always: true,
 			wantLog: []string{"Authorization Violation"}, noLog: []string{"s3cret-pw"}},
-		{name: "tls-required-without-tls-configured-is-a-clear-error", first: func(c *fakeNATSConn) {
+		{name: "tls-required-without-tls-configured-is-a-clear-error", first: func(c *fakeNATSConn, _ <-chan struct{}) {
 			c.send(strings.Replace(fakeInfo, `"proto":1`, `"proto":1,"tls_required":true`, 1))
 			c.mute()
-		}, always: true, wantLog: []string{"TLS"}},
+		}, always: true, wantLog: []string{"requires TLS"}},
 	}
 	for _, v := range variants() {
 		for _, tc := range cases {
@@ -222,7 +229,7 @@ func TestNATSFakeServerFaults(t *testing.T) {
 				send, quit := make(chan struct{}), make(chan struct{})
 				fake := startFakeNATS(t, func(c *fakeNATSConn, n int) {
 					if n == 1 || tc.always {
-						tc.first(c)
+						tc.first(c, send)
 						return
 					}
 					if c.handshake(fakeInfo, true) != nil {
@@ -242,7 +249,12 @@ func TestNATSFakeServerFaults(t *testing.T) {
 					c.serve()
 				})
 				t.Cleanup(func() { close(quit) }) // before the fake server's own
-				auth := strings.ReplaceAll(tc.auth, "%PW%", filepath.ToSlash(writeFile(t, "pw", "s3cret-pw\n")))
+				pw := writeFile(t, "pw", "s3cret-pw\n")
+				os.Chmod(pw, 0o600)
+				auth := strings.ReplaceAll(tc.auth, "%PW%", pw)
+				if tc.keys != "" {
+					auth = tc.keys
+				}
 				logs := &lockedBuffer{}
 				r := startLogging(t, v, fmt.Sprintf(`
 endpoints:
@@ -252,8 +264,6 @@ endpoints:
     subject: %s
     reconnect_initial: 20ms
     reconnect_max: 100ms
-    ping_interval: 200ms
-    max_pings_out: 2
     %s
   local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
   side:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
@@ -275,6 +285,7 @@ routes:
 
 				switch {
 				case tc.noReconn:
+					close(send)
 					if got := readLines(t, lr, 1); got[0] != "resumed" {
 						t.Fatalf("after the permissions error, the member got %q", got)
 					}
@@ -311,10 +322,17 @@ routes:
 				if got := readLines(t, bufio.NewReader(a), 1); got[0] != "still" {
 					t.Fatalf("after the fault the side relay gave %q", got)
 				}
+				room := endpointStats(r.Stats(), "room")
+				if tc.noReconn && room.Session["err_permissions"] != 1 {
+					t.Errorf("the permissions error is not counted: session %v", room.Session)
+				}
+				if !tc.noReconn && room.Errors == 0 {
+					t.Errorf("the fault is not counted in errors: %+v", room)
+				}
 				if tc.noReconn && fake.accepts.Load() != 1 {
 					t.Fatalf("the endpoint reconnected after a permissions error (%d connections)", fake.accepts.Load())
 				}
-				if t.Failed() {
+				if t.Failed() || testing.Verbose() {
 					t.Logf("router log:\n%s", logs.String())
 				}
 			})

@@ -28,8 +28,8 @@ func speaker(line string) string {
 type roomTally struct {
 	sent       map[string]int64
 	heard      map[string]map[string]int // receiver -> sender -> lines
-	senderDrop map[string]uint64         // daemon -> room drops but nats_gap
-	gap        map[string]uint64         // daemon -> room's nats_gap drops
+	senderDrop map[string]uint64         // daemon -> room drops
+	gap        map[string]uint64         // daemon -> room's nats_gap losses
 	chatDrop   map[string]uint64         // daemon -> chat endpoint drops
 }
 
@@ -44,8 +44,8 @@ func tallyRoom(ds []*clusterDaemon, members map[string]*roomMember) roomTally {
 			r.heard[d.name][speaker(l)]++
 		}
 		room := d.endpoint("room")
-		r.gap[d.name] = room.Drops["nats_gap"]
-		r.senderDrop[d.name] = sumDrops(room.Drops) - room.Drops["nats_gap"]
+		r.gap[d.name] = room.Lost["nats_gap"]
+		r.senderDrop[d.name] = sumDrops(room.Drops)
 		r.chatDrop[d.name] = sumDrops(d.endpoint("chat").Drops)
 	}
 	return r
