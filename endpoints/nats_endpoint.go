@@ -85,12 +85,13 @@ func newNATS(p Params) Endpoint {
 			p.Errorf(k, "a nats endpoint connects to servers: (nats://host:port), not %s:", k)
 		}
 	}
-	e := &natsEndpoint{base: base{opts: parseStreamSettings(p)}, servers: &natsServers{}}
+	e := &natsEndpoint{servers: &natsServers{}}
+	ok := e.parseLiveness(p) // first: the common settings would read ping_interval as WebSocket's
+	e.opts = parseStreamSettings(natsCommonParams{p})
 	parseReconnect(p, contract.RoleConnect, &e.opts)
 	parseSndBuf(p, &e.opts)
-	ok := e.parseServers(p)
+	ok = e.parseServers(p) && ok
 	ok = e.parseSubjects(p) && ok
-	ok = e.parseLiveness(p) && ok
 	ok = e.parseAuth(p) && ok
 	tl := parseTLS(p, contract.RoleConnect, e.firstHost(), true, nil)
 	e.cfg.tls = tl != nil
@@ -181,6 +182,17 @@ func (e *natsEndpoint) parseSubjects(p Params) bool {
 		ok = false
 	}
 	return ok
+}
+
+// natsCommonParams are a nats endpoint's keys as the settings common to
+// stream kinds read them: without ping_interval, which is NATS's here.
+type natsCommonParams struct{ Params }
+
+func (p natsCommonParams) Duration(key string) (time.Duration, bool) {
+	if key == "ping_interval" {
+		return 0, false
+	}
+	return p.Params.Duration(key)
 }
 
 // parseLiveness reads ping_interval and max_pings_out.
