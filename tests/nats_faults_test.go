@@ -127,11 +127,19 @@ func TestNATSClusterNodeDiesUnderTraffic(t *testing.T) {
 		return m.count(func(l string) bool { return strings.HasPrefix(l, s+" says ") })
 	}
 	waitFor(t, "traffic before the kill", func() bool { return heardFrom(members["B"], "A") > 50 })
-	nodes[0].Kill()
 	a := ds[0]
+	if at := a.endpoint("room").ConnectedTo; at != nodes[0].Addr {
+		t.Fatalf("A's room is connected to %q, not to node 0 (%s)", at, nodes[0].Addr)
+	}
+	nodes[0].Kill()
 	waitFor(t, "A to reconnect to another node", func() bool {
-		return a.endpoint("room").Active == 1 && !strings.Contains(a.get("/stats"), `"`+nodes[0].Addr)
+		e := a.endpoint("room")
+		return e.Active == 1 && e.ConnectedTo != "" && e.ConnectedTo != nodes[0].Addr
 	})
+	t.Logf("A moved to %s", a.endpoint("room").ConnectedTo)
+	if !strings.Contains(a.metrics(), `pxroute_endpoint_connected_server{endpoint="room",server="`+a.endpoint("room").ConnectedTo+`"} 1`) {
+		t.Errorf("/metrics does not show the server A's room moved to")
+	}
 	// Traffic resumes both ways across the surviving nodes.
 	for _, pair := range [][2]string{{"A", "B"}, {"B", "A"}, {"C", "A"}, {"A", "C"}} {
 		m, s := members[pair[0]], pair[1]
