@@ -94,11 +94,18 @@ func newNATS(p Params) Endpoint {
 	ok = e.parseSubjects(p) && ok
 	ok = e.parseAuth(p) && ok
 	tl := parseTLS(p, contract.RoleConnect, e.firstHost(), true, nil)
+	if e.cfg.tls && tl == nil {
+		p.Errorf("servers", "servers: a tls:// server needs tls: (ca:, server_name:...) on the endpoint")
+		ok = false
+	}
 	e.cfg.tls = tl != nil
 	if !ok {
 		return nil
 	}
 	e.secureWith(tl, &e.opts)
+	if tl != nil {
+		e.opts.Secure = e // INFO comes in plaintext before the TLS handshake (nats_tls.go)
+	}
 	e.cfg.name = "pxroute"
 	e.fr = newNATSFraming(e.cfg, e.servers)
 	e.fr.maxFrame = e.opts.MaxFrame
@@ -185,8 +192,16 @@ func (e *natsEndpoint) parseSubjects(p Params) bool {
 }
 
 // natsCommonParams are a nats endpoint's keys as the settings common to
-// stream kinds read them: without ping_interval, which is NATS's here.
+// stream kinds read them: without ping_interval and subscribe, which are
+// NATS's here (WebSocket's and ZeroMQ's elsewhere).
 type natsCommonParams struct{ Params }
+
+func (p natsCommonParams) Strings(key string) ([]string, bool) {
+	if key == "subscribe" {
+		return nil, false
+	}
+	return p.Params.Strings(key)
+}
 
 func (p natsCommonParams) Duration(key string) (time.Duration, bool) {
 	if key == "ping_interval" {
@@ -278,8 +293,11 @@ func (e *natsEndpoint) parseAuth(p Params) bool {
 
 func (e *natsEndpoint) Kind() string        { return "nats" }
 func (e *natsEndpoint) Role() contract.Role { return contract.RoleConnect }
-func (e *natsEndpoint) Readable() bool      { return len(e.cfg.subscribe) > 0 }
-func (e *natsEndpoint) Writable() bool      { return e.cfg.subject != "" || e.cfg.subjectPart }
+
+// Readable: always, even with subscribe: [] (send-only, no SUB): the
+// server's INFO, PINGs and -ERRs must be read.
+func (e *natsEndpoint) Readable() bool { return true }
+func (e *natsEndpoint) Writable() bool { return e.cfg.subject != "" || e.cfg.subjectPart }
 func (e *natsEndpoint) String() string {
 	var b strings.Builder
 	b.WriteString("nats ")

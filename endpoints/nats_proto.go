@@ -15,10 +15,10 @@ import (
 
 // Bounds of what the server may send.
 const (
-	natsMaxLine   = 4096     // an op line but INFO: subjects are far shorter
-	natsMaxInfo   = 64 << 10 // INFO carries connect_urls: a large cluster's list
-	natsMaxArgs   = 6        // HMSG <subject> <sid> <reply> <hdr> <total>: 5
-	natsMaxParts  = 1024     // parts a Pxroute-Parts header may list
+	natsMaxLine    = 4096     // an op line but INFO: subjects are far shorter
+	natsMaxInfo    = 64 << 10 // INFO carries connect_urls: a large cluster's list
+	natsMaxArgs    = 6        // HMSG <subject> <sid> <reply> <hdr> <total>: 5
+	natsMaxParts   = 1024     // parts a Pxroute-Parts header may list
 	natsMaxSubject = 1024     // bytes of a subject we publish or accept as a part
 )
 

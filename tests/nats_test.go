@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,481 @@ func TestNATSRelay(t *testing.T) {
 				e := r.Stats().Endpoint("room")
 				return e.MsgsIn == 1 && e.MsgsOut == 1
 			})
+		})
+	}
+}
+
+// natsSubject is a subject of the test's own for variant v.
+func natsSubject(prefix string, v variant) string {
+	return prefix + "." + strings.NewReplacer("/", "_", "=", "_").Replace(v.String())
+}
+
+// TestNATSEchoDropped: a message carrying our own origin id (come back
+// through another subject or a bridge) is dropped and counted, never
+// delivered; one from another origin is delivered.
+func TestNATSEchoDropped(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("echo", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, ""))
+			natsUp(t, r, "room")
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			a := dial(t, r.Addr("local"))
+			ra := bufio.NewReader(a)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			if _, err := a.Write([]byte("mine\n")); err != nil {
+				t.Fatal(err)
+			}
+			origin := raw.Next().Header["Pxroute-Origin"]
+			raw.HPub(subject, map[string]string{"Pxroute-Origin": origin, "Pxroute-Seq": "7"}, []byte("came back"))
+			raw.HPub(subject, map[string]string{"Pxroute-Origin": "someone-else", "Pxroute-Seq": "1"}, []byte("from elsewhere"))
+			raw.Flush()
+			if got := readLines(t, ra, 1)[0]; got != "from elsewhere" {
+				t.Fatalf("local got %q, want only the other origin's message", got)
+			}
+			waitFor(t, "echo counted", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.Session["echo"] == 1 && e.MsgsIn == 1
+			})
+		})
+	}
+}
+
+// TestNATSMultipartAcrossRouters: two routers in one process are two
+// daemons: a message of several parts crosses NATS intact, parts and
+// empty parts included, and its sender's router never gets it back.
+func TestNATSMultipartAcrossRouters(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("mp", v)
+			yaml := fmt.Sprintf(`
+endpoints:
+  p: {kind: tcp-parts, listen: "127.0.0.1:0"}
+  room: {kind: nats, servers: [%q], subject: %s}
+routes:
+  - {pattern: relay, members: [p, room]}
+`, srv.URL(), subject)
+			ra, rb := start(t, v, yaml), start(t, v, yaml)
+			natsUp(t, ra, "room")
+			natsUp(t, rb, "room")
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			ca, cb := dial(t, ra.Addr("p")), dial(t, rb.Addr("p"))
+			waitFor(t, "members joined", func() bool {
+				return ra.Stats().Endpoint("p").Active == 1 && rb.Stats().Endpoint("p").Active == 1
+			})
+			msgs := [][]string{{"topic", "body", ""}, {"one"}, {"a", "b\r\nc"}}
+			for _, m := range msgs {
+				if _, err := ca.Write(encodeParts(m...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, want := range msgs {
+				got := readParts(t, cb)
+				if fmt.Sprint(got) != fmt.Sprint(want) || len(got) != len(want) {
+					t.Fatalf("b got %q, want %q", got, want)
+				}
+				m := raw.Next()
+				if len(want) > 1 && m.Header["Pxroute-Parts"] == "" {
+					t.Fatalf("on NATS, %q without Pxroute-Parts: %+v", want, m)
+				}
+				if string(m.Payload) != strings.Join(want, "") {
+					t.Fatalf("on NATS: %q, want the parts back to back", m.Payload)
+				}
+			}
+			waitFor(t, "figures", func() bool {
+				return ra.Stats().Endpoint("room").MsgsOut == 3 && rb.Stats().Endpoint("room").MsgsIn == 3
+			})
+			if n := ra.Stats().Endpoint("room").MsgsIn; n != 0 {
+				t.Fatalf("the sender's router read %d messages back", n)
+			}
+			ca.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			if n, err := ca.Read(make([]byte, 1)); n > 0 || err == nil {
+				t.Fatalf("the sender got something back")
+			}
+		})
+	}
+}
+
+// TestNATSSubjectPart: with subject_part, the NATS subject is the first
+// part: fan-out topic filters match subjects, and a local message's
+// first part is the subject it is published on.
+func TestNATSSubjectPart(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			pfx := natsSubject("feed", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  feed: {kind: nats, servers: [%q], subscribe: ["%s.>"], subject_part: true}
+  eu: {kind: tcp-parts, listen: "127.0.0.1:0"}
+  us: {kind: tcp-parts, listen: "127.0.0.1:0"}
+  out: {kind: nats, servers: [%q], subject: %s.default, subscribe: [], subject_part: true}
+  in: {kind: tcp-parts, listen: "127.0.0.1:0"}
+routes:
+  - {pattern: fanout, from: feed, to: [eu, us], topics: {eu: ["%s.eu."], us: ["%s.us."]}}
+  - {pattern: fanout, from: in, to: out}
+`, srv.URL(), pfx, srv.URL(), pfx, pfx, pfx))
+			natsUp(t, r, "feed")
+			natsUp(t, r, "out")
+			eu, us := dial(t, r.Addr("eu")), dial(t, r.Addr("us"))
+			waitFor(t, "subscribers joined", func() bool {
+				s := r.Stats()
+				return s.Endpoint("eu").Active == 1 && s.Endpoint("us").Active == 1
+			})
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Pub(pfx+".eu.paris", []byte("rain"))
+			raw.Pub(pfx+".us.nyc", []byte("sun"))
+			raw.Flush()
+			if got := readParts(t, eu); fmt.Sprint(got) != fmt.Sprint([]string{pfx + ".eu.paris", "rain"}) {
+				t.Fatalf("eu got %q", got)
+			}
+			if got := readParts(t, us); fmt.Sprint(got) != fmt.Sprint([]string{pfx + ".us.nyc", "sun"}) {
+				t.Fatalf("us got %q", got)
+			}
+			// Outbound: the first part is the subject; a bad one is dropped
+			// and counted; a single part goes to subject:.
+			raw.Sub(pfx+".x.>", "")
+			raw.Sub(pfx+".default", "")
+			in := dial(t, r.Addr("in"))
+			waitFor(t, "sender joined", func() bool { return r.Stats().Endpoint("in").Active == 1 })
+			for _, m := range [][]string{{pfx + ".x.one", "1"}, {"bad subject", "2"}, {"single"}} {
+				if _, err := in.Write(encodeParts(m...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if m := raw.Next(); m.Subject != pfx+".x.one" || string(m.Payload) != "1" {
+				t.Fatalf("on NATS: %+v", m)
+			}
+			if m := raw.Next(); m.Subject != pfx+".default" || string(m.Payload) != "single" {
+				t.Fatalf("on NATS: %+v", m)
+			}
+			waitFor(t, "bad subject counted", func() bool {
+				e := r.Stats().Endpoint("out")
+				return e.Session["bad_subject"] == 1 && e.Drops["max_frame"] == 1 && e.MsgsOut == 2
+			})
+		})
+	}
+}
+
+// TestNATSQueueGroup: two routers in one queue group share the messages
+// published on its subject: each message reaches exactly one of them.
+func TestNATSQueueGroup(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("jobs", v)
+			yaml := fmt.Sprintf(`
+endpoints:
+  jobs: {kind: nats, servers: [%q], subscribe: [%s], queue: workers}
+  worker: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: jobs, to: worker}
+`, srv.URL(), subject)
+			routers := []*router.Router{start(t, v, yaml), start(t, v, yaml)}
+			var readers []*bufio.Reader
+			for _, r := range routers {
+				natsUp(t, r, "jobs")
+				c := dial(t, r.Addr("worker"))
+				readers = append(readers, bufio.NewReader(c))
+				waitFor(t, "worker joined", func() bool { return r.Stats().Endpoint("worker").Active == 1 })
+			}
+			raw := dialNATSClient(t, srv.Addr, nil)
+			const n = 200
+			for i := range n {
+				raw.Pub(subject, []byte(fmt.Sprintf("job %d", i)))
+			}
+			raw.Flush()
+			var got [2]uint64
+			waitFor(t, "every job taken once", func() bool {
+				for i, r := range routers {
+					got[i] = r.Stats().Endpoint("jobs").MsgsIn
+				}
+				return got[0]+got[1] == n
+			})
+			if got[0] == 0 || got[1] == 0 {
+				t.Fatalf("jobs per router %v: the group did not spread them", got)
+			}
+			seen := map[string]bool{}
+			for i, rd := range readers {
+				for _, l := range readLines(t, rd, int(got[i])) {
+					if seen[l] {
+						t.Fatalf("%q taken twice", l)
+					}
+					seen[l] = true
+				}
+			}
+		})
+	}
+}
+
+// TestNATSReceiveOnlyAndSendOnly: without subject: an endpoint only
+// receives (a destination of none); with subscribe: [] it only sends
+// (no SUB: nothing comes in).
+func TestNATSReceiveOnlyAndSendOnly(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("ro", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  in: {kind: nats, servers: [%q], subscribe: [%s.in]}
+  out: {kind: nats, servers: [%q], subject: %s.out, subscribe: []}
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: in, to: local}
+  - {pattern: fanout, from: local, to: out}
+`, srv.URL(), subject, srv.URL(), subject))
+			natsUp(t, r, "in")
+			natsUp(t, r, "out")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject+".>", "")
+			raw.Pub(subject+".in", []byte("inbound"))
+			raw.Pub(subject+".out", []byte("not for out"))
+			raw.Flush()
+			if got := readLines(t, rd, 1)[0]; got != "inbound" {
+				t.Fatalf("local got %q", got)
+			}
+			if _, err := c.Write([]byte("outbound\n")); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]string{}
+			for range 3 {
+				m := raw.Next()
+				seen[string(m.Payload)] = m.Subject
+			}
+			if seen["outbound"] != subject+".out" {
+				t.Fatalf("on NATS: %v", seen)
+			}
+			waitFor(t, "figures", func() bool {
+				s := r.Stats()
+				return s.Endpoint("in").MsgsIn == 1 && s.Endpoint("out").MsgsIn == 0 && s.Endpoint("out").MsgsOut == 1
+			})
+			if _, err := router.LoadBytes("bad.yaml", []byte(fmt.Sprintf(`
+endpoints:
+  in: {kind: nats, servers: [%q], subscribe: [x]}
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: local, to: in}
+`, srv.URL())), router.Options{}); err == nil {
+				t.Fatal("a receive-only nats endpoint was accepted as a destination")
+			}
+		})
+	}
+}
+
+// TestNATSMaxPayload: a message over the server's max_payload (headers
+// count) is dropped before it is sent, counted; the connection stays.
+func TestNATSMaxPayload(t *testing.T) {
+	srv := startNATS(t, natsConfig{Extra: "max_payload: 1024"})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("big", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, ""))
+			natsUp(t, r, "room")
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			c := dial(t, r.Addr("local"))
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			big := strings.Repeat("x", 1024)
+			if _, err := c.Write([]byte(big + "\nsmall\n")); err != nil {
+				t.Fatal(err)
+			}
+			if m := raw.Next(); string(m.Payload) != "small" {
+				t.Fatalf("on NATS: %q", m.Payload)
+			}
+			waitFor(t, "drop counted", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.Drops["max_frame"] == 1 && e.Session["max_payload"] == 1 && e.MsgsOut == 1
+			})
+			if e := r.Stats().Endpoint("room"); e.Errors != 0 || e.Opened != 1 {
+				t.Fatalf("the connection did not stay: %+v", e)
+			}
+		})
+	}
+}
+
+// TestNATSServerRestart: the server dies and comes back on its port: the
+// endpoint reconnects, resubscribes, and traffic resumes; what local
+// members sent meanwhile was queued and goes out once it is back.
+func TestNATSServerRestart(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("restart", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, ""))
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			srv.Kill()
+			waitFor(t, "the loss seen", func() bool { return r.Stats().Endpoint("room").Active == 0 })
+			if _, err := c.Write([]byte("while down\n")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the line queued", func() bool { return r.Stats().Endpoint("room").QueuedMsgs == 1 })
+			srv.Start()
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			waitFor(t, "reconnected", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.Session["connects"] == 2 && e.Active == 1
+			})
+			// The queued line may have gone out before raw subscribed:
+			// the figures say it was written.
+			waitFor(t, "the queued line written", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.MsgsOut == 1 && e.QueuedMsgs == 0
+			})
+			raw.Pub(subject, []byte("after"))
+			raw.Flush()
+			if got := readLines(t, rd, 1)[0]; got != "after" {
+				t.Fatalf("local got %q", got)
+			}
+			if _, err := c.Write([]byte("again\n")); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				if m := raw.Next(); string(m.Payload) == "again" {
+					break
+				}
+			}
+		})
+	}
+}
+
+// TestNATSAuth: user/password and token are accepted; a wrong one is
+// refused with the server's words, counted, and retried.
+func TestNATSAuth(t *testing.T) {
+	dir := t.TempDir()
+	secret := func(name, text string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(text+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good, bad := secret("good", "s3cret"), secret("bad", "wrong")
+	cases := []struct {
+		name, conf, auth string
+		ok               bool
+	}{
+		{"user-password-accepted", "authorization { user: px, password: s3cret }", fmt.Sprintf("{user: px, password_file: %s}", good), true},
+		{"user-password-refused", "authorization { user: px, password: s3cret }", fmt.Sprintf("{user: px, password_file: %s}", bad), false},
+		{"token-accepted", "authorization { token: s3cret }", fmt.Sprintf("{token_file: %s}", good), true},
+		{"token-refused", "authorization { token: s3cret }", fmt.Sprintf("{token_file: %s}", bad), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startNATS(t, natsConfig{Extra: tc.conf})
+			for _, v := range variants() {
+				t.Run(v.String(), func(t *testing.T) {
+					logs := &lockedBuffer{}
+					r := startLogging(t, v, natsRelayYAML(srv.URL(), natsSubject("auth", v), ", auth: "+tc.auth), logs)
+					if tc.ok {
+						natsUp(t, r, "room")
+						return
+					}
+					waitFor(t, "refusals counted and retried", func() bool {
+						e := r.Stats().Endpoint("room")
+						return e.Session["err_auth"] >= 2 && e.Errors >= 2 && e.Session["connects"] == 0
+					})
+					if l := logs.String(); !strings.Contains(l, "Authorization Violation") || strings.Contains(l, "wrong") {
+						t.Fatalf("log does not quote the server, or shows the secret:\n%s", l)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestNATSSequenceGaps: what we publish is numbered 1, 2, 3... per
+// subject; a receiver counts a jump in a publisher's numbers as lost
+// messages (Lost nats_gap), takes a lower number as the publisher's
+// restart, and tracks nothing without our headers.
+func TestNATSSequenceGaps(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("seq", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, ""))
+			natsUp(t, r, "room")
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			if _, err := c.Write([]byte("a\nb\nc\n")); err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= 3; i++ {
+				if m := raw.Next(); m.Header["Pxroute-Seq"] != fmt.Sprintf("%020d", i) {
+					t.Fatalf("message %d: %+v", i, m)
+				}
+			}
+			for _, seq := range []int{1, 4, 2, 3, 10} { // 4: 2 lost; 2: a restart; 10: 6 lost
+				raw.HPub(subject, map[string]string{"Pxroute-Origin": "peer", "Pxroute-Seq": fmt.Sprint(seq)}, []byte(fmt.Sprint(seq)))
+			}
+			raw.Pub(subject, []byte("foreign"))
+			raw.Flush()
+			readLines(t, rd, 6)
+			waitFor(t, "gaps counted", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.MsgsIn == 6 && e.Lost["nats_gap"] == 8
+			})
+		})
+	}
+}
+
+// TestNATSTLS: a server that requires TLS greets in plaintext (INFO),
+// then takes the TLS handshake: with tls: the endpoint relays both ways;
+// without, it fails with a clear error and retries.
+func TestNATSTLS(t *testing.T) {
+	pki := newTestPKI(t, keyECDSA)
+	cert, key := pki.server(t, "127.0.0.1", "localhost")
+	srv := startNATS(t, natsConfig{Extra: fmt.Sprintf("tls { cert_file: %q, key_file: %q }", cert, key)})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("tls", v)
+			r := start(t, v, natsRelayYAML(srv.URL(), subject, fmt.Sprintf(", tls: {ca: %q}", pki.caPath)))
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			// A second router is the other end: the raw test client has no TLS.
+			r2 := start(t, v, natsRelayYAML(srv.URL(), subject, fmt.Sprintf(", tls: {ca: %q}", pki.caPath)))
+			natsUp(t, r2, "room")
+			c2 := dial(t, r2.Addr("local"))
+			rd2 := bufio.NewReader(c2)
+			waitFor(t, "member joined", func() bool { return r2.Stats().Endpoint("local").Active == 1 })
+			if _, err := c.Write([]byte("over tls\n")); err != nil {
+				t.Fatal(err)
+			}
+			if got := readLines(t, rd2, 1)[0]; got != "over tls" {
+				t.Fatalf("got %q", got)
+			}
+			if _, err := c2.Write([]byte("and back\n")); err != nil {
+				t.Fatal(err)
+			}
+			if got := readLines(t, rd, 1)[0]; got != "and back" {
+				t.Fatalf("got %q", got)
+			}
+			if e := r.Stats().Endpoint("room"); e.Secured == 0 {
+				t.Fatalf("not secured: %+v", e)
+			}
+
+			logs := &lockedBuffer{}
+			plain := startLogging(t, v, natsRelayYAML(srv.URL(), subject, ""), logs)
+			waitFor(t, "refusals counted", func() bool { return plain.Stats().Endpoint("room").Errors >= 2 })
+			if !strings.Contains(logs.String(), "requires TLS") {
+				t.Fatalf("no clear error:\n%s", logs.String())
+			}
 		})
 	}
 }
