@@ -154,8 +154,8 @@ func TestNATSClusterThreeDaemons(t *testing.T) {
 			pubEU.say(t, fmt.Sprintf(" eu %d", k))
 			pubUS.say(t, fmt.Sprintf(" us %d", k))
 		}
-		pubEU.say(t, " end")
-		pubUS.say(t, " end")
+		pubEU.say(t, " eu end")
+		pubUS.say(t, " us end")
 		for i, d := range ds {
 			eu, us := "feed.eu.paris", "feed.us.nyc"
 			if i == 0 {
@@ -166,11 +166,11 @@ func TestNATSClusterThreeDaemons(t *testing.T) {
 				all = append(all, fmt.Sprintf("%s eu %d", eu, k), fmt.Sprintf("%s us %d", us, k))
 				onlyEU = append(onlyEU, fmt.Sprintf("%s eu %d", eu, k))
 			}
-			all = append(all, eu+" end", us+" end")
-			onlyEU = append(onlyEU, eu+" end")
+			all = append(all, eu+" eu end", us+" us end")
+			onlyEU = append(onlyEU, eu+" eu end")
 			s, e := subs[i], eus[i]
 			waitFor(t, d.name+"'s subscribers to get both ends", func() bool {
-				return s.has(eu+" end") && s.has(us+" end") && e.has(eu+" end")
+				return s.has(eu+" eu end") && s.has(us+" us end") && e.has(eu+" eu end")
 			})
 			exactlyOnce(t, s, all, func(l string) bool { return !strings.Contains(l, "sync ") })
 			exactlyOnce(t, e, onlyEU, func(l string) bool { return !strings.Contains(l, "sync ") })

@@ -81,10 +81,11 @@ func (m *roomMember) count(keep func(string) bool) int {
 	return n
 }
 
-// has reports whether the member got a line with this prefix.
-func (m *roomMember) has(prefix string) bool {
+// has reports whether the member got a line holding s (a feed's
+// subscriber gets the subject before the line).
+func (m *roomMember) has(s string) bool {
 	for _, l := range m.lines() {
-		if strings.HasPrefix(l, prefix) {
+		if strings.Contains(l, s) {
 			return true
 		}
 	}
@@ -137,22 +138,29 @@ func exactlyOnce(t *testing.T, m *roomMember, want []string, keep func(string) b
 // cluster a moment later, and lines sent before would be lost by design.
 func syncLines(t *testing.T, senders, members []*roomMember, hears func(m, s *roomMember) bool) {
 	t.Helper()
-	n := 0
-	waitFor(t, "every member to hear every other daemon", func() bool {
-		n++
+	var missing []string
+	for n, deadline := 1, time.Now().Add(ioTimeout); ; n++ {
 		for _, s := range senders {
 			s.say(t, fmt.Sprintf("sync %s %d", s.name, n))
 		}
 		time.Sleep(50 * time.Millisecond)
+		missing = missing[:0]
 		for _, m := range members {
 			for _, s := range senders {
 				if hears(m, s) && !m.has("sync "+s.name+" ") {
-					return false
+					missing = append(missing, fmt.Sprintf("%s has not heard %s (it got %d lines, e.g. %q)", m.name, s.name, len(m.lines()), first(m.lines(), 3)))
 				}
 			}
 		}
-		return true
-	})
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for every member to hear every sender:\n%s", strings.Join(missing, "\n"))
+		}
+	}
 }
+
+func first(s []string, n int) []string { return s[:min(n, len(s))] }
 
 func isSync(l string) bool { return strings.HasPrefix(l, "sync ") }
