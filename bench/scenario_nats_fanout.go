@@ -23,7 +23,7 @@ const natsAlone = "nats-server alone (raw NATS subscribers)"
 // nats-server; nats-server alone) over the measured seconds, divided by
 // the messages delivered in them.
 func natsFanoutScenario(n int) scenario {
-	cpuPerMsg, cores, drops := &perRun{}, &perRun{}, &perRun{}
+	cpuPerMsg, cores, outDrops, drops := &perRun{}, &perRun{}, &perRun{}, &perRun{}
 	run := func(kind string) func(cfg config) (float64, error) {
 		return func(cfg config) (float64, error) {
 			r, err := natsFanoutRun(cfg, kind, n)
@@ -37,6 +37,7 @@ func natsFanoutScenario(n int) scenario {
 			cpuPerMsg.add(name, r.cpuPerMsg*1e6)
 			cores.add(name, r.cores)
 			if kind == "pxroute" {
+				outDrops.add(name, r.outDrops)
 				drops.add(name, r.drops)
 			}
 			return r.delivered, nil
@@ -53,30 +54,30 @@ func natsFanoutScenario(n int) scenario {
 		target: "pxroute (3 daemons + nats-server) ≥ 2 × nats-server alone",
 		check:  ratioAtLeast(2, natsAlone),
 		footer: func() string {
-			return perRunTable("Per run (medians, min–max): CPU per delivered message, the user+system time over the measured seconds of the processes doing the work (pxroute: daemons A, B, C and nats-server; else nats-server) divided by the messages delivered meanwhile; the cores those processes used; pxroute's drops over the whole run at B's and C's subscriber endpoints and NATS endpoints (Stats `drops`, every reason).",
-				[]string{"CPU µs per delivered message", "cores used", "pxroute drops"}, cpuPerMsg, cores, drops)
+			return perRunTable("Per run (medians, min–max): CPU per delivered message, the user+system time over the measured seconds of the processes doing the work (pxroute: daemons A, B, C and nats-server; else nats-server) divided by the messages delivered meanwhile; the cores those processes used; pxroute's drops while measuring (Stats `drops`, every reason) at A's NATS endpoint (`hwm`: the publisher outran what A could write to NATS, under the fan-out's drop-newest) and at B's and C's NATS and subscriber endpoints.",
+				[]string{"CPU µs per delivered message", "cores used", "pxroute drops at A", "pxroute drops at B, C"}, cpuPerMsg, cores, outDrops, drops)
 		},
 	}
 }
 
 type natsFanoutResult struct {
-	delivered, cpuPerMsg, cores, drops float64
+	delivered, cpuPerMsg, cores, outDrops, drops float64
 }
 
 func natsFanoutRun(cfg config, kind string, n int) (res natsFanoutResult, err error) {
-	addrs, err := freeAddrs(6)
+	addrs, err := freeAddrs(7)
 	if err != nil {
 		return res, err
 	}
-	natsAddr, pubAddr, subB, subC, adminB, adminC := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4], addrs[5]
+	natsAddr, pubAddr, subB, subC, adminA, adminB, adminC := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4], addrs[5], addrs[6]
 	srv, err := spawn("nats-server", []string{"-a", "127.0.0.1", "-p", port(natsAddr)}, natsAddr)
 	if err != nil {
 		return res, err
 	}
 	procs := []*process{srv}
-	defer func() {
-		for _, p := range procs {
-			p.stop()
+	defer func() { // the daemons first: nats-server going first would make them reconnect
+		for i := len(procs) - 1; i >= 0; i-- {
+			procs[i].stop()
 		}
 	}()
 	payload := bytes.Repeat([]byte("x"), fanoutPayload)
@@ -84,7 +85,7 @@ func natsFanoutRun(cfg config, kind string, n int) (res natsFanoutResult, err er
 	var publish []byte
 	if kind == "pxroute" {
 		natsEP := fmt.Sprintf(`kind: nats, servers: ["nats://%s"]`, natsAddr)
-		a, err := startRouter(cfg, fmt.Sprintf(`
+		a, err := startRouterAdmin(cfg, adminA, fmt.Sprintf(`
 endpoints:
   pub: {kind: tcp, listen: "%s", framing: lines}
   out: {%s, subject: bench.feed, subscribe: []}
@@ -195,9 +196,38 @@ routes:
 		}
 		return s
 	}
+	drops := func() (atA, atBC float64, err error) {
+		if kind != "pxroute" {
+			return 0, 0, nil
+		}
+		for _, at := range []struct{ admin, ep string }{{adminA, "out"}, {adminB, "in"}, {adminB, "subs"}, {adminC, "in"}, {adminC, "subs"}} {
+			e, err := endpointStats(at.admin, at.ep)
+			if err != nil {
+				return 0, 0, err
+			}
+			var n float64
+			for _, v := range e.Drops {
+				n += float64(v)
+			}
+			if at.admin == adminA {
+				atA += n
+			} else {
+				atBC += n
+			}
+		}
+		return atA, atBC, nil
+	}
+	a0, bc0, err := drops()
+	if err != nil {
+		return res, err
+	}
 	g0, c0, t0 := got.Load(), cpu(), time.Now()
 	time.Sleep(cfg.dur(3 * time.Second))
 	g1, c1, t1 := got.Load(), cpu(), time.Now()
+	a1, bc1, err := drops()
+	if err != nil {
+		return res, err
+	}
 	secs := t1.Sub(t0).Seconds()
 	if g1 == g0 {
 		return res, fmt.Errorf("nothing was delivered while measuring")
@@ -205,21 +235,6 @@ routes:
 	res.delivered = float64(g1-g0) / secs
 	res.cpuPerMsg = (c1 - c0) / float64(g1-g0)
 	res.cores = (c1 - c0) / secs
-	if kind == "pxroute" {
-		for _, admin := range []string{adminB, adminC} {
-			for _, ep := range []string{"in", "subs"} {
-				e, err := endpointStats(admin, ep)
-				if err != nil {
-					return res, err
-				}
-				for _, v := range e.Drops {
-					res.drops += float64(v)
-				}
-				if len(nonZero(e.Drops)) > 0 {
-					fmt.Fprintf(os.Stderr, "    pxroute %s %s drops %v\n", admin, ep, nonZero(e.Drops))
-				}
-			}
-		}
-	}
+	res.outDrops, res.drops = a1-a0, bc1-bc0
 	return res, nil
 }
