@@ -1,6 +1,7 @@
 // Package endpoints has pxroute's endpoint kinds (tcp, unix, file, stdin,
-// stdout, udp, fifo, exec, device, pty) and framings (raw, lines,
-// delimiter, length-prefix, datagram).
+// stdout, udp, fifo, exec, device, pty, inproc, nats) and framings (raw,
+// lines, delimiter, length-prefix, datagram; zmtp, websocket; nats's own,
+// which a nats endpoint always has).
 //
 // An endpoint describes how to get a descriptor — listen, connect or open —
 // and what crosses it: its framing, the largest message a peer may send

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/contract"
+	"github.com/pxroute/pxroute/endpoints/natsauth"
 )
 
 // natsEndpoint is kind: nats: one client connection to a NATS server of
@@ -43,6 +44,8 @@ type natsConfig struct {
 type natsAuth struct {
 	user, password string
 	token          string
+	key            *natsauth.KeyPair // nkey_seed_file, or the seed of creds_file
+	jwt            string            // creds_file's user JWT
 }
 
 // Defaults and bounds of the nats keys.
@@ -246,8 +249,8 @@ func (e *natsEndpoint) parseAuth(p Params) bool {
 	user, hasUser := a.String("user")
 	passFile, hasPass := a.String("password_file")
 	tokenFile, hasToken := a.String("token_file")
-	_, hasSeed := a.String("nkey_seed_file")
-	_, hasCreds := a.String("creds_file")
+	seedFile, hasSeed := a.String("nkey_seed_file")
+	credsFile, hasCreds := a.String("creds_file")
 	methods := 0
 	for _, b := range []bool{hasUser || hasPass, hasToken, hasSeed, hasCreds} {
 		if b {
@@ -275,9 +278,22 @@ func (e *natsEndpoint) parseAuth(p Params) bool {
 	case methods != 1:
 		a.Errorf("", "auth: set exactly one of user with password_file, token_file, nkey_seed_file, creds_file")
 		return false
-	case hasSeed || hasCreds:
-		a.Errorf("", "auth: nkey_seed_file and creds_file are not supported yet by this build")
-		return false
+	case hasSeed:
+		kp, err := natsauth.ReadSeedFile(seedFile)
+		if err != nil {
+			a.Errorf("nkey_seed_file", "nkey_seed_file: %v", err)
+			return false
+		}
+		e.cfg.auth.key = kp
+		return true
+	case hasCreds:
+		jwt, kp, err := natsauth.ReadCredsFile(credsFile)
+		if err != nil {
+			a.Errorf("creds_file", "creds_file: %v", err)
+			return false
+		}
+		e.cfg.auth.key, e.cfg.auth.jwt = kp, jwt
+		return true
 	case hasToken:
 		t, ok := read("token_file", tokenFile)
 		e.cfg.auth.token = t

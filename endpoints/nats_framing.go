@@ -18,6 +18,7 @@ import (
 // the gap tracking, the servers learnt, the figures.
 type natsFraming struct {
 	cfg      natsConfig
+	subject  []byte // cfg.subject, made once
 	maxFrame int
 	servers  *natsServers
 
@@ -31,7 +32,7 @@ type natsFraming struct {
 }
 
 func newNATSFraming(cfg natsConfig, servers *natsServers) *natsFraming {
-	f := &natsFraming{cfg: cfg, servers: servers}
+	f := &natsFraming{cfg: cfg, subject: []byte(cfg.subject), servers: servers}
 	id := natsProcessOrigin
 	f.origin.Store(&id)
 	f.seqs.init()
@@ -83,11 +84,17 @@ func (f *natsFraming) SplitParts(b []byte, max int, parts []contract.Part) (int,
 	return fr.wire, append(parts, contract.Part{Lo: fr.payload[0], Hi: fr.payload[1]}), nil
 }
 
-// Encode writes a payload as one HPUB (single-part callers).
+// Encode writes a payload, its slices back to back, as one HPUB of one
+// part to subject: (contract.Framing; the machine calls EncodeParts).
 func (f *natsFraming) Encode(hdr []byte, payload [][]byte) (head, tail []byte) {
-	var segs [8][]byte
-	hdr, s := f.EncodeParts(hdr[:0], segs[:0], payload)
-	return s[0], natsCRLF
+	size := 0
+	for _, p := range payload {
+		size += len(p)
+	}
+	hdr, line, block := f.appendHead(hdr[:0], f.subject, size, nil)
+	at := len(hdr)
+	hdr = append(append(hdr, line...), block...)
+	return hdr[at:], natsCRLF
 }
 
 var natsCRLF = []byte("\r\n")
@@ -106,7 +113,7 @@ const natsHeadPrefix = "NATS/1.0\r\n" + natsHdrSeq + ": "
 // subject), else to subject:; our headers; the parts back to back,
 // unchanged, their sizes in Pxroute-Parts when there are several.
 func (f *natsFraming) EncodeParts(hdr []byte, segs [][]byte, payload [][]byte) ([]byte, [][]byte) {
-	subject := []byte(f.cfg.subject)
+	subject := f.subject
 	if f.cfg.subjectPart && len(payload) >= 2 {
 		subject, payload = payload[0], payload[1:]
 	}
@@ -114,18 +121,32 @@ func (f *natsFraming) EncodeParts(hdr []byte, segs [][]byte, payload [][]byte) (
 	for _, p := range payload {
 		size += len(p)
 	}
+	var parts [][]byte
+	if len(payload) >= 2 {
+		parts = payload
+	}
+	hdr, line, block := f.appendHead(hdr, subject, size, parts)
+	segs = append(segs, line, block)
+	for _, p := range payload {
+		segs = append(segs, p)
+	}
+	return hdr, append(segs, natsCRLF)
+}
+
+// appendHead appends an HPUB's header block, then its line, to hdr, and
+// returns both: the block is built first, since its length is in the
+// line. parts, when not nil, are listed in Pxroute-Parts.
+func (f *natsFraming) appendHead(hdr, subject []byte, size int, parts [][]byte) (out, line, block []byte) {
 	start := len(hdr)
-	// The header block, built after the line and moved: its length is
-	// in the line.
 	hdr = append(hdr, natsHeadPrefix...)
 	for range natsSeqWidth {
 		hdr = append(hdr, '0')
 	}
 	hdr = append(hdr, "\r\n"+natsHdrOrigin+": "...)
 	hdr = append(hdr, *f.origin.Load()...)
-	if len(payload) >= 2 {
+	if parts != nil {
 		hdr = append(hdr, "\r\n"+natsHdrParts+": "...)
-		for i, p := range payload {
+		for i, p := range parts {
 			if i > 0 {
 				hdr = append(hdr, ',')
 			}
@@ -133,20 +154,16 @@ func (f *natsFraming) EncodeParts(hdr []byte, segs [][]byte, payload [][]byte) (
 		}
 	}
 	hdr = append(hdr, "\r\n\r\n"...)
-	block := len(hdr) - start
-	line := len(hdr)
+	mid := len(hdr)
+	n := mid - start
 	hdr = append(hdr, "HPUB "...)
 	hdr = append(hdr, subject...)
 	hdr = append(hdr, ' ')
-	hdr = strconv.AppendInt(hdr, int64(block), 10)
+	hdr = strconv.AppendInt(hdr, int64(n), 10)
 	hdr = append(hdr, ' ')
-	hdr = strconv.AppendInt(hdr, int64(block+size), 10)
+	hdr = strconv.AppendInt(hdr, int64(n+size), 10)
 	hdr = append(hdr, "\r\n"...)
-	segs = append(segs, hdr[line:], hdr[start:line])
-	for _, p := range payload {
-		segs = append(segs, p)
-	}
-	return hdr, append(segs, natsCRLF)
+	return hdr, hdr[mid:], hdr[start:mid]
 }
 
 // natsHeaderReserve bounds our header block's bytes but Pxroute-Parts':
@@ -157,6 +174,10 @@ const natsHeaderReserve = len(natsHeadPrefix) + natsSeqWidth + len("\r\n"+natsHd
 // over its max_payload (headers count), or, with subject_part, a first
 // part that is no subject to publish to.
 func (f *natsFraming) Refuses(size int, first []byte, parts int) bool {
+	if parts > natsMaxParts {
+		f.counts.add(natsBadParts) // a receiver would drop it
+		return true
+	}
 	if f.cfg.subjectPart && parts >= 2 {
 		if !validNATSSubject(first, false) {
 			f.counts.add(natsBadSubject)

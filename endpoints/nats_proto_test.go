@@ -168,6 +168,18 @@ func TestNATSEncodeRoundTrip(t *testing.T) {
 	}
 }
 
+// TestNATSEncodeOnePart: Encode writes its slices as one part, between a
+// head (HPUB line and header block) and CRLF.
+func TestNATSEncodeOnePart(t *testing.T) {
+	f := testNATSFraming(false)
+	head, tail := f.Encode(make([]byte, 8), [][]byte{[]byte("ab"), []byte("c")})
+	msg := natsServerSide(t, append(append(append([]byte(nil), head...), "abc"...), tail...))
+	n, parts, err := f.SplitParts(msg, len(msg), nil)
+	if err != nil || n != len(msg) || len(parts) != 1 || string(msg[parts[0].Lo:parts[0].Hi]) != "abc" {
+		t.Fatalf("%q: %d %v %v", msg, n, parts, err)
+	}
+}
+
 // TestNATSSealNumbers: Seal numbers each HPUB per subject as it goes out.
 func TestNATSSealNumbers(t *testing.T) {
 	f := testNATSFraming(true)

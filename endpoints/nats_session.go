@@ -134,6 +134,9 @@ type natsConnect struct {
 	User         string `json:"user,omitempty"`
 	Pass         string `json:"pass,omitempty"`
 	AuthToken    string `json:"auth_token,omitempty"`
+	NKey         string `json:"nkey,omitempty"`
+	JWT          string `json:"jwt,omitempty"`
+	Sig          string `json:"sig,omitempty"` // the server's nonce signed with our nkey
 }
 
 // natsVersion is the client version CONNECT states.
@@ -148,6 +151,10 @@ func (f *natsFraming) appendConnect(out []byte, info natsInfo) []byte {
 		c.User, c.Pass = a.user, a.password
 	case a.token != "":
 		c.AuthToken = a.token
+	case a.jwt != "":
+		c.JWT, c.Sig = a.jwt, a.key.Sign([]byte(info.Nonce))
+	case a.key != nil:
+		c.NKey, c.Sig = a.key.PublicKey(), a.key.Sign([]byte(info.Nonce))
 	}
 	js, _ := json.Marshal(c)
 	out = append(out, "CONNECT "...)

@@ -418,5 +418,10 @@ func (rt *Runtime) Stats() Stats {
 			}
 		}
 	}
+	for i := range s.Endpoints {
+		if s.Endpoints[i].Active == 0 {
+			s.Endpoints[i].ConnectedTo = "" // lost, not yet redialled
+		}
+	}
 	return s
 }

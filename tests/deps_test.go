@@ -18,7 +18,7 @@ var allowedDeps = map[string][]string{
 	"completion":          {},
 	"contract":            {},
 	"opcodes":             {"completion", "contract"},
-	"endpoints":           {"contract", "completion", "endpoints/tlsrecord", "endpoints/webchat"}, // completion: inproc's virtual descriptors
+	"endpoints":           {"contract", "completion", "endpoints/tlsrecord", "endpoints/webchat", "endpoints/natsauth"}, // completion: inproc's virtual descriptors
 	"endpoints/tlsrecord": {},
 	"endpoints/webchat":   {},
 	"topology":            {"contract", "opcodes", "endpoints"},
@@ -26,6 +26,11 @@ var allowedDeps = map[string][]string{
 	"router":              {"completion", "contract", "opcodes", "endpoints", "topology", "topologies"},
 	"cmd/pxroute":         {"router"},
 	"bench":               {"router", "topology"},
+
+	// NATS credentials (issue 23), and their test support for tests/ and
+	// the NATS endpoint's tests.
+	"endpoints/natsauth":              {},
+	"endpoints/natsauth/natsauthtest": {"endpoints/natsauth"},
 }
 
 var allowedThirdParty = []string{

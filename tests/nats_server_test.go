@@ -420,3 +420,11 @@ func TestNATSHarness(t *testing.T) {
 		t.Log(nodes[1].Log())
 	}
 }
+
+// cmdRunning says whether the node's process is running (as far as the
+// harness knows: started and not killed).
+func (s *natsServer) cmdRunning() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pxroute/pxroute/endpoints/natsauth"
+	"github.com/pxroute/pxroute/endpoints/natsauth/natsauthtest"
 	"github.com/pxroute/pxroute/router"
 )
 
@@ -392,7 +394,10 @@ func TestNATSServerRestart(t *testing.T) {
 			rd := bufio.NewReader(c)
 			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
 			srv.Kill()
-			waitFor(t, "the loss seen", func() bool { return r.Stats().Endpoint("room").Active == 0 })
+			waitFor(t, "the loss seen", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.Active == 0 && e.ConnectedTo == ""
+			})
 			if _, err := c.Write([]byte("while down\n")); err != nil {
 				t.Fatal(err)
 			}
@@ -439,10 +444,32 @@ func TestNATSAuth(t *testing.T) {
 		return p
 	}
 	good, bad := secret("good", "s3cret"), secret("bad", "wrong")
+	user, err := natsauthtest.NewKey(natsauth.KindUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := natsauthtest.NewKey(natsauth.KindUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := natsauthtest.NewChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := natsauthtest.NewChain() // its account is not the server's
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, strangerSeed := secret("seed", user.Seed), secret("stranger", stranger.Seed)
+	creds, otherCreds := secret("creds", string(chain.Creds())), secret("other-creds", string(other.Creds()))
 	cases := []struct {
 		name, conf, auth string
 		ok               bool
 	}{
+		{"nkey-accepted", fmt.Sprintf("authorization { users = [ {nkey: %s} ] }", user.Public), fmt.Sprintf("{nkey_seed_file: %s}", seed), true},
+		{"nkey-refused", fmt.Sprintf("authorization { users = [ {nkey: %s} ] }", user.Public), fmt.Sprintf("{nkey_seed_file: %s}", strangerSeed), false},
+		{"creds-accepted", chain.ServerConfig(), fmt.Sprintf("{creds_file: %s}", creds), true},
+		{"creds-refused", chain.ServerConfig(), fmt.Sprintf("{creds_file: %s}", otherCreds), false},
 		{"user-password-accepted", "authorization { user: px, password: s3cret }", fmt.Sprintf("{user: px, password_file: %s}", good), true},
 		{"user-password-refused", "authorization { user: px, password: s3cret }", fmt.Sprintf("{user: px, password_file: %s}", bad), false},
 		{"token-accepted", "authorization { token: s3cret }", fmt.Sprintf("{token_file: %s}", good), true},
@@ -463,8 +490,14 @@ func TestNATSAuth(t *testing.T) {
 						e := r.Stats().Endpoint("room")
 						return e.Session["err_auth"] >= 2 && e.Errors >= 2 && e.Session["connects"] == 0
 					})
-					if l := logs.String(); !strings.Contains(l, "Authorization Violation") || strings.Contains(l, "wrong") {
-						t.Fatalf("log does not quote the server, or shows the secret:\n%s", l)
+					l := logs.String()
+					if !strings.Contains(l, "Authorization Violation") {
+						t.Fatalf("log does not quote the server:\n%s", l)
+					}
+					for _, s := range []string{"wrong", "s3cret", user.Seed, stranger.Seed, chain.User.Seed, other.User.Seed} {
+						if strings.Contains(l, s) {
+							t.Fatalf("log shows a secret:\n%s", l)
+						}
 					}
 				})
 			}
@@ -552,6 +585,180 @@ func TestNATSTLS(t *testing.T) {
 			waitFor(t, "refusals counted", func() bool { return plain.Stats().Endpoint("room").Errors >= 2 })
 			if !strings.Contains(logs.String(), "requires TLS") {
 				t.Fatalf("no clear error:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestNATSBridgeReencodes: a message from one nats endpoint to another
+// (and from a nats endpoint back to itself, echo) is encoded anew as an
+// HPUB: the MSG bytes read are never written as they came.
+func TestNATSBridgeReencodes(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			pfx := natsSubject("bridge", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  a: {kind: nats, servers: [%[1]q], subscribe: [%[2]s.a]}
+  b: {kind: nats, servers: [%[1]q], subject: %[2]s.b, subscribe: []}
+  e: {kind: nats, servers: [%[1]q], subject: %[2]s.echoed, subscribe: [%[2]s.e]}
+routes:
+  - {pattern: fanout, from: a, to: b}
+  - {pattern: echo, members: e}
+`, srv.URL(), pfx))
+			for _, n := range []string{"a", "b", "e"} {
+				natsUp(t, r, n)
+			}
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(pfx+".b", "")
+			raw.Sub(pfx+".echoed", "")
+			raw.Pub(pfx+".a", []byte("crossing"))
+			raw.Pub(pfx+".e", []byte("echoed"))
+			raw.Flush()
+			got := map[string]string{}
+			for range 2 {
+				m := raw.Next()
+				if m.Header["Pxroute-Origin"] == "" {
+					t.Fatalf("not re-encoded: %+v", m)
+				}
+				got[m.Subject] = string(m.Payload)
+			}
+			if got[pfx+".b"] != "crossing" || got[pfx+".echoed"] != "echoed" {
+				t.Fatalf("on NATS: %v", got)
+			}
+			for _, n := range []string{"a", "b", "e"} {
+				if e := r.Stats().Endpoint(n); e.Errors != 0 || e.Opened != 1 {
+					t.Fatalf("%s: %d errors, %d opened: the server refused something", n, e.Errors, e.Opened)
+				}
+			}
+		})
+	}
+}
+
+// TestNATSFailoverToLearntServer: configured with one node of a cluster,
+// the endpoint learns the others from INFO (connect_urls); when its node
+// dies it connects to another, resubscribes, and traffic resumes.
+func TestNATSFailoverToLearntServer(t *testing.T) {
+	nodes := startNATSCluster(t, 2, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			if nodes[0].cmdRunning() == false {
+				nodes[0].Start()
+				nodes[0].waitRoutes(1)
+			}
+			subject := natsSubject("failover", v)
+			r := start(t, v, natsRelayYAML(nodes[0].URL(), subject, ""))
+			natsUp(t, r, "room")
+			if got := r.Stats().Endpoint("room").ConnectedTo; got != nodes[0].Addr {
+				t.Fatalf("connected to %q, want %q", got, nodes[0].Addr)
+			}
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			nodes[0].Kill()
+			waitFor(t, "moved to the other node", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.ConnectedTo == nodes[1].Addr && e.Active == 1
+			})
+			raw := dialNATSClient(t, nodes[1].Addr, nil)
+			raw.Pub(subject, []byte("after failover"))
+			raw.Flush()
+			if got := readLines(t, rd, 1)[0]; got != "after failover" {
+				t.Fatalf("got %q", got)
+			}
+		})
+	}
+}
+
+// TestNATSPermissionViolation: a publish the server's permissions refuse
+// is counted and logged once; the connection goes on.
+func TestNATSPermissionViolation(t *testing.T) {
+	srv := startNATS(t, natsConfig{Extra: `authorization { users = [ {user: px, password: s3cret, permissions: {publish: "ok.>", subscribe: ">"}} ] }`})
+	pw := t.TempDir() + "/pw"
+	if err := os.WriteFile(pw, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			logs := &lockedBuffer{}
+			r := startLogging(t, v, natsRelayYAML(srv.URL(), "forbidden.x", fmt.Sprintf(", auth: {user: px, password_file: %s}", pw)), logs)
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			if _, err := c.Write([]byte("one\ntwo\n")); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "violations counted", func() bool { return r.Stats().Endpoint("room").Session["err_permissions"] == 2 })
+			if e := r.Stats().Endpoint("room"); e.Errors != 0 || e.Active != 1 {
+				t.Fatalf("the connection did not go on: %+v", e)
+			}
+			if n := strings.Count(logs.String(), "Permissions Violation"); n != 1 {
+				t.Fatalf("logged %d times:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+// TestNATSMetrics: /metrics names the server a nats endpoint is
+// connected to, and carries its session events.
+func TestNATSMetrics(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			path := writeFile(t, "n.yaml", natsRelayYAML(srv.URL(), natsSubject("metrics", v), ""))
+			r := startAdminFile(t, v, path, router.Options{})
+			natsUp(t, r, "room")
+			_, metrics := adminRequest(t, r.AdminAddr(), "GET", "/metrics", "", nil)
+			for _, want := range []string{
+				fmt.Sprintf(`pxroute_endpoint_connected_server{endpoint="room",server=%q} 1`, srv.Addr),
+				`pxroute_endpoint_session_events_total{endpoint="room",event="connects"} 1`,
+				`pxroute_endpoint_lost_messages_total{endpoint="room",reason="nats_gap"} 0`,
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+		})
+	}
+}
+
+// TestNATSRelayNamesAndSanitize: a relay that names its members and
+// cleans terminal controls rewrites a message from NATS like any other
+// (the rewrite is encoded in the nats framing and read back); its name
+// is its server's address.
+func TestNATSRelayNamesAndSanitize(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("named", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  room: {kind: nats, servers: [%q], subject: %s}
+routes:
+  - {pattern: relay, members: [local, room], names: address, sanitize: true}
+`, srv.URL(), subject))
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			rd := bufio.NewReader(c)
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			raw := dialNATSClient(t, srv.Addr, nil)
+			raw.Sub(subject, "")
+			raw.Pub(subject, []byte("hi\x1b[31m"))
+			raw.Flush()
+			got := readLines(t, rd, 1)[0]
+			if !strings.HasPrefix(got, "<"+srv.Addr+"> hi") || strings.Contains(got, "\x1b") {
+				t.Fatalf("local got %q", got)
+			}
+			if _, err := c.Write([]byte("from local\n")); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				m := raw.Next()
+				if strings.HasSuffix(string(m.Payload), "> from local") {
+					break
+				}
 			}
 		})
 	}

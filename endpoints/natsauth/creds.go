@@ -2,6 +2,8 @@ package natsauth
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 )
 
@@ -23,9 +25,12 @@ const MaxCredsFile = 64 << 10
 // labels and dash counts vary, so they are not compared); a block is a
 // fence, one token line and a fence. As in nats.go, the first block is the
 // JWT and the second the seed; without a second block, the first bare line
-// starting with "S" is the seed. A file of bare lines is accepted too: the
-// first line that is not the seed is the JWT. The JWT is checked for shape
-// only (three base64url parts); the server checks the rest.
+// starting with "S" (one word) is the seed. A file of bare lines is accepted
+// too: the first other word with a dot is the JWT. The JWT is checked for shape
+// (three base64url parts, JSON claims) and against the seed: a user JWT
+// whose subject is the seed's public key, so that a mismatched file fails
+// here, clearly, not at the server as an "Authorization Violation". Its
+// signature and expiry are the server's to check.
 func ParseCreds(b []byte) (jwt string, kp *KeyPair, err error) {
 	if len(b) > MaxCredsFile {
 		return "", nil, fmt.Errorf("%w: %d bytes, a creds file has at most %d", ErrTooLarge, len(b), MaxCredsFile)
@@ -51,11 +56,11 @@ func ParseCreds(b []byte) (jwt string, kp *KeyPair, err error) {
 	case len(blocks) >= 2:
 		token, seed = blocks[0], blocks[1]
 	case len(blocks) == 1:
-		token, seed = blocks[0], firstWithPrefix(bare, 'S')
+		token, seed = blocks[0], bareSeed(bare)
 	default:
-		seed = firstWithPrefix(bare, 'S')
+		seed = bareSeed(bare)
 		for _, l := range bare {
-			if l[0] != 'S' {
+			if l[0] != 'S' && bytes.IndexByte(l, '.') >= 0 && bytes.IndexByte(l, ' ') < 0 {
 				token = l
 				break
 			}
@@ -74,6 +79,10 @@ func ParseCreds(b []byte) (jwt string, kp *KeyPair, err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("creds seed: %w", err)
 	}
+	if err := checkJWTClaims(token, kp.PublicKey()); err != nil {
+		kp.Wipe()
+		return "", nil, err
+	}
 	return string(token), kp, nil
 }
 
@@ -82,9 +91,11 @@ func isFence(l []byte) bool {
 	return len(l) >= 6 && bytes.HasPrefix(l, []byte("---")) && bytes.HasSuffix(l, []byte("---"))
 }
 
-func firstWithPrefix(lines [][]byte, c byte) []byte {
+// bareSeed returns the first line that reads as a seed: a word starting
+// with S (the prose nsc writes around the blocks has spaces).
+func bareSeed(lines [][]byte) []byte {
 	for _, l := range lines {
-		if l[0] == c {
+		if l[0] == 'S' && bytes.IndexByte(l, ' ') < 0 {
 			return l
 		}
 	}
@@ -107,6 +118,37 @@ func checkJWTShape(t []byte) error {
 				return fmt.Errorf("%w: part %d has a character outside base64url at offset %d", ErrBadJWT, i+1, j)
 			}
 		}
+	}
+	return nil
+}
+
+// checkJWTClaims checks that a JWT of the right shape is a user JWT for
+// the public key user.
+func checkJWTClaims(t []byte, user string) error {
+	payload := bytes.TrimRight(bytes.Split(t, []byte("."))[1], "=")
+	j := make([]byte, base64.RawURLEncoding.DecodedLen(len(payload)))
+	n, err := base64.RawURLEncoding.Decode(j, payload)
+	if err != nil {
+		return fmt.Errorf("%w: claims are not base64url (%v)", ErrBadJWT, err)
+	}
+	var claims struct {
+		Sub  string `json:"sub"`
+		NATS struct {
+			Type string `json:"type"`
+		} `json:"nats"`
+	}
+	if err := json.Unmarshal(j[:n], &claims); err != nil {
+		return fmt.Errorf("%w: claims are not JSON (%v)", ErrBadJWT, err)
+	}
+	if claims.NATS.Type != "" && claims.NATS.Type != "user" {
+		return fmt.Errorf("%w: the JWT's type is not \"user\"", ErrMismatch)
+	}
+	if claims.Sub != user {
+		sub := claims.Sub
+		if len(sub) > PublicKeyLen {
+			sub = sub[:PublicKeyLen] + "..."
+		}
+		return fmt.Errorf("%w: the JWT is for %q, the seed is %s's", ErrMismatch, sub, user)
 	}
 	return nil
 }

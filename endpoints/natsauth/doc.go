@@ -16,14 +16,17 @@
 // count and label vary between tools); ParseCreds accepts what nats.go
 // accepts, including a seed on a bare line.
 //
-// Limits: a seed file of more than MaxSeedFile bytes and a creds file of
-// more than MaxCredsFile bytes are refused before they are read further.
-// Errors wrap the package's Err values and describe lengths, offsets and
-// kinds, never the secret's characters. Buffers this package decodes a
-// seed into are zeroed after use; KeyPair.Wipe zeroes the private key; the
-// caller owns and should zero the bytes it passed in.
+// ReadSeedFile and ReadCredsFile read the files a configuration names
+// (nkey_seed_file, creds_file): a regular file only its owner may read,
+// refused from its size before it is read when it is over MaxSeedFile or
+// MaxCredsFile bytes, and never read past that bound.
 //
-// EncodeSeed, EncodePublicKey and DecodePublicKey exist for tests and tools that
-// need keys of any kind (natsauthtest builds operator, account and user
-// JWTs with them).
+// Errors wrap the package's Err values and describe lengths, offsets and
+// kinds, never the secret's characters. Buffers this package reads or
+// decodes a seed into are zeroed after use; KeyPair.Wipe zeroes the private
+// key; a caller of ParseSeed or ParseCreds owns (and should zero) its input.
+//
+// EncodeSeed, EncodePublicKey and DecodePublicKey exist for tests and
+// tools that need keys of any kind (natsauthtest builds operator, account
+// and user JWTs with them).
 package natsauth

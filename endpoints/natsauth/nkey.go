@@ -65,6 +65,7 @@ var (
 	ErrNoJWT       = errors.New("natsauth: no user JWT in creds")
 	ErrBadJWT      = errors.New("natsauth: malformed JWT in creds")
 	ErrNoSeed      = errors.New("natsauth: no nkey seed in creds")
+	ErrMismatch    = errors.New("natsauth: creds JWT and seed do not match")
 )
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -19,10 +19,10 @@ import (
 	"github.com/pxroute/pxroute/endpoints/natsauth/natsauthtest"
 )
 
-// TestNATSServerAccepts proves the package against the real nats-server:
-// a CONNECT built from a parsed seed or creds file is accepted (PING gets
-// PONG) and a wrong signature is refused, in nkey and in JWT (operator)
-// mode.
+// TestNATSServerAccepts proves the package (and natsauthtest's JWTs)
+// against the real nats-server: a CONNECT built from a seed or creds file
+// read by ReadSeedFile or ReadCredsFile is accepted (PING gets PONG) and a
+// wrong signature is refused, in nkey and in JWT (operator) mode.
 func TestNATSServerAccepts(t *testing.T) {
 	chain, err := natsauthtest.NewChain()
 	if err != nil {
@@ -43,15 +43,23 @@ func TestNATSServerAccepts(t *testing.T) {
 	nkeyAddr := startNATSServer(t, fmt.Sprintf("authorization {\n  users = [ {nkey: %s} ]\n}\n", user.Public))
 	jwtAddr := startNATSServer(t, chain.ServerConfig())
 
+	// Keys reach CONNECT as the endpoint's will: from files.
+	secretFile := func(t *testing.T, content []byte) string {
+		path := filepath.Join(t.TempDir(), "secret")
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
 	seedPair := func(t *testing.T, seed string) *natsauth.KeyPair {
-		kp, err := natsauth.ParseSeed([]byte(seed + "\n"))
+		kp, err := natsauth.ReadSeedFile(secretFile(t, []byte(seed+"\n")))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return kp
 	}
 	credsPair := func(t *testing.T) (string, *natsauth.KeyPair) {
-		jwt, kp, err := natsauth.ParseCreds(chain.Creds())
+		jwt, kp, err := natsauth.ReadCredsFile(secretFile(t, chain.Creds()))
 		if err != nil {
 			t.Fatal(err)
 		}
