@@ -119,9 +119,8 @@ routes:
 					t.Run("accepted", func(t *testing.T) {
 						a := start(t, v, topo(tc.good))
 						b := start(t, v, topo(tc.good))
-						waitFor(t, "both routers to connect", func() bool {
-							return endpointStats(a.Stats(), "room").Active == 1 && endpointStats(b.Stats(), "room").Active == 1
-						})
+						natsUp(t, a, "room")
+						natsUp(t, b, "room")
 						ca, cb := dial(t, a.Addr("chat")), dial(t, b.Addr("chat"))
 						waitFor(t, "the members to join", func() bool {
 							return endpointStats(a.Stats(), "chat").Active == 1 && endpointStats(b.Stats(), "chat").Active == 1

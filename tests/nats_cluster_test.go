@@ -74,7 +74,7 @@ func startClusterDaemons(t *testing.T, nodes []*natsServer, servers func(i int) 
 	}
 	for _, d := range out {
 		for _, ep := range []string{"room", "feed_in", "jobs_in"} {
-			waitFor(t, fmt.Sprintf("daemon %s's %s to connect", d.name, ep), func() bool { return d.endpoint(ep).Active == 1 })
+			waitFor(t, fmt.Sprintf("daemon %s's %s to connect", d.name, ep), func() bool { return natsEstablished(d.endpoint(ep)) })
 		}
 	}
 	return out

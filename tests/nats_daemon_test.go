@@ -155,6 +155,13 @@ func (d *daemon) waitLog(want string) {
 	waitFor(d.t, fmt.Sprintf("daemon %s to log %q", d.name, want), func() bool { return strings.Contains(d.logs(), want) })
 }
 
+// natsEstablished reports whether a nats endpoint's connection has
+// completed its handshake (CONNECT, SUBs, PING answered): its
+// subscriptions are in place on the server.
+func natsEstablished(e router.EndpointStats) bool {
+	return e.Active == 1 && e.ConnectedTo != "" && e.Session["connects"] > 0
+}
+
 // daemonVariants gives the daemons of one test different engines and loop
 // counts: separate processes, so each can run its own.
 func daemonVariants(n int) []variant {

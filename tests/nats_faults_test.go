@@ -134,7 +134,7 @@ func TestNATSClusterNodeDiesUnderTraffic(t *testing.T) {
 	nodes[0].Kill()
 	waitFor(t, "A to reconnect to another node", func() bool {
 		e := a.endpoint("room")
-		return e.Active == 1 && e.ConnectedTo != "" && e.ConnectedTo != nodes[0].Addr
+		return natsEstablished(e) && e.ConnectedTo != nodes[0].Addr
 	})
 	t.Logf("A moved to %s", a.endpoint("room").ConnectedTo)
 	if !strings.Contains(a.metrics(), `pxroute_endpoint_connected_server{endpoint="room",server="`+a.endpoint("room").ConnectedTo+`"} 1`) {
@@ -194,7 +194,7 @@ func TestNATSClusterNodeDiesUnderTraffic(t *testing.T) {
 	t.Run("a-restarted-daemon-rejoins-and-hears-the-room", func(t *testing.T) {
 		b := ds[1]
 		b.restart()
-		waitFor(t, "B's room to reconnect", func() bool { return b.endpoint("room").Active == 1 })
+		waitFor(t, "B's room to reconnect", func() bool { return natsEstablished(b.endpoint("room")) })
 		nb := joinRoom(t, "B2", b.addrs["chat"])
 		waitFor(t, "B's new member to join", func() bool { return b.endpoint("chat").Active == 1 })
 		syncLines(t, []*roomMember{members["A"], members["C"], nb}, []*roomMember{members["A"], members["C"], nb},
