@@ -203,6 +203,9 @@ func TestNATSClusterThreeDaemons(t *testing.T) {
 					t.Logf("worker %s: %d warm-up jobs; jobs_in msgs_in %d, session %v, drops %v",
 						w.name, w.count(func(l string) bool { return l == "warm" }), e.MsgsIn, e.Session, e.Drops)
 				}
+				if echo := ds[0].endpoint("jobs_in").Session["echo"]; echo > 0 {
+					t.Fatalf("not every daemon took a warm-up job: daemon A, which publishes the jobs, dropped the %d NATS gave its queue member as echo (its own Pxroute-Origin), lost to every worker and not counted as a drop", echo)
+				}
 				t.Fatalf("not every daemon took a warm-up job")
 			}
 		}
