@@ -70,7 +70,7 @@ func markAll(t *testing.T, members []*roomMember, round int) {
 	}
 }
 
-// A NATS node dies (SIGKILL) under traffic: the daemons on it move to
+// A NATS node dies (SIGKILL) under traffic: the two daemons on it move to
 // another node (A learnt the others from INFO's connect_urls; B has them
 // in its servers list), resubscribe, and the room carries on. Nothing is
 // lost silently: for each member, the lines the others said after the
@@ -81,8 +81,8 @@ func TestNATSClusterNodeDiesUnderTraffic(t *testing.T) {
 	nodes := startNATSCluster(t, 3, natsConfig{})
 	servers := func(i int) string {
 		switch i {
-		case 1: // the whole cluster, its own node first
-			return fmt.Sprintf("%q, %q, %q", nodes[1].URL(), nodes[0].URL(), nodes[2].URL())
+		case 1: // the whole cluster, node 0 first: B starts beside A
+			return fmt.Sprintf("%q, %q, %q", nodes[0].URL(), nodes[1].URL(), nodes[2].URL())
 		}
 		return fmt.Sprintf("%q", nodes[i].URL()) // the rest from INFO's connect_urls
 	}
@@ -127,18 +127,22 @@ func TestNATSClusterNodeDiesUnderTraffic(t *testing.T) {
 		return m.count(func(l string) bool { return strings.HasPrefix(l, s+" says ") })
 	}
 	waitFor(t, "traffic before the kill", func() bool { return heardFrom(members["B"], "A") > 50 })
-	a := ds[0]
-	if at := a.endpoint("room").ConnectedTo; at != nodes[0].Addr {
-		t.Fatalf("A's room is connected to %q, not to node 0 (%s)", at, nodes[0].Addr)
+	for _, d := range ds[:2] {
+		if at := d.endpoint("room").ConnectedTo; at != nodes[0].Addr {
+			t.Fatalf("%s's room is connected to %q, not to node 0 (%s)", d.name, at, nodes[0].Addr)
+		}
 	}
 	nodes[0].Kill()
-	waitFor(t, "A to reconnect to another node", func() bool {
-		e := a.endpoint("room")
-		return natsEstablished(e) && e.ConnectedTo != nodes[0].Addr
-	})
-	t.Logf("A moved to %s", a.endpoint("room").ConnectedTo)
-	if !strings.Contains(a.metrics(), `pxroute_endpoint_connected_server{endpoint="room",server="`+a.endpoint("room").ConnectedTo+`"} 1`) {
-		t.Errorf("/metrics does not show the server A's room moved to")
+	for _, d := range ds[:2] {
+		waitFor(t, d.name+" to reconnect to another node", func() bool {
+			e := d.endpoint("room")
+			return natsEstablished(e) && e.ConnectedTo != nodes[0].Addr
+		})
+		at := d.endpoint("room").ConnectedTo
+		t.Logf("%s moved to %s", d.name, at)
+		if !strings.Contains(d.metrics(), `pxroute_endpoint_connected_server{endpoint="room",server="`+at+`"} 1`) {
+			t.Errorf("%s's /metrics does not show the server its room moved to", d.name)
+		}
 	}
 	// Traffic resumes both ways across the surviving nodes.
 	for _, pair := range [][2]string{{"A", "B"}, {"B", "A"}, {"C", "A"}, {"A", "C"}} {
@@ -182,6 +186,10 @@ func TestNATSClusterNodeDiesUnderTraffic(t *testing.T) {
 		counted += dropped + gap + chat
 	}
 	t.Logf("node killed under traffic: %d lines lost in all, %d drops counted", lost, counted)
+	for _, d := range ds {
+		room := d.endpoint("room")
+		t.Logf("daemon %s room: drops %v, lost %v, session %v", d.name, nonZeroCounts(room.Drops), nonZeroCounts(room.Lost), nonZeroCounts(room.Session))
+	}
 	for _, m := range all {
 		dup := map[string]int{}
 		for _, l := range m.lines() {
@@ -204,4 +212,15 @@ func TestNATSClusterNodeDiesUnderTraffic(t *testing.T) {
 		nb.say(t, "B2 says back")
 		waitFor(t, "C to hear B's new member", func() bool { return members["C"].has("B2 says back") })
 	})
+}
+
+// nonZeroCounts keeps the reasons that counted something.
+func nonZeroCounts(m map[string]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for k, v := range m {
+		if v > 0 {
+			out[k] = v
+		}
+	}
+	return out
 }
