@@ -157,10 +157,10 @@ routes:
 		}()
 	}
 
-	pub, err := dialRetry(pubAddr)
 	if kind == "nats" {
-		pub, err = dialRetry(natsAddr)
+		pubAddr = natsAddr
 	}
+	pub, err := dialRetry(pubAddr)
 	if err != nil {
 		return res, err
 	}
