@@ -29,3 +29,14 @@ type Opener interface {
 	// error (a garbled, forged or replayed unit) closes the connection.
 	Unseal(in, out []byte) ([]byte, error)
 }
+
+// SealUndoer is implemented by a Sealer whose Seal does more than
+// transform bytes (NATS numbers each message as it seals it). When the
+// batch Seal returned last is dropped before it was written whole (its
+// connection was lost; its messages count as dropped, Drops disconnect),
+// the machine calls UndoSeal, on the connection's loop, before the
+// session is let go: what sealing those messages did is undone, so that
+// they are counted once, as dropped.
+type SealUndoer interface {
+	UndoSeal()
+}

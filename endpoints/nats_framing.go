@@ -223,33 +223,52 @@ func (f *natsFraming) ConnectedTo() string { return f.servers.connectedTo() }
 // natsSeqs are the next sequence number per subject we publish to. The
 // map is bounded: past natsMaxTracked subjects (subject_part), one is
 // forgotten and restarts at 1, which a receiver reads as its publisher's
-// restart, not a gap.
+// restart, not a gap. Values are pointers, so that a message costs a
+// lookup, not a key allocated to store it.
 type natsSeqs struct {
 	mu   sync.Mutex
-	next map[string]uint64
+	next map[string]*uint64
 }
 
 // natsMaxTracked bounds the subjects and (origin, subject) pairs tracked.
 const natsMaxTracked = 4096
 
-func (s *natsSeqs) init() { s.next = make(map[string]uint64) }
+func (s *natsSeqs) init() { s.next = make(map[string]*uint64) }
 
 // take returns subject's next sequence number.
 func (s *natsSeqs) take(subject []byte) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n, ok := s.next[string(subject)]
-	if !ok {
-		if len(s.next) >= natsMaxTracked {
-			for k := range s.next {
-				delete(s.next, k)
-				break
-			}
-		}
-		n = 1
+	p := s.next[string(subject)]
+	if p == nil {
+		p = new(uint64)
+		*p = 1
+		natsEvictOne(s.next)
+		s.next[string(subject)] = p
 	}
-	s.next[string(subject)] = n + 1
+	n := *p
+	*p = n + 1
 	return n
+}
+
+// rewind makes first subject's next number again.
+func (s *natsSeqs) rewind(subject string, first uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.next[subject]; p != nil && *p > first {
+		*p = first
+	}
+}
+
+// natsEvictOne forgets one entry of a full tracking map.
+func natsEvictOne(m map[string]*uint64) {
+	if len(m) < natsMaxTracked {
+		return
+	}
+	for k := range m {
+		delete(m, k)
+		return
+	}
 }
 
 // natsGaps tracks, per (origin, subject), the next sequence number
@@ -257,32 +276,29 @@ func (s *natsSeqs) take(subject []byte) uint64 {
 // an evicted pair restarts its tracking (its next gap goes unseen).
 type natsGaps struct {
 	mu   sync.Mutex
-	next map[string]uint64
+	next map[string]*uint64
+	key  []byte // scratch: origin, 0, subject
 	lost atomic.Uint64
 }
 
-func (g *natsGaps) init() { g.next = make(map[string]uint64) }
+func (g *natsGaps) init() { g.next = make(map[string]*uint64) }
 
 // saw records seq from origin on subject.
 func (g *natsGaps) saw(origin, subject []byte, seq uint64) {
-	key := make([]byte, 0, len(origin)+1+len(subject))
-	key = append(append(append(key, origin...), 0), subject...)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	want, ok := g.next[string(key)]
+	g.key = append(append(append(g.key[:0], origin...), 0), subject...)
+	p := g.next[string(g.key)]
 	switch {
-	case !ok:
-		if len(g.next) >= natsMaxTracked {
-			for k := range g.next {
-				delete(g.next, k)
-				break
-			}
-		}
-	case seq > want:
-		g.lost.Add(seq - want)
+	case p == nil:
+		p = new(uint64)
+		natsEvictOne(g.next)
+		g.next[string(g.key)] = p
+	case seq > *p:
+		g.lost.Add(seq - *p)
 	}
-	// seq < want: the origin restarted; tracking restarts with it.
-	g.next[string(key)] = seq + 1
+	// seq < *p: the origin restarted; tracking restarts with it.
+	*p = seq + 1
 }
 
 var (

@@ -206,6 +206,14 @@ func TestNATSSealNumbers(t *testing.T) {
 	if got := strings.Join(seqs, " "); got != "a=1 b=1 a=2" {
 		t.Fatalf("seqs %s", got)
 	}
+	// The batch dropped unwritten gives its numbers back.
+	s.UndoSeal()
+	again, _ := s.Seal(plain[:len(plain)/3], nil)
+	var fr natsFrame
+	parseNATSOp(again, len(again), &fr)
+	if h, _ := parseNATSHeaders(again[fr.hdr[0]:fr.hdr[1]]); h.seq != 1 {
+		t.Fatalf("after UndoSeal, a took %d, want 1", h.seq)
+	}
 	if _, err := s.Seal([]byte("PING\r\n"), nil); err == nil {
 		t.Fatal("Seal took something that is no HPUB")
 	}
@@ -355,5 +363,48 @@ func TestNATSServerAddr(t *testing.T) {
 		if got != want {
 			t.Errorf("%q: %q (%v), want %q", in, got, err, want)
 		}
+	}
+}
+
+// TestNATSNoAllocationPerMessage: reading a message (split, control with
+// origin and gap tracking) and writing one (encode, seal) allocate
+// nothing once warm.
+func TestNATSNoAllocationPerMessage(t *testing.T) {
+	f := testNATSFraming(false)
+	s := f.NewSession(contract.RoleConnect).(*natsSession)
+	s.state = natsOpen
+	in := []byte("HMSG in.a 1 50 55\r\nNATS/1.0\r\nPxroute-Seq: 1\r\nPxroute-Origin: them\r\n\r\nhello\r\n")
+	parts := make([]contract.Part, 0, 4)
+	out := make([]byte, 0, 64)
+	read := func() {
+		n, ps, err := f.SplitParts(in, len(in), parts[:0])
+		if err != nil || n != len(in) {
+			t.Fatalf("split: %d %v", n, err)
+		}
+		if ctl, _, err := s.Control(contract.Message{Wire: in, Parts: ps}, out[:0]); ctl || err != nil {
+			t.Fatalf("control: %v %v", ctl, err)
+		}
+	}
+	read()
+	if a := testing.AllocsPerRun(100, read); a != 0 {
+		t.Errorf("reading a message: %v allocations", a)
+	}
+	hdr, segs, sealed := make([]byte, 0, 256), make([][]byte, 0, 8), make([]byte, 0, 512)
+	payload := [][]byte{[]byte("hello")}
+	plain := make([]byte, 0, 512)
+	write := func() {
+		var ss [][]byte
+		_, ss = f.EncodeParts(hdr[:0], segs[:0], payload)
+		plain = plain[:0]
+		for _, b := range ss {
+			plain = append(plain, b...)
+		}
+		if _, err := s.Seal(plain, sealed[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	if a := testing.AllocsPerRun(100, write); a != 0 {
+		t.Errorf("writing a message: %v allocations", a)
 	}
 }

@@ -23,6 +23,16 @@ type natsSession struct {
 	pingsAt int64 // unix ns the next PING of ours is due; 0: not scheduled
 	pending int   // our PINGs not answered yet
 	warned  bool  // a permissions violation was logged on this connection
+
+	// batch is, per subject, the first number the last Seal took: what
+	// UndoSeal gives back when that batch is dropped unwritten.
+	batch []natsTaken
+}
+
+// natsTaken is the first sequence number a batch took on a subject.
+type natsTaken struct {
+	subject string
+	first   uint64
 }
 
 type natsState uint8
@@ -205,7 +215,7 @@ func (s *natsSession) hmsg(msg contract.Message, fr *natsFrame) bool {
 	if err != nil {
 		return false // a foreign publisher's headers: not ours to judge
 	}
-	if bytes.Equal(h.origin, []byte(*s.f.origin.Load())) {
+	if string(h.origin) == *s.f.origin.Load() {
 		s.f.counts.add(natsEcho)
 		return true
 	}
@@ -297,6 +307,7 @@ func (s *natsSession) Unseal(in, out []byte) ([]byte, error) { return append(out
 // (overflow, a disconnect) took no number, and so shows no gap on the
 // receiving side: it is counted once, at the sender.
 func (s *natsSession) Seal(plain, out []byte) ([]byte, error) {
+	s.batch = s.batch[:0] // the machine seals a batch once the last is written whole
 	for len(plain) > 0 {
 		var fr natsFrame
 		if err := parseNATSOp(plain, len(plain), &fr); err != nil || fr.wire == 0 || fr.op != natsOpHPub {
@@ -306,7 +317,9 @@ func (s *natsSession) Seal(plain, out []byte) ([]byte, error) {
 		out = append(out, plain[:fr.wire]...)
 		digits := at + fr.hdr[0] + len(natsHeadPrefix)
 		if fr.hdr[1]-fr.hdr[0] >= len(natsHeadPrefix)+natsSeqWidth {
-			seq := s.f.seqs.take(plain[fr.subject[0]:fr.subject[1]])
+			subject := plain[fr.subject[0]:fr.subject[1]]
+			seq := s.f.seqs.take(subject)
+			s.took(subject, seq)
 			for i := digits + natsSeqWidth - 1; i >= digits; i-- {
 				out[i] = byte('0' + seq%10)
 				seq /= 10
@@ -317,7 +330,39 @@ func (s *natsSession) Seal(plain, out []byte) ([]byte, error) {
 	return out, nil
 }
 
+// took notes seq taken on subject by the batch being sealed.
+func (s *natsSession) took(subject []byte, seq uint64) {
+	for _, t := range s.batch {
+		if t.subject == string(subject) {
+			return
+		}
+	}
+	name := ""
+	for _, t := range s.batch[len(s.batch):cap(s.batch)] {
+		if t.subject == string(subject) {
+			name = t.subject // the string an earlier batch made: no allocation a batch
+			break
+		}
+	}
+	if name == "" {
+		name = string(subject)
+	}
+	s.batch = append(s.batch, natsTaken{name, seq})
+}
+
+// UndoSeal gives back the numbers of the last batch, dropped unwritten
+// (contract.SealUndoer): its messages count as dropped at this end, and
+// a receiver must not count them again as a gap. One connection per
+// endpoint: nobody took numbers since.
+func (s *natsSession) UndoSeal() {
+	for _, t := range s.batch {
+		s.f.seqs.rewind(t.subject, t.first)
+	}
+	s.batch = s.batch[:0]
+}
+
 var (
-	_ contract.Ticker = (*natsSession)(nil)
-	_ contract.Sealer = (*natsSession)(nil)
+	_ contract.SealUndoer = (*natsSession)(nil)
+	_ contract.Ticker     = (*natsSession)(nil)
+	_ contract.Sealer     = (*natsSession)(nil)
 )

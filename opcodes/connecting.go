@@ -216,6 +216,9 @@ func (m *Machine) suspend(c *conn) bool {
 	}
 	if z := c.sealed(); z != nil {
 		inflight = max(inflight, z.covers) // a sealed batch is started whole
+		if u, ok := z.s.(contract.SealUndoer); ok && z.covers > 0 {
+			u.UndoSeal() // its messages are dropped just below
+		}
 	}
 	msgs, n := c.out.abandonStarted(&m.chunks, inflight)
 	m.counters[c.ep].Drops[DropDisconnect] += uint64(msgs)

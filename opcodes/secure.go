@@ -244,6 +244,14 @@ func (s *secureSession) Unseal(in, out []byte) ([]byte, error) {
 	return out, err
 }
 
+// UndoSeal passes the loss of the last sealed batch on to inner, if its
+// sealing has effects to undo (contract.SealUndoer).
+func (s *secureSession) UndoSeal() {
+	if u, ok := s.inSeal.(contract.SealUndoer); ok {
+		u.UndoSeal()
+	}
+}
+
 // Seal seals plain with inner's protocol, if it seals, then with TLS.
 func (s *secureSession) Seal(plain, out []byte) ([]byte, error) {
 	if s.inSeal == nil {

@@ -763,3 +763,86 @@ routes:
 		})
 	}
 }
+
+// TestNATSLossAccounted: NATS is at most once, but nothing is lost
+// silently: lines a member of router A sends while the server dies and
+// comes back are each delivered to the member of router B, or counted as
+// dropped at A's nats endpoint, or as a nats_gap on B's.
+func TestNATSLossAccounted(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("loss", v)
+			yaml := natsRelayYAML(srv.URL(), subject, "")
+			ra, rb := start(t, v, yaml), start(t, v, yaml)
+			natsUp(t, ra, "room")
+			natsUp(t, rb, "room")
+			ca, cb := dial(t, ra.Addr("local")), dial(t, rb.Addr("local"))
+			waitFor(t, "members joined", func() bool {
+				return ra.Stats().Endpoint("local").Active == 1 && rb.Stats().Endpoint("local").Active == 1
+			})
+			tailSeen := make(chan struct{})
+			go func() { // B's member reads everything, and says when a tail line came
+				rd := bufio.NewReader(steady(cb))
+				once := false
+				for {
+					l, err := rd.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if strings.HasPrefix(l, "tail") && !once {
+						once = true
+						close(tailSeen)
+					}
+				}
+			}()
+			sent := 0
+			send := func(prefix string) {
+				if _, err := fmt.Fprintf(ca, "%s %d\n", prefix, sent); err != nil {
+					t.Error(err)
+				}
+				sent++
+			}
+			for i := range 600 {
+				send("line")
+				if i == 200 {
+					srv.Kill()
+				}
+				if i == 400 {
+					srv.Start()
+				}
+				if i%20 == 0 {
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+			for done := false; !done; {
+				send("tail")
+				select {
+				case <-tailSeen:
+					done = true
+				case <-time.After(20 * time.Millisecond):
+				case <-timeoutC():
+					t.Fatal("no tail line reached B")
+				}
+			}
+			var how string
+			deadline := time.Now().Add(ioTimeout)
+			for {
+				a, b := ra.Stats(), rb.Stats()
+				aRoom, aLocal, bRoom, bLocal := a.Endpoint("room"), a.Endpoint("local"), b.Endpoint("room"), b.Endpoint("local")
+				delivered, dropsA, gaps := bLocal.MsgsOut, sumCounts(aRoom.Drops)+sumCounts(aLocal.Lost), bRoom.Lost["nats_gap"]
+				dropsB := sumCounts(bLocal.Drops) + sumCounts(bRoom.Lost) - gaps
+				how = fmt.Sprintf("sent %d = delivered %d + dropped at A %d (%v) + gaps at B %d + dropped at B %d; A queued %d",
+					sent, delivered, dropsA, aRoom.Drops, gaps, dropsB, aRoom.QueuedMsgs)
+				if aLocal.MsgsIn == uint64(sent) && aRoom.QueuedMsgs == 0 && uint64(sent) == delivered+dropsA+gaps+dropsB {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("loss not accounted: %s", how)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Log(how)
+		})
+	}
+}
