@@ -7,7 +7,11 @@
 //   - how an endpoint comes to have descriptors (Role, Endpoint: listen,
 //     connect or open, and release);
 //   - how bytes become messages (Framing, and the capabilities a framing
-//     may add: Datagrams, Capped, Sizer, Resumer);
+//     may add: Datagrams, Capped, Sizer, Resumer, Multipart; Gated, which
+//     refuses a message at delivery from what it learnt at run time; Lossy
+//     and Addressed, figures it alone knows);
+//   - what a protocol says besides messages (Sessioned, Session, Ticker,
+//     Sealer and SealUndoer, Securer, Counted);
 //   - everything else the machine needs to know of an endpoint, as one
 //     value per endpoint (Settings: limits, timeouts, Admission, Policy,
 //     ReplyLimits, Backoff), indexed by endpoint id in a table the machine

@@ -185,6 +185,9 @@ func (f *natsFraming) Refuses(size int, first []byte, parts int) bool {
 		}
 		size -= len(first)
 		parts--
+	} else if len(f.subject) == 0 {
+		f.counts.add(natsBadSubject) // subject_part without subject: a single part has nowhere to go
+		return true
 	}
 	if max := f.maxPayload.Load(); max > 0 {
 		need := int64(size + natsHeaderReserve)

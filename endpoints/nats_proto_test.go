@@ -408,3 +408,37 @@ func TestNATSNoAllocationPerMessage(t *testing.T) {
 		t.Errorf("writing a message: %v allocations", a)
 	}
 }
+
+// TestNATSRefuses: what the framing refuses at delivery, and why.
+func TestNATSRefuses(t *testing.T) {
+	cases := []struct {
+		name        string
+		subject     string
+		subjectPart bool
+		maxPayload  int64
+		size, parts int
+		first       string
+		refused     bool
+		event       string
+	}{
+		{"fits", "s", false, 1024, 100, 1, "x", false, ""},
+		{"over-max-payload", "s", false, 1024, 1000, 1, "x", true, "max_payload"},
+		{"max-payload-unknown-yet", "s", false, 0, 1 << 20, 1, "x", false, ""},
+		{"subject-part", "", true, 1024, 10, 2, "feed.eu", false, ""},
+		{"subject-part-wildcard", "", true, 1024, 10, 2, "feed.*", true, "bad_subject"},
+		{"subject-part-single-without-subject", "", true, 1024, 10, 1, "x", true, "bad_subject"},
+		{"too-many-parts", "s", false, 1 << 30, 10, natsMaxParts + 1, "x", true, "bad_parts"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newNATSFraming(natsConfig{subject: tc.subject, subjectPart: tc.subjectPart, pingInterval: time.Second}, &natsServers{})
+			f.maxPayload.Store(tc.maxPayload)
+			if got := f.Refuses(tc.size, []byte(tc.first), tc.parts); got != tc.refused {
+				t.Fatalf("refused %v", got)
+			}
+			if tc.event != "" && f.Counts()[tc.event] != 1 {
+				t.Fatalf("not counted: %v", f.Counts())
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -62,6 +63,16 @@ func natsReadPlainInfo(t *tlsEndpoint, j *tlsJob) ([]byte, error) {
 			}
 			if !bytes.HasPrefix(buf, []byte("INFO ")) {
 				return nil, fail(fmt.Errorf("nats: the server's greeting is no INFO: %q", buf[:min(len(buf), 64)]))
+			}
+			var offer struct {
+				Required  bool `json:"tls_required"`
+				Available bool `json:"tls_available"`
+			}
+			if err := json.Unmarshal(bytes.TrimSpace(buf[len("INFO "):]), &offer); err != nil {
+				return nil, fail(fmt.Errorf("nats: the server's INFO is no JSON object: %v", err))
+			}
+			if !offer.Required && !offer.Available {
+				return nil, fail(errors.New("nats: tls: is set but the NATS server offers no TLS"))
 			}
 			return buf, nil
 		}

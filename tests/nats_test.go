@@ -550,6 +550,7 @@ func TestNATSTLS(t *testing.T) {
 	pki := newTestPKI(t, keyECDSA)
 	cert, key := pki.server(t, "127.0.0.1", "localhost")
 	srv := startNATS(t, natsConfig{Extra: fmt.Sprintf("tls { cert_file: %q, key_file: %q }", cert, key)})
+	plainSrv := startNATS(t, natsConfig{})
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
 			subject := natsSubject("tls", v)
@@ -584,6 +585,13 @@ func TestNATSTLS(t *testing.T) {
 			plain := startLogging(t, v, natsRelayYAML(srv.URL(), subject, ""), logs)
 			waitFor(t, "refusals counted", func() bool { return plain.Stats().Endpoint("room").Errors >= 2 })
 			if !strings.Contains(logs.String(), "requires TLS") {
+				t.Fatalf("no clear error:\n%s", logs.String())
+			}
+			// And tls: against a server without TLS.
+			logs = &lockedBuffer{}
+			wrong := startLogging(t, v, natsRelayYAML(plainSrv.URL(), subject, fmt.Sprintf(", tls: {ca: %q}", pki.caPath)), logs)
+			waitFor(t, "refusals counted", func() bool { return wrong.Stats().Endpoint("room").Errors >= 2 })
+			if !strings.Contains(logs.String(), "offers no TLS") {
 				t.Fatalf("no clear error:\n%s", logs.String())
 			}
 		})
