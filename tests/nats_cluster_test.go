@@ -177,6 +177,42 @@ func TestNATSClusterThreeDaemons(t *testing.T) {
 		}
 	})
 
+	t.Run("queue/jobs-from-a-foreign-nats-publisher-spread-across-daemons-each-job-once", func(t *testing.T) {
+		producer := dialNATSClient(t, nodes[1].Addr, nil)
+		var workers []*roomMember
+		for _, d := range ds {
+			workers = append(workers, joinRoom(t, d.name+"-worker", d.addrs["workers"]))
+		}
+		for _, d := range ds {
+			waitFor(t, "the workers to join", func() bool { return d.endpoint("workers").Active == 1 })
+		}
+		isJob := func(l string) bool { return strings.HasPrefix(l, "raw job ") }
+		const jobs = 600
+		var want []string
+		for k := range jobs {
+			want = append(want, fmt.Sprintf("raw job %d", k))
+			producer.Pub("jobs.q", []byte(want[k]+"\n"))
+		}
+		producer.Flush()
+		total := func() int {
+			n := 0
+			for _, w := range workers {
+				n += w.count(isJob)
+			}
+			return n
+		}
+		waitFor(t, "every job to be taken", func() bool { return total() >= jobs })
+		merged := &roomMember{name: "all workers"}
+		for _, w := range workers {
+			merged.got = append(merged.got, w.lines()...)
+			if w.count(isJob) == 0 {
+				t.Errorf("worker %s took no job: the queue group did not spread", w.name)
+			}
+			t.Logf("worker %s took %d jobs", w.name, w.count(isJob))
+		}
+		exactlyOnce(t, merged, want, isJob)
+	})
+
 	t.Run("queue/jobs-from-A-spread-across-daemons-each-job-once", func(t *testing.T) {
 		producer := joinRoom(t, "producer", ds[0].addrs["jobs"])
 		var workers []*roomMember
