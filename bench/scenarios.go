@@ -25,7 +25,7 @@ func allScenarios() []scenario {
 	for _, n := range []int{10, 100, 1000} {
 		out = append(out, wsFanoutScenario(n))
 	}
-	return append(out, wsIdleScenario())
+	return append(out, wsIdleScenario(), natsFanoutScenario(100))
 }
 
 // dur is how long a timed measurement runs.
