@@ -103,7 +103,8 @@ func (m *Machine) runnable(g uint32, e *Edge) bool {
 // but skip, as deliverGroup would each, and returns how many members it
 // addressed. msgs[i].end - base is where message i ends in data. src is
 // nil for a run from another loop; a member with a block policy must then
-// not be blocking it (see runnable).
+// not be blocking it (see runnable). Members of another framing of one
+// part get the run encoded once for all of them (batch_encode.go).
 func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.Framing, data []byte, base int, msgs []batchMsg) int {
 	members := m.groups[g]
 	if len(members) == 0 || (len(members) == 1 && members[0] == skip) {
@@ -114,25 +115,45 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 	for _, msg := range msgs {
 		maxPayload = max(maxPayload, msg.hi-msg.lo)
 	}
-	m.shared.copyRun(&m.chunks, data, base, msgs)
+	// The run is copied to the share stream when a member first takes
+	// it: a group all of another framing shares only its encoding, and
+	// its queues stay one run of shared bytes.
+	copied := false
+	others := m.recode.members[:0]
 	n := 0
 	for _, d := range members {
 		if d == skip {
 			continue
 		}
 		n++
-		if m.queueRun(d, e, fig, frID, len(data), len(msgs), maxPayload, base, msgs) {
+		if d.terms.frID != frID && !d.terms.raw && d.terms.multi == nil {
+			others = append(others, d)
 			continue
 		}
-		// One by one, copied into d's own chunks.
-		from := base
-		for _, msg := range msgs {
-			m.deliver(src, d, e, fig, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
-			from = msg.end
+		if !copied {
+			m.shared.copyRun(&m.chunks, data, base, msgs)
+			copied = true
+		}
+		if !m.queueRun(d, e, fig, frID, len(data), len(msgs), maxPayload, base, msgs) {
+			m.deliverEach(src, d, e, fig, frID, fr, data, base, msgs)
 		}
 	}
-	m.shared.releaseRun(&m.chunks)
+	if copied {
+		m.shared.releaseRun(&m.chunks)
+	}
+	m.recode.members = others
+	m.deliverEncoded(src, e, fig, frID, fr, data, base, msgs, maxPayload)
 	return n
+}
+
+// deliverEach delivers a run's messages to d one by one, copied into d's
+// own chunks, exactly as single sends would.
+func (m *Machine) deliverEach(src, d *conn, e *Edge, fig *edgeCounters, frID uint32, fr contract.Framing, data []byte, base int, msgs []batchMsg) {
+	from := base
+	for _, msg := range msgs {
+		m.deliver(src, d, e, fig, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
+		from = msg.end
+	}
 }
 
 // queueRun queues the share stream's run on d when d takes it whole, as

@@ -89,8 +89,8 @@ func queuedOf(d *conn) ([]byte, []int) {
 }
 
 // TestDeliverRunMatchesOneByOne: a run of lines delivered to a group of
-// mixed framings (lines, raw, websocket text and binary, length-prefix
-// with a 1-byte header that cannot carry one of them, a multipart
+// mixed framings (lines, raw, websocket text and binary, a delimiter,
+// length-prefix with a 1-byte header that cannot carry one of them, a multipart
 // framing, a closed member) leaves every member's queue byte for byte,
 // every message end, every endpoint counter, the edge's figures and the
 // loop's busy count exactly as delivering the messages one at a time
@@ -100,6 +100,10 @@ func queuedOf(d *conn) ([]byte, []int) {
 func TestDeliverRunMatchesOneByOne(t *testing.T) {
 	wsText, _ := endpoints.FramingByName("websocket")
 	lp1, err := endpoints.NewLengthPrefix(1, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlf, err := endpoints.NewDelimiter([]byte("\r\n"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +129,7 @@ func TestDeliverRunMatchesOneByOne(t *testing.T) {
 			{fr: wsBinary(t), frID: 3, hwm: hwm, hwmMsgs: hwmMsgs, queued: queued, fly: fly, policy: pol},
 			{fr: wsBinary(t), frID: 3, hwm: roomy, policy: pol},
 			{fr: lp1, frID: 4, hwm: hwm, hwmMsgs: hwmMsgs, queued: queued, fly: fly, policy: pol},
+			{fr: crlf, frID: 6, hwm: hwm, hwmMsgs: hwmMsgs, queued: queued, fly: fly, policy: pol},
 			{fr: twoByteParts{}, frID: 5, hwm: hwm, multi: true, policy: pol},
 			{fr: wsText, frID: 2, hwm: roomy, closed: true, policy: pol},
 		}

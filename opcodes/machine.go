@@ -74,6 +74,7 @@ type Machine struct {
 	fanning     bool            // a group send is delivering
 	shared      shareStream     // its message, copied once for every queue
 	runMsgs     []batchMsg      // scratch: the messages of a run
+	recode      recoding        // scratch: a run encoded for members of another framing
 	oneMsg      [1]batchMsg     // scratch: a single message posted to other loops
 	postTo      []int           // scratch: the loops a run goes to
 	transit     []mailLink      // per other loop: mail in transit (transit.go)
