@@ -54,6 +54,9 @@ type config struct {
 	quick      bool
 	dir        string
 	profileDir string
+	// baseline names the contender when bin is another pxroute build
+	// (withBaseline), so that a scenario's own figures keep it apart.
+	baseline string
 }
 
 var errMissing = errors.New("not installed (run bench/setup.sh)")
@@ -65,6 +68,7 @@ func main() {
 	engine := flag.String("engine", "auto", "pxroute's engine")
 	profiles := flag.String("profiles", "", "directory for a CPU profile of pxroute per run")
 	out := flag.String("out", ".", "where BENCHMARKS.md and bench/charts/ go; empty: print only")
+	baseline := flag.String("baseline", "", "another pxroute binary, run beside this tree's as \"pxroute (baseline)\"")
 	flag.Parse()
 	if *role != "" {
 		if err := runHelper(*role, flag.Args()); err != nil {
@@ -103,6 +107,7 @@ func main() {
 		if len(want) > 0 && !want[sc.name] && !want[strings.SplitN(sc.name, "-", 2)[0]] && !wantFamily(want, sc.name) {
 			continue
 		}
+		sc = withBaseline(sc, *baseline)
 		fmt.Fprintf(os.Stderr, "%s\n", sc.title)
 		figs, cpu, err := runScenario(cfg, sc, *reps*max(sc.repsScale, 1))
 		if err != nil {
