@@ -58,11 +58,12 @@ type Machine struct {
 	blocks  [][]byte      // scratch: the blocks of an inline write
 	chunks  chunkPool     // output blocks for this loop's conns
 	hdr     [8]byte
-	hdrs    []byte    // scratch: a multipart destination's headers (encode)
-	seg3    [3][]byte // scratch: head, payload, tail of a one-part message re-framed
-	one     [1][]byte // scratch: that payload, as Encode takes it
-	segs    [][]byte  // scratch: a multipart message's segments for another framing
-	payload [][]byte  // scratch: a message's parts, as slices of its wire
+	hdrs    []byte           // scratch: a multipart destination's headers (encode)
+	seg3    [3][]byte        // scratch: head, payload, tail of a one-part message re-framed
+	one     [1][]byte        // scratch: that payload, as Encode takes it
+	onePart [1]contract.Part // scratch: a single-part message's part, for a session's Control
+	segs    [][]byte         // scratch: a multipart message's segments for another framing
+	payload [][]byte         // scratch: a message's parts, as slices of its wire
 	iov     []unix.Iovec
 	running *conn
 	wake    []connRef // blocked senders to run again, in settle

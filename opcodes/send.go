@@ -438,7 +438,7 @@ func (m *Machine) wrote(c *conn, n int) {
 	if c.sess != nil && c.sess.ctlSent > 0 {
 		k := c.sess.wroteCtl(n) // control output leads the write
 		m.counters[c.ep].BytesOut += uint64(k)
-		if z := c.sess.seal; z != nil {
+		if z := c.sess.seal; z != nil && z.sealOut != nil {
 			z.ctlFirst = max(z.ctlFirst-k, 0)
 		}
 		if n -= k; n == 0 {
