@@ -24,7 +24,6 @@ type conn struct {
 	counted     bool      // holds a place in its listener's max_conns
 	lastIO      int64     // unix nanoseconds of its last read or write, when idleTimed
 	partialAt   int64     // unix nanoseconds since a message has been arriving; 0: none
-	retry       contract.BackoffState
 	recvPending bool
 	blocked     bool // a send blocked on a full queue: read no more until it drains
 	parked      bool // reader stopped at recv or frame because it is blocked
@@ -76,6 +75,10 @@ type conn struct {
 	streamLeft int
 	bulk       *bulk // splice and cut-through state; nil until first used
 
+	// retry is a reconnecting conn's backoff, from its first failure to
+	// its next connection; nil otherwise (most conns never need one, and
+	// every idle conn would carry it).
+	retry *contract.BackoffState
 }
 
 func (c *conn) queued() int { return c.out.len() }

@@ -112,7 +112,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		}
 		m.connected(c)
-		c.retry.Reset()
+		c.retry = nil // connected: the next failure starts a new backoff
 		m.openSession(c)
 		m.up(c)
 	}
