@@ -437,6 +437,14 @@ func (s *shareStream) queue(pool *chunkPool, q *outQueue, wire []byte) {
 	q.push(pool, [][]byte{wire})
 }
 
+// queueOne puts a message for one queue, empty, on it by reference to a
+// copy in the stream, which it leaves ready for the next send.
+func (s *shareStream) queueOne(pool *chunkPool, q *outQueue, wire []byte) {
+	s.copy(pool, wire)
+	q.pushShared(s.fill, s.cur)
+	s.done()
+}
+
 // copy appends wire to the stream as this send's message.
 func (s *shareStream) copy(pool *chunkPool, wire []byte) {
 	f := s.fill
