@@ -15,9 +15,17 @@ import (
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // wsAccept is Sec-WebSocket-Accept for key.
-func wsAccept(key string) string {
-	sum := sha1.Sum([]byte(key + wsGUID))
-	return base64.StdEncoding.EncodeToString(sum[:])
+func wsAccept(key string) string { return string(appendWSAccept(nil, key)) }
+
+// appendWSAccept appends Sec-WebSocket-Accept for key to dst: for a key
+// of the usual size, without an allocation of its own (every upgrade
+// makes one; what an idle server's heap holds is mostly its connections,
+// and what the garbage collector has not yet taken).
+func appendWSAccept(dst []byte, key string) []byte {
+	var buf [64]byte
+	in := append(buf[:0], key...)
+	sum := sha1.Sum(append(in, wsGUID...))
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
 // wsHeaderEnd finds the empty line that ends a header block in b, looking
