@@ -66,11 +66,12 @@ func parseWSRequest(b []byte) (r wsRequest, ok bool) {
 	if !ok {
 		return r, false
 	}
-	parts := strings.Split(start, " ")
-	if len(parts) != 3 || !wsToken([]byte(parts[0])) || parts[2] != "HTTP/1.1" || !strings.HasPrefix(parts[1], "/") {
+	method, rest, _ := strings.Cut(start, " ")
+	target, version, ok := strings.Cut(rest, " ")
+	if !ok || !wsToken(method) || version != "HTTP/1.1" || !strings.HasPrefix(target, "/") {
 		return r, false
 	}
-	r.method, r.path = parts[0], parts[1]
+	r.method, r.path = method, target
 	if i := strings.IndexByte(r.path, '?'); i >= 0 {
 		r.path, r.query = r.path[:i], r.path[i+1:]
 	}
@@ -118,7 +119,11 @@ func (s *wsServerSession) answer(r *wsRequest, out []byte) ([]byte, bool) {
 	const head, proto = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ", "\r\nSec-WebSocket-Protocol: "
 	p := f.subprotocol(r.protocols)
 	// One allocation of the reply's size, not one per append.
-	out = slices.Grow(out, len(head)+28+len(proto)+len(p)+4)
+	n := len(head) + 28 + 4
+	if p != "" {
+		n += len(proto) + len(p)
+	}
+	out = slices.Grow(out, n)
 	out = appendWSAccept(append(out, head...), r.key)
 	if p != "" {
 		out = append(append(out, proto...), p...)
