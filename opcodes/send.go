@@ -507,7 +507,7 @@ func (m *Machine) unblock(ws []connRef) []connRef {
 
 // sent accounts a finished send and keeps the queue moving.
 func (m *Machine) sent(c *conn) {
-	n := c.lastSent
+	n := int(c.lastSent)
 	c.lastSent, c.inflight = 0, 0
 	had := c.queued()
 	m.wrote(c, n)
