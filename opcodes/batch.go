@@ -1,6 +1,7 @@
 package opcodes
 
 import (
+	"sort"
 	"sync"
 
 	"github.com/pxroute/pxroute/contract"
@@ -134,8 +135,8 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 			m.shared.copyRun(&m.chunks, data, base, msgs)
 			copied = true
 		}
-		if !m.queueRun(d, e, fig, frID, len(data), len(msgs), maxPayload, base, msgs) {
-			m.deliverEach(src, d, e, fig, frID, fr, data, base, msgs)
+		if j := m.queueRun(d, e, fig, frID, len(data), len(msgs), maxPayload, base, msgs); j < len(msgs) {
+			m.deliverEach(src, d, e, fig, frID, fr, data, base, msgs, j)
 		}
 	}
 	if copied {
@@ -146,31 +147,42 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 	return n
 }
 
-// deliverEach delivers a run's messages to d one by one, copied into d's
-// own chunks, exactly as single sends would.
-func (m *Machine) deliverEach(src, d *conn, e *Edge, fig *edgeCounters, frID uint32, fr contract.Framing, data []byte, base int, msgs []batchMsg) {
+// deliverEach delivers a run's messages from msgs[j] on to d one by one,
+// copied into d's own chunks, exactly as single sends would.
+func (m *Machine) deliverEach(src, d *conn, e *Edge, fig *edgeCounters, frID uint32, fr contract.Framing, data []byte, base int, msgs []batchMsg, j int) {
 	from := base
-	for _, msg := range msgs {
+	if j > 0 {
+		from = msgs[j-1].end
+	}
+	for _, msg := range msgs[j:] {
 		m.deliver(src, d, e, fig, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
 		from = msg.end
 	}
 }
 
-// queueRun queues the share stream's run on d when d takes it whole, as
-// one delivery per message would have queued it, and reports whether it
-// did.
-func (m *Machine) queueRun(d *conn, e *Edge, fig *edgeCounters, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) bool {
+// queueRun queues on d as many of the share stream's run's messages as
+// one delivery per message would have queued before the first that meets
+// a mark (all of them, mostly), and returns how many. The rest are for
+// deliverEach, whose policy sees each. msgs[i].end - base is where
+// message i ends in the run.
+func (m *Machine) queueRun(d *conn, e *Edge, fig *edgeCounters, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) int {
 	if d.closed() || d.failed || d.shut != shutNone || (d.terms.frID != frID && !d.terms.raw) || (d.terms.maxOut > 0 && maxPayload > d.terms.maxOut) {
-		return false
+		return 0
 	}
 	q := d.queued()
 	if _, mk := e.limits(d); !mk.admits(d, size, k) {
-		return false // some message would meet the mark: its policy decides, message by message
+		// Each message before the first whose prefix meets the mark
+		// would pass alone too (admits grows with size and count).
+		k = sort.Search(k, func(i int) bool { return !mk.admits(d, msgs[i].end-base, i+1) })
+		if k == 0 {
+			return 0
+		}
+		msgs, size = msgs[:k], msgs[k-1].end-base
 	}
 	if q == 0 {
 		m.busy++
 	}
-	m.shared.queueRun(&m.chunks, &d.out, base, msgs)
+	m.shared.queueRun(&m.chunks, &d.out, base, size, msgs)
 	ct := &m.counters[d.ep]
 	ct.Offered += uint64(k)
 	fig.Offered += uint64(k)
@@ -180,7 +192,7 @@ func (m *Machine) queueRun(d *conn, e *Edge, fig *edgeCounters, frID uint32, siz
 		d.dirty = true
 		m.dirty = append(m.dirty, d)
 	}
-	return true
+	return k
 }
 
 // postRun adds a run to this turn's batch for every other loop with

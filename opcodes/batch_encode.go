@@ -39,8 +39,10 @@ func (m *Machine) deliverEncoded(src *conn, e *Edge, fig *edgeCounters, frID uin
 				rest = append(rest, d)
 				continue
 			}
-			if !m.queueRun(d, e, fig, to.frID, len(r.data), len(r.msgs), maxPayload, 0, r.msgs) {
-				m.deliverEach(src, d, e, fig, frID, fr, data, base, msgs)
+			// Encoded messages are the run's, one for one: what d does
+			// not take of one run it gets of the other, one by one.
+			if j := m.queueRun(d, e, fig, to.frID, len(r.data), len(r.msgs), maxPayload, 0, r.msgs); j < len(msgs) {
+				m.deliverEach(src, d, e, fig, frID, fr, data, base, msgs, j)
 			}
 		}
 		m.shared.releaseRun(&m.chunks)
