@@ -13,9 +13,12 @@ import (
 // again", the messages of one read go out as a run: copied once into the
 // share stream, and each member's queue takes the whole run with one
 // append of segments and its message ends, instead of one delivery per
-// message per member. A member the run cannot go to whole — another
-// framing, closing, or the run would cross its marks — gets the messages
-// one by one, exactly as single sends would deliver them.
+// message per member. Members of another framing of one part take the
+// run encoded once for all of them (batch_encode.go). A member near a
+// mark takes the part of the run that fits, and the rest one by one; one
+// the run cannot go to at all — multipart, closing, a message its
+// framing cannot carry — gets every message one by one: exactly as
+// single sends would deliver them.
 //
 // Runs are of single-part messages: the compiler flags a frame run by the
 // shape of its program alone, and frameRun declines a multipart framing
