@@ -55,6 +55,9 @@ type config struct {
 	quick      bool
 	dir        string
 	profileDir string
+	// baseline names the contender when bin is another pxroute build
+	// (withBaseline), so that a scenario's own figures keep it apart.
+	baseline string
 }
 
 var errMissing = errors.New("not installed (run bench/setup.sh)")
@@ -68,6 +71,7 @@ func main() {
 	latency := flag.Bool("latency", false, "measure ping-pong round trips (p50/p99/p999) instead of the scenarios; arguments: bridge, frames")
 	bin := flag.String("pxroute", "", "a pxroute binary to measure instead of building ./cmd/pxroute (to compare two builds in one sitting)")
 	out := flag.String("out", ".", "where BENCHMARKS.md and bench/charts/ go; empty: print only")
+	baseline := flag.String("baseline", "", "another pxroute binary, run beside this tree's as \"pxroute (baseline)\"")
 	flag.Parse()
 	if *role != "" {
 		if err := runHelper(*role, flag.Args()); err != nil {
@@ -124,6 +128,7 @@ func main() {
 		if len(want) > 0 && !want[sc.name] && !want[strings.SplitN(sc.name, "-", 2)[0]] && !wantFamily(want, sc.name) {
 			continue
 		}
+		sc = withBaseline(sc, *baseline)
 		fmt.Fprintf(os.Stderr, "%s\n", sc.title)
 		figs, cpu, err := runScenario(cfg, sc, *reps*max(sc.repsScale, 1))
 		if err != nil {

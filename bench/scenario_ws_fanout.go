@@ -37,6 +37,8 @@ func wsFanoutScenario(n int) scenario {
 			name := "pxroute"
 			if kind == "nats" {
 				name = natsWS
+			} else if cfg.baseline != "" {
+				name = cfg.baseline
 			}
 			subCPU.add(name, r.subCores)
 			pubCPU.add(name, r.pubCores)

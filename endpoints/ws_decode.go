@@ -28,31 +28,32 @@ func wsFail(code uint16, format string, args ...any) *wsError {
 // unfragmented data frame, the usual kind, is unmasked straight into the
 // output as it arrives and not held here at all.
 type wsDecoder struct {
-	masked bool // the peer masks (a client's frames); else it must not
-	max    int  // the largest message, bytes
+	// Words first, bytes after: every idle WebSocket connection holds
+	// one, and this order packs it (112 bytes, not 168).
+	max  int    // the largest message, bytes
+	left uint64 // payload bytes still to come in the frame under way
+	// directAt is where in this call's output the direct frame under way
+	// began, -1 if it began in an earlier call.
+	directAt int
+	ctl      []byte   // a control frame's payload, gathered
+	msg      []byte   // the fragmented message under way (msgOp != 0)
+	err      *wsError // once failed, for good
 
-	hdr  [wsMaxHeader]byte
-	nhdr int
+	hdr    [wsMaxHeader]byte
+	nhdr   uint8
+	masked bool // the peer masks (a client's frames); else it must not
 
 	// The frame under way, once its header is read.
 	inFrame bool
 	op      byte
 	fin     bool
-	left    uint64 // payload bytes still to come
 	key     [4]byte
-	pos     int  // where in key the next payload byte is
-	direct  bool // the payload goes straight to the output
-	// directAt is where in this call's output the direct frame under way
-	// began, -1 if it began in an earlier call.
-	directAt int
-	ctl      []byte // a control frame's payload, gathered
+	pos     uint8 // where in key the next payload byte is
+	direct  bool  // the payload goes straight to the output
 
-	// The fragmented message under way (op != 0), and its text check.
+	// The fragmented message's opcode, and its text check.
 	msgOp byte
-	msg   []byte
 	text  wsUTF8
-
-	err *wsError // once failed, for good
 }
 
 // keepWSMessage is the reassembly buffer's capacity kept between
@@ -103,7 +104,7 @@ func (d *wsDecoder) decode(in, out []byte) ([]byte, error) {
 func (d *wsDecoder) header(in, out []byte) ([]byte, []byte, *wsError) {
 	if d.nhdr < 2 {
 		k := copy(d.hdr[d.nhdr:2], in)
-		d.nhdr += k
+		d.nhdr += uint8(k)
 		in = in[k:]
 		if d.nhdr < 2 {
 			return in, out, nil
@@ -114,9 +115,9 @@ func (d *wsDecoder) header(in, out []byte) ([]byte, []byte, *wsError) {
 	}
 	hl := wsHeaderLen(d.hdr[1])
 	k := copy(d.hdr[d.nhdr:hl], in)
-	d.nhdr += k
+	d.nhdr += uint8(k)
 	in = in[k:]
-	if d.nhdr < hl {
+	if int(d.nhdr) < hl {
 		return in, out, nil
 	}
 	d.nhdr = 0
@@ -198,7 +199,7 @@ func (d *wsDecoder) payload(b, out []byte) ([]byte, *wsError) {
 		dst = d.msg[at:]
 	}
 	if d.masked {
-		d.pos = wsMaskBytes(dst, d.key, d.pos)
+		d.pos = uint8(wsMaskBytes(dst, d.key, int(d.pos)))
 	}
 	if !wsControl(d.op) && d.textOp() && !d.text.feed(dst) {
 		return out, wsFail(wsCloseBadData, "text message not valid UTF-8")

@@ -15,9 +15,17 @@ import (
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 // wsAccept is Sec-WebSocket-Accept for key.
-func wsAccept(key string) string {
-	sum := sha1.Sum([]byte(key + wsGUID))
-	return base64.StdEncoding.EncodeToString(sum[:])
+func wsAccept(key string) string { return string(appendWSAccept(nil, key)) }
+
+// appendWSAccept appends Sec-WebSocket-Accept for key to dst: for a key
+// of the usual size, without an allocation of its own (every upgrade
+// makes one; what an idle server's heap holds is mostly its connections,
+// and what the garbage collector has not yet taken).
+func appendWSAccept(dst []byte, key string) []byte {
+	var buf [64]byte
+	in := append(buf[:0], key...)
+	sum := sha1.Sum(append(in, wsGUID...))
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
 // wsHeaderEnd finds the empty line that ends a header block in b, looking
@@ -52,41 +60,59 @@ type wsHeader struct{ name, value string }
 // its start line and fields; ok false: malformed (a bad name or
 // character, a line folded onto the one before, a field without colon).
 func parseWSHeaderBlock(b []byte, fields []wsHeader) (start string, _ []wsHeader, ok bool) {
+	// One string for the block; the start line and values are slices of
+	// it, and names we read are constants (an upgrade makes one
+	// allocation here, not three a field: less garbage per connection).
+	text := string(b)
 	first := true
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
+	for len(text) > 0 {
+		i := strings.IndexByte(text, '\n')
 		if i < 0 {
 			return "", fields, false
 		}
-		line := b[:i]
-		b = b[i+1:]
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+		line := text[:i]
+		text = text[i+1:]
+		line = strings.TrimSuffix(line, "\r")
 		if !wsFieldChars(line) {
 			return "", fields, false
 		}
 		if first {
-			start, first = string(line), false
+			start, first = line, false
 			continue
 		}
 		if len(line) == 0 {
-			return start, fields, len(b) == 0
+			return start, fields, len(text) == 0
 		}
-		colon := bytes.IndexByte(line, ':')
+		colon := strings.IndexByte(line, ':')
 		if colon <= 0 || !wsToken(line[:colon]) {
 			return "", fields, false // includes obs-fold (a leading space)
 		}
-		name := strings.ToLower(string(line[:colon]))
-		value := strings.Trim(string(line[colon+1:]), " \t")
+		name := wsFieldName(line[:colon])
+		value := strings.Trim(line[colon+1:], " \t")
 		fields = append(fields, wsHeader{name, value})
 	}
 	return "", fields, false
 }
 
+// wsKnownFields are the field names the handshakes read, lower case.
+var wsKnownFields = [...]string{"host", "origin", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol", "sec-websocket-accept", "sec-websocket-extensions"}
+
+// wsFieldName is name in lower case: one of wsKnownFields without an
+// allocation, another made lower case.
+func wsFieldName(name string) string {
+	for _, k := range wsKnownFields {
+		if strings.EqualFold(name, k) {
+			return k
+		}
+	}
+	return strings.ToLower(name)
+}
+
 // wsFieldChars reports whether a line holds no control characters but
 // HTAB (RFC 9110 5.5: CR, LF and NUL in a field are refused).
-func wsFieldChars(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 && c != '\t' || c == 0x7F {
+func wsFieldChars[T string | []byte](b T) bool {
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c < 0x20 && c != '\t' || c == 0x7F {
 			return false
 		}
 	}
@@ -94,11 +120,12 @@ func wsFieldChars(b []byte) bool {
 }
 
 // wsToken reports whether b is an HTTP token (RFC 9110 5.6.2).
-func wsToken(b []byte) bool {
+func wsToken[T string | []byte](b T) bool {
 	if len(b) == 0 {
 		return false
 	}
-	for _, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if c <= ' ' || c >= 0x7F || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
 			return false
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,11 +66,12 @@ func parseWSRequest(b []byte) (r wsRequest, ok bool) {
 	if !ok {
 		return r, false
 	}
-	parts := strings.Split(start, " ")
-	if len(parts) != 3 || !wsToken([]byte(parts[0])) || parts[2] != "HTTP/1.1" || !strings.HasPrefix(parts[1], "/") {
+	method, rest, _ := strings.Cut(start, " ")
+	target, version, ok := strings.Cut(rest, " ")
+	if !ok || !wsToken(method) || version != "HTTP/1.1" || !strings.HasPrefix(target, "/") {
 		return r, false
 	}
-	r.method, r.path = parts[0], parts[1]
+	r.method, r.path = method, target
 	if i := strings.IndexByte(r.path, '?'); i >= 0 {
 		r.path, r.query = r.path[:i], r.path[i+1:]
 	}
@@ -114,18 +116,30 @@ func (s *wsServerSession) answer(r *wsRequest, out []byte) ([]byte, bool) {
 		return s.refuse(out, wsRefusedOrigin, 403, "Forbidden"), false
 	}
 	f.counts.add(wsUpgrades)
-	out = append(out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
-	out = append(out, wsAccept(r.key)...)
-	if p := f.subprotocol(r.protocols); p != "" {
-		out = append(append(out, "\r\nSec-WebSocket-Protocol: "...), p...)
+	const head, proto = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ", "\r\nSec-WebSocket-Protocol: "
+	p := f.subprotocol(r.protocols)
+	// One allocation of the reply's size, not one per append.
+	n := len(head) + 28 + 4
+	if p != "" {
+		n += len(proto) + len(p)
+	}
+	out = slices.Grow(out, n)
+	out = appendWSAccept(append(out, head...), r.key)
+	if p != "" {
+		out = append(append(out, proto...), p...)
 	}
 	return append(out, "\r\n\r\n"...), true
 }
 
-// wsKeyValid reports whether key is 16 bytes in base64 (4.2.1).
+// wsKeyValid reports whether key is 16 bytes in base64 (4.2.1): 24
+// characters, padding included.
 func wsKeyValid(key string) bool {
-	b, err := base64.StdEncoding.DecodeString(key)
-	return err == nil && len(b) == 16
+	if len(key) != 24 {
+		return false // and Decode would write past b
+	}
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], []byte(key))
+	return err == nil && n == 16
 }
 
 // subprotocol is the first of ours the client offers; "": none.

@@ -9,7 +9,7 @@ import "unicode/utf8"
 // "fail fast"), not only at the message's end.
 type wsUTF8 struct {
 	part [utf8.UTFMax]byte
-	n    int // bytes of the unfinished code point in part
+	n    uint8 // bytes of the unfinished code point in part
 }
 
 // feed checks b, which follows what was fed before; false: invalid.
@@ -21,7 +21,7 @@ func (v *wsUTF8) feed(b []byte) bool {
 		if !wsUTF8Prefix(v.part[:v.n]) {
 			return false
 		}
-		if v.n == wsUTF8Len(v.part[0]) {
+		if int(v.n) == wsUTF8Len(v.part[0]) {
 			v.n = 0
 		}
 	}
@@ -48,7 +48,7 @@ func (v *wsUTF8) feed(b []byte) bool {
 		if !wsUTF8Prefix(b[tail:]) {
 			return false
 		}
-		v.n = copy(v.part[:], b[tail:])
+		v.n = uint8(copy(v.part[:], b[tail:]))
 	}
 	return true
 }

@@ -1,6 +1,7 @@
 package opcodes
 
 import (
+	"sort"
 	"sync"
 
 	"github.com/pxroute/pxroute/contract"
@@ -12,9 +13,12 @@ import (
 // again", the messages of one read go out as a run: copied once into the
 // share stream, and each member's queue takes the whole run with one
 // append of segments and its message ends, instead of one delivery per
-// message per member. A member the run cannot go to whole — another
-// framing, closing, or the run would cross its marks — gets the messages
-// one by one, exactly as single sends would deliver them.
+// message per member. Members of another framing of one part take the
+// run encoded once for all of them (batch_encode.go). A member near a
+// mark takes the part of the run that fits, and the rest one by one; one
+// the run cannot go to at all — multipart, closing, a message its
+// framing cannot carry — gets every message one by one: exactly as
+// single sends would deliver them.
 //
 // Runs are of single-part messages: the compiler flags a frame run by the
 // shape of its program alone, and frameRun declines a multipart framing
@@ -103,7 +107,8 @@ func (m *Machine) runnable(g uint32, e *Edge) bool {
 // but skip, as deliverGroup would each, and returns how many members it
 // addressed. msgs[i].end - base is where message i ends in data. src is
 // nil for a run from another loop; a member with a block policy must then
-// not be blocking it (see runnable).
+// not be blocking it (see runnable). Members of another framing of one
+// part get the run encoded once for all of them (batch_encode.go).
 func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.Framing, data []byte, base int, msgs []batchMsg) int {
 	members := m.groups[g]
 	if len(members) == 0 || (len(members) == 1 && members[0] == skip) {
@@ -114,42 +119,73 @@ func (m *Machine) deliverRun(src, skip *conn, g, edge, frID uint32, fr contract.
 	for _, msg := range msgs {
 		maxPayload = max(maxPayload, msg.hi-msg.lo)
 	}
-	m.shared.copyRun(&m.chunks, data, base, msgs)
+	// The run is copied to the share stream when a member first takes
+	// it: a group all of another framing shares only its encoding, and
+	// its queues stay one run of shared bytes.
+	copied := false
+	others := m.recode.members[:0]
 	n := 0
 	for _, d := range members {
 		if d == skip {
 			continue
 		}
 		n++
-		if m.queueRun(d, e, fig, frID, len(data), len(msgs), maxPayload, base, msgs) {
+		if d.terms.frID != frID && !d.terms.raw && d.terms.multi == nil {
+			others = append(others, d)
 			continue
 		}
-		// One by one, copied into d's own chunks.
-		from := base
-		for _, msg := range msgs {
-			m.deliver(src, d, e, fig, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
-			from = msg.end
+		if !copied {
+			m.shared.copyRun(&m.chunks, data, base, msgs)
+			copied = true
+		}
+		if j := m.queueRun(d, e, fig, frID, len(data), len(msgs), maxPayload, base, msgs); j < len(msgs) {
+			m.deliverEach(src, d, e, fig, frID, fr, data, base, msgs, j)
 		}
 	}
-	m.shared.releaseRun(&m.chunks)
+	if copied {
+		m.shared.releaseRun(&m.chunks)
+	}
+	m.recode.members = others
+	m.deliverEncoded(src, e, fig, frID, fr, data, base, msgs, maxPayload)
 	return n
 }
 
-// queueRun queues the share stream's run on d when d takes it whole, as
-// one delivery per message would have queued it, and reports whether it
-// did.
-func (m *Machine) queueRun(d *conn, e *Edge, fig *edgeCounters, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) bool {
+// deliverEach delivers a run's messages from msgs[j] on to d one by one,
+// copied into d's own chunks, exactly as single sends would.
+func (m *Machine) deliverEach(src, d *conn, e *Edge, fig *edgeCounters, frID uint32, fr contract.Framing, data []byte, base int, msgs []batchMsg, j int) {
+	from := base
+	if j > 0 {
+		from = msgs[j-1].end
+	}
+	for _, msg := range msgs[j:] {
+		m.deliver(src, d, e, fig, frID, fr, &message{wire: data[from-base : msg.end-base], lo: msg.lo, hi: msg.hi})
+		from = msg.end
+	}
+}
+
+// queueRun queues on d as many of the share stream's run's messages as
+// one delivery per message would have queued before the first that meets
+// a mark (all of them, mostly), and returns how many. The rest are for
+// deliverEach, whose policy sees each. msgs[i].end - base is where
+// message i ends in the run.
+func (m *Machine) queueRun(d *conn, e *Edge, fig *edgeCounters, frID uint32, size, k, maxPayload, base int, msgs []batchMsg) int {
 	if d.closed() || d.failed || d.shut != shutNone || (d.terms.frID != frID && !d.terms.raw) || d.terms.gate != nil || (d.terms.maxOut > 0 && maxPayload > d.terms.maxOut) {
-		return false
+		return 0
 	}
 	q := d.queued()
 	if _, mk := e.limits(d); !mk.admits(d, size, k) {
-		return false // some message would meet the mark: its policy decides, message by message
+		// Each message before the first whose prefix meets the mark
+		// would pass alone too (admits grows with size and count).
+		k = sort.Search(k, func(i int) bool { return !mk.admits(d, msgs[i].end-base, i+1) })
+		if k == 0 {
+			return 0
+		}
+		msgs, size = msgs[:k], msgs[k-1].end-base
 	}
 	if q == 0 {
 		m.busy++
 	}
-	m.shared.queueRun(&m.chunks, &d.out, base, msgs)
+	m.shared.queueRun(&m.chunks, &d.out, base, size, msgs)
 	ct := &m.counters[d.ep]
 	ct.Offered += uint64(k)
 	fig.Offered += uint64(k)
@@ -159,7 +195,7 @@ func (m *Machine) queueRun(d *conn, e *Edge, fig *edgeCounters, frID uint32, siz
 		d.dirty = true
 		m.dirty = append(m.dirty, d)
 	}
-	return true
+	return k
 }
 
 // postRun adds a run to this turn's batch for every other loop with

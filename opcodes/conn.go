@@ -11,12 +11,11 @@ import (
 type conn struct {
 	slot, gen uint32
 	fd        int
-	ep        uint32
 	terms     *terms // its endpoint's settings, shared (terms.go)
-	inline    bool   // pollable: a write may be tried inline (never for regular files)
 
 	rpc, epc, wpc uint32 // reader pc, error handler, send-complete handler
 	start         uint32 // the open thread that made it (singletons), else 0
+	ep            uint32
 
 	life        lifecycle
 	atClose     Flag      // what closing it entails: its program's handle says (closing.go)
@@ -24,7 +23,6 @@ type conn struct {
 	counted     bool      // holds a place in its listener's max_conns
 	lastIO      int64     // unix nanoseconds of its last read or write, when idleTimed
 	partialAt   int64     // unix nanoseconds since a message has been arriving; 0: none
-	retry       contract.BackoffState
 	recvPending bool
 	blocked     bool // a send blocked on a full queue: read no more until it drains
 	parked      bool // reader stopped at recv or frame because it is blocked
@@ -35,6 +33,11 @@ type conn struct {
 	lingerDrop  Drop // why it closed: what that write did not finish is dropped so
 	sending     bool // a port Send is in flight
 	dirty       bool // queued this turn: in Machine.dirty for the turn's flush
+	inline      bool // pollable: a write may be tried inline (never for regular files)
+	secureBroke bool // its TLS failed (secure.go); it ends no episode
+	// lastSent is the bytes the last send completion reported (a
+	// kernel's write moves less than 2 GiB at once).
+	lastSent int32
 
 	// Input: cur is what is left to frame, backed by buf (a port buffer)
 	// or by in (carry-over of a partial message; see input.go).
@@ -49,9 +52,8 @@ type conn struct {
 	scanned int
 
 	// Output: what is queued for this conn, by block and by message.
-	out      outQueue
-	iovs     [][]byte // the blocks of the send in flight; reused
-	lastSent int      // bytes the last send completion reported
+	out  outQueue
+	iovs [][]byte // the blocks of the send in flight; reused
 
 	peer   *conn
 	groups []uint32
@@ -68,14 +70,13 @@ type conn struct {
 	// securing cancels its handshake while one runs off the loop
 	// (secure.go); nil otherwise.
 	securing func()
-	// secureBroke: its TLS failed (secure.go); it ends no episode
-	secureBroke bool
 
-	// Cut-through: streamLeft bytes of a large message are still to come
-	// and go to bulk.streamTo as they arrive.
-	streamLeft int
-	bulk       *bulk // splice and cut-through state; nil until first used
+	bulk *bulk // splice and cut-through state; nil until first used
 
+	// retry is a reconnecting conn's backoff, from its first failure to
+	// its next connection; nil otherwise (most conns never need one, and
+	// every idle conn would carry it).
+	retry *contract.BackoffState
 }
 
 func (c *conn) queued() int { return c.out.len() }
@@ -159,6 +160,9 @@ func (c *conn) nameOrNil() []byte {
 // bulk is the state of bytes that bypass framing: a large message cut
 // through to its target, and splicing through a pipe.
 type bulk struct {
+	// Cut-through: left bytes of a large message are still to come and
+	// go to streamTo as they arrive.
+	left       int
 	streamTo   connRef
 	streamLost bool   // streamTo went away: the message is lost
 	streamHWM  int    // the edge's mark at streamTo
@@ -181,6 +185,15 @@ type bulk struct {
 	pipeStream bool
 	streamIn   bool
 	direct     bool // the port was asked to leave c's bytes in the socket
+}
+
+// streamLeft is how many bytes of a cut-through message are still to
+// come; 0: none is under way.
+func (c *conn) streamLeft() int {
+	if c.bulk == nil {
+		return 0
+	}
+	return c.bulk.left
 }
 
 func (c *conn) bulkState() *bulk {

@@ -195,6 +195,9 @@ func (m *Machine) suspend(c *conn) bool {
 	if c.start == 0 || m.inst[c.start].Flags&FlagReconnect == 0 || m.stopping || m.isRetired(c.ep) || c.peer != nil || c.spliceOut() || c.pipeFill() > 0 {
 		return false
 	}
+	if c.retry == nil {
+		c.retry = new(contract.BackoffState)
+	}
 	d, ok := c.retry.Next(m.rt.set[c.ep].Reconnect, time.Now())
 	if !ok {
 		m.log.Warn("giving up reconnecting", "endpoint", m.prog.Endpoints[c.ep], "queued", c.out.msgs())

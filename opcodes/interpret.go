@@ -48,7 +48,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		case cp.N == 0:
 			c.rpc = in.Alt
-		case c.streamLeft > 0:
+		case c.streamLeft() > 0:
 			// The rest of a message being cut through; bytes after its
 			// end are framed as usual.
 			m.counters[c.ep].BytesIn += uint64(cp.N)
@@ -96,7 +96,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			m.fail(c, DropDisconnect, cp.Err)
 			return
 		}
-		c.lastSent = cp.N
+		c.lastSent = int32(cp.N)
 		m.runWriter(c)
 	case completion.KindConnect:
 		if cp.Err == 0 && c.terms.secure != nil && c.life == connConnecting {
@@ -112,7 +112,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		}
 		m.connected(c)
-		c.retry.Reset()
+		c.retry = nil // connected: the next failure starts a new backoff
 		m.openSession(c)
 		m.up(c)
 	}
@@ -208,7 +208,7 @@ func (m *Machine) run(c *conn) {
 				}
 				continue
 			}
-			if c.streamLeft > 0 && m.streamSplice(c) {
+			if c.streamLeft() > 0 && m.streamSplice(c) {
 				return
 			}
 			if err := m.port.Recv(c.fd, m.tok(c)); err != nil {
@@ -264,7 +264,7 @@ func (m *Machine) run(c *conn) {
 				if c.terms.frameTimed && c.partialAt == 0 {
 					c.partialAt = time.Now().UnixNano()
 				}
-				if c.streamLeft == 0 && !m.stopping && m.startStream(c, in) {
+				if c.streamLeft() == 0 && !m.stopping && m.startStream(c, in) {
 					c.rpc = in.Alt
 					continue
 				}

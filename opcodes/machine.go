@@ -59,11 +59,12 @@ type Machine struct {
 	blocks  [][]byte      // scratch: the blocks of an inline write
 	chunks  chunkPool     // output blocks for this loop's conns
 	hdr     [8]byte
-	hdrs    []byte    // scratch: a multipart destination's headers (encode)
-	seg3    [3][]byte // scratch: head, payload, tail of a one-part message re-framed
-	one     [1][]byte // scratch: that payload, as Encode takes it
-	segs    [][]byte  // scratch: a multipart message's segments for another framing
-	payload [][]byte  // scratch: a message's parts, as slices of its wire
+	hdrs    []byte           // scratch: a multipart destination's headers (encode)
+	seg3    [3][]byte        // scratch: head, payload, tail of a one-part message re-framed
+	one     [1][]byte        // scratch: that payload, as Encode takes it
+	onePart [1]contract.Part // scratch: a single-part message's part, for a session's Control
+	segs    [][]byte         // scratch: a multipart message's segments for another framing
+	payload [][]byte         // scratch: a message's parts, as slices of its wire
 	iov     []unix.Iovec
 	running *conn
 	wake    []connRef // blocked senders to run again, in settle
@@ -75,6 +76,7 @@ type Machine struct {
 	fanning     bool            // a group send is delivering
 	shared      shareStream     // its message, copied once for every queue
 	runMsgs     []batchMsg      // scratch: the messages of a run
+	recode      recoding        // scratch: a run encoded for members of another framing
 	oneMsg      [1]batchMsg     // scratch: a single message posted to other loops
 	postTo      []int           // scratch: the loops a run goes to
 	transit     []mailLink      // per other loop: mail in transit (transit.go)

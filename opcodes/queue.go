@@ -437,6 +437,14 @@ func (s *shareStream) queue(pool *chunkPool, q *outQueue, wire []byte) {
 	q.push(pool, [][]byte{wire})
 }
 
+// queueOne puts a message for one queue, empty, on it by reference to a
+// copy in the stream, which it leaves ready for the next send.
+func (s *shareStream) queueOne(pool *chunkPool, q *outQueue, wire []byte) {
+	s.copy(pool, wire)
+	q.pushShared(s.fill, s.cur)
+	s.done()
+}
+
 // copy appends wire to the stream as this send's message.
 func (s *shareStream) copy(pool *chunkPool, wire []byte) {
 	f := s.fill
@@ -486,18 +494,22 @@ func (s *shareStream) copyRun(pool *chunkPool, data []byte, base int, msgs []bat
 	s.done()
 }
 
-// queueRun puts the run copyRun made on q: by reference where it continues
-// q's run of shared messages (or q is empty), else copied into q's own
-// chunks, as queue decides for one message.
-func (s *shareStream) queueRun(pool *chunkPool, q *outQueue, base int, msgs []batchMsg) {
+// queueRun puts the first n bytes of the run copyRun made, msgs' messages,
+// on q: by reference where it continues q's run of shared messages (or q
+// is empty), else copied into q's own chunks, as queue decides for one
+// message.
+func (s *shareStream) queueRun(pool *chunkPool, q *outQueue, base, n int, msgs []batchMsg) {
 	at := q.appended - base
-	if first := s.spans[0]; q.len() == 0 || q.continues(first.c, first.b, s.runPrev) {
-		for _, sp := range s.spans {
-			q.add(sp.c, sp.b)
+	shared := q.len() == 0 || q.continues(s.spans[0].c, s.spans[0].b, s.runPrev)
+	for _, sp := range s.spans {
+		b := sp.b[:min(len(sp.b), n)]
+		if shared {
+			q.add(sp.c, b)
+		} else {
+			q.pushPart(pool, b)
 		}
-	} else {
-		for _, sp := range s.spans {
-			q.pushPart(pool, sp.b)
+		if n -= len(b); n == 0 {
+			break
 		}
 	}
 	for _, msg := range msgs {

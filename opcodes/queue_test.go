@@ -286,9 +286,9 @@ func TestShareStreamRuns(t *testing.T) {
 					i++
 				}
 				s.copyRun(pool, data, base, msgs)
-				s.queueRun(pool, &all, base, msgs)
+				s.queueRun(pool, &all, base, len(data), msgs)
 				if tt.takes(r) {
-					s.queueRun(pool, &q, base, msgs)
+					s.queueRun(pool, &q, base, len(data), msgs)
 					want = append(want, data...)
 					took += len(msgs)
 				}

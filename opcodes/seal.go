@@ -30,16 +30,39 @@ import (
 // a socket takes at once, so a slow peer holds little sealed.
 const sealBatch = 64 << 10
 
-// sealing is a sealed conn's state beside its session.
+// sealing is a sealed conn's state beside its session. An Opener that
+// does not seal (WebSocket) has only the input's: every idle WebSocket
+// connection holds one, and the output's would be dead weight there.
 type sealing struct {
-	o        contract.Opener // unseals input
-	s        contract.Sealer // seals output; nil: output goes as encoded
-	in       []byte          // plaintext of the last read (c.cur may point into it)
+	o  contract.Opener // unseals input
+	in []byte          // plaintext of the last read (c.cur may point into it)
+	// The output's, for a Sealer; nil: output goes as encoded.
+	*sealOut
+}
+
+// sealOut is a Sealer's output state.
+type sealOut struct {
+	s        contract.Sealer // seals output
 	plain    []byte          // the batch's messages, copied out of the queue
 	wire     []byte          // the batch sealed; wire[sent:] is still to write
 	sent     int
 	covers   int // queued bytes the batch holds
 	ctlFirst int // control output bytes sealed before the batch
+}
+
+// newSealing makes the sealing of a session that is an Opener: with
+// output state, in the same allocation, when it is a Sealer too.
+func newSealing(o contract.Opener, ss contract.Session) *sealing {
+	s, ok := ss.(contract.Sealer)
+	if !ok {
+		return &sealing{o: o}
+	}
+	both := &struct {
+		sealing
+		out sealOut
+	}{sealing: sealing{o: o}, out: sealOut{s: s}}
+	both.sealOut = &both.out
+	return &both.sealing
 }
 
 // keepSealing is the capacity up to which sealing's buffers are kept for
@@ -158,7 +181,7 @@ func (m *Machine) wroteSealed(c *conn, z *sealing, n int) {
 // sealed is c's sealing once its handshake is done, if its output is
 // sealed; nil otherwise.
 func (c *conn) sealed() *sealing {
-	if z := c.opening(); z != nil && z.s != nil {
+	if z := c.opening(); z != nil && z.sealOut != nil {
 		return z
 	}
 	return nil

@@ -62,7 +62,7 @@ func (m *Machine) secured(v *secureMail) {
 	c.life = connLive
 	if m.rt.eps[c.ep].Role() == contract.RoleConnect {
 		m.connected(c)
-		c.retry.Reset()
+		c.retry = nil // connected: the next failure starts a new backoff
 	}
 	m.openSessionOver(c, v.t)
 	m.up(c)

@@ -215,6 +215,12 @@ func (m *Machine) deliver(src, d *conn, e *Edge, fig *edgeCounters, frID uint32,
 	switch {
 	case same && m.fanning:
 		m.shared.queue(&m.chunks, &d.out, msg.wire)
+	case same && d.queued() == 0:
+		// Into the loop's share stream too: a turn that answers many
+		// connections once each (a burst of echoes, of replies) then
+		// fills one chunk, not one 64 KiB chunk per connection that the
+		// pool keeps after the burst.
+		m.shared.queueOne(&m.chunks, &d.out, msg.wire)
 	case same:
 		d.out.push(&m.chunks, [][]byte{msg.wire})
 	default:
@@ -444,7 +450,7 @@ func (m *Machine) wrote(c *conn, n int) {
 	if c.sess != nil && c.sess.ctlSent > 0 {
 		k := c.sess.wroteCtl(n) // control output leads the write
 		m.counters[c.ep].BytesOut += uint64(k)
-		if z := c.sess.seal; z != nil {
+		if z := c.sess.seal; z != nil && z.sealOut != nil {
 			z.ctlFirst = max(z.ctlFirst-k, 0)
 		}
 		if n -= k; n == 0 {
@@ -507,7 +513,7 @@ func (m *Machine) unblock(ws []connRef) []connRef {
 
 // sent accounts a finished send and keeps the queue moving.
 func (m *Machine) sent(c *conn) {
-	n := c.lastSent
+	n := int(c.lastSent)
 	c.lastSent, c.inflight = 0, 0
 	had := c.queued()
 	m.wrote(c, n)

@@ -35,6 +35,7 @@ type session struct {
 	s        contract.Session
 	done     bool  // the handshake is done: messages flow both ways
 	bye      bool  // Close was called: its words are in ctl or gone
+	shed     bool  // ctl holds the handshake's last output: let the buffer go once it is written
 	deadline int64 // unix nanoseconds by which the handshake must be done
 	took     int   // bytes the handshake consumed so far (max_frame bounds it)
 
@@ -42,8 +43,6 @@ type session struct {
 	// write under way (inline or in the port).
 	ctl     []byte
 	ctlSent int
-
-	one [1]contract.Part // a single-part message's part, for Control
 
 	clock sessionClock // last read and write, when it ticks (session_tick.go)
 	seal  *sealing     // the session seals once established (seal.go); nil: it does not
@@ -93,8 +92,7 @@ func (m *Machine) framingSession(c *conn, s *session) contract.Session {
 func (m *Machine) setSession(c *conn, s *session, ss contract.Session) {
 	s.s = ss
 	if opener, ok := ss.(contract.Opener); ok {
-		s.seal = &sealing{o: opener}
-		s.seal.s, _ = ss.(contract.Sealer)
+		s.seal = newSealing(opener, ss)
 	}
 	m.startTicking(c)
 }
@@ -177,7 +175,13 @@ func (m *Machine) handshake(c *conn) bool {
 
 // established ends c's handshake: what was queued meanwhile goes out.
 func (m *Machine) established(c *conn) {
-	c.sess.done = true
+	s := c.sess
+	s.done = true
+	if len(s.ctl) == 0 {
+		s.ctl = nil // the handshake's output is written: its buffer goes
+	} else {
+		s.shed = true
+	}
 	if f := &m.rt.sessionFails[c.ep]; f.Load() > 0 {
 		if n := f.Swap(0); n > 0 {
 			m.log.Info("session handshakes complete again", "endpoint", m.prog.Endpoints[c.ep], "failed", n)
@@ -195,8 +199,8 @@ func (m *Machine) control(c *conn) bool {
 	s := c.sess
 	msg := contract.Message{Wire: c.msg, Parts: c.parts}
 	if c.parts == nil {
-		s.one[0] = contract.Part{Lo: c.lo, Hi: c.hi}
-		msg.Parts = s.one[:]
+		m.onePart[0] = contract.Part{Lo: c.lo, Hi: c.hi}
+		msg.Parts = m.onePart[:]
 	}
 	ctl, out, err := s.s.Control(msg, s.ctl)
 	if m.ctlOut(c, out); c.failed {
@@ -282,8 +286,11 @@ func (s *session) wroteCtl(n int) int {
 	k := min(n, s.ctlSent)
 	s.ctl = s.ctl[:copy(s.ctl, s.ctl[k:])]
 	s.ctlSent = 0
-	if len(s.ctl) == 0 && cap(s.ctl) > keepCtl {
-		s.ctl = nil // an idle conn keeps no large buffer
+	if len(s.ctl) == 0 && (cap(s.ctl) > keepCtl || s.shed) {
+		// An idle conn keeps no large buffer, nor the handshake's (a
+		// WebSocket's 101 reply): most connections say nothing more
+		// of their own.
+		s.ctl, s.shed = nil, false
 	}
 	return k
 }
@@ -309,7 +316,7 @@ func (m *Machine) sayBye(c *conn) bool {
 // (no write under way, none begun) — a write that would block loses them.
 func (m *Machine) byeOnClose(c *conn) {
 	s := c.sess
-	if s.bye || c.fd < 0 || c.sending || !c.inline || c.shut == shutDone || c.out.written != c.out.first || s.seal != nil && s.seal.sent > 0 {
+	if s.bye || c.fd < 0 || c.sending || !c.inline || c.shut == shutDone || c.out.written != c.out.first || s.seal != nil && s.seal.sealOut != nil && s.seal.sent > 0 {
 		return
 	}
 	s.bye = true

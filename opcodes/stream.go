@@ -53,7 +53,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 		return false
 	}
 	b := c.bulkState()
-	b.streamTo, c.streamLeft, b.streamHWM, b.streamEdge = connRef{d, d.gen}, total, mk.bytes, send.Alt
+	b.streamTo, b.left, b.streamHWM, b.streamEdge = connRef{d, d.gen}, total, mk.bytes, send.Alt
 	c.bulk.streamLost = false
 	m.streamBytes(c, c.cur)
 	m.releaseInput(c)
@@ -63,7 +63,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 // streamRecv passes received bytes to c's message in progress and returns
 // what is left after its end.
 func (m *Machine) streamRecv(c *conn, b []byte) []byte {
-	n := min(len(b), c.streamLeft)
+	n := min(len(b), c.streamLeft())
 	m.streamBytes(c, b[:n])
 	return b[n:]
 }
@@ -72,7 +72,7 @@ func (m *Machine) streamRecv(c *conn, b []byte) []byte {
 // holding c back at the target's mark, and ends the message at its last
 // byte.
 func (m *Machine) streamBytes(c *conn, b []byte) {
-	c.streamLeft -= len(b)
+	c.bulk.left -= len(b)
 	d := c.bulk.streamTo.live()
 	if d == nil || d.failed || d.shut == shutDone {
 		c.bulk.streamLost = true
@@ -91,7 +91,7 @@ func (m *Machine) streamBytes(c *conn, b []byte) {
 			m.block(c, d, mk)
 		}
 	}
-	if c.streamLeft > 0 {
+	if c.streamLeft() > 0 {
 		return
 	}
 	c.partialAt = 0 // the message is whole
@@ -129,7 +129,7 @@ func (m *Machine) streamAborted(c *conn) {
 	}
 	// streamIn stays set: a splice-in may still complete (see
 	// streamSplicedIn).
-	c.streamLeft, b.streamTo = 0, connRef{}
+	b.left, b.streamTo = 0, connRef{}
 }
 
 // streamSplice moves the rest of c's cut-through message to its target
@@ -160,7 +160,7 @@ func (m *Machine) streamSplice(c *conn) (parked bool) {
 	if !m.openPipe(c) {
 		return false
 	}
-	if err := m.port.SpliceIn(c.fd, b.pipe[1], min(c.streamLeft, b.pipeCap), m.tok(c)); err != nil {
+	if err := m.port.SpliceIn(c.fd, b.pipe[1], min(c.streamLeft(), b.pipeCap), m.tok(c)); err != nil {
 		m.fail(c, DropDisconnect, errnoOf(err))
 		return false
 	}
@@ -208,11 +208,11 @@ func (m *Machine) streamSplicedIn(c *conn, cp *completion.Completion) {
 			c.lastIO = time.Now().UnixNano()
 		}
 		c.stampRead()
-		c.streamLeft -= cp.N
+		b.left -= cp.N
 		if d == nil || d.failed || d.shut == shutDone {
 			b.streamLost = true
 			m.closePipe(c) // the bytes have nowhere to go
-			if c.streamLeft == 0 {
+			if c.streamLeft() == 0 {
 				m.streamDone(c, nil)
 			}
 			break
@@ -276,7 +276,7 @@ func (m *Machine) streamSplicedOut(c *conn, cp *completion.Completion) {
 	}
 	b.pipeStream = false
 	m.busy--
-	if c.streamLeft == 0 {
+	if c.streamLeft() == 0 {
 		m.streamDone(c, d)
 	}
 	if d.queued() > 0 || d.shut != shutNone || d.peerGone {
@@ -302,7 +302,7 @@ func (m *Machine) unpipe(c *conn) bool {
 	m.counters[d.ep].Queued -= int64(len(held)) // queued again below
 	m.busy--
 	b.pipeFill, b.pipeStream, b.noSplice = 0, false, true
-	c.streamLeft += len(held) // streamBytes counts them off again
+	b.left += len(held) // streamBytes counts them off again
 	m.streamBytes(c, held)
 	return true
 }
@@ -337,7 +337,7 @@ func (m *Machine) dropStreamPipe(c *conn) {
 	b.pipeFill, b.pipeStream = 0, false
 	if b.streamTo.c != nil {
 		b.streamLost = true
-		if c.streamLeft == 0 {
+		if c.streamLeft() == 0 {
 			m.streamDone(c, nil)
 		}
 	}
