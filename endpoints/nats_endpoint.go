@@ -75,11 +75,10 @@ func NewOrigin() string { return newNATSOrigin() }
 // where it came from, to drop it if it ever comes back (nats:
 // Pxroute-Origin). The router calls SetOrigin before it starts, with its
 // id (one for its whole life, reloads included: two routers in one
-// process are two ids) and the endpoint's name: the origin is the pair,
-// so that what one endpoint publishes and another endpoint of the same
-// router receives (a job producer and a worker of one queue group) is
-// not taken for an echo, and each publisher's sequence numbers are its
-// own.
+// process are two ids) and the endpoint's name: the origin is the pair.
+// What any endpoint of the router published is an echo when it comes
+// back (but through a queue group: natsSameRouter), and each publishing
+// endpoint's sequence numbers are its own.
 type Origined interface {
 	SetOrigin(router, endpoint string)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pxroute/pxroute/contract"
@@ -215,7 +216,7 @@ func (s *natsSession) hmsg(msg contract.Message, fr *natsFrame) bool {
 	if err != nil {
 		return false // a foreign publisher's headers: not ours to judge
 	}
-	if string(h.origin) == *s.f.origin.Load() {
+	if s.f.cfg.queue == "" && natsSameRouter(h.origin, *s.f.origin.Load()) {
 		s.f.counts.add(natsEcho)
 		return true
 	}
@@ -366,3 +367,16 @@ var (
 	_ contract.Ticker     = (*natsSession)(nil)
 	_ contract.Sealer     = (*natsSession)(nil)
 )
+
+// natsSameRouter reports whether origin, a Pxroute-Origin, is this
+// router's ("<router>.<endpoint>", own being one of its endpoints'): what
+// any nats endpoint of this router published and NATS brought back, to
+// this endpoint or another, is an echo: the router delivered it to its
+// own members when it published it. A queue group's subscription takes
+// it even so (the caller's test): NATS gave that job to this daemon
+// alone, and dropping it would lose it.
+func natsSameRouter(origin []byte, own string) bool {
+	router, _, _ := strings.Cut(own, ".")
+	return len(origin) > len(router) && string(origin[:len(router)]) == router && origin[len(router)] == '.' ||
+		string(origin) == router
+}

@@ -948,3 +948,54 @@ routes:
 		})
 	}
 }
+
+// TestNATSOneDaemonNeverDeliversItsOwnTwice: a daemon that publishes a
+// feed and fans it out to its own subscribers locally, and also takes
+// the feed's subjects from NATS for them (another daemon's publications),
+// gets its own back from NATS through another of its nats endpoints: an
+// echo, dropped and counted, or its subscribers would have each line
+// twice. (Only a queue group's delivery is taken: NATS gave that job to
+// this daemon alone, TestNATSOneDaemonProducesAndWorks.)
+func TestNATSOneDaemonNeverDeliversItsOwnTwice(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("feed", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  pub: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  feed_out: {kind: nats, servers: [%[1]q], subject: %[2]s, subscribe: []}
+  feed_in: {kind: nats, servers: [%[1]q], subscribe: [%[2]s]}
+  subs: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: fanout, from: pub, to: [feed_out, subs]}
+  - {pattern: fanout, from: feed_in, to: subs}
+`, srv.URL(), subject))
+			natsUp(t, r, "feed_out")
+			natsUp(t, r, "feed_in")
+			p, s := dial(t, r.Addr("pub")), dial(t, r.Addr("subs"))
+			waitFor(t, "publisher and subscriber joined", func() bool {
+				st := r.Stats()
+				return st.Endpoint("pub").Active == 1 && st.Endpoint("subs").Active == 1
+			})
+			// A foreign publisher's line, after ours, shows the feed from
+			// NATS is flowing: ours, had it come back, would be before it.
+			c := dialNATSClient(t, srv.Addr, nil)
+			if _, err := p.Write([]byte("one\ntwo\n")); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(s)
+			if got := readLines(t, br, 2); got[0] != "one" || got[1] != "two" {
+				t.Fatalf("subscriber got %q", got)
+			}
+			waitFor(t, "our two lines back from NATS, taken for echoes", func() bool {
+				return r.Stats().Endpoint("feed_in").Session["echo"] == 2
+			})
+			c.Pub(subject, []byte("three"))
+			c.Flush()
+			if got := readLines(t, br, 1); got[0] != "three" {
+				t.Fatalf("after our own lines, the subscriber got %q, want the foreign \"three\" (ours came back twice?)", got)
+			}
+		})
+	}
+}
