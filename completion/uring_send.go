@@ -11,30 +11,42 @@ func (p *uringPort) Send(fd int, iov [][]byte, token uint64) error {
 	if err != nil {
 		return err
 	}
-	x, st := p.ops[i].ext(), p.fds.at(fd)
-	pin := &p.ops[i].pin
+	op, st := p.ops[i], p.fds.at(fd)
 	s := p.sqe()
 	s.fd, s.userData = int32(fd), uint64(i)+1
 	var one []byte
+	many := false
 	for _, b := range iov {
 		if len(b) > 0 {
-			pin.Pin(&b[0]) // the kernel reads it until the completion
-			x.iovecs = append(x.iovecs, unix.Iovec{Base: &b[0], Len: uint64(len(b))})
+			many = one != nil
 			one = b
+			if many {
+				break
+			}
 		}
 	}
 	switch {
-	case len(x.iovecs) == 0:
+	case one == nil:
 		s.opcode, s.off = uringOpWrite, ^uint64(0)
-	case len(x.iovecs) == 1 && st.socket:
-		s.opcode = uringOpSend
+	case !many:
+		// One buffer needs no iovec (nor the slot's io part: most idle
+		// connections' last send was of this kind).
+		op.pin.Pin(&one[0]) // the kernel reads it until the completion
 		s.addr, s.len = uint64(uintptr(unsafe.Pointer(&one[0]))), uint32(len(one))
-		s.opFlags = unix.MSG_NOSIGNAL
-	case len(x.iovecs) == 1:
-		s.opcode, s.off = uringOpWrite, ^uint64(0)
-		s.addr, s.len = uint64(uintptr(unsafe.Pointer(&one[0]))), uint32(len(one))
+		if st.socket {
+			s.opcode, s.opFlags = uringOpSend, unix.MSG_NOSIGNAL
+		} else {
+			s.opcode, s.off = uringOpWrite, ^uint64(0)
+		}
 	default:
-		pin.Pin(&x.iovecs[0])
+		x := op.ext()
+		for _, b := range iov {
+			if len(b) > 0 {
+				op.pin.Pin(&b[0])
+				x.iovecs = append(x.iovecs, unix.Iovec{Base: &b[0], Len: uint64(len(b))})
+			}
+		}
+		op.pin.Pin(&x.iovecs[0])
 		s.opcode, s.off = uringOpWritev, ^uint64(0)
 		s.addr, s.len = uint64(uintptr(unsafe.Pointer(&x.iovecs[0]))), uint32(len(x.iovecs))
 	}
