@@ -27,6 +27,7 @@
 //	writev.go         Writev: one writev(2) without allocating
 //	splice.go         spliceNow: one non-blocking splice(2), for both backends
 //	filepool.go       workers serving regular files for epoll ports
+//	fdtable.go        fdTable: both backends' per-descriptor state, paged
 //
 // Virtual descriptors (in-process connections, for inproc endpoints),
 // served by every Loop's port beside the engine's real ones:

@@ -14,7 +14,7 @@ import (
 type epollPort struct {
 	epfd    int
 	wakefd  int
-	fds     []fdState
+	fds     fdTable[fdState]
 	ready   []Completion // finished at submission or on an edge, not yet reaped
 	events  []unix.EpollEvent
 	timers  timerHeap
@@ -71,13 +71,7 @@ func NewEpoll() (Port, error) {
 func (p *epollPort) Engine() string { return "epoll" }
 
 func (p *epollPort) state(fd int) *fdState {
-	if fd >= len(p.fds) {
-		n := max(2*len(p.fds), fd+1, 64)
-		grown := make([]fdState, n)
-		copy(grown, p.fds)
-		p.fds = grown
-	}
-	return &p.fds[fd]
+	return p.fds.at(fd)
 }
 
 // register adds fd to the epoll set on first use. Descriptors epoll refuses

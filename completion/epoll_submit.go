@@ -130,16 +130,17 @@ func (p *epollPort) Abort(fd int, token uint64) bool {
 }
 
 func (p *epollPort) Cancel(fd int) {
-	if fd < 0 || fd >= len(p.fds) || !p.fds[fd].registered {
+	s := p.fds.find(fd)
+	if s == nil || !s.registered {
 		return
 	}
-	if !p.fds[fd].file {
+	if !s.file {
 		// Errors mean the fd is already gone from the set; nothing to undo.
 		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	}
 	// A worker may still finish a file job for this fd; its completion then
 	// carries a token the owner no longer honours (see Loop docs).
-	p.fds[fd] = fdState{}
+	*s = fdState{}
 }
 
 func (p *epollPort) Release(b *Buf) { p.bufs.put(b) }

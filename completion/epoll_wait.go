@@ -40,10 +40,10 @@ func (p *epollPort) Wait(dst []Completion, block bool) ([]Completion, error) {
 			_, _ = unix.Read(p.wakefd, b[:]) // EAGAIN: another reader got it
 			continue
 		}
-		if fd >= len(p.fds) || !p.fds[fd].registered {
+		s := p.fds.find(fd)
+		if s == nil || !s.registered {
 			continue
 		}
-		s := &p.fds[fd]
 		if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			s.readable = true
 			if s.rd.kind != 0 {
@@ -91,10 +91,10 @@ func (p *epollPort) reap(dst []Completion) []Completion {
 // false when the operation was cancelled meanwhile (the fd closed, its number
 // perhaps reused), so the result must be dropped.
 func (p *epollPort) settleFile(d *fileDone) bool {
-	if d.fd >= len(p.fds) {
+	s := p.fds.find(d.fd)
+	if s == nil {
 		return false
 	}
-	s := &p.fds[d.fd]
 	slot := &s.rd
 	if d.c.Kind == KindSend || d.c.Kind == KindSpliceOut {
 		slot = &s.wr

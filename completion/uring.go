@@ -39,7 +39,7 @@ type uringPort struct {
 
 	ops     []*uringOp // pointers: an op's Pinner must not move
 	freeOps []uint32
-	fds     []uringFD
+	fds     fdTable[uringFD]
 	timers  timerHeap
 	ready   []Completion // finished without a CQE (inline splices, backlogged recvs)
 	early   []Completion // reaped while making room in the submission queue

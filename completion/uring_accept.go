@@ -30,7 +30,7 @@ func (p *uringPort) acceptResult(dst []Completion, i uint32, cqe uringCQE) []Com
 	op := p.ops[i]
 	more := cqe.flags&uringCQEFMore != 0
 	c := result(op, cqe)
-	st := &p.fds[op.fd]
+	st := p.fds.at(int(op.fd))
 	if c.Err == unix.EINVAL && p.multishotAccept {
 		// Multishot accept is Linux 5.19+: fall back to one at a time.
 		p.multishotAccept = false

@@ -64,8 +64,8 @@ func (p *uringPort) Release(b *Buf) {
 		// A recv that found the ring empty can go again now.
 		fd := p.starved[0]
 		p.starved = p.starved[1:]
-		if fd < len(p.fds) {
-			switch st := &p.fds[fd]; {
+		if st := p.fds.find(fd); st != nil {
+			switch {
 			case st.rd != 0:
 				p.submitRecv(st.rd - 1)
 			case st.want && st.ms == 0:

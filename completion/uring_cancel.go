@@ -13,17 +13,18 @@ func (p *uringPort) cancelOp(slot uint32) {
 // Abort is Cancel, except that the send submitted with token, if pending,
 // is cancelled without swallowing its completion.
 func (p *uringPort) Abort(fd int, token uint64) bool {
-	if fd < 0 || fd >= len(p.fds) {
+	st := p.fds.find(fd)
+	if st == nil {
 		return false
 	}
-	w := p.fds[fd].wr
+	w := st.wr
 	if w == 0 || p.ops[w-1].kind != KindSend || p.ops[w-1].token != token {
 		p.Cancel(fd)
 		return false
 	}
 	// The kernel may be writing it now: ask it to stop, but let its
 	// completion through, with what it wrote.
-	p.fds[fd].wr = 0
+	st.wr = 0
 	p.Cancel(fd)
 	p.cancelOp(w)
 	return true
@@ -33,10 +34,10 @@ func (p *uringPort) Abort(fd int, token uint64) bool {
 // swallowed, and the kernel is asked to cancel them by user_data (not by
 // fd: the caller closes fd now, and its number may be reused at once).
 func (p *uringPort) Cancel(fd int) {
-	if fd < 0 || fd >= len(p.fds) {
+	st := p.fds.find(fd)
+	if st == nil {
 		return
 	}
-	st := &p.fds[fd]
 	for _, slot := range []uint32{st.rd, st.wr, st.ms} {
 		if slot == 0 {
 			continue

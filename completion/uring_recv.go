@@ -43,7 +43,7 @@ func (p *uringPort) Recv(fd int, token uint64) error {
 // armMultishot submits one multishot recv on socket fd; its results are
 // handed out by Recv.
 func (p *uringPort) armMultishot(fd int) {
-	st := &p.fds[fd]
+	st := p.fds.at(fd)
 	i := p.newOp(KindRecv, fd, 0)
 	p.ops[i].multishot = true
 	st.ms = i + 1
@@ -58,7 +58,7 @@ func (p *uringPort) armMultishot(fd int) {
 // it is asking, else to the backlog, which cancels the multishot when full.
 func (p *uringPort) multishotResult(dst []Completion, i uint32, cqe uringCQE, buf *Buf) []Completion {
 	fd := int(p.ops[i].fd)
-	st := &p.fds[fd]
+	st := p.fds.at(fd)
 	more := cqe.flags&uringCQEFMore != 0
 	if !more {
 		st.ms, st.msStop = 0, false
@@ -122,7 +122,7 @@ func (p *uringPort) recvResult(dst []Completion, i uint32, cqe uringCQE, buf *Bu
 	op := p.ops[i]
 	more := cqe.flags&uringCQEFMore != 0
 	c := result(op, cqe)
-	st := &p.fds[op.fd]
+	st := p.fds.at(int(op.fd))
 	if c.Err == unix.ENOBUFS {
 		// Every provided buffer is lent out: go again on Release.
 		p.starved = append(p.starved, int(op.fd))
@@ -162,7 +162,7 @@ func (p *uringPort) ReadDirect(fd int, on bool) bool {
 
 func (p *uringPort) submitRecv(i uint32) {
 	op := p.ops[i]
-	st := &p.fds[op.fd]
+	st := p.fds.at(int(op.fd))
 	s := p.sqe()
 	s.fd, s.userData = int32(op.fd), uint64(i)+1
 	s.opcode = uringOpRead

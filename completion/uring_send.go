@@ -11,31 +11,44 @@ func (p *uringPort) Send(fd int, iov [][]byte, token uint64) error {
 	if err != nil {
 		return err
 	}
-	op, st := p.ops[i], &p.fds[fd]
+	op, st := p.ops[i], p.fds.at(fd)
 	s := p.sqe()
 	s.fd, s.userData = int32(fd), uint64(i)+1
 	var one []byte
+	many := false
 	for _, b := range iov {
 		if len(b) > 0 {
-			op.pin.Pin(&b[0]) // the kernel reads it until the completion
-			op.iovecs = append(op.iovecs, unix.Iovec{Base: &b[0], Len: uint64(len(b))})
+			many = one != nil
 			one = b
+			if many {
+				break
+			}
 		}
 	}
 	switch {
-	case len(op.iovecs) == 0:
+	case one == nil:
 		s.opcode, s.off = uringOpWrite, ^uint64(0)
-	case len(op.iovecs) == 1 && st.socket:
-		s.opcode = uringOpSend
+	case !many:
+		// One buffer needs no iovec (nor the slot's io part: most idle
+		// connections' last send was of this kind).
+		op.pin.Pin(&one[0]) // the kernel reads it until the completion
 		s.addr, s.len = uint64(uintptr(unsafe.Pointer(&one[0]))), uint32(len(one))
-		s.opFlags = unix.MSG_NOSIGNAL
-	case len(op.iovecs) == 1:
-		s.opcode, s.off = uringOpWrite, ^uint64(0)
-		s.addr, s.len = uint64(uintptr(unsafe.Pointer(&one[0]))), uint32(len(one))
+		if st.socket {
+			s.opcode, s.opFlags = uringOpSend, unix.MSG_NOSIGNAL
+		} else {
+			s.opcode, s.off = uringOpWrite, ^uint64(0)
+		}
 	default:
-		op.pin.Pin(&op.iovecs[0])
+		x := op.ext()
+		for _, b := range iov {
+			if len(b) > 0 {
+				op.pin.Pin(&b[0])
+				x.iovecs = append(x.iovecs, unix.Iovec{Base: &b[0], Len: uint64(len(b))})
+			}
+		}
+		op.pin.Pin(&x.iovecs[0])
 		s.opcode, s.off = uringOpWritev, ^uint64(0)
-		s.addr, s.len = uint64(uintptr(unsafe.Pointer(&op.iovecs[0]))), uint32(len(op.iovecs))
+		s.addr, s.len = uint64(uintptr(unsafe.Pointer(&x.iovecs[0]))), uint32(len(x.iovecs))
 	}
 	p.push()
 	return nil
@@ -47,20 +60,21 @@ func (p *uringPort) Connect(fd int, sa unix.Sockaddr, token uint64) error {
 		return err
 	}
 	op := p.ops[i]
-	if op.sa == nil {
-		op.sa = new([unix.SizeofSockaddrAny]byte)
+	x := op.ext()
+	if x.sa == nil {
+		x.sa = new([unix.SizeofSockaddrAny]byte)
 	}
-	n, err := rawSockaddr(sa, op.sa)
+	n, err := rawSockaddr(sa, x.sa)
 	if err != nil {
-		p.fds[fd].wr = 0
+		p.fds.at(fd).wr = 0
 		p.freeOp(i)
 		p.ready = append(p.ready, Completion{Token: token, Kind: KindConnect, Err: errno(err)})
 		return nil
 	}
-	op.pin.Pin(op.sa)
+	op.pin.Pin(x.sa)
 	s := p.sqe()
 	s.opcode, s.fd, s.userData = uringOpConnect, int32(fd), uint64(i)+1
-	s.addr, s.off = uint64(uintptr(unsafe.Pointer(op.sa))), uint64(n)
+	s.addr, s.off = uint64(uintptr(unsafe.Pointer(x.sa))), uint64(n)
 	p.push()
 	return nil
 }
@@ -70,7 +84,7 @@ func (p *uringPort) writeResult(dst []Completion, i uint32, cqe uringCQE) []Comp
 	op := p.ops[i]
 	more := cqe.flags&uringCQEFMore != 0
 	c := result(op, cqe)
-	p.fds[op.fd].wr = 0
+	p.fds.at(int(op.fd)).wr = 0
 	if op.kind == KindConnect && c.Err == unix.EISCONN {
 		c.Err = 0
 	}

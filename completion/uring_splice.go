@@ -15,7 +15,8 @@ func (p *uringPort) SpliceOut(pipeR, fd, n int, token uint64) error {
 func (p *uringPort) startSplice(kind Kind, fd, pipe, n int, token uint64) error {
 	i, err := p.claim(fd, kind, token)
 	if err == nil {
-		p.ops[i].pipe, p.ops[i].n = int32(pipe), int32(n)
+		x := p.ops[i].ext()
+		x.pipe, x.n = int32(pipe), int32(n)
 		p.splice(i)
 	}
 	return err
@@ -33,25 +34,25 @@ const spliceSmall = 16 << 10
 // splice-in from a socket marked pollFirst waits on the poll before trying.
 func (p *uringPort) splice(i uint32) {
 	op := p.ops[i]
-	in, out := int(op.fd), int(op.pipe)
+	in, out := int(op.fd), int(op.io.pipe)
 	if op.kind == KindSpliceOut {
-		in, out = int(op.pipe), int(op.fd)
+		in, out = int(op.io.pipe), int(op.fd)
 	}
-	if p.fds[op.fd].file {
+	if p.fds.at(int(op.fd)).file {
 		s := p.sqe()
 		s.opcode, s.fd, s.spliceFDIn = uringOpSplice, int32(out), int32(in)
 		s.off, s.addr = ^uint64(0), ^uint64(0) // both: the current position
-		s.len, s.opFlags = uint32(op.n), unix.SPLICE_F_MOVE
+		s.len, s.opFlags = uint32(op.io.n), unix.SPLICE_F_MOVE
 		s.userData = uint64(i) + 1
 		p.push()
 		return
 	}
-	st := &p.fds[op.fd]
+	st := p.fds.at(int(op.fd))
 	if op.kind != KindSpliceIn || !st.pollFirst {
-		n, err := spliceNow(in, out, int(op.n))
+		n, err := spliceNow(in, out, int(op.io.n))
 		if err != unix.EAGAIN {
 			if op.kind == KindSpliceIn {
-				st.pollFirst = err == nil && n > 0 && n < spliceSmall && n < int(op.n)
+				st.pollFirst = err == nil && n > 0 && n < spliceSmall && n < int(op.io.n)
 			}
 			p.finishSplice(i, Completion{Token: op.token, Kind: op.kind, N: n, Err: errno(err)})
 			return
@@ -90,7 +91,7 @@ func (p *uringPort) spliceResult(dst []Completion, i uint32, cqe uringCQE) []Com
 // finishSplice reports a splice and frees its op and side.
 func (p *uringPort) finishSplice(i uint32, c Completion) {
 	op := p.ops[i]
-	st := &p.fds[op.fd]
+	st := p.fds.at(int(op.fd))
 	if op.kind == KindSpliceOut {
 		st.wr = 0
 	} else {

@@ -8,16 +8,14 @@ import (
 )
 
 // uringOp is one operation in flight; the kernel's user_data is its index+1.
-// Every idle connection holds one (its multishot recv), so it is kept small:
-// 32-bit descriptors and sizes.
+// Every idle connection holds one (its multishot recv), so it is kept to
+// 48 bytes: what only sends, connects and splices use is in io.
 type uringOp struct {
 	token     uint64
 	buf       *Buf // heap buffer of a recv without provided buffers
 	pin       runtime.Pinner
-	sa        *[unix.SizeofSockaddrAny]byte
-	iovecs    []unix.Iovec
+	io        *uringOpIO // allocated by the slot's first send, connect or splice; kept with the slot
 	fd        int32
-	pipe, n   int32 // splice: the pipe end and the bytes to move
 	kind      Kind
 	internal  uint8 // opWake, opCancel: not reported
 	cancelled bool
@@ -26,28 +24,44 @@ type uringOp struct {
 	multishot bool // a multishot recv: completions come until one lacks F_MORE
 }
 
+// uringOpIO is the part of an op slot that sends, connects and splices use.
+type uringOpIO struct {
+	sa      *[unix.SizeofSockaddrAny]byte // connect: the address
+	iovecs  []unix.Iovec                  // send
+	pipe, n int32                         // splice: the pipe end and the bytes to move
+}
+
+// ext returns the op's send, connect and splice part, allocating it once.
+func (op *uringOp) ext() *uringOpIO {
+	if op.io == nil {
+		op.io = new(uringOpIO)
+	}
+	return op.io
+}
+
 const (
 	opWake   = 1
 	opCancel = 2
 )
 
-// uringFD is what a port knows of one descriptor. The table holds one per
-// descriptor number on every loop, so it is kept to 32 bytes.
+// uringFD is what a port knows of one descriptor. Every loop's table holds
+// one per descriptor number (fdTable), so it is kept to 40 bytes: the
+// words first, then the flags.
 type uringFD struct {
-	known  bool // socket-ness looked up
-	socket bool
-	file   bool   // regular file, directory or block device: never ready-or-not
-	want   bool   // the owner has a Recv outstanding...
-	token  uint64 // ... with this token
-	rd, wr uint32 // op index + 1 of the pending read-side and write-side op
+	token uint64 // the owner's outstanding Recv's token (want)
 
 	// Multishot recv (sockets): ms is its op index + 1 while armed. Results
 	// that arrive while the owner has no Recv outstanding wait in backlog
 	// (allocated on first use); a full backlog cancels the multishot, so a
 	// reader that stopped asking leaves the bytes in the socket (TCP
 	// back-pressure) and not in the ring's buffers.
-	ms      uint32
-	backlog *[]Completion
+	backlog    *[]Completion
+	rd, wr, ms uint32 // op index + 1 of the pending read-side, write-side and multishot op
+
+	known  bool // socket-ness looked up
+	socket bool
+	file   bool // regular file, directory or block device: never ready-or-not
+	want   bool // the owner has a Recv outstanding, with token
 	// direct: the owner wants the socket's bytes left in it (ReadDirect),
 	// so no multishot is armed again; msStop: one was asked to stop.
 	direct, msStop bool
@@ -67,12 +81,7 @@ func (st *uringFD) early() []Completion {
 }
 
 func (p *uringPort) state(fd int) *uringFD {
-	if fd >= len(p.fds) {
-		grown := make([]uringFD, max(2*len(p.fds), fd+1, 64))
-		copy(grown, p.fds)
-		p.fds = grown
-	}
-	s := &p.fds[fd]
+	s := p.fds.at(fd)
 	if !s.known {
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil {
@@ -110,9 +119,12 @@ func (p *uringPort) freeOp(i uint32) {
 		p.bufs.put(op.buf)
 	}
 	op.kind, op.internal, op.fd, op.token, op.cancelled, op.buf, op.live = 0, 0, -1, 0, false, nil, false
-	op.pipe, op.n, op.polling, op.multishot = 0, 0, false, false
-	clear(op.iovecs)
-	op.iovecs = op.iovecs[:0]
+	op.polling, op.multishot = false, false
+	if x := op.io; x != nil {
+		x.pipe, x.n = 0, 0
+		clear(x.iovecs)
+		x.iovecs = x.iovecs[:0]
+	}
 	p.freeOps = append(p.freeOps, i)
 }
 

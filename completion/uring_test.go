@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +49,7 @@ func TestUringMultishotRecv(t *testing.T) {
 	if got := recv(); got != "one" {
 		t.Fatalf("got %q", got)
 	}
-	if p.fds[fd].ms == 0 {
+	if p.fds.at(fd).ms == 0 {
 		t.Fatal("no multishot recv armed after the first Recv")
 	}
 	// Nobody asks now: results queue up to msBacklog, then it stops.
@@ -57,18 +58,18 @@ func TestUringMultishotRecv(t *testing.T) {
 		// Wait for this message to land in the backlog, unless the
 		// multishot has stopped (then it stays in the socket).
 		deadline := time.Now().Add(5 * time.Second)
-		for p.fds[fd].ms != 0 && len(p.fds[fd].early()) <= i && time.Now().Before(deadline) {
+		for p.fds.at(fd).ms != 0 && len(p.fds.at(fd).early()) <= i && time.Now().Before(deadline) {
 			backlog[p], _ = p.Wait(backlog[p], false)
 			time.Sleep(time.Millisecond)
 		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for p.fds[fd].ms != 0 && time.Now().Before(deadline) {
+	for p.fds.at(fd).ms != 0 && time.Now().Before(deadline) {
 		backlog[p], _ = p.Wait(backlog[p], false)
 		time.Sleep(time.Millisecond)
 	}
-	if p.fds[fd].ms != 0 || len(p.fds[fd].early()) < msBacklog {
-		t.Fatalf("backlog %d, multishot armed %v: want it stopped at %d", len(p.fds[fd].early()), p.fds[fd].ms != 0, msBacklog)
+	if p.fds.at(fd).ms != 0 || len(p.fds.at(fd).early()) < msBacklog {
+		t.Fatalf("backlog %d, multishot armed %v: want it stopped at %d", len(p.fds.at(fd).early()), p.fds.at(fd).ms != 0, msBacklog)
 	}
 	// Every byte comes out, in order: the backlog first, then the socket.
 	var got string
@@ -78,7 +79,23 @@ func TestUringMultishotRecv(t *testing.T) {
 	if got != "twothreefour" {
 		t.Fatalf("got %q", got)
 	}
-	if p.fds[fd].ms == 0 {
+	if p.fds.at(fd).ms == 0 {
 		t.Fatal("multishot not re-armed once the backlog drained")
+	}
+}
+
+// The per-descriptor state is held by every loop for every descriptor
+// number (idle connections' memory): a new field must not grow it.
+func TestUringFDSize(t *testing.T) {
+	if got := unsafe.Sizeof(uringFD{}); got != 40 {
+		t.Fatalf("uringFD is %d bytes, want 40", got)
+	}
+}
+
+// Every idle connection holds an op slot (its multishot recv): 48 bytes is
+// a size class of its own; a new field must go to uringOpIO instead.
+func TestUringOpSize(t *testing.T) {
+	if got := unsafe.Sizeof(uringOp{}); got != 48 {
+		t.Fatalf("uringOp is %d bytes, want 48", got)
 	}
 }

@@ -33,7 +33,8 @@ type Securer interface {
 type Transport interface {
 	Sealer
 	// Leftover is what the handshake read past its end: wire bytes the
-	// machine unseals before its first read.
+	// machine unseals before its first read. The machine asks once; the
+	// transport need not keep them after.
 	Leftover() []byte
 	// CloseNotify appends the last word this side sends before its write
 	// side ends (TLS's close_notify alert).

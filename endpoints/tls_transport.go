@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"errors"
+	"unique"
 
 	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints/tlsrecord"
@@ -12,9 +13,11 @@ import (
 // records on the loop, and its refusals become *contract.SecureError
 // (tlsrecord imports nothing of the project, so it has its own reasons).
 type tlsTransport struct {
-	conn      *tlsrecord.Conn
-	leftover  []byte
-	described string
+	conn     *tlsrecord.Conn
+	leftover []byte // until the machine takes it
+	// described is shared by every connection that agreed the same
+	// (most do): an idle connection holds a pointer, not its own copy.
+	described unique.Handle[string]
 }
 
 // newTLSTransport derives the record keys from s; leftover is what the
@@ -26,7 +29,7 @@ func newTLSTransport(s tlsrecord.Secrets, leftover []byte, described string) (co
 		// tlsrecord.Suites12 (and TLS 1.3) should be offered.
 		return nil, &contract.SecureError{Reason: contract.SecureProtocolVersion, Err: err}
 	}
-	return &tlsTransport{conn: c, leftover: leftover, described: described}, nil
+	return &tlsTransport{conn: c, leftover: leftover, described: unique.Make(described)}, nil
 }
 
 func (t *tlsTransport) Unseal(in, out []byte) ([]byte, error) {
@@ -39,9 +42,13 @@ func (t *tlsTransport) Seal(plain, out []byte) ([]byte, error) {
 	return out, tlsTransportError(err)
 }
 
-func (t *tlsTransport) Leftover() []byte              { return t.leftover }
+func (t *tlsTransport) Leftover() []byte {
+	b := t.leftover
+	t.leftover = nil // taken once: an idle connection need not hold it
+	return b
+}
 func (t *tlsTransport) CloseNotify(out []byte) []byte { return t.conn.CloseNotify(out) }
-func (t *tlsTransport) Described() string             { return t.described }
+func (t *tlsTransport) Described() string             { return t.described.Value() }
 
 // Rest drops the record layer's AEADs until its next record
 // (contract.Rester): the machine rests idle connections'.

@@ -101,8 +101,11 @@ func TestTLSTransportBothWaysAndAccessors(t *testing.T) {
 			t.Fatalf("%s: unsealed %d bytes (%v), sealed %d", dir.name, len(got), err, len(msg))
 		}
 	}
-	if string(server.Leftover()) != "early" || server.Described() != "TLS 1.3 TLS_AES_128_GCM_SHA256 peer=CN=test" {
-		t.Fatalf("Leftover %q, Described %q", server.Leftover(), server.Described())
+	if left := server.Leftover(); string(left) != "early" || server.Described() != "TLS 1.3 TLS_AES_128_GCM_SHA256 peer=CN=test" {
+		t.Fatalf("Leftover %q, Described %q", left, server.Described())
+	}
+	if again := server.Leftover(); again != nil {
+		t.Fatalf("Leftover again: %q, want nil (taken once, not held)", again)
 	}
 }
 

@@ -29,15 +29,14 @@ func wsFail(code uint16, format string, args ...any) *wsError {
 // output as it arrives and not held here at all.
 type wsDecoder struct {
 	// Words first, bytes after: every idle WebSocket connection holds
-	// one, and this order packs it (112 bytes, not 168).
+	// one, and this order packs it (72 bytes, not 168).
 	max  int    // the largest message, bytes
 	left uint64 // payload bytes still to come in the frame under way
 	// directAt is where in this call's output the direct frame under way
 	// began, -1 if it began in an earlier call.
 	directAt int
-	ctl      []byte   // a control frame's payload, gathered
-	msg      []byte   // the fragmented message under way (msgOp != 0)
-	err      *wsError // once failed, for good
+	gath     *wsGathered // allocated by the first frame that is gathered
+	err      *wsError    // once failed, for good
 
 	hdr    [wsMaxHeader]byte
 	nhdr   uint8
@@ -54,6 +53,30 @@ type wsDecoder struct {
 	// The fragmented message's opcode, and its text check.
 	msgOp byte
 	text  wsUTF8
+}
+
+// wsGathered is what a decoder gathers across reads: apart, because most
+// connections never send a control frame or a fragmented message, and
+// every idle one would carry the two slices.
+type wsGathered struct {
+	ctl []byte // a control frame's payload
+	msg []byte // the fragmented message under way (msgOp != 0)
+}
+
+// gathered returns d's gathering buffers, allocating them once.
+func (d *wsDecoder) gathered() *wsGathered {
+	if d.gath == nil {
+		d.gath = new(wsGathered)
+	}
+	return d.gath
+}
+
+// msgLen is the length of the fragmented message gathered so far.
+func (d *wsDecoder) msgLen() int {
+	if d.gath == nil {
+		return 0
+	}
+	return len(d.gath.msg)
 }
 
 // keepWSMessage is the reassembly buffer's capacity kept between
@@ -157,7 +180,7 @@ func (d *wsDecoder) check(b0, b1 byte) *wsError {
 func (d *wsDecoder) start(h, out []byte) ([]byte, *wsError) {
 	d.op, d.fin = h[0]&0x0F, h[0]&wsFin != 0
 	n := wsPayloadLen(h)
-	if !wsControl(d.op) && n > uint64(d.max-len(d.msg)) {
+	if !wsControl(d.op) && n > uint64(d.max-d.msgLen()) {
 		return out, wsFail(wsCloseTooBig, "message over max_frame (%d bytes)", d.max)
 	}
 	d.left, d.pos, d.inFrame = n, 0, true
@@ -166,7 +189,8 @@ func (d *wsDecoder) start(h, out []byte) ([]byte, *wsError) {
 	}
 	switch {
 	case wsControl(d.op):
-		d.ctl = d.ctl[:0]
+		g := d.gathered()
+		g.ctl = g.ctl[:0]
 	case d.op != wsOpContinuation && d.fin:
 		d.direct, d.directAt = true, len(out)
 		d.text = wsUTF8{}
@@ -186,17 +210,19 @@ func (d *wsDecoder) payload(b, out []byte) ([]byte, *wsError) {
 	var dst []byte
 	switch {
 	case wsControl(d.op):
-		at := len(d.ctl)
-		d.ctl = append(d.ctl, b...)
-		dst = d.ctl[at:]
+		g := d.gath // start made it
+		at := len(g.ctl)
+		g.ctl = append(g.ctl, b...)
+		dst = g.ctl[at:]
 	case d.direct:
 		at := len(out)
 		out = append(out, b...)
 		dst = out[at:]
 	default:
-		at := len(d.msg)
-		d.msg = appendWithin(d.msg, b, d.max)
-		dst = d.msg[at:]
+		g := d.gathered()
+		at := len(g.msg)
+		g.msg = appendWithin(g.msg, b, d.max)
+		dst = g.msg[at:]
 	}
 	if d.masked {
 		d.pos = uint8(wsMaskBytes(dst, d.key, int(d.pos)))
@@ -236,13 +262,14 @@ func (d *wsDecoder) end(out []byte) ([]byte, *wsError) {
 	d.inFrame = false
 	switch {
 	case wsControl(d.op):
+		ctl := d.gath.ctl // start made gath
 		if d.op == wsOpClose {
-			if err := checkWSClose(d.ctl); err != nil {
+			if err := checkWSClose(ctl); err != nil {
 				return out, err
 			}
 		}
-		out = appendWSHeader(out, d.op, len(d.ctl))
-		return append(out, d.ctl...), nil
+		out = appendWSHeader(out, d.op, len(ctl))
+		return append(out, ctl...), nil
 	case d.direct:
 		if d.op == wsOpText && !d.text.done() {
 			// Still direct: decode takes the frame back out.
@@ -256,13 +283,14 @@ func (d *wsDecoder) end(out []byte) ([]byte, *wsError) {
 	if d.msgOp == wsOpText && !d.text.done() {
 		return out, wsFail(wsCloseBadData, "text message ends inside a UTF-8 sequence")
 	}
-	out = appendWSHeader(out, d.msgOp, len(d.msg))
-	out = append(out, d.msg...)
+	g := d.gathered() // none yet if every fragment was empty
+	out = appendWSHeader(out, d.msgOp, len(g.msg))
+	out = append(out, g.msg...)
 	d.msgOp = 0
-	if cap(d.msg) > keepWSMessage {
-		d.msg = nil
+	if cap(g.msg) > keepWSMessage {
+		g.msg = nil
 	} else {
-		d.msg = d.msg[:0]
+		g.msg = g.msg[:0]
 	}
 	return out, nil
 }

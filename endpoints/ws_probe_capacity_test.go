@@ -30,7 +30,7 @@ func TestWebSocketReassemblyCapacity(t *testing.T) {
 				t.Fatalf("fragments of %d: %v", size, err)
 			}
 			sent += n
-			peak = max(peak, cap(d.msg))
+			peak = max(peak, cap(d.gathered().msg))
 		}
 		if peak > limit {
 			t.Errorf("fragments of %d bytes: reassembly buffer grew to %d bytes for a %d-byte message", size, peak, limit)

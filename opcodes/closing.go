@@ -190,9 +190,11 @@ func (m *Machine) close(c *conn, drop Drop) {
 	}
 	// Senders blocked on c go on: their next message finds c gone. Its
 	// peer is not one of them; it follows c out once drained (below).
-	for i, w := range c.waiters {
-		if w.c == c.peer {
-			c.waiters[i] = connRef{}
+	if c.waits != nil {
+		for i, w := range c.waits.refs {
+			if w.c == c.peer {
+				c.waits.refs[i] = connRef{}
+			}
 		}
 	}
 	m.wakeAll(c)

@@ -58,10 +58,10 @@ type conn struct {
 	peer   *conn
 	groups []uint32
 
-	// Senders blocked on this conn's queue, woken when it is down to
-	// its resume marks.
-	waiters  []connRef
-	resume   marks
+	// waits is the senders blocked on this conn's queue; nil until one
+	// first blocks (most conns never hold one back, and every idle conn
+	// would carry the fields).
+	waits    *waiters
 	inflight int // bytes of the queue in a port Send: not droppable
 
 	ro   *roles   // its parts in topics, relay names and request/reply; nil: none
@@ -80,6 +80,13 @@ type conn struct {
 }
 
 func (c *conn) queued() int { return c.out.len() }
+
+// waiters is the senders blocked on a conn's queue, woken when it is down
+// to the resume marks.
+type waiters struct {
+	refs   []connRef
+	resume marks
+}
 
 // lifecycle is where a conn is in its life. A conn pxroute connects goes
 // connecting -> live, and on a loss down -> connecting -> live again

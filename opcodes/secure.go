@@ -127,9 +127,9 @@ type secureSession struct {
 	buf     []byte          // scratch for inner's control output before sealing
 	innerMs []byte          // scratch for inner's sealed output before TLS
 
-	rest contract.Rester // t, if it can rest; nil: it cannot
-	ring *warmRing       // the loop's warm transports (secure_warm.go)
-	warm bool            // s is in ring: t holds its built state
+	ring  *warmRing // the loop's warm transports (secure_warm.go)
+	rests bool      // t is a contract.Rester (a flag, not the interface: every idle secured conn holds one)
+	warm  bool      // s is in ring: t holds its built state
 }
 
 // secureTicker is a secureSession whose inner session ticks.
@@ -152,7 +152,7 @@ func (s *secureTicker) Tick(now, lastRead, lastWrite int64, out []byte) ([]byte,
 // warm transports.
 func newSecureSession(t contract.Transport, inner contract.Session, ring *warmRing) contract.Session {
 	s := &secureSession{t: t, inner: inner, ring: ring}
-	s.rest, _ = t.(contract.Rester)
+	_, s.rests = t.(contract.Rester)
 	s.use() // its handshake just built its state
 	s.inOpen, _ = inner.(contract.Opener)
 	s.inSeal, _ = inner.(contract.Sealer)

@@ -1,5 +1,7 @@
 package opcodes
 
+import "github.com/pxroute/pxroute/contract"
+
 // Warm transports: a secured conn's Transport may build per-connection
 // crypto state from its keys (TLS: two AEADs, ~2.6 KB) that an idle conn
 // need not hold. Each loop keeps that state for at most warmTransports
@@ -23,7 +25,7 @@ type warmRing struct {
 // use notes that s is about to use its transport: it enters the ring if
 // it is not in it, evicting and resting the oldest entry.
 func (s *secureSession) use() {
-	if s.rest == nil || s.warm {
+	if !s.rests || s.warm {
 		return
 	}
 	r := s.ring
@@ -32,7 +34,7 @@ func (s *secureSession) use() {
 	} else {
 		if old := r.slots[r.next]; old != nil {
 			old.warm = false
-			old.rest.Rest()
+			old.t.(contract.Rester).Rest()
 		}
 		r.slots[r.next] = s
 		r.next = (r.next + 1) % warmTransports

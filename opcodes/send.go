@@ -290,18 +290,22 @@ func (m *Machine) refuse(d *conn, pol contract.Policy) {
 // block stops src reading until d's queue drains to half its marks.
 func (m *Machine) block(src, d *conn, mk marks) {
 	src.blocked = true
-	for _, w := range d.waiters {
+	if d.waits == nil {
+		d.waits = new(waiters)
+	}
+	ws := d.waits
+	for _, w := range ws.refs {
 		if w.c == src && w.gen == src.gen {
 			return
 		}
 	}
-	d.waiters = append(d.waiters, connRef{src, src.gen})
-	d.resume = marks{mk.bytes / 2, mk.msgs / 2}
+	ws.refs = append(ws.refs, connRef{src, src.gen})
+	ws.resume = marks{mk.bytes / 2, mk.msgs / 2}
 	if mk.msgs == 1 {
 		// Half of one message is none, but msgs 0 means no limit: the
 		// sender would resume at once and queue past the mark. Wait for
 		// an empty queue.
-		d.resume = marks{0, 0}
+		ws.resume = marks{0, 0}
 	}
 }
 
@@ -486,14 +490,18 @@ func (m *Machine) emptied(c *conn) {
 // resume wakes the senders blocked on c once its queue is down to half
 // the marks they hit. They run in settle, not under the caller.
 func (m *Machine) resume(c *conn) {
-	if len(c.waiters) == 0 || !c.resume.admits(c, 0, 0) {
+	if c.waits == nil || len(c.waits.refs) == 0 || !c.waits.resume.admits(c, 0, 0) {
 		return
 	}
 	m.wakeAll(c)
 }
 
 // wakeAll unblocks every sender waiting on c.
-func (m *Machine) wakeAll(c *conn) { c.waiters = m.unblock(c.waiters) }
+func (m *Machine) wakeAll(c *conn) {
+	if c.waits != nil {
+		c.waits.refs = m.unblock(c.waits.refs)
+	}
+}
 
 // unblock lets the senders in ws read again (those parked run in settle)
 // and returns ws emptied.

@@ -36,19 +36,22 @@ var ErrClosed = errors.New("tls record: the peer sent close_notify")
 // Conn is one connection's record layer once its handshake is done: it
 // opens what the peer sends and seals what this side sends. It is not safe
 // for concurrent use; one loop owns it.
+//
+// Every idle secured connection holds one, so its fields are packed (320
+// bytes, a size class): the suite is shared, the bytes lead.
 type Conn struct {
-	suite    suite
-	tls13    bool
-	isClient bool
-	read     direction
-	write    direction
-
-	pend      []byte // a record cut short at the end of Open's input
-	hs        []byte // TLS 1.3: a handshake message split across records
-	noData    int    // records in a row that carried no application data
-	keyUpdate bool   // the peer asked for our KeyUpdate: sent before Seal's next records
-	err       error  // Open's first failure (or ErrClosed), returned from then on
+	suite     *suite // shared: suites' entry
+	tls13     bool
+	isClient  bool
+	keyUpdate bool // the peer asked for our KeyUpdate: sent before Seal's next records
 	aad       [13]byte
+	read      direction
+	write     direction
+
+	pend   []byte // a record cut short at the end of Open's input
+	hs     []byte // TLS 1.3: a handshake message split across records
+	noData int    // records in a row that carried no application data
+	err    error  // Open's first failure (or ErrClosed), returned from then on
 }
 
 // direction is one way's keys and sequence number. Its AEAD is built
@@ -105,7 +108,7 @@ func (c *Conn) keys13(s Secrets) error {
 
 // setSecret makes secret d's traffic secret: its key and IV, sequence 0
 // (RFC 8446 §7.3).
-func (d *direction) setSecret(st suite, secret []byte) error {
+func (d *direction) setSecret(st *suite, secret []byte) error {
 	key, err := expandLabel(st.hash, secret, "key", st.keyLen)
 	if err != nil {
 		return err
@@ -124,7 +127,7 @@ func (d *direction) setSecret(st suite, secret []byte) error {
 }
 
 // update moves d to its next traffic secret (RFC 8446 §7.2).
-func (d *direction) update(st suite) error {
+func (d *direction) update(st *suite) error {
 	next, err := expandLabel(st.hash, d.secret, "traffic upd", len(d.secret))
 	if err != nil {
 		return err
@@ -159,7 +162,7 @@ func (c *Conn) keys12(s Secrets) error {
 
 // setKey makes key d's record key and builds its AEAD (so that a key the
 // suite refuses fails here, not at the first record).
-func (d *direction) setKey(st suite, key []byte) error {
+func (d *direction) setKey(st *suite, key []byte) error {
 	if len(key) > len(d.key) {
 		return fmt.Errorf("tlsrecord: a key of %d bytes", len(key))
 	}
@@ -174,7 +177,7 @@ func (d *direction) setKey(st suite, key []byte) error {
 
 // cipher returns d's AEAD, building it if Rest dropped it (or none was
 // built yet): setKey proved the key good, so this cannot fail.
-func (d *direction) cipher(st suite) cipher.AEAD {
+func (d *direction) cipher(st *suite) cipher.AEAD {
 	if d.aead == nil {
 		a, err := st.aead(d.key[:d.keyLen])
 		if err != nil {

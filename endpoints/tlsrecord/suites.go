@@ -29,7 +29,7 @@ func aesGCM(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
-var suites = map[uint16]suite{
+var suites = map[uint16]*suite{
 	tls.TLS_AES_128_GCM_SHA256:       {tls.VersionTLS13, 16, 12, false, sha256.New, aesGCM},
 	tls.TLS_AES_256_GCM_SHA384:       {tls.VersionTLS13, 32, 12, false, sha512.New384, aesGCM},
 	tls.TLS_CHACHA20_POLY1305_SHA256: {tls.VersionTLS13, 32, 12, false, sha256.New, chacha20poly1305.New},
