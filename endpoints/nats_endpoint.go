@@ -116,6 +116,7 @@ func newNATS(p Params) Endpoint {
 	e.cfg.name = "pxroute"
 	e.fr = newNATSFraming(e.cfg, e.servers)
 	e.fr.maxFrame = e.opts.MaxFrame
+	e.opts.MaxFrame = max(e.opts.MaxFrame, e.fr.protocolFloor())
 	e.opts.Framing = e.fr
 	return e
 }

@@ -442,3 +442,22 @@ func TestNATSRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestNATSMaxFrameBoundsMessagesOnly: the machine's bound is raised to
+// hold the protocol (INFO, CONNECT), but a MSG is still held to
+// max_frame, and a long INFO is not.
+func TestNATSMaxFrameBoundsMessagesOnly(t *testing.T) {
+	f := testNATSFraming(false)
+	f.maxFrame = 16
+	floor := f.protocolFloor()
+	if floor <= natsMaxInfo {
+		t.Fatalf("floor %d holds no INFO of %d bytes", floor, natsMaxInfo)
+	}
+	if _, _, err := f.SplitParts([]byte("MSG in.a 1 17\r\n"), floor, nil); err == nil || !strings.Contains(err.Error(), "max_frame") {
+		t.Fatalf("a MSG over max_frame: err %v", err)
+	}
+	info := `INFO {"connect_urls":["` + strings.Repeat("x", 1000) + `"]}` + "\r\n"
+	if n, _, err := f.SplitParts([]byte(info), floor, nil); err != nil || n != len(info) {
+		t.Fatalf("a long INFO: %d of %d, %v", n, len(info), err)
+	}
+}
