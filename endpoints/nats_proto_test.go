@@ -297,6 +297,9 @@ func TestNATSControl(t *testing.T) {
 		{"slow-consumer", "-ERR 'Slow Consumer'\r\n", true, "", "Slow Consumer", "err_other"},
 		{"stale", "-ERR 'Stale Connection'\r\n", true, "", "Stale Connection", "err_other"},
 		{"info", `INFO {"max_payload":99}` + "\r\n", true, "", "", "info"},
+		{"msg-for-a-sid-never-subscribed", "MSG in.a 2 1\r\nx\r\n", true, "", "", "unknown_sid"},
+		{"hmsg-for-a-sid-never-subscribed", "HMSG in.a 0 34 35\r\nNATS/1.0\r\nPxroute-Origin: them\r\n\r\nx\r\n", true, "", "", "unknown_sid"},
+		{"msg-for-a-sid-not-a-number", "MSG in.a x1 1\r\nx\r\n", true, "", "", "unknown_sid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
