@@ -2,7 +2,10 @@ package tests
 
 import (
 	"bufio"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestNATSSmallMaxFrame: max_frame bounds the messages a nats endpoint
@@ -36,5 +39,85 @@ func TestNATSSmallMaxFrame(t *testing.T) {
 				t.Fatalf("the connection did not stay: %+v", e)
 			}
 		})
+	}
+}
+
+// TestNATSFakeServerStalls: a server that stalls or floods costs only its
+// own connection: it is closed with a clear, counted error and the
+// endpoint reconnects, whatever phase the stall is in.
+func TestNATSFakeServerStalls(t *testing.T) {
+	const subject = "stall.s"
+	cases := []struct {
+		name    string
+		keys    string
+		first   func(c *fakeNATSConn)
+		wantLog string
+	}{
+		{"no-info-ever", "frame_timeout: 300ms", func(c *fakeNATSConn) { c.mute() }, "handshake"},
+		{"no-pong-to-connect", "frame_timeout: 300ms", func(c *fakeNATSConn) {
+			c.handshake(fakeInfo, false)
+			c.mute()
+		}, "handshake"},
+		{"info-cut-short", "frame_timeout: 300ms", func(c *fakeNATSConn) {
+			c.send(fakeInfo[:20])
+			c.mute()
+		}, "handshake"},
+		{"payload-never-completes", "ping_interval: 100ms, max_pings_out: 2", func(c *fakeNATSConn) {
+			c.handshake(fakeInfo, true)
+			c.send(fmt.Sprintf("MSG %s %s 100\r\nonly a few bytes", subject, c.sid(subject)))
+			c.mute()
+		}, "PONG"},
+		{"ping-flood-never-reading", "", func(c *fakeNATSConn) {
+			c.handshake(fakeInfo, true)
+			flood := []byte(strings.Repeat("PING\r\n", 64<<10))
+			for c.c.SetWriteDeadline(time.Now().Add(ioTimeout)) == nil {
+				if _, err := c.c.Write(flood); err != nil {
+					return
+				}
+			}
+		}, "control output"},
+		{"err-flood", "", func(c *fakeNATSConn) {
+			c.handshake(fakeInfo, true)
+			c.send(strings.Repeat("-ERR 'Slow Consumer'\r\n", 10000))
+			c.mute()
+		}, "Slow Consumer"},
+	}
+	for _, v := range variants() {
+		for _, tc := range cases {
+			t.Run(v.String()+"/"+tc.name, func(t *testing.T) {
+				fake := startFakeNATS(t, func(c *fakeNATSConn, n int) {
+					if n == 1 {
+						tc.first(c)
+						return
+					}
+					if c.handshake(fakeInfo, true) == nil {
+						c.serve()
+					}
+				})
+				keys := ""
+				if tc.keys != "" {
+					keys = ", " + tc.keys
+				}
+				logs := &lockedBuffer{}
+				r := startLogging(t, v, fmt.Sprintf(`
+endpoints:
+  room: {kind: nats, servers: ["nats://%s"], subject: %s, reconnect_initial: 20ms, reconnect_max: 100ms%s}
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: relay, members: [local, room]}
+`, fake.addr(), subject, keys), logs)
+				waitFor(t, "a reconnect that establishes", func() bool {
+					e := r.Stats().Endpoint("room")
+					return fake.accepts.Load() >= 2 && e.Session["connects"] >= 1 && e.Active == 1 && e.ConnectedTo != ""
+				})
+				waitFor(t, fmt.Sprintf("the log to say %q", tc.wantLog), func() bool { return strings.Contains(logs.String(), tc.wantLog) })
+				if e := r.Stats().Endpoint("room"); e.Errors == 0 {
+					t.Fatalf("the fault is not counted in errors: %+v", e)
+				}
+				if t.Failed() || testing.Verbose() {
+					t.Logf("router log:\n%s", logs.String())
+				}
+			})
+		}
 	}
 }
