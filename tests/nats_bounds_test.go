@@ -3,9 +3,13 @@ package tests
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pxroute/pxroute/router"
 )
 
 // TestNATSSmallMaxFrame: max_frame bounds the messages a nats endpoint
@@ -119,5 +123,99 @@ routes:
 				}
 			})
 		}
+	}
+}
+
+// TestNATSServerStopsReading: a server that stops reading holds no more
+// than the endpoint's marks of our messages; what does not fit is dropped
+// under its overflow policy, counted (Offered = MsgsOut + Drops +
+// QueuedMsgs at every moment), the router goes on relaying elsewhere,
+// and once the server reads again every message the endpoint wrote
+// reaches it: the local publisher's count = received + dropped.
+func TestNATSServerStopsReading(t *testing.T) {
+	const subject = "slow.s"
+	const lines, highWater = 20000, 16 << 10
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			resume := make(chan struct{})
+			var received atomic.Int64
+			fake := startFakeNATS(t, func(c *fakeNATSConn, n int) {
+				if c.handshake(fakeInfo, true) != nil {
+					return
+				}
+				<-resume
+				for {
+					l, err := c.line()
+					if err != nil {
+						return
+					}
+					if strings.HasPrefix(l, "HPUB ") {
+						f := strings.Fields(l)
+						var size int64
+						fmt.Sscan(f[len(f)-1], &size)
+						if _, err := io.CopyN(io.Discard, c.r, size+2); err != nil {
+							return
+						}
+						received.Add(1)
+					}
+				}
+			})
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  room: {kind: nats, servers: ["nats://%s"], subject: %s, high_water: %d, sndbuf: 4KiB, overflow: drop-newest}
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+  side:  {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: relay, members: [local, room]}
+  - {pattern: relay, members: [side]}
+`, fake.addr(), subject, highWater))
+			natsUp(t, r, "room")
+			c := dial(t, r.Addr("local"))
+			line := strings.Repeat("x", 100) + "\n"
+			go func() {
+				w := bufio.NewWriter(c)
+				for range lines {
+					w.WriteString(line)
+				}
+				w.Flush()
+			}()
+			balanced := func(e router.EndpointStats) bool {
+				var drops uint64
+				for _, n := range e.Drops {
+					drops += n
+				}
+				return e.Offered == e.MsgsOut+drops+uint64(e.QueuedMsgs)
+			}
+			waitFor(t, "every line read and offered", func() bool {
+				e := r.Stats().Endpoint("room")
+				if !balanced(e) {
+					t.Fatalf("Offered does not balance: %+v", e)
+				}
+				if e.QueuedB > highWater+int64(len(line))+256 {
+					t.Fatalf("%d bytes queued over a high_water of %d", e.QueuedB, highWater)
+				}
+				return e.Offered == lines
+			})
+			e := r.Stats().Endpoint("room")
+			if e.Drops["hwm"] == 0 {
+				t.Fatalf("a server that reads nothing took every line: %+v", e)
+			}
+			// The router relays elsewhere meanwhile.
+			a, b := dial(t, r.Addr("side")), dial(t, r.Addr("side"))
+			waitFor(t, "both side members to join", func() bool { return r.Stats().Endpoint("side").Active == 2 })
+			io.WriteString(a, "beside\n")
+			if got := readLines(t, bufio.NewReader(b), 1); got[0] != "beside" {
+				t.Fatalf("the side relay gave %q", got)
+			}
+			close(resume)
+			waitFor(t, "the queue written and read", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.QueuedMsgs == 0 && uint64(received.Load()) == e.MsgsOut
+			})
+			e = r.Stats().Endpoint("room")
+			if got := uint64(received.Load()) + e.Drops["hwm"]; got != lines || !balanced(e) || e.Opened != 1 {
+				t.Fatalf("%d received + %d dropped != %d sent: %+v", received.Load(), e.Drops["hwm"], lines, e)
+			}
+		})
 	}
 }
