@@ -431,6 +431,8 @@ func TestNATSRefuses(t *testing.T) {
 		{"subject-part-wildcard", "", true, 1024, 10, 2, "feed.*", true, "bad_subject"},
 		{"subject-part-single-without-subject", "", true, 1024, 10, 1, "x", true, "bad_subject"},
 		{"too-many-parts", "s", false, 1 << 30, 10, natsMaxParts + 1, "x", true, "bad_parts"},
+		{"subject-part-and-the-most-parts", "", true, 1 << 30, 10, natsMaxParts + 1, "feed.eu", false, ""},
+		{"subject-part-and-too-many-parts", "", true, 1 << 30, 10, natsMaxParts + 2, "feed.eu", true, "bad_parts"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
