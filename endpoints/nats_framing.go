@@ -185,19 +185,19 @@ const natsHeaderReserve = len(natsHeadPrefix) + natsSeqWidth + len("\r\n"+natsHd
 // over its max_payload (headers count), or, with subject_part, a first
 // part that is no subject to publish to.
 func (f *natsFraming) Refuses(size int, first []byte, parts int) bool {
-	if parts > natsMaxParts {
-		f.counts.add(natsBadParts) // a receiver would drop it
-		return true
-	}
 	if f.cfg.subjectPart && parts >= 2 {
 		if !validNATSSubject(first, false) {
 			f.counts.add(natsBadSubject)
 			return true
 		}
 		size -= len(first)
-		parts--
+		parts-- // the subject is not in Pxroute-Parts
 	} else if len(f.subject) == 0 {
 		f.counts.add(natsBadSubject) // subject_part without subject: a single part has nowhere to go
+		return true
+	}
+	if parts > natsMaxParts {
+		f.counts.add(natsBadParts) // a receiver would drop it
 		return true
 	}
 	if max := f.maxPayload.Load(); max > 0 {
