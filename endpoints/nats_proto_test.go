@@ -466,3 +466,44 @@ func TestNATSMaxFrameBoundsMessagesOnly(t *testing.T) {
 		t.Fatalf("a long INFO: %d of %d, %v", n, len(info), err)
 	}
 }
+
+// TestNATSGapsHostileSeq: Pxroute-Seq values no pxroute writes (0, near
+// 2^64) are not tracked: they cannot wrap the expected number round, so a
+// publisher's next message counts no loss, and the loss figure stays a
+// count of messages.
+func TestNATSGapsHostileSeq(t *testing.T) {
+	cases := []struct {
+		name string
+		seqs []string
+		lost uint64
+	}{
+		{"in-order", []string{"1", "2", "3"}, 0},
+		{"a-gap", []string{"1", "4"}, 2},
+		{"restart", []string{"5", "1", "2"}, 0},
+		{"zero-untracked", []string{"1", "0", "2"}, 0},
+		{"max-does-not-wrap", []string{"1", "18446744073709551615", "2"}, 0},
+		{"huge-jump-untracked", []string{"1", "9223372036854775807", "2"}, 0},
+		{"not-a-number", []string{"1", "x", "2"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := testNATSFraming(false)
+			s := f.NewSession(contract.RoleConnect).(*natsSession)
+			s.state = natsOpen
+			for _, seq := range tc.seqs {
+				block := "NATS/1.0\r\nPxroute-Origin: them\r\nPxroute-Seq: " + seq + "\r\n\r\n"
+				wire := []byte(fmt.Sprintf("HMSG in.a 1 %d %d\r\n%sx\r\n", len(block), len(block)+1, block))
+				n, parts, err := f.SplitParts(wire, len(wire), nil)
+				if err != nil || n != len(wire) {
+					t.Fatalf("split: %d %v", n, err)
+				}
+				if ctl, _, err := s.Control(contract.Message{Wire: wire, Parts: parts}, nil); ctl || err != nil {
+					t.Fatalf("seq %s: dropped %v, %v", seq, ctl, err)
+				}
+			}
+			if got := f.Losses()["nats_gap"]; got != tc.lost {
+				t.Fatalf("lost %d, want %d", got, tc.lost)
+			}
+		})
+	}
+}
