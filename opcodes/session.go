@@ -239,6 +239,20 @@ func (m *Machine) logSessionFailure(c *conn, in string, err error) {
 	}
 }
 
+// handshakeCut fails c, a conn it dialled, whose peer ended its input
+// before the session's handshake was done: the server turned it away
+// without a word (a proxy whose backend is down, a server at its limit,
+// one restarting), an error to count and say, not a close. A listener's
+// peer doing so (a health check's connect and close) closes as usual.
+func (m *Machine) handshakeCut(c *conn) bool {
+	s := c.sess
+	if s == nil || s.done || m.rt.eps[c.ep].Role() != contract.RoleConnect {
+		return false
+	}
+	m.sessionFailed(c, "handshake", errors.New("the peer closed before the handshake was done"))
+	return true
+}
+
 // handshakeExpired closes c if its handshake is overdue (the idle sweep
 // asks), counted as an error; it reports whether it did.
 func (m *Machine) handshakeExpired(c *conn, now int64) bool {
