@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -215,6 +216,70 @@ routes:
 			e = r.Stats().Endpoint("room")
 			if got := uint64(received.Load()) + e.Drops["hwm"]; got != lines || !balanced(e) || e.Opened != 1 {
 				t.Fatalf("%d received + %d dropped != %d sent: %+v", received.Load(), e.Drops["hwm"], lines, e)
+			}
+		})
+	}
+}
+
+// TestNATSSlowMember: NATS delivers faster than the local members read
+// (one reads, one does not until the end): their marks hold, what does
+// not fit is dropped and counted on their endpoint, and for the members
+// together the publisher's count = delivered + dropped + nats_gap, each.
+func TestNATSSlowMember(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	const msgs = 20000
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("slowmember", v)
+			r := start(t, v, fmt.Sprintf(`
+endpoints:
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines, high_water: 8KiB, sndbuf: 4KiB, overflow: drop-newest}
+  room: {kind: nats, servers: [%q], subject: %s}
+routes:
+  - {pattern: relay, members: [local, room]}
+`, srv.URL(), subject))
+			natsUp(t, r, "room")
+			slow, reader := dial(t, r.Addr("local")), dial(t, r.Addr("local"))
+			slow.SetReadBuffer(4096)
+			waitFor(t, "members joined", func() bool { return r.Stats().Endpoint("local").Active == 2 })
+			count := func(c *net.TCPConn, lines chan<- int) {
+				n := 0
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					n++
+				}
+				lines <- n
+			}
+			readerLines, slowLines := make(chan int, 1), make(chan int, 1)
+			go count(reader, readerLines)
+			raw := dialNATSClient(t, srv.Addr, nil)
+			payload := []byte(strings.Repeat("m", 200))
+			for i := 1; i <= msgs; i++ {
+				raw.HPub(subject, map[string]string{"Pxroute-Origin": "pub", "Pxroute-Seq": fmt.Sprint(i)}, payload)
+			}
+			raw.Flush()
+			waitFor(t, "every message read from NATS or counted lost", func() bool {
+				e := r.Stats().Endpoint("room")
+				return e.MsgsIn+e.Lost["nats_gap"] == msgs
+			})
+			go count(slow, slowLines)
+			waitFor(t, "the members' queues written", func() bool { return r.Stats().Endpoint("local").QueuedMsgs == 0 })
+			// All is in the sockets now: what is there is read at once.
+			quiet := time.Now().Add(2 * time.Second)
+			reader.SetReadDeadline(quiet)
+			slow.SetReadDeadline(quiet)
+			delivered := uint64(<-readerLines + <-slowLines)
+			gap := r.Stats().Endpoint("room").Lost["nats_gap"]
+			e := r.Stats().Endpoint("local")
+			var drops uint64
+			for _, n := range e.Drops {
+				drops += n
+			}
+			if e.Drops["hwm"] == 0 || delivered+drops+2*gap != 2*msgs {
+				t.Fatalf("%d delivered + %d dropped + 2 x %d lost != 2 x %d: %+v", delivered, drops, gap, msgs, e)
+			}
+			if e.Offered != e.MsgsOut+drops+uint64(e.QueuedMsgs) || e.MsgsOut != delivered {
+				t.Fatalf("the figures do not balance (%d delivered): %+v", delivered, e)
 			}
 		})
 	}
