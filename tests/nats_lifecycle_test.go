@@ -123,3 +123,38 @@ func stopNow(t *testing.T, r *router.Router) {
 		t.Fatalf("stop: %v", err)
 	}
 }
+
+// TestNATSGiveUp: with give_up_after, an endpoint whose servers never
+// answer stops trying, says so, and what its members sent for it is
+// counted: queued while it tried, dropped when it gives up; sent after,
+// lost for want of a destination. Nothing waits for it forever.
+func TestNATSGiveUp(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			logs := &lockedBuffer{}
+			r := startLogging(t, v, fmt.Sprintf(`
+endpoints:
+  room: {kind: nats, servers: ["nats://%s"], subject: s, reconnect_initial: 10ms, reconnect_max: 20ms, give_up_after: 300ms}
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: relay, members: [local, room]}
+`, freePort(t)), logs)
+			c := dial(t, r.Addr("local"))
+			waitFor(t, "member joined", func() bool { return r.Stats().Endpoint("local").Active == 1 })
+			fmt.Fprintf(c, "early\n")
+			waitFor(t, "the early line offered", func() bool { return r.Stats().Endpoint("room").Offered == 1 })
+			waitFor(t, "giving up said", func() bool { return strings.Contains(logs.String(), "giving up") })
+			fmt.Fprintf(c, "late\n")
+			// The early line was queued for the endpoint and dropped when it
+			// gave up; the late one has no destination left.
+			waitFor(t, "both lines counted", func() bool {
+				e, l := r.Stats().Endpoint("room"), r.Stats().Endpoint("local")
+				return e.Offered == 1 && e.Drops["disconnect"] == 1 && e.QueuedMsgs == 0 && e.MsgsOut == 0 &&
+					l.Lost["no_route"] == 1
+			})
+			if t.Failed() || testing.Verbose() {
+				t.Logf("router log:\n%s", logs.String())
+			}
+		})
+	}
+}
