@@ -284,3 +284,50 @@ routes:
 		})
 	}
 }
+
+// TestNATSManyParts: a message of 1024 parts (empty ones, CRLF inside
+// some) crosses NATS between two routers part for part; one of 1025 is
+// not sent, counted bad_parts, and the connection stays.
+func TestNATSManyParts(t *testing.T) {
+	srv := startNATS(t, natsConfig{})
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			subject := natsSubject("parts", v)
+			yaml := fmt.Sprintf(`
+endpoints:
+  p: {kind: tcp-parts, listen: "127.0.0.1:0"}
+  room: {kind: nats, servers: [%q], subject: %s}
+routes:
+  - {pattern: relay, members: [p, room]}
+`, srv.URL(), subject)
+			ra, rb := start(t, v, yaml), start(t, v, yaml)
+			natsUp(t, ra, "room")
+			natsUp(t, rb, "room")
+			ca, cb := dial(t, ra.Addr("p")), dial(t, rb.Addr("p"))
+			waitFor(t, "members joined", func() bool {
+				return ra.Stats().Endpoint("p").Active == 1 && rb.Stats().Endpoint("p").Active == 1
+			})
+			parts := func(n int) []string {
+				out := make([]string, n)
+				for i := range out {
+					out[i] = strings.Repeat("p\r\n", i%3) // "", "p\r\n", "p\r\np\r\n", ...
+				}
+				return out
+			}
+			most, tooMany := parts(1024), parts(1025)
+			for _, m := range [][]string{tooMany, most} {
+				if _, err := ca.Write(encodeParts(m...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := readParts(t, cb)
+			if fmt.Sprint(got) != fmt.Sprint(most) || len(got) != len(most) {
+				t.Fatalf("b got %d parts, want the 1024", len(got))
+			}
+			e := ra.Stats().Endpoint("room")
+			if e.Session["bad_parts"] != 1 || e.Drops["max_frame"] != 1 || e.MsgsOut != 1 || e.Errors != 0 {
+				t.Fatalf("the 1025-part message is not counted as refused: %+v", e)
+			}
+		})
+	}
+}
