@@ -158,3 +158,47 @@ routes:
 		})
 	}
 }
+
+// TestNATSBackoffWhenHandshakesFail: a server that takes the TCP
+// connection and then turns each one away (refused credentials, closed at
+// once) is retried on the backoff's doubling schedule, not at
+// reconnect_initial forever: a connection counts as made when its
+// handshake is done, not when TCP is. (The check is an upper bound on
+// attempts in a pause: a loaded machine only makes fewer.)
+func TestNATSBackoffWhenHandshakesFail(t *testing.T) {
+	cases := []struct {
+		name   string
+		script func(c *fakeNATSConn)
+	}{
+		{"auth-refused", func(c *fakeNATSConn) {
+			c.handshake(fakeInfo, false)
+			c.send("-ERR 'Authorization Violation'\r\n")
+		}},
+		{"closed-at-once", func(c *fakeNATSConn) {}},
+	}
+	for _, v := range variants() {
+		for _, tc := range cases {
+			t.Run(v.String()+"/"+tc.name, func(t *testing.T) {
+				fake := startFakeNATS(t, func(c *fakeNATSConn, n int) { tc.script(c) })
+				r := start(t, v, fmt.Sprintf(`
+endpoints:
+  room: {kind: nats, servers: ["nats://%s"], subject: s, reconnect_initial: 20ms, reconnect_max: 1h}
+  local: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: relay, members: [local, room]}
+`, fake.addr()))
+				waitFor(t, "four attempts", func() bool { return fake.accepts.Load() >= 4 })
+				n := fake.accepts.Load()
+				// Delays of 160, 320, 640ms (each within ±25%) come next:
+				// at most 3 attempts in a second; at 20ms, fifty.
+				time.Sleep(time.Second)
+				if got := fake.accepts.Load(); got > n+4 {
+					t.Fatalf("%d attempts in a second after %d: the backoff restarts at each TCP connect", got-n, n)
+				}
+				if e := r.Stats().Endpoint("room"); e.Errors < uint64(n) {
+					t.Fatalf("failures not counted: %+v", e)
+				}
+			})
+		}
+	}
+}
