@@ -114,7 +114,9 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		}
 		m.connected(c)
-		c.retry = nil // connected: the next failure starts a new backoff
+		if c.terms.sess == nil {
+			c.retry = nil // connected: the next failure starts a new backoff
+		} // else once its session's handshake is done (established)
 		m.openSession(c)
 		m.up(c)
 	}

@@ -177,6 +177,10 @@ func (m *Machine) handshake(c *conn) bool {
 func (m *Machine) established(c *conn) {
 	s := c.sess
 	s.done = true
+	// Connected only now: a peer that takes the transport and turns the
+	// handshake away (refused credentials, closed at once) must not
+	// restart the backoff each time and be retried at its initial delay.
+	c.retry = nil
 	if len(s.ctl) == 0 {
 		s.ctl = nil // the handshake's output is written: its buffer goes
 	} else {
