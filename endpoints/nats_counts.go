@@ -21,13 +21,14 @@ const (
 	natsErrPermissions                  // -ERR: permissions violation (it goes on)
 	natsErrOther                        // any other -ERR (the connection fails)
 	natsProtoErrors                     // the server broke the protocol (the connection fails)
+	natsUnknownSid                      // a MSG or HMSG for a subscription we never made: dropped
 	natsEvents
 )
 
 var natsEventNames = [natsEvents]string{
 	"connects", "info", "pings_sent", "pongs_received", "pings_received", "stale",
 	"echo", "bad_parts", "bad_subject", "max_payload", "err_auth", "err_permissions",
-	"err_other", "protocol_errors",
+	"err_other", "protocol_errors", "unknown_sid",
 }
 
 // natsCounts are an endpoint's events, atomic: read from any goroutine.

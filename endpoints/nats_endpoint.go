@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,6 +118,7 @@ func newNATS(p Params) Endpoint {
 	e.cfg.name = "pxroute"
 	e.fr = newNATSFraming(e.cfg, e.servers)
 	e.fr.maxFrame = e.opts.MaxFrame
+	e.opts.MaxFrame = max(e.opts.MaxFrame, e.fr.protocolFloor())
 	e.opts.Framing = e.fr
 	return e
 }
@@ -357,8 +360,10 @@ func (e *natsEndpoint) Resolve() error { return e.servers.resolve() }
 func (e *natsEndpoint) Release(fd int) error { return closeFD(fd) }
 
 // SetOrigin takes the router's id and the endpoint's name (Origined):
-// "<router>.<name>", the name's bytes outside [A-Za-z0-9_-] as '_', at
-// most natsMaxOrigin bytes.
+// "<router>.<name>", the name's bytes outside [A-Za-z0-9_.-] as '_', at
+// most natsMaxOrigin bytes: a longer one keeps its start and ends with a
+// hash of the whole name, so that endpoints whose names differ only past
+// the bound still have origins of their own.
 func (e *natsEndpoint) SetOrigin(router, endpoint string) {
 	b := []byte(router + "." + endpoint)
 	for i, c := range b {
@@ -367,7 +372,13 @@ func (e *natsEndpoint) SetOrigin(router, endpoint string) {
 			b[i] = '_'
 		}
 	}
-	id := string(b[:min(len(b), natsMaxOrigin)])
+	if len(b) > natsMaxOrigin {
+		h := fnv.New64a()
+		h.Write([]byte(endpoint))
+		sum := strconv.FormatUint(h.Sum64(), 36)
+		b = append(append(b[:natsMaxOrigin-len(sum)-1], '-'), sum...)
+	}
+	id := string(b)
 	e.fr.origin.Store(&id)
 }
 

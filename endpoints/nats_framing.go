@@ -17,10 +17,15 @@ import (
 // what outlives a connection lives here: the publish sequence numbers,
 // the gap tracking, the servers learnt, the figures.
 type natsFraming struct {
-	cfg      natsConfig
-	subject  []byte // cfg.subject, made once
+	cfg     natsConfig
+	subject []byte // cfg.subject, made once
+	servers *natsServers
+
+	// maxFrame is the endpoint's max_frame: it bounds a MSG or HMSG. The
+	// machine's bound (the connection's max_frame) may be larger: it must
+	// also hold the protocol around messages, which max_frame does not
+	// bound (protocolFloor).
 	maxFrame int
-	servers  *natsServers
 
 	origin     atomic.Pointer[string] // this router's id (Pxroute-Origin)
 	maxPayload atomic.Int64           // the server's, from INFO; 0: not known yet
@@ -60,6 +65,9 @@ func (f *natsFraming) Split(b []byte, max int) (wire, start, end int, err error)
 // of a valid Pxroute-Parts header (an invalid one leaves the payload one
 // part; Control drops the message). Any other op is one part, its line.
 func (f *natsFraming) SplitParts(b []byte, max int, parts []contract.Part) (int, []contract.Part, error) {
+	if f.maxFrame > 0 {
+		max = min(max, f.maxFrame)
+	}
 	var fr natsFrame
 	if err := parseNATSOp(b, max, &fr); err != nil || fr.wire == 0 {
 		if err != nil {
@@ -177,19 +185,19 @@ const natsHeaderReserve = len(natsHeadPrefix) + natsSeqWidth + len("\r\n"+natsHd
 // over its max_payload (headers count), or, with subject_part, a first
 // part that is no subject to publish to.
 func (f *natsFraming) Refuses(size int, first []byte, parts int) bool {
-	if parts > natsMaxParts {
-		f.counts.add(natsBadParts) // a receiver would drop it
-		return true
-	}
 	if f.cfg.subjectPart && parts >= 2 {
 		if !validNATSSubject(first, false) {
 			f.counts.add(natsBadSubject)
 			return true
 		}
 		size -= len(first)
-		parts--
+		parts-- // the subject is not in Pxroute-Parts
 	} else if len(f.subject) == 0 {
 		f.counts.add(natsBadSubject) // subject_part without subject: a single part has nowhere to go
+		return true
+	}
+	if parts > natsMaxParts {
+		f.counts.add(natsBadParts) // a receiver would drop it
 		return true
 	}
 	if max := f.maxPayload.Load(); max > 0 {
@@ -203,6 +211,16 @@ func (f *natsFraming) Refuses(size int, first []byte, parts int) bool {
 		}
 	}
 	return false
+}
+
+// protocolFloor is the least the machine's bound on a connection must
+// be, whatever max_frame says: it holds the handshake (a server's INFO of
+// up to natsMaxInfo, then our CONNECT and SUBs, which a JWT or many
+// subscriptions make long) and an INFO read later. max_frame bounds
+// messages only: a small one must not keep the endpoint from connecting.
+func (f *natsFraming) protocolFloor() int {
+	var key natsInfo // the nonce's length does not change a signature's
+	return natsMaxInfo + 2 + len(f.appendConnect(nil, key)) + natsMaxLine
 }
 
 // TickEvery: the session's PINGs are due every ping_interval; a quarter

@@ -21,6 +21,16 @@ func FuzzNATS(f *testing.F) {
 		info + "PONG\r\nMSG in.a 1 99999\r\n",
 		"INFO {}\r\n", "garbage\r\n", "MSG a 1 5\r\nhelloXY",
 		info + "PONG\r\nHMSG a 1 10 9\r\n",
+		// Paths a hostile server takes: a sid never subscribed, sequence
+		// numbers that wrap or do not parse, a header block of 0 bytes,
+		// parts that lie, CRLF inside a payload, connect_urls to learn.
+		info + "PONG\r\nMSG in.a 7 2\r\nhi\r\nHMSG in.a 0 0 2\r\nhi\r\n",
+		info + "PONG\r\nHMSG in.a 1 66 67\r\nNATS/1.0\r\nPxroute-Origin: o\r\nPxroute-Seq: 18446744073709551615\r\n\r\nx\r\n",
+		info + "PONG\r\nHMSG in.a 1 47 48\r\nNATS/1.0\r\nPxroute-Origin: o\r\nPxroute-Seq: x\r\n\r\nx\r\n",
+		info + "PONG\r\nHMSG in.a 1 33 37\r\nNATS/1.0\r\nPxroute-Parts: 1,,3\r\n\r\na\r\nb\r\n",
+		info + "PONG\r\nMSG in.a 1 4\r\n\r\n\r\n\r\n",
+		`INFO {"headers":true,"connect_urls":["10.0.0.1:4222","[::1]:1","0.0.0.0:4222","h:0","x"]}` + "\r\nPONG\r\n" +
+			`INFO {"connect_urls":["10.0.0.2:4222"]}` + "\r\n",
 	} {
 		f.Add([]byte(seed), uint8(0))
 		f.Add([]byte(seed), uint8(7))
@@ -73,6 +83,12 @@ func FuzzNATS(f *testing.F) {
 				}
 				if _, _, err := s.Control(contract.Message{Wire: buf[:n], Parts: parts}, out[:0]); err != nil {
 					return
+				}
+				if k := len(fr.servers.list); k > natsMaxServers {
+					t.Fatalf("%d servers known", k)
+				}
+				if lost := fr.gaps.lost.Load(); lost > natsMaxSeq {
+					t.Fatalf("%d lost: more than a publisher of ours numbers", lost)
 				}
 				buf = buf[n:]
 			}

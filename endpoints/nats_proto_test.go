@@ -297,6 +297,9 @@ func TestNATSControl(t *testing.T) {
 		{"slow-consumer", "-ERR 'Slow Consumer'\r\n", true, "", "Slow Consumer", "err_other"},
 		{"stale", "-ERR 'Stale Connection'\r\n", true, "", "Stale Connection", "err_other"},
 		{"info", `INFO {"max_payload":99}` + "\r\n", true, "", "", "info"},
+		{"msg-for-a-sid-never-subscribed", "MSG in.a 2 1\r\nx\r\n", true, "", "", "unknown_sid"},
+		{"hmsg-for-a-sid-never-subscribed", "HMSG in.a 0 34 35\r\nNATS/1.0\r\nPxroute-Origin: them\r\n\r\nx\r\n", true, "", "", "unknown_sid"},
+		{"msg-for-a-sid-not-a-number", "MSG in.a x1 1\r\nx\r\n", true, "", "", "unknown_sid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -428,6 +431,8 @@ func TestNATSRefuses(t *testing.T) {
 		{"subject-part-wildcard", "", true, 1024, 10, 2, "feed.*", true, "bad_subject"},
 		{"subject-part-single-without-subject", "", true, 1024, 10, 1, "x", true, "bad_subject"},
 		{"too-many-parts", "s", false, 1 << 30, 10, natsMaxParts + 1, "x", true, "bad_parts"},
+		{"subject-part-and-the-most-parts", "", true, 1 << 30, 10, natsMaxParts + 1, "feed.eu", false, ""},
+		{"subject-part-and-too-many-parts", "", true, 1 << 30, 10, natsMaxParts + 2, "feed.eu", true, "bad_parts"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -438,6 +443,66 @@ func TestNATSRefuses(t *testing.T) {
 			}
 			if tc.event != "" && f.Counts()[tc.event] != 1 {
 				t.Fatalf("not counted: %v", f.Counts())
+			}
+		})
+	}
+}
+
+// TestNATSMaxFrameBoundsMessagesOnly: the machine's bound is raised to
+// hold the protocol (INFO, CONNECT), but a MSG is still held to
+// max_frame, and a long INFO is not.
+func TestNATSMaxFrameBoundsMessagesOnly(t *testing.T) {
+	f := testNATSFraming(false)
+	f.maxFrame = 16
+	floor := f.protocolFloor()
+	if floor <= natsMaxInfo {
+		t.Fatalf("floor %d holds no INFO of %d bytes", floor, natsMaxInfo)
+	}
+	if _, _, err := f.SplitParts([]byte("MSG in.a 1 17\r\n"), floor, nil); err == nil || !strings.Contains(err.Error(), "max_frame") {
+		t.Fatalf("a MSG over max_frame: err %v", err)
+	}
+	info := `INFO {"connect_urls":["` + strings.Repeat("x", 1000) + `"]}` + "\r\n"
+	if n, _, err := f.SplitParts([]byte(info), floor, nil); err != nil || n != len(info) {
+		t.Fatalf("a long INFO: %d of %d, %v", n, len(info), err)
+	}
+}
+
+// TestNATSGapsHostileSeq: Pxroute-Seq values no pxroute writes (0, near
+// 2^64) are not tracked: they cannot wrap the expected number round, so a
+// publisher's next message counts no loss, and the loss figure stays a
+// count of messages.
+func TestNATSGapsHostileSeq(t *testing.T) {
+	cases := []struct {
+		name string
+		seqs []string
+		lost uint64
+	}{
+		{"in-order", []string{"1", "2", "3"}, 0},
+		{"a-gap", []string{"1", "4"}, 2},
+		{"restart", []string{"5", "1", "2"}, 0},
+		{"zero-untracked", []string{"1", "0", "2"}, 0},
+		{"max-does-not-wrap", []string{"1", "18446744073709551615", "2"}, 0},
+		{"huge-jump-untracked", []string{"1", "9223372036854775807", "2"}, 0},
+		{"not-a-number", []string{"1", "x", "2"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := testNATSFraming(false)
+			s := f.NewSession(contract.RoleConnect).(*natsSession)
+			s.state = natsOpen
+			for _, seq := range tc.seqs {
+				block := "NATS/1.0\r\nPxroute-Origin: them\r\nPxroute-Seq: " + seq + "\r\n\r\n"
+				wire := []byte(fmt.Sprintf("HMSG in.a 1 %d %d\r\n%sx\r\n", len(block), len(block)+1, block))
+				n, parts, err := f.SplitParts(wire, len(wire), nil)
+				if err != nil || n != len(wire) {
+					t.Fatalf("split: %d %v", n, err)
+				}
+				if ctl, _, err := s.Control(contract.Message{Wire: wire, Parts: parts}, nil); ctl || err != nil {
+					t.Fatalf("seq %s: dropped %v, %v", seq, ctl, err)
+				}
+			}
+			if got := f.Losses()["nats_gap"]; got != tc.lost {
+				t.Fatalf("lost %d, want %d", got, tc.lost)
 			}
 		})
 	}

@@ -12,8 +12,8 @@ import (
 const natsMaxServers = 64
 
 // natsServers is the list a nats endpoint dials from, in turn: the
-// configured servers, then those learnt from INFO, kept across
-// reconnects, deduplicated and bounded. Each Socket takes the next, so
+// configured servers, then those the latest INFO advertised, kept
+// across reconnects, deduplicated and bounded. Each Socket takes the next, so
 // a reconnect after a node died tries another; the machine's jittered
 // backoff spaces the attempts. Loops and the stats reader share it,
 // under a mutex (a few calls a connection, never per message).
@@ -69,21 +69,34 @@ func (s *natsServers) add(a inetAddr) {
 	}
 }
 
-// learn takes the connect_urls of an INFO ("host:port" each): those with
-// an IP address join the list (a name would need a lookup on the loop;
-// nats-server advertises addresses).
+// learn takes the connect_urls of an INFO ("host:port" each): the
+// cluster as the server sees it now, so they replace those learnt before
+// (nodes gone are forgotten, however many came and went); an INFO without
+// them changes nothing. Only IP addresses a server could listen on are
+// taken (a name would need a lookup on the loop; nats-server advertises
+// addresses): not port 0, an unspecified or a multicast address.
 func (s *natsServers) learn(urls []string) {
 	if len(urls) == 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.list = s.list[:s.configured:s.configured] // a new array: pick's index stays in range
 	for _, u := range urls {
 		a, _, err := natsServerAddr(u)
-		if err == nil && a.sa != nil {
+		if err == nil && a.sa != nil && dialable(a) {
 			s.add(a)
 		}
 	}
+	if s.next >= len(s.list) {
+		s.next = 0
+	}
+}
+
+// dialable reports whether a learnt address could be a server's.
+func dialable(a inetAddr) bool {
+	ip := net.ParseIP(a.host)
+	return a.port != 0 && ip != nil && !ip.IsUnspecified() && !ip.IsMulticast() && !ip.Equal(net.IPv4bcast)
 }
 
 // pick returns the next server to dial, and remembers it as dialing.

@@ -193,6 +193,10 @@ func (s *natsSession) Control(msg contract.Message, out []byte) (bool, []byte, e
 		s.f.counts.add(natsProtoErrors)
 		return true, out, natsProtoError("an op that does not parse again", msg.Wire)
 	}
+	if fr.op.carries() && fr.op != natsOpHPub && !s.subscribed(msg.Wire, &fr) {
+		s.f.counts.add(natsUnknownSid)
+		return true, out, nil
+	}
 	switch fr.op {
 	case natsOpMsg:
 		return false, out, nil
@@ -207,6 +211,20 @@ func (s *natsSession) Control(msg contract.Message, out []byte) (bool, []byte, e
 	}
 	out, err := s.control(fr, msg.Wire, out)
 	return true, out, err
+}
+
+// natsMaxSeq bounds the Pxroute-Seq values tracked: ours start at 1 and
+// never reach it (2^53 messages take years at 10^8 a second on one
+// subject), so a larger one, or 0, is no publisher of ours, and tracking
+// it could wrap the expected number round.
+const natsMaxSeq = 1 << 53
+
+// subscribed reports whether a MSG's or HMSG's sid is one of ours (SUB
+// numbers them 1 to len(subscribe)): what a server sends for another was
+// never asked for, and is dropped, as nats.go drops it.
+func (s *natsSession) subscribed(w []byte, fr *natsFrame) bool {
+	sid, ok := natsSize(w, fr.args[1])
+	return ok && sid >= 1 && sid <= len(s.f.cfg.subscribe)
 }
 
 // hmsg checks an HMSG's headers, and reports whether it is dropped.
@@ -227,7 +245,7 @@ func (s *natsSession) hmsg(msg contract.Message, fr *natsFrame) bool {
 			return true
 		}
 	}
-	if h.hasSeq && len(h.origin) > 0 && s.f.cfg.queue == "" {
+	if h.hasSeq && h.seq >= 1 && h.seq <= natsMaxSeq && len(h.origin) > 0 && s.f.cfg.queue == "" {
 		s.f.gaps.saw(h.origin, w[fr.subject[0]:fr.subject[1]], h.seq)
 	}
 	return false

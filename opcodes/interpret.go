@@ -40,6 +40,8 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 		case cp.N == 0 && c.terms.secure != nil:
 			m.truncated(c) // an announced end needs no read (secure.go)
 			return
+		case cp.N == 0 && m.handshakeCut(c):
+			return
 		case cp.N == 0 && c.terms.ignoreEOF:
 			// Its input ended; the peer is not told. It stays open for
 			// writing until a write fails, it idles out, or the router
@@ -112,7 +114,9 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			return
 		}
 		m.connected(c)
-		c.retry = nil // connected: the next failure starts a new backoff
+		if c.terms.sess == nil {
+			c.retry = nil // connected: the next failure starts a new backoff
+		} // else once its session's handshake is done (established)
 		m.openSession(c)
 		m.up(c)
 	}

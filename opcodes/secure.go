@@ -62,7 +62,9 @@ func (m *Machine) secured(v *secureMail) {
 	c.life = connLive
 	if m.rt.eps[c.ep].Role() == contract.RoleConnect {
 		m.connected(c)
-		c.retry = nil // connected: the next failure starts a new backoff
+		if c.terms.sess == nil {
+			c.retry = nil // connected: the next failure starts a new backoff
+		} // else once its session's handshake is done (established)
 	}
 	m.openSessionOver(c, v.t)
 	m.up(c)

@@ -177,6 +177,10 @@ func (m *Machine) handshake(c *conn) bool {
 func (m *Machine) established(c *conn) {
 	s := c.sess
 	s.done = true
+	// Connected only now: a peer that takes the transport and turns the
+	// handshake away (refused credentials, closed at once) must not
+	// restart the backoff each time and be retried at its initial delay.
+	c.retry = nil
 	if len(s.ctl) == 0 {
 		s.ctl = nil // the handshake's output is written: its buffer goes
 	} else {
@@ -237,6 +241,20 @@ func (m *Machine) logSessionFailure(c *conn, in string, err error) {
 		m.log.Warn("closing connection: session failed (until a handshake completes again, failures are counted as errors, not logged)",
 			"endpoint", m.prog.Endpoints[c.ep], "in", in, "reason", err)
 	}
+}
+
+// handshakeCut fails c, a conn it dialled, whose peer ended its input
+// before the session's handshake was done: the server turned it away
+// without a word (a proxy whose backend is down, a server at its limit,
+// one restarting), an error to count and say, not a close. A listener's
+// peer doing so (a health check's connect and close) closes as usual.
+func (m *Machine) handshakeCut(c *conn) bool {
+	s := c.sess
+	if s == nil || s.done || m.rt.eps[c.ep].Role() != contract.RoleConnect {
+		return false
+	}
+	m.sessionFailed(c, "handshake", errors.New("the peer closed before the handshake was done"))
+	return true
 }
 
 // handshakeExpired closes c if its handshake is overdue (the idle sweep
