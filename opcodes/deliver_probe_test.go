@@ -213,7 +213,7 @@ func TestDeliverPathsRandomAgainstOneByOne(t *testing.T) {
 }
 
 // probeRun makes a run of 2 to 60 lines of 0 to 400 bytes (some not
-// UTF-8, some over a 1-byte header's 255), its messages, and a base: 0 as
+// UTF-8, some over a 1-byte header's 255, a few over outChunk), its messages, and a base: 0 as
 // this loop's, else as in another loop's batch.
 func probeRun(rng *rand.Rand) ([]byte, []batchMsg, int) {
 	var data []byte
@@ -224,6 +224,9 @@ func probeRun(rng *rand.Rand) ([]byte, []batchMsg, int) {
 	}
 	for range 2 + rng.IntN(59) {
 		n := []int{0, 5, 63, 200, 300, 400}[rng.IntN(6)]
+		if rng.IntN(40) == 0 {
+			n = 70000 + rng.IntN(3) // a chunk of its own; over a 2-byte header
+		}
 		p := bytes.Repeat([]byte{byte('a' + rng.IntN(26))}, n)
 		if n > 0 && rng.IntN(8) == 0 {
 			p[0] = 0xff
