@@ -3,6 +3,7 @@ package opcodes
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -34,7 +35,8 @@ type probeMember struct {
 // probeMachine makes a machine whose group 0 is members (endpoint i+1
 // each), empty queues with a send under way (no socket to write to).
 func probeMachine(members []probeMember) *Machine {
-	m := &Machine{prog: &Prog{Edges: []Edge{testDropEdge}}, counters: make([]epCounters, len(members)+1), edgeFigs: make([]edgeCounters, 1), chunks: chunkPool{max: 64}, groups: make([][]*conn, 1)}
+	m := &Machine{prog: &Prog{Edges: []Edge{testDropEdge}, Endpoints: make([]string, len(members)+1)}, counters: make([]epCounters, len(members)+1), edgeFigs: make([]edgeCounters, 1), chunks: chunkPool{max: 64}, groups: make([][]*conn, 1)}
+	m.log = slog.New(slog.DiscardHandler)
 	for i, mb := range members {
 		to := &terms{fr: mb.fr, frID: mb.frID, raw: !mb.fr.Boundaries(), maxFrame: 1 << 20, hwm: mb.hwm, hwmMsgs: mb.hwmMsgs, policy: mb.policy}
 		if cp, ok := mb.fr.(contract.Capped); ok {
@@ -129,7 +131,10 @@ func TestDeliverPathsRandomAgainstOneByOne(t *testing.T) {
 		{fr: lp4, frID: 7},
 		{fr: nul, frID: 8},
 	}
-	policies := []contract.Policy{contract.PolicyDropNewest, contract.PolicyDropOldest}
+	// Block: runs from another loop's batch block no sender (runnable
+	// keeps this loop's senders off runs to block members); disconnect:
+	// the member fails at its mark and drops the rest.
+	policies := []contract.Policy{contract.PolicyDropNewest, contract.PolicyDropOldest, contract.PolicyBlock, contract.PolicyDisconnect}
 	for seed := range uint64(16) {
 		t.Run(fmt.Sprint("seed-", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))
