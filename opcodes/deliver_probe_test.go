@@ -135,7 +135,7 @@ func TestDeliverPathsRandomAgainstOneByOne(t *testing.T) {
 	// keeps this loop's senders off runs to block members); disconnect:
 	// the member fails at its mark and drops the rest.
 	policies := []contract.Policy{contract.PolicyDropNewest, contract.PolicyDropOldest, contract.PolicyBlock, contract.PolicyDisconnect}
-	for seed := range uint64(16) {
+	for seed := range uint64(12) {
 		t.Run(fmt.Sprint("seed-", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))
 			var members []probeMember
@@ -149,7 +149,7 @@ func TestDeliverPathsRandomAgainstOneByOne(t *testing.T) {
 				members = append(members, mb)
 			}
 			run, one := probeMachine(members), probeMachine(members)
-			for step := range 300 {
+			for step := range 200 {
 				name := fmt.Sprint("step ", step)
 				switch op := rng.IntN(10); {
 				case op < 5: // a run: this loop's, or another loop's batch
@@ -195,10 +195,14 @@ func TestDeliverPathsRandomAgainstOneByOne(t *testing.T) {
 					name += fmt.Sprintf(" (member %d closed)", i)
 				}
 				for i := range members {
-					got, gotEnds := queuedOf(run.groups[0][i])
-					want, wantEnds := queuedOf(one.groups[0][i])
-					if !bytes.Equal(got, want) || !reflect.DeepEqual(gotEnds, wantEnds) {
-						t.Fatalf("%s: member %d (%s): queued %d bytes ends %v, one by one %d bytes ends %v", name, i, members[i].fr.Name(), len(got), gotEnds, len(want), wantEnds)
+					// The bytes every few steps (copying every queue each
+					// step is most of the test's time under -race).
+					if step%8 == 7 || step == 199 {
+						got, gotEnds := queuedOf(run.groups[0][i])
+						want, wantEnds := queuedOf(one.groups[0][i])
+						if !bytes.Equal(got, want) || !reflect.DeepEqual(gotEnds, wantEnds) {
+							t.Fatalf("%s: member %d (%s): queued %d bytes ends %v, one by one %d bytes ends %v", name, i, members[i].fr.Name(), len(got), gotEnds, len(want), wantEnds)
+						}
 					}
 					if run.counters[i+1] != one.counters[i+1] {
 						t.Fatalf("%s: member %d (%s): counters\n%+v\none by one\n%+v", name, i, members[i].fr.Name(), run.counters[i+1], one.counters[i+1])
