@@ -45,6 +45,7 @@ func probeMachine(members []probeMember) *Machine {
 		if mb.multi {
 			to.multi = twoByteParts{}
 		}
+		to.gate, _ = mb.fr.(contract.Gated)
 		m.groups[0] = append(m.groups[0], &conn{ep: uint32(i + 1), terms: to, sending: true})
 	}
 	return m
@@ -130,6 +131,10 @@ func TestDeliverPathsRandomAgainstOneByOne(t *testing.T) {
 		{fr: lp2, frID: 6},
 		{fr: lp4, frID: 7},
 		{fr: nul, frID: 8},
+		// Gated, with the reader's name and so its frID (as nats has
+		// with another nats endpoint): never the reader's bytes as they
+		// came, never a run; what it refuses counts max_frame.
+		{fr: gatedLines{endpoints.Lines}, frID: 0},
 	}
 	// Block: runs from another loop's batch block no sender (runnable
 	// keeps this loop's senders off runs to block members); disconnect:
@@ -278,3 +283,9 @@ func excessChunks(d *conn) (excess int, big bool) {
 	}
 	return (len(seen)*outChunk - bytes) / outChunk, big
 }
+
+// gatedLines is lines framing that refuses payloads over 250 bytes at
+// delivery (contract.Gated), as a NATS server's max_payload does.
+type gatedLines struct{ contract.Framing }
+
+func (gatedLines) Refuses(size int, _ []byte, _ int) bool { return size > 250 }
