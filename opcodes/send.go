@@ -215,11 +215,13 @@ func (m *Machine) deliver(src, d *conn, e *Edge, fig *edgeCounters, frID uint32,
 	switch {
 	case same && m.fanning:
 		m.shared.queue(&m.chunks, &d.out, msg.wire)
-	case same && d.queued() == 0:
+	case same && d.queued() == 0 && len(msg.wire) <= outChunk:
 		// Into the loop's share stream too: a turn that answers many
 		// connections once each (a burst of echoes, of replies) then
 		// fills one chunk, not one 64 KiB chunk per connection that the
-		// pool keeps after the burst.
+		// pool keeps after the burst. Not a message over a chunk: the
+		// stream would take one of its size from the collector for it,
+		// and keep it as its fill once written.
 		m.shared.queueOne(&m.chunks, &d.out, msg.wire)
 	case same:
 		d.out.push(&m.chunks, [][]byte{msg.wire})
