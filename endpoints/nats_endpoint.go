@@ -339,19 +339,7 @@ func (e *natsEndpoint) Socket() (int, unix.Sockaddr, error) {
 	if a.sa == nil {
 		return -1, nil, fmt.Errorf("nats server %s not resolved", a.host)
 	}
-	fd, err := socketFor(a.sa, unix.SOCK_STREAM)
-	if err != nil {
-		return -1, nil, err
-	}
-	if err := setNoDelay(fd); err != nil {
-		unix.Close(fd)
-		return -1, nil, err
-	}
-	if err := setSndBuf(fd, e.opts.SndBuf); err != nil {
-		unix.Close(fd)
-		return -1, nil, err
-	}
-	return fd, copySockaddr(a.sa), nil
+	return tcpConnectSocket(a.sa, e.opts.SndBuf)
 }
 
 // Resolve looks the configured server names up, once, before the start.

@@ -276,7 +276,13 @@ func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {
 	if e.mode != contract.RoleConnect {
 		return e.base.Socket()
 	}
-	fd, err := socketFor(e.in.sa, unix.SOCK_STREAM)
+	return tcpConnectSocket(e.in.sa, e.opts.SndBuf)
+}
+
+// tcpConnectSocket makes a stream socket to connect to sa: no Nagle delay,
+// the endpoint's send buffer, and a private copy of sa.
+func tcpConnectSocket(sa unix.Sockaddr, sndBuf int) (int, unix.Sockaddr, error) {
+	fd, err := socketFor(sa, unix.SOCK_STREAM)
 	if err != nil {
 		return -1, nil, err
 	}
@@ -284,11 +290,11 @@ func (e *tcpEndpoint) Socket() (int, unix.Sockaddr, error) {
 		unix.Close(fd)
 		return -1, nil, err
 	}
-	if err := setSndBuf(fd, e.opts.SndBuf); err != nil {
+	if err := setSndBuf(fd, sndBuf); err != nil {
 		unix.Close(fd)
 		return -1, nil, err
 	}
-	return fd, copySockaddr(e.in.sa), nil
+	return fd, copySockaddr(sa), nil
 }
 
 // copySockaddr returns a private copy: x/sys/unix marshals a Sockaddr into

@@ -293,16 +293,7 @@ func TestNATSManyParts(t *testing.T) {
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
 			subject := natsSubject("parts", v)
-			yaml := fmt.Sprintf(`
-endpoints:
-  p: {kind: tcp-parts, listen: "127.0.0.1:0"}
-  room: {kind: nats, servers: [%q], subject: %s}
-routes:
-  - {pattern: relay, members: [p, room]}
-`, srv.URL(), subject)
-			ra, rb := start(t, v, yaml), start(t, v, yaml)
-			natsUp(t, ra, "room")
-			natsUp(t, rb, "room")
+			ra, rb := startPartsRooms(t, v, srv, subject)
 			ca, cb := dial(t, ra.Addr("p")), dial(t, rb.Addr("p"))
 			waitFor(t, "members joined", func() bool {
 				return ra.Stats().Endpoint("p").Active == 1 && rb.Stats().Endpoint("p").Active == 1

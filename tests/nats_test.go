@@ -132,16 +132,7 @@ func TestNATSMultipartAcrossRouters(t *testing.T) {
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
 			subject := natsSubject("mp", v)
-			yaml := fmt.Sprintf(`
-endpoints:
-  p: {kind: tcp-parts, listen: "127.0.0.1:0"}
-  room: {kind: nats, servers: [%q], subject: %s}
-routes:
-  - {pattern: relay, members: [p, room]}
-`, srv.URL(), subject)
-			ra, rb := start(t, v, yaml), start(t, v, yaml)
-			natsUp(t, ra, "room")
-			natsUp(t, rb, "room")
+			ra, rb := startPartsRooms(t, v, srv, subject)
 			raw := dialNATSClient(t, srv.Addr, nil)
 			raw.Sub(subject, "")
 			ca, cb := dial(t, ra.Addr("p")), dial(t, rb.Addr("p"))
@@ -998,4 +989,22 @@ routes:
 			}
 		})
 	}
+}
+
+// startPartsRooms starts two routers (two daemons) each relaying a
+// multipart TCP listener p and the nats endpoint room on subject, and
+// waits until both rooms are up.
+func startPartsRooms(t *testing.T, v variant, srv *natsServer, subject string) (ra, rb *router.Router) {
+	t.Helper()
+	yaml := fmt.Sprintf(`
+endpoints:
+  p: {kind: tcp-parts, listen: "127.0.0.1:0"}
+  room: {kind: nats, servers: [%q], subject: %s}
+routes:
+  - {pattern: relay, members: [p, room]}
+`, srv.URL(), subject)
+	ra, rb = start(t, v, yaml), start(t, v, yaml)
+	natsUp(t, ra, "room")
+	natsUp(t, rb, "room")
+	return ra, rb
 }
