@@ -61,6 +61,15 @@ type Session interface {
 	Close(out []byte) []byte
 }
 
+// Leaver is a Session whose last words say that this side goes away
+// when its router stops (or retires the endpoint at a reload): WebSocket
+// sends close code 1001 then, 1000 when a connection ends otherwise. The
+// machine calls Leave instead of Close for such a connection; what Leave
+// may do is what Close may.
+type Leaver interface {
+	Leave(out []byte) []byte
+}
+
 // ErrReplied is what Handshake (or Control) returns, with its reply, when
 // the session has answered its peer and the connection has nothing more
 // to read

@@ -29,7 +29,7 @@ const (
 // Close status codes (7.4.1) that pxroute sends.
 const (
 	wsCloseNormal    = 1000
-	wsCloseGoingAway = 1001 // a peer silent after our ping
+	wsCloseGoingAway = 1001 // a peer silent after our ping; the router stopping
 	wsCloseProtocol  = 1002
 	wsCloseBadData   = 1007 // text not UTF-8
 	wsCloseTooBig    = 1009 // over max_frame

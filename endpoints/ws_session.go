@@ -77,15 +77,19 @@ func (s *wsSession) Control(msg contract.Message, out []byte) (bool, []byte, err
 }
 
 // Close sends a close frame, unless one went: the code of the peer's
-// protocol error if there was one, else 1000 (the machine does not tell
-// a router's stop, 1001, from a connection's end).
-func (s *wsSession) Close(out []byte) []byte {
+// protocol error if there was one, else 1000.
+func (s *wsSession) Close(out []byte) []byte { return s.closeWith(out, wsCloseNormal) }
+
+// Leave is Close when the router stops (contract.Leaver): 1001, going
+// away, unless a protocol error has its own code.
+func (s *wsSession) Leave(out []byte) []byte { return s.closeWith(out, wsCloseGoingAway) }
+
+func (s *wsSession) closeWith(out []byte, code uint16) []byte {
 	if !s.open || s.closeSent {
 		return out
 	}
-	code := s.failCode
-	if code == 0 {
-		code = wsCloseNormal
+	if s.failCode != 0 {
+		code = s.failCode
 	}
 	return s.appendClose(out, code)
 }

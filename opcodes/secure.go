@@ -227,8 +227,16 @@ func (s *secureSession) Control(msg contract.Message, out []byte) (bool, []byte,
 	return ctl, out, err
 }
 
-func (s *secureSession) Close(out []byte) []byte {
-	if s.inner != nil {
+func (s *secureSession) Close(out []byte) []byte { return s.lastWords(out, false) }
+
+// Leave is Close when the router stops: inner's Leave, if it has one
+// (wss: 1001), then close_notify.
+func (s *secureSession) Leave(out []byte) []byte { return s.lastWords(out, true) }
+
+func (s *secureSession) lastWords(out []byte, leaving bool) []byte {
+	if l, ok := s.inner.(contract.Leaver); ok && leaving {
+		out, _ = s.sealed(l.Leave(s.buf[:0]), out)
+	} else if s.inner != nil {
 		out, _ = s.sealed(s.inner.Close(s.buf[:0]), out)
 	}
 	s.use()

@@ -63,3 +63,35 @@ func TestWarmRingRestsTheOldest(t *testing.T) {
 		}
 	}
 }
+
+// leavingSession says which of its last words it was asked for.
+type leavingSession struct{ contract.Session }
+
+func (leavingSession) Close(out []byte) []byte { return append(out, "close"...) }
+func (leavingSession) Leave(out []byte) []byte { return append(out, "leave"...) }
+
+// A secured session's last words are its inner session's Leave when the
+// router stops (wss: 1001), its Close otherwise, sealed, then TLS's
+// close_notify.
+func TestSecureSessionLeavesThroughItsInner(t *testing.T) {
+	for _, tc := range []struct {
+		leaving bool
+		want    string
+	}{{false, "close|notify"}, {true, "leave|notify"}} {
+		ss := newSecureSession(&notifyingTransport{}, leavingSession{}, &warmRing{}).(contract.Leaver)
+		var got []byte
+		if tc.leaving {
+			got = ss.Leave(nil)
+		} else {
+			got = ss.(contract.Session).Close(nil)
+		}
+		if string(got) != tc.want {
+			t.Errorf("leaving %v: last words %q, want %q", tc.leaving, got, tc.want)
+		}
+	}
+}
+
+// notifyingTransport seals as is and says "|notify" for close_notify.
+type notifyingTransport struct{ restingTransport }
+
+func (*notifyingTransport) CloseNotify(out []byte) []byte { return append(out, "|notify"...) }

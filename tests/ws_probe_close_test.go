@@ -88,9 +88,9 @@ func TestWebSocketProbeCloseHandshake(t *testing.T) {
 }
 
 // TestWebSocketProbeStopClose: when the router stops, each WebSocket
-// client gets a close frame (1000, documented: the machine does not tell
-// the session a stop from another end) and its connection ends, even
-// one that never answers the close, and Stop returns in time.
+// client gets a close frame saying the server goes away (1001, RFC 6455
+// 7.4.1; a connection ending otherwise gets 1000) and its connection
+// ends, even one that never answers the close, and Stop returns in time.
 func TestWebSocketProbeStopClose(t *testing.T) {
 	for _, v := range variants() {
 		t.Run(v.String(), func(t *testing.T) {
@@ -108,8 +108,8 @@ func TestWebSocketProbeStopClose(t *testing.T) {
 				t.Errorf("stop took %v", d)
 			}
 			for i, w := range ws {
-				if code := w.closeCode(t); code != 1000 {
-					t.Errorf("client %d: close %d at stop, want 1000", i, code)
+				if code := w.closeCode(t); code != 1001 {
+					t.Errorf("client %d: close %d at stop, want 1001", i, code)
 				}
 				if !w.ended(t) {
 					t.Errorf("client %d: not ended at stop", i)
