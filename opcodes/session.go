@@ -320,7 +320,7 @@ func (m *Machine) sayBye(c *conn) bool {
 	s := c.sess
 	if !s.bye {
 		s.bye = true
-		m.takeCtl(c, m.lastWords(s, s.ctl))
+		m.takeCtl(c, m.lastWords(c, s.ctl))
 	}
 	if len(s.ctl) == 0 {
 		return false
@@ -338,7 +338,7 @@ func (m *Machine) byeOnClose(c *conn) {
 		return
 	}
 	s.bye = true
-	if !m.takeCtl(c, m.lastWords(s, s.ctl)) && len(s.ctl) == 0 {
+	if !m.takeCtl(c, m.lastWords(c, s.ctl)) && len(s.ctl) == 0 {
 		return
 	}
 	if n, err := completion.Writev(c.fd, [][]byte{s.ctl}, &m.iov); err == nil && n > 0 {
@@ -347,11 +347,12 @@ func (m *Machine) byeOnClose(c *conn) {
 	s.ctl = nil
 }
 
-// lastWords is s's Close, or its Leave (contract.Leaver) when this loop
-// stops the program: the router stops, or retires it at a reload.
-func (m *Machine) lastWords(s *session, out []byte) []byte {
-	if l, ok := s.s.(contract.Leaver); ok && m.stopping {
+// lastWords is c's session's Close, or its Leave (contract.Leaver) when
+// c goes because the router stops or a reload retires its endpoint.
+func (m *Machine) lastWords(c *conn, out []byte) []byte {
+	s := c.sess.s
+	if l, ok := s.(contract.Leaver); ok && (m.stopping || m.isRetired(c.ep)) {
 		return l.Leave(out)
 	}
-	return s.s.Close(out)
+	return s.Close(out)
 }

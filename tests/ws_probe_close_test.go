@@ -3,6 +3,8 @@ package tests
 import (
 	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"testing"
 	"time"
@@ -124,4 +126,43 @@ func TestWebSocketProbeStopClose(t *testing.T) {
 func masked(op byte, payload string) []byte {
 	b := []byte{0x80 | op, 0x80 | byte(len(payload)), 0, 0, 0, 0}
 	return append(b, payload...)
+}
+
+// TestWebSocketReloadRetireSaysGoingAway: a reload that removes a
+// WebSocket endpoint closes its clients with 1001 (going away), as a
+// stop does; the endpoint kept beside it is not closed.
+func TestWebSocketReloadRetireSaysGoingAway(t *testing.T) {
+	for _, v := range variants() {
+		t.Run(v.String(), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "t.yaml")
+			before := `
+endpoints:
+  web:  {kind: tcp, listen: "127.0.0.1:0", framing: websocket, path: /chat}
+  term: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: relay, members: [web]}
+  - {pattern: echo, members: term}
+`
+			after := `
+endpoints:
+  term: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: echo, members: term}
+`
+			os.WriteFile(file, []byte(before), 0o644)
+			r := startFile(t, v, file)
+			w := wsDial(t, r.Addr("web"), "/chat")
+			waitFor(t, "member", func() bool { return endpoint(r.Stats(), "web").Active == 1 })
+			os.WriteFile(file, []byte(after), 0o644)
+			if _, err := r.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			if code := w.closeCode(t); code != 1001 {
+				t.Fatalf("close %d when a reload removed the endpoint, want 1001", code)
+			}
+			if !w.ended(t) {
+				t.Fatal("not ended when a reload removed the endpoint")
+			}
+		})
+	}
 }
