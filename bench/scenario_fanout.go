@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,18 +145,6 @@ func fanoutRun(cfg config, n int, pubAddr, subAddr string, proto fanoutClient) (
 	}
 	batch := bytes.Repeat(proto.publish, 1024)
 	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			pub.SetWriteDeadline(time.Now().Add(time.Second))
-			if _, err := pub.Write(batch); err != nil && !os.IsTimeout(err) {
-				return
-			}
-		}
-	}()
+	go flood(pub, batch, stop, nil)
 	return deliveryRate(cfg, &got, stop, subs, &wg), nil
 }

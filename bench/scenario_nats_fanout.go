@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,18 +172,7 @@ routes:
 	pubDone := make(chan struct{})
 	go func() {
 		defer close(pubDone)
-		batch := bytes.Repeat(publish, 1024)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			pub.SetWriteDeadline(time.Now().Add(time.Second))
-			if _, err := pub.Write(batch); err != nil && !os.IsTimeout(err) {
-				return
-			}
-		}
+		flood(pub, bytes.Repeat(publish, 1024), stop, nil)
 	}()
 	defer func() { close(stop); pub.Close(); <-pubDone }()
 

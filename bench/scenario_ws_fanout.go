@@ -133,20 +133,7 @@ routes:
 		defer close(pubDone)
 		// 64 messages a write: small enough that a server taking
 		// only thousands a second still shows in the count each second.
-		batch := bytes.Repeat(publish, 64)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			pub.SetWriteDeadline(time.Now().Add(time.Second))
-			k, err := pub.Write(batch)
-			written.Add(int64(k))
-			if err != nil && !os.IsTimeout(err) {
-				return
-			}
-		}
+		flood(pub, bytes.Repeat(publish, 64), stop, &written)
 	}()
 	defer func() {
 		select {

@@ -119,3 +119,25 @@ func dialRetry(addr string) (net.Conn, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// flood writes batch to pub again and again until stop is closed: a
+// publisher as fast as the server takes it. A write that times out (the
+// server read nothing for a second) is tried again; another error ends
+// it. written, if not nil, counts the bytes written.
+func flood(pub net.Conn, batch []byte, stop <-chan struct{}, written *atomic.Int64) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		pub.SetWriteDeadline(time.Now().Add(time.Second))
+		k, err := pub.Write(batch)
+		if written != nil {
+			written.Add(int64(k))
+		}
+		if err != nil && !os.IsTimeout(err) {
+			return
+		}
+	}
+}
