@@ -46,17 +46,22 @@ func latencyPaths() []latencyPath {
 	}
 	raw("direct (no relay)", "", nil)
 	for _, engine := range []string{"io_uring", "epoll"} {
-		engine := engine
-		raw("pxroute bridge, "+engine, "", func(cfg config, front, back string) (*process, error) {
-			cfg.engine = engine
-			return startRouter(cfg, fmt.Sprintf(`
+		for _, poll := range []string{"", "50us"} {
+			name, setting := "pxroute bridge, "+engine, ""
+			if poll != "" {
+				name, setting = name+", busy_poll "+poll, "busy_poll: "+poll+"\n"
+			}
+			raw(name, "", func(cfg config, front, back string) (*process, error) {
+				cfg.engine = engine
+				return startRouter(cfg, fmt.Sprintf(`%s
 endpoints:
   front: {kind: tcp, listen: "%s"}
   back:  {kind: tcp, connect: "%s"}
 routes:
   - {pattern: bridge, from: front, to: back}
-`, front, back), 2, front)
-		})
+`, setting, front, back), 2, front)
+			})
+		}
 	}
 	raw("socat", "socat", func(cfg config, front, back string) (*process, error) {
 		return spawn("socat", []string{"TCP-LISTEN:" + port(front) + ",bind=127.0.0.1,fork,reuseaddr,nodelay", "TCP:" + back + ",nodelay"}, front)

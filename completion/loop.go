@@ -34,6 +34,8 @@ type Loop struct {
 	comps    []Completion
 	mail     []any
 	stats    LoopStats
+	busyPoll atomic.Int64 // nanoseconds; SetBusyPoll
+	lastWork int64        // monotonic nanoseconds of the last turn with work
 }
 
 // LoopStats are a loop's own counters, readable from any goroutine.
@@ -41,6 +43,7 @@ type LoopStats struct {
 	Completions atomic.Uint64 // completions handled
 	Mail        atomic.Uint64 // inbox items handled
 	Wakeups     atomic.Uint64 // times Wait returned after blocking
+	BusyPolls   atomic.Uint64 // waits that polled without sleeping (SetBusyPoll)
 }
 
 // NewLoop makes a loop; Serve gives it its port.
@@ -125,18 +128,28 @@ func (l *Loop) run(h Handler) error {
 		if h.Done() {
 			return nil
 		}
-		// Announce the nap, then look once more: a Post that raced with us
-		// either is seen here or sees sleeping and wakes the port.
-		l.sleeping.Store(true)
-		block := l.inbox.Empty()
 		var err error
-		l.comps, err = l.Port.Wait(l.comps[:0], block)
-		l.sleeping.Store(false)
+		if l.polling(len(l.mail) > 0) {
+			// Awake: a Post sees sleeping false and writes no eventfd.
+			l.comps, err = l.Port.Wait(l.comps[:0], false)
+			l.stats.BusyPolls.Add(1)
+		} else {
+			// Announce the nap, then look once more: a Post that raced
+			// with us either is seen here or sees sleeping and wakes the
+			// port.
+			l.sleeping.Store(true)
+			block := l.inbox.Empty()
+			l.comps, err = l.Port.Wait(l.comps[:0], block)
+			l.sleeping.Store(false)
+			if block {
+				l.stats.Wakeups.Add(1)
+			}
+		}
 		if err != nil {
 			return err
 		}
-		if block {
-			l.stats.Wakeups.Add(1)
+		if len(l.comps) > 0 {
+			l.worked()
 		}
 		for i := range l.comps {
 			h.Complete(&l.comps[i])

@@ -123,6 +123,14 @@ func (h *Host) Close() error {
 	return h.err
 }
 
+// SetBusyPoll sets every loop's busy-polling window
+// (completion.Loop.SetBusyPoll); safe while they run.
+func (h *Host) SetBusyPoll(d time.Duration) {
+	for _, hl := range h.loops {
+		hl.loop.SetBusyPoll(d)
+	}
+}
+
 // LoopStats returns each loop's own figures: completions, mail, wakeups
 // and inbox depth, over every generation it has hosted. The rest of
 // LoopStats belongs to the programs (Runtime.Stats).
@@ -135,6 +143,7 @@ func (h *Host) LoopStats() []LoopStats {
 			Completions: ls.Completions.Load(),
 			Mail:        ls.Mail.Load(),
 			Wakeups:     ls.Wakeups.Load(),
+			BusyPolls:   ls.BusyPolls.Load(),
 			InboxDepth:  hl.loop.InboxDepth(),
 		}
 	}

@@ -375,7 +375,7 @@ func (rt *Runtime) Stats() Stats {
 		l := LoopStats{ID: m.id, InTransit: rt.inTransit(m.id), Conns: m.pub.conns.Load()}
 		if loops != nil {
 			o := loops[m.id]
-			l.Completions, l.Mail, l.Wakeups, l.InboxDepth = o.Completions, o.Mail, o.Wakeups, o.InboxDepth
+			l.Completions, l.Mail, l.Wakeups, l.BusyPolls, l.InboxDepth = o.Completions, o.Mail, o.Wakeups, o.BusyPolls, o.InboxDepth
 		}
 		s.Loops = append(s.Loops, l)
 		for op := range NumOps {

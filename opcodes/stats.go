@@ -218,6 +218,7 @@ type LoopStats struct {
 	Completions uint64 `json:"completions"`
 	Mail        uint64 `json:"mail"`
 	Wakeups     uint64 `json:"wakeups"`
+	BusyPolls   uint64 `json:"busy_polls"` // waits that polled without sleeping (busy_poll)
 	InboxDepth  int64  `json:"inbox_depth"`
 	InTransit   int64  `json:"in_transit_bytes"` // bytes of group messages other loops posted to it, not yet run
 	Conns       int64  `json:"conns"`

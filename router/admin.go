@@ -326,6 +326,7 @@ func WriteMetrics(w io.Writer, s Stats) {
 		{"pxroute_loop_completions_total", "counter", "Completions the loop handled.", func(l *LoopStats) any { return l.Completions }},
 		{"pxroute_loop_mail_total", "counter", "Messages from other loops the loop handled.", func(l *LoopStats) any { return l.Mail }},
 		{"pxroute_loop_wakeups_total", "counter", "Times the loop woke from waiting.", func(l *LoopStats) any { return l.Wakeups }},
+		{"pxroute_loop_busy_polls_total", "counter", "Waits that polled without sleeping (busy_poll).", func(l *LoopStats) any { return l.BusyPolls }},
 		{"pxroute_loop_inbox_depth", "gauge", "Mail waiting in the loop's inbox now.", func(l *LoopStats) any { return l.InboxDepth }},
 		{"pxroute_loop_in_transit_bytes", "gauge", "Bytes of group messages other loops posted to the loop that it has not run yet.", func(l *LoopStats) any { return l.InTransit }},
 		{"pxroute_loop_connections", "gauge", "Connections the loop serves now.", func(l *LoopStats) any { return l.Conns }},

@@ -34,6 +34,9 @@ type Topology struct {
 	// DrainTimeout (drain_timeout) is how long a stop waits for queued
 	// output. Default 5s.
 	DrainTimeout time.Duration
+	// BusyPoll (busy_poll) is how long each loop keeps polling without
+	// sleeping after its last work, 0 to 10ms. Default 0: off.
+	BusyPoll time.Duration
 	// Admin, AdminPublic and AdminTokenFile (admin, admin_public,
 	// admin_token_file) are the admin HTTP endpoint, as in a file.
 	Admin          string
@@ -120,6 +123,10 @@ func (b *builder) settings(t Topology) {
 	case t.DrainTimeout > 0:
 		b.t.DrainTimeout = t.DrainTimeout
 	}
+	if err := topology.CheckBusyPoll(t.BusyPoll); err != nil {
+		b.errorf("Topology.BusyPoll", "%v", err)
+	}
+	b.t.BusyPoll = t.BusyPoll
 	if t.Admin != "" {
 		if err := topology.CheckAdminAddr(t.Admin, t.AdminPublic); err != nil {
 			b.errorf("Topology.Admin", "admin: %v", err)

@@ -138,6 +138,9 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 	ch := describe(oldComps, newComps, oldSigs, newSigs)
 	r.logWarnings(c)
 	r.renew(ch.Kept, c)
+	if c.BusyPoll != old.BusyPoll {
+		ch.Notes = append(ch.Notes, fmt.Sprintf("busy_poll %v -> %v", old.BusyPoll, c.BusyPoll))
+	}
 	if c.Loops != old.Loops || c.Engine != old.Engine {
 		ch.Notes = append(ch.Notes, "loops and engine take effect at the next start")
 	}
@@ -151,6 +154,7 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 	if len(start)+len(retire) == 0 {
 		r.mu.Lock()
 		r.topo, r.source = c, source
+		r.host.SetBusyPoll(c.BusyPoll)
 		r.mu.Unlock()
 		r.log.Info("reloaded", "change", ch.String())
 		return ch, nil
@@ -178,6 +182,7 @@ func (r *Router) apply(c *topology.Compiled, source []byte) (Change, error) {
 	}
 	r.mu.Lock()
 	r.topo, r.source = c, source
+	r.host.SetBusyPoll(c.BusyPoll)
 	close(r.changed)
 	r.changed = make(chan struct{})
 	r.mu.Unlock()

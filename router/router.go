@@ -216,6 +216,7 @@ func (r *Router) Start(ctx context.Context) error {
 		return err
 	}
 	r.host, r.engine = host, engine
+	host.SetBusyPoll(r.topo.BusyPoll)
 	u, err := r.startUnit(r.topo, r.topo.Topology.Components())
 	if err != nil {
 		host.Close()
@@ -225,7 +226,7 @@ func (r *Router) Start(ctx context.Context) error {
 	r.units = []*unit{u}
 	r.done, r.idle, r.changed = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	r.mu.Unlock()
-	r.log.Info("started", "topology", r.topo.File, "engine", engine, "loops", r.loops)
+	r.log.Info("started", "topology", r.topo.File, "engine", engine, "loops", r.loops, "busy_poll", r.topo.BusyPoll)
 	r.logWarnings(r.topo)
 	r.logListening(u)
 	if admin.addr != "" {
@@ -520,7 +521,7 @@ func (r *Router) Stats() Stats {
 	for _, l := range r.host.LoopStats() {
 		if l.ID < len(sum.s.Loops) {
 			o := &sum.s.Loops[l.ID]
-			o.Completions, o.Mail, o.Wakeups, o.InboxDepth = l.Completions, l.Mail, l.Wakeups, l.InboxDepth
+			o.Completions, o.Mail, o.Wakeups, o.BusyPolls, o.InboxDepth = l.Completions, l.Mail, l.Wakeups, l.BusyPolls, l.InboxDepth
 		}
 	}
 	r.dropNonListenerRefusals(&sum.s)

@@ -174,6 +174,9 @@ type LoopStats struct {
 	Mail uint64 `json:"mail"`
 	// Wakeups counts the times the loop woke from waiting.
 	Wakeups uint64 `json:"wakeups"`
+	// BusyPolls counts the waits that polled without sleeping
+	// (busy_poll): how much the loop spun.
+	BusyPolls uint64 `json:"busy_polls"`
 	// InboxDepth is the mail waiting in the loop's inbox now.
 	InboxDepth int64 `json:"inbox_depth"`
 	// InTransit is the bytes of group messages other loops posted to it

@@ -26,6 +26,7 @@ func (t *statsSum) add(s Stats) {
 		o.Completions += l.Completions
 		o.Mail += l.Mail
 		o.Wakeups += l.Wakeups
+		o.BusyPolls += l.BusyPolls
 		o.InboxDepth += l.InboxDepth
 		o.InTransit += l.InTransit
 		o.Conns += l.Conns

@@ -308,11 +308,12 @@ func TestTypedRouteErrorsNameTheRoute(t *testing.T) {
 				`Routes[1] (Bridge).From: a is already a source of the echo route Routes[0] (Echo); an endpoint feeds one route`,
 			}},
 		{"endpoint-and-topology",
-			Topology{Loops: 300, Engine: "epol", Endpoints: map[string]Endpoint{"bad name": ep, "idle": ep, "x": TCP{}},
+			Topology{Loops: 300, Engine: "epol", BusyPoll: -time.Microsecond, Endpoints: map[string]Endpoint{"bad name": ep, "idle": ep, "x": TCP{}},
 				Routes: []Route{Echo{Members: []string{"x"}}}},
 			[]string{
 				`Topology.Loops: loops must be between 0 (one per core) and 256`,
 				`Topology.Engine: unknown engine "epol": want auto, io_uring or epoll (did you mean "epoll"?)`,
+				`Topology.BusyPoll: busy_poll must be between 0 (off) and 10ms`,
 				`Endpoints["bad name"] (TCP): endpoint name "bad name": use letters, digits, '-', '_' and '.'`,
 				`Endpoints["x"] (TCP): needs listen: or connect:`,
 				`Endpoints["bad name"] (TCP): endpoint "bad name" is not used by any route`,

@@ -88,7 +88,7 @@ func TestAdminStatsSnakeCaseJSON(t *testing.T) {
 				t.Errorf("%s: endpoint lacks %q:\n%s", name, key, text)
 			}
 		}
-		for _, key := range []string{"id", "completions", "mail", "wakeups", "inbox_depth", "in_transit_bytes", "conns"} {
+		for _, key := range []string{"id", "completions", "mail", "wakeups", "busy_polls", "inbox_depth", "in_transit_bytes", "conns"} {
 			if _, ok := doc.Loops[0][key]; !ok {
 				t.Errorf("%s: loop lacks %q:\n%s", name, key, text)
 			}

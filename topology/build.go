@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pxroute/pxroute/completion"
 	"github.com/pxroute/pxroute/endpoints"
 )
 
@@ -76,6 +77,14 @@ func ValidName(name string) bool { return validName(name) }
 func CheckLoops(n int) error {
 	if n < 0 || n > 256 {
 		return fmt.Errorf("loops must be between 0 (one per core) and 256")
+	}
+	return nil
+}
+
+// CheckBusyPoll checks a busy-polling window, as busy_poll: in a file.
+func CheckBusyPoll(d time.Duration) error {
+	if d < 0 || d > completion.MaxBusyPoll {
+		return fmt.Errorf("busy_poll must be between 0 (off) and %v", completion.MaxBusyPoll)
 	}
 	return nil
 }

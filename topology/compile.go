@@ -19,7 +19,8 @@ type Compiled struct {
 	Loops        int                  // 0: one per core
 	Engine       string
 	DrainTimeout time.Duration
-	Admin        string // admin HTTP endpoint address; "" for none
+	BusyPoll     time.Duration // busy_poll: 0 is off
+	Admin        string        // admin HTTP endpoint address; "" for none
 	// Topology is what was compiled, for reloads to compare with.
 	Topology *Topology
 }
@@ -62,7 +63,7 @@ func Compile(t *Topology) (*Compiled, error) {
 		peers: map[peerKey]uint32{},
 		joins: map[string][]join{},
 	}
-	out := &Compiled{File: t.File, Prog: c.prog, Loops: t.Loops, Engine: t.Engine, DrainTimeout: t.DrainTimeout, Admin: t.Admin, Topology: t}
+	out := &Compiled{File: t.File, Prog: c.prog, Loops: t.Loops, Engine: t.Engine, DrainTimeout: t.DrainTimeout, BusyPoll: t.BusyPoll, Admin: t.Admin, Topology: t}
 	for _, d := range t.Endpoints {
 		c.index[d.Name] = uint32(len(c.prog.Endpoints))
 		c.prog.Endpoints = append(c.prog.Endpoints, d.Name)

@@ -85,7 +85,7 @@ routes:
   - {pattern: relay, members: [chta], names: adress}
 `, []string{
 		`t.yaml:2:9: unknown engine "epol": want auto, io_uring or epoll (did you mean "epoll"?)`,
-		`t.yaml:3:1: unknown key "endpionts": want loops, engine, drain_timeout, admin, admin_public, admin_token_file, admin_tls, endpoints or routes (did you mean "endpoints"?)`,
+		`t.yaml:3:1: unknown key "endpionts": want loops, engine, drain_timeout, busy_poll, admin, admin_public, admin_token_file, admin_tls, endpoints or routes (did you mean "endpoints"?)`,
 		`t.yaml:5:3: endpoint "a" is not used by any route`,
 		`t.yaml:5:13: unknown endpoint kind "tpc": want one of [device exec fifo file inproc nats pty stdin stdout tcp udp unix] (did you mean "tcp"?)`,
 		`t.yaml:6:50: unknown framing "line": want one of [raw lines delimiter length-prefix datagram zmtp websocket] (did you mean "lines"?)`,

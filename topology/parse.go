@@ -19,6 +19,9 @@ type Topology struct {
 	Loops        int // 0: one per core
 	Engine       string
 	DrainTimeout time.Duration
+	// BusyPoll (busy_poll) is how long a loop polls without sleeping after
+	// its last work; 0, the default, sleeps at once.
+	BusyPoll time.Duration
 	// Admin is the admin HTTP endpoint's address ("" : none); it must be
 	// loopback unless AdminPublic is set.
 	Admin       string
@@ -176,6 +179,14 @@ func Parse(file string, data []byte) (*Topology, error) {
 			if d, ok := durationValue(el, val); ok {
 				t.DrainTimeout = d
 			}
+		case "busy_poll":
+			if d, ok := durationValue(el, val); ok {
+				if err := CheckBusyPoll(d); err != nil {
+					el.add(val.Line, val.Column, "%v", err)
+				} else {
+					t.BusyPoll = d
+				}
+			}
 		case "admin":
 			if s, ok := stringValue(el, val); ok {
 				t.Admin = s
@@ -201,7 +212,7 @@ func Parse(file string, data []byte) (*Topology, error) {
 		case "routes":
 			parseRoutes(el, t, val)
 		default:
-			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, admin, admin_public, admin_token_file, admin_tls, endpoints or routes%s", key.Value, didYouMean(key.Value, topKeys))
+			el.add(key.Line, key.Column, "unknown key %q: want loops, engine, drain_timeout, busy_poll, admin, admin_public, admin_token_file, admin_tls, endpoints or routes%s", key.Value, didYouMean(key.Value, topKeys))
 		}
 	})
 	if el.overLimit {
@@ -226,7 +237,7 @@ func Parse(file string, data []byte) (*Topology, error) {
 	return t, el.err()
 }
 
-var topKeys = []string{"loops", "engine", "drain_timeout", "admin", "admin_public", "admin_token_file", "admin_tls", "endpoints", "routes"}
+var topKeys = []string{"loops", "engine", "drain_timeout", "busy_poll", "admin", "admin_public", "admin_token_file", "admin_tls", "endpoints", "routes"}
 
 // parseAdminTLS reads admin_tls: {cert: PATH, key: PATH}, both required.
 func parseAdminTLS(el *errorList, t *Topology, val *yaml.Node) {

@@ -46,6 +46,24 @@ routes:
 		`t.yaml:6:68: max_frame: bad size "10 apples"`,
 		`t.yaml:6:91: high_water: want a size`,
 	}},
+	{"busy-poll-out-of-range", `
+busy_poll: 20ms
+endpoints:
+  a: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: echo, members: a}
+`, []string{
+		`t.yaml:2:12: busy_poll must be between 0 (off) and 10ms`,
+	}},
+	{"busy-poll-not-a-duration", `
+busy_poll: fast
+endpoints:
+  a: {kind: tcp, listen: "127.0.0.1:0", framing: lines}
+routes:
+  - {pattern: echo, members: a}
+`, []string{
+		`t.yaml:2:12: bad duration "fast"`,
+	}},
 	{"endpoint-mistakes", `
 endpoints:
   a: {kind: tcp, listen: "127.0.0.1:0", connect: "127.0.0.1:1"}
