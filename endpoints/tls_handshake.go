@@ -25,6 +25,7 @@ func (e *tlsEndpoint) handshake(j *tlsJob) (contract.Transport, error) {
 	}
 	defer nc.Close()
 	rc := &tlsRecordConn{Conn: nc}
+	defer rc.release()
 	if !e.pool.started(j, rc) {
 		return nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: errTLSCanceled}
 	}
