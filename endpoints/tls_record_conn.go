@@ -18,8 +18,8 @@ type tlsRecordConn struct {
 	net.Conn
 	store       *[]byte // what buf reads into: from tlsReadStores, given back by release
 	buf         []byte  // read from the socket, not yet given to crypto/tls (in store)
-	left        int    // bytes of the current record not yet given
-	passthrough bool   // not TLS records: bytes go as they come, for crypto/tls to refuse
+	left        int     // bytes of the current record not yet given
+	passthrough bool    // not TLS records: bytes go as they come, for crypto/tls to refuse
 	readHello   tlsHelloScanner
 	writeHello  tlsHelloScanner
 	// plainAlert is the description of a plaintext fatal alert the peer
