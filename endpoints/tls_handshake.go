@@ -5,11 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
-	"os"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/pxroute/pxroute/contract"
 	"github.com/pxroute/pxroute/endpoints/tlsrecord"
@@ -53,17 +49,6 @@ func (e *tlsEndpoint) handshake(j *tlsJob) (contract.Transport, error) {
 		return nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: err}
 	}
 	return e.transport(s, rc.leftover(), describeTLS(cs))
-}
-
-// dupConn is fd as a net.Conn of its own (a dup, in Go's netpoller).
-func dupConn(fd int) (net.Conn, error) {
-	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	f := os.NewFile(uintptr(dup), "tls")
-	defer f.Close() // FileConn holds a dup of its own
-	return net.FileConn(f)
 }
 
 // tlsSecrets gathers what the record layer needs from a finished
