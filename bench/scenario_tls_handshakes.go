@@ -102,8 +102,12 @@ routes:
 		return 0, fmt.Errorf("no handshake completed (%d failed)", failed)
 	}
 	n := rate * measure.Seconds()
-	serverMs.add(via, (s1-s0)*1e3/n)
-	clientMs.add(via, clientCPU*1e3/n)
+	name := via
+	if cfg.baseline != "" {
+		name = cfg.baseline // its own row, not mixed into this build's
+	}
+	serverMs.add(name, (s1-s0)*1e3/n)
+	clientMs.add(name, clientCPU*1e3/n)
 	return rate, nil
 }
 

@@ -150,3 +150,17 @@ func TestTLSHandshakeSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSSuiteName: the names kept are crypto/tls's, for every suite it
+// knows and one it does not.
+func TestTLSSuiteName(t *testing.T) {
+	ids := []uint16{0x1301, 0xc02b, 0x000a, 0xfefe}
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		ids = append(ids, s.ID)
+	}
+	for _, id := range ids {
+		if got, want := tlsSuiteName(id), tls.CipherSuiteName(id); got != want {
+			t.Errorf("suite %#04x: %q, want %q", id, got, want)
+		}
+	}
+}

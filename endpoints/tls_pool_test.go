@@ -105,3 +105,52 @@ func TestTLSCancel(t *testing.T) {
 		t.Fatalf("after cancels: %v", r.err)
 	}
 }
+
+// TestTLSPoolLinger: goroutines whose handshakes ended wait for the next
+// (handed over, not started anew) and end once none comes for
+// tlsWorkerLinger; never more than max of them in all.
+func TestTLSPoolLinger(t *testing.T) {
+	const max = 3
+	e := poolTestServer(t, map[string]any{"max_handshakes": max})
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	counts := func() (running, idle int) {
+		e.pool.mu.Lock()
+		defer e.pool.mu.Unlock()
+		return e.pool.running, e.pool.idle
+	}
+	handshakes := func(n int) {
+		t.Helper()
+		results := make([]<-chan secureResult, n)
+		for i := range results {
+			fd, peer := loopbackPair(t)
+			results[i], _ = secure(t, e, fd)
+			go tls.Client(peer, &tls.Config{InsecureSkipVerify: true}).Handshake()
+		}
+		for i, ch := range results {
+			if r := waitResult(t, ch, 5*time.Second); r.err != nil {
+				t.Fatalf("handshake %d of %d: %v", i, n, r.err)
+			}
+		}
+	}
+	for _, n := range []int{1, 1, 7, 2} {
+		handshakes(n)
+		running, idle := counts()
+		if running != 0 || idle < 1 || idle > max {
+			t.Fatalf("after %d handshakes: %d running, %d idle; want 0 and 1..%d", n, running, idle, max)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, idle := counts()
+		grown := runtime.NumGoroutine() - before
+		if idle == 0 && grown <= 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v after the last handshake: %d idle, goroutines grew by %d", 5*time.Second, idle, grown)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	handshakes(2) // a pool whose goroutines all ended starts new ones
+}

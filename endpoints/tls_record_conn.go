@@ -3,6 +3,7 @@ package endpoints
 import (
 	"crypto/tls"
 	"net"
+	"sync"
 )
 
 // tlsRecordConn is the net.Conn crypto/tls handshakes over: a dup of the
@@ -15,9 +16,10 @@ import (
 // needs both; crypto/tls reports neither).
 type tlsRecordConn struct {
 	net.Conn
-	buf         []byte // read from the socket, not yet given to crypto/tls
-	left        int    // bytes of the current record not yet given
-	passthrough bool   // not TLS records: bytes go as they come, for crypto/tls to refuse
+	store       *[]byte // what buf reads into: from tlsReadStores, given back by release
+	buf         []byte  // read from the socket, not yet given to crypto/tls (in store)
+	left        int     // bytes of the current record not yet given
+	passthrough bool    // not TLS records: bytes go as they come, for crypto/tls to refuse
 	readHello   tlsHelloScanner
 	writeHello  tlsHelloScanner
 	// plainAlert is the description of a plaintext fatal alert the peer
@@ -28,8 +30,23 @@ type tlsRecordConn struct {
 	plainAlert tls.AlertError
 }
 
-// tlsReadChunk is how much one socket read asks for.
-const tlsReadChunk = 16 << 10
+// tlsReadChunk is the least room a socket read asks for when the
+// buffer's start has room to give.
+const tlsReadChunk = 4 << 10
+
+// tlsReadStore is the size of a handshake's read buffer: the largest
+// record the conn lets through whole, and room to read ahead (20 KiB, a
+// size class).
+const tlsReadStore = 20 << 10
+
+// tlsReadStores are handshakes' read buffers: one taken for each
+// handshake and given back at its end, where a fresh 16 KiB chunk for
+// each read-ahead was a third of what a server's handshake allocated
+// (more work for the GC).
+var tlsReadStores = sync.Pool{New: func() any {
+	b := make([]byte, tlsReadStore)
+	return &b
+}}
 
 func (c *tlsRecordConn) Read(p []byte) (int, error) {
 	if c.left == 0 && !c.passthrough {
@@ -69,14 +86,10 @@ func (c *tlsRecordConn) notePlainAlert(whole int) {
 	}
 }
 
-// fill reads until buf holds at least n bytes.
+// fill reads until buf holds at least n bytes (n is at most a record).
 func (c *tlsRecordConn) fill(n int) error {
 	for len(c.buf) < n {
-		if cap(c.buf)-len(c.buf) < tlsReadChunk {
-			grown := make([]byte, len(c.buf), len(c.buf)+tlsReadChunk)
-			copy(grown, c.buf)
-			c.buf = grown
-		}
+		c.makeRoom(n)
 		m, err := c.Conn.Read(c.buf[len(c.buf):cap(c.buf)])
 		c.buf = c.buf[:len(c.buf)+m]
 		if err != nil && len(c.buf) < n {
@@ -84,6 +97,28 @@ func (c *tlsRecordConn) fill(n int) error {
 		}
 	}
 	return nil
+}
+
+// makeRoom moves buf to its store's start when the space after it would
+// not take n bytes or a chunk's read: the store is reused, never grown.
+func (c *tlsRecordConn) makeRoom(n int) {
+	if c.store == nil {
+		c.store = tlsReadStores.Get().(*[]byte)
+		c.buf = (*c.store)[:copy(*c.store, c.buf)]
+		return
+	}
+	if free := cap(c.buf) - len(c.buf); free >= tlsReadChunk && cap(c.buf) >= n {
+		return
+	}
+	c.buf = (*c.store)[:copy(*c.store, c.buf)]
+}
+
+// release gives the store back; c reads no more.
+func (c *tlsRecordConn) release() {
+	if c.store != nil {
+		tlsReadStores.Put(c.store)
+		c.store, c.buf = nil, nil
+	}
 }
 
 func (c *tlsRecordConn) Write(p []byte) (int, error) {

@@ -73,3 +73,6 @@ func (s *tlsHelloScanner) feed(b []byte) {
 		b = b[n:]
 	}
 }
+
+// The read buffer holds a whole record of the largest length let through.
+var _ [tlsReadStore - tlsRecordHeader - tlsMaxRecordLength]struct{}
