@@ -20,7 +20,8 @@ import (
 // while its bytes are being framed, never by an idle connection.
 //
 // A buffer given back becomes the loop's one spare (Machine.spareIn), which
-// the next carry buffer that must grow takes instead of allocating: a
+// the next carry buffer that must grow, or be made for a large part of a
+// message, takes instead of allocating: a
 // connection streaming large messages reuses one buffer, and idle
 // connections hold none. Per loop, then: the connections' carry buffers,
 // plus one spare of at most keepSpare.
@@ -115,9 +116,16 @@ func (m *Machine) carry(c *conn) {
 		c.in = c.in[:copy(c.in[:cap(c.in)], c.cur)]
 	default:
 		// The buffer is too small, or much too large for what is left
-		// (a large message has completed): a new one, its size.
+		// (a large message has completed): another, the loop's spare for
+		// a large part (which would otherwise cost an allocation of its
+		// size every large message), else a new one its size.
 		old := c.in
-		c.in = append([]byte(nil), c.cur...)
+		if s := m.spareIn; len(c.cur) > keepInput && cap(s) >= len(c.cur) && cap(s) <= maxInput(c.terms.maxFrame) {
+			m.spareIn = nil
+			c.in = s[:copy(s[:len(c.cur)], c.cur)]
+		} else {
+			c.in = append([]byte(nil), c.cur...)
+		}
 		if cap(old) > keepInput {
 			m.giveBack(old)
 		}
