@@ -114,3 +114,8 @@ func (c *Conn) AnswerKeyUpdate() (msg []byte, ok bool, err error) {
 	m := keyUpdateNotRequested
 	return m[:], true, nil
 }
+
+// Holding reports whether Open holds the start of a record cut short, or
+// of a handshake message split across records: bytes another layer
+// could not take over, since the rest of them is still to be read.
+func (c *Conn) Holding() bool { return len(c.pend) > 0 || len(c.hs) > 0 }
