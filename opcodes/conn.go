@@ -70,6 +70,9 @@ type conn struct {
 	// securing cancels its handshake while one runs off the loop
 	// (secure.go); nil otherwise.
 	securing func()
+	// ktls is a conn whose TLS records the kernel seals and opens
+	// (secure_kernel.go); nil otherwise.
+	ktls *kernelTLS
 
 	bulk *bulk // splice and cut-through state; nil until first used
 

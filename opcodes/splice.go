@@ -16,9 +16,10 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	c.bulkState()
 	switch {
 	case c.bulk.noSplice || c.peer == nil || len(c.cur) > 0 || c.sess != nil || c.peer.sess != nil ||
-		c.terms.secure != nil || c.peer.terms.secure != nil:
+		c.sealsOnLoop() || c.peer.sealsOnLoop():
 		// A secured conn has no session until its handshake is done:
-		// splicing meanwhile would put plaintext on its wire.
+		// splicing meanwhile would put plaintext on its wire. Once the
+		// kernel seals its records (kernel TLS) it splices as plain TCP.
 		c.rpc = in.Arg // copy through user space instead
 		return false
 	case c.bulk.pipeFill > 0 || c.bulk.spliceOut || c.recvPending || m.stopping || m.isRetired(c.ep):
@@ -76,6 +77,11 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 	switch {
 	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
 		c.bulk.noSplice = true // this pair of descriptors cannot splice
+	case cp.Err != 0 && c.ktls != nil:
+		m.kernelSplicedIn(c, cp.Err, in) // a record not of data (secure_kernel.go)
+		return
+	case cp.N == 0 && c.ktls != nil:
+		m.truncated(c) // close_notify comes as a record, read above
 	case cp.Err != 0:
 		m.fail(c, DropDisconnect, cp.Err)
 		return
