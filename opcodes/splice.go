@@ -16,10 +16,11 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	c.bulkState()
 	switch {
 	case c.bulk.noSplice || c.peer == nil || len(c.cur) > 0 || c.sess != nil || c.peer.sess != nil ||
-		c.sealsOnLoop() || c.peer.sealsOnLoop():
+		c.sealsOnLoop() || c.peer.sealsOnLoop() || c.ktls != nil && c.ktls.early != nil:
 		// A secured conn has no session until its handshake is done:
 		// splicing meanwhile would put plaintext on its wire. Once the
-		// kernel seals its records (kernel TLS) it splices as plain TCP.
+		// kernel seals its records (kernel TLS) it splices as plain TCP,
+		// once the plaintext its handshake read past its end is copied.
 		c.rpc = in.Arg // copy through user space instead
 		return false
 	case c.bulk.pipeFill > 0 || c.bulk.spliceOut || c.recvPending || m.stopping || m.isRetired(c.ep):
