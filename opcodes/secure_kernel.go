@@ -18,7 +18,7 @@ import (
 //
 //   - The plaintext the handshake read past its end, the reader's first
 //     input (kernelTLS.early), as takeEarly does for the loop's records.
-//   - A read (recv or splice) that fails with EIO met a record that is
+//   - A read that fails with EIO (recv) or EINVAL (splice) met a record that is
 //     not application data: ControlRecord reads it on the loop (one
 //     non-blocking recvmsg) and says what it meant. close_notify is the
 //     end of input; an alert or a refused key update fails the conn,
@@ -147,8 +147,15 @@ func (m *Machine) kernelRecv(c *conn, cp *completion.Completion, in *Inst) {
 }
 
 // kernelSplicedIn resumes c's reader after its splice failed with err:
-// plaintext a control read found goes the copying way (in.Arg).
+// plaintext a control read found goes the copying way (in.Arg). The
+// kernel's splice refuses a record that is not data with EINVAL, where
+// recv says EIO (net/tls: splice reads no control messages); a socket
+// with kernel TLS always splices into a pipe otherwise, so EINVAL is
+// that record, read like any other, and splicing goes on after it.
 func (m *Machine) kernelSplicedIn(c *conn, err syscall.Errno, in *Inst) {
+	if err == unix.EINVAL {
+		err = unix.EIO
+	}
 	switch m.kernelReadFailed(c, err) {
 	case kernelFailed:
 		return

@@ -76,11 +76,11 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 		return
 	}
 	switch {
-	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
-		c.bulk.noSplice = true // this pair of descriptors cannot splice
 	case cp.Err != 0 && c.ktls != nil:
 		m.kernelSplicedIn(c, cp.Err, in) // a record not of data (secure_kernel.go)
 		return
+	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
+		c.bulk.noSplice = true // this pair of descriptors cannot splice
 	case cp.N == 0 && c.ktls != nil:
 		m.truncated(c) // close_notify comes as a record, read above
 	case cp.Err != 0:
