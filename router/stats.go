@@ -113,7 +113,8 @@ type EndpointStats struct {
 	// SecureFailed counts a TLS endpoint's connections that failed, by
 	// reason: handshake, bad_certificate, unknown_ca, name_not_allowed,
 	// no_certificate, protocol_version, timeout (in the handshake);
-	// bad_record, alert, renegotiation, flood, truncated (after it).
+	// bad_record, alert, renegotiation, flood, truncated, kernel_rekey
+	// (after it).
 	// Each also counts in Errors. nil on an endpoint without tls.
 	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
 	// CertificateExpiresAt is when the TLS certificate it presents
