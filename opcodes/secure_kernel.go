@@ -73,6 +73,33 @@ func (m *Machine) takeKernelEarly(c *conn) {
 	m.kernelInput(c, b)
 }
 
+// spliceKernelEarly puts what c's handshake read past its end into c's
+// splice pipe, as a splice in would have, so that a bridge goes on
+// splicing after it (its copying program never returns to the splice).
+// Bytes the pipe cannot take at once go the copying way instead.
+func (m *Machine) spliceKernelEarly(c *conn, in *Inst) (parked bool) {
+	b := c.ktls.early
+	if len(b) > c.bulk.pipeCap {
+		c.rpc = in.Arg // OpRecv takes them (takeKernelEarly)
+		return false
+	}
+	n, err := unix.Write(c.bulk.pipe[1], b)
+	if err != nil || n <= 0 {
+		c.rpc = in.Arg // OpRecv takes them
+		return false
+	}
+	// A pipe that took part (it should not: it is empty and large
+	// enough) gets the rest at the next splice.
+	c.ktls.early = b[n:]
+	if n == len(b) {
+		c.ktls.early = nil
+	}
+	c.stampRead()
+	c.recvPending = true // as for a splice in; splicedIn takes it back
+	m.splicedIn(c, &completion.Completion{Kind: completion.KindSpliceIn, N: n})
+	return true
+}
+
 // kernelInput is plaintext the kernel path read outside a port's read.
 func (m *Machine) kernelInput(c *conn, b []byte) {
 	m.counters[c.ep].BytesIn += uint64(len(b))

@@ -102,12 +102,7 @@ routes:
 					wantKernel, wantUser = 1, 0
 				}
 				waitFor(t, "the connection counted", func() bool { return endpoint(r.Stats(), "front").Opened == 1 })
-				var e router.EndpointStats
-				for _, x := range r.Stats().Endpoints {
-					if x.Name == "front" {
-						e = x
-					}
-				}
+				e := endpointStats(r.Stats(), "front")
 				if e.Secured != 1 || e.TLSKernel != wantKernel || e.TLSUserspace != wantUser {
 					t.Fatalf("front: secured %d, tls_kernel %d, tls_userspace %d; want 1, %d, %d", e.Secured, e.TLSKernel, e.TLSUserspace, wantKernel, wantUser)
 				}
