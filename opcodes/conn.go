@@ -188,6 +188,9 @@ type bulk struct {
 	pipeTo    uint32 // the endpoint its bytes were offered to
 	spliceOut bool
 	noSplice  bool // these descriptors cannot splice: use the fallback
+	// awaitPeer: the reader waits at its splice for its TLS peer's
+	// handshake, which says whether that peer splices (secure_kernel.go).
+	awaitPeer bool
 
 	// The pipe carries the rest of a cut-through message to streamTo
 	// (stream.go) rather than a bridge's bytes to the peer: streamIn says

@@ -70,6 +70,7 @@ func (m *Machine) secured(v *secureMail) {
 		m.openSessionOver(c, v.t)
 	}
 	m.up(c)
+	m.wakeSplicer(c)
 }
 
 // secureFailed closes c for a failed handshake or a bad record: counted

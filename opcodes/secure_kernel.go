@@ -60,6 +60,28 @@ func (m *Machine) kernelSecured(c *conn, t contract.Transport) bool {
 	return true
 }
 
+// awaitSecuredPeer parks c at its splice while its peer is a TLS conn
+// whose handshake has not ended: only then is it known whether the
+// kernel seals the peer's records (c may splice to it) or the loop does
+// (c copies). The peer's secured wakes c (wakeSplicer).
+func (m *Machine) awaitSecuredPeer(c *conn) bool {
+	p := c.peer
+	if p == nil || p.terms.secure == nil || p.ktls != nil || !p.connecting() || c.bulk.noSplice {
+		return false
+	}
+	c.bulk.awaitPeer = true
+	return true
+}
+
+// wakeSplicer resumes the reader of c's peer if it waits at its splice
+// for c's handshake.
+func (m *Machine) wakeSplicer(c *conn) {
+	if p := c.peer; p != nil && p.bulk != nil && p.bulk.awaitPeer {
+		p.bulk.awaitPeer = false
+		m.wake = append(m.wake, connRef{c: p, gen: p.gen})
+	}
+}
+
 // sealsOnLoop reports whether c's bytes must pass its session to be
 // sealed: a TLS conn, unless the kernel seals its records. Until its
 // handshake is done a TLS conn has neither session nor kernel keys, and

@@ -14,6 +14,9 @@ const pipeSize = 1 << 20
 // splice runs OpSplice for c; it reports whether c parked.
 func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	c.bulkState()
+	if m.awaitSecuredPeer(c) {
+		return true
+	}
 	switch {
 	case c.bulk.noSplice || c.peer == nil || len(c.cur) > 0 || c.sess != nil || c.peer.sess != nil ||
 		c.sealsOnLoop() || c.peer.sealsOnLoop():

@@ -129,6 +129,31 @@ routes:
 					t.Fatalf("splice %d, recv %d, send %d: the early bytes and the rest splice", ops["splice"], ops["recv"], ops["send"])
 				}
 			})
+			t.Run("plain-side-waits-for-the-tls-peer-then-splices-to-it", func(t *testing.T) {
+				// The plain side's splice starts while its TLS peer's
+				// handshake runs: it waits to learn that the kernel seals
+				// the peer's records, then splices, both ways.
+				r := start(t, v, fmt.Sprintf(`
+endpoints:
+  front: {kind: tcp, listen: "127.0.0.1:0"}
+  back:  {kind: tcp-kernel-records, connect: %q}
+routes:
+  - {pattern: bridge, from: front, to: back}
+`, echoServer(t)))
+				c := dial(t, r.Addr("front"))
+				send := bytes.Repeat([]byte("to a kernel TLS peer\n"), 50000)
+				go c.Write(send)
+				got := make([]byte, len(send))
+				if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, send) {
+					t.Fatalf("echo: %v", err)
+				}
+				if e := endpointStats(r.Stats(), "back"); e.TLSKernel != 1 {
+					t.Fatalf("back: tls_kernel %d, want 1", e.TLSKernel)
+				}
+				if ops := r.Stats().Ops; ops["splice"] == 0 || ops["recv"] != 0 || ops["send"] != 0 {
+					t.Fatalf("splice %d, recv %d, send %d: both sides splice", ops["splice"], ops["recv"], ops["send"])
+				}
+			})
 			t.Run("close_notify-after-the-last-data-before-the-fin", func(t *testing.T) {
 				// The back server answers one line and closes: pxroute
 				// ends the front's write side after the answer.
