@@ -38,7 +38,9 @@ func kernelHandover(nc net.Conn, s tlsrecord.Secrets, leftover []byte, described
 		// Records that came with the handshake's last: opened here, so
 		// the kernel starts at the next. One cut short, or a failure,
 		// stays with the loop's record layer, which reads the rest.
-		if early, err = rec.Open(leftover, nil); err != nil || rec.Holding() {
+		// So does a key update the peer asked for there: the loop's
+		// record layer answers it before its first record.
+		if early, err = rec.Open(leftover, nil); err != nil || rec.Holding() || rec.KeyUpdateOwed() {
 			return nil, false, nil
 		}
 	}

@@ -119,3 +119,7 @@ func (c *Conn) AnswerKeyUpdate() (msg []byte, ok bool, err error) {
 // of a handshake message split across records: bytes another layer
 // could not take over, since the rest of them is still to be read.
 func (c *Conn) Holding() bool { return len(c.pend) > 0 || len(c.hs) > 0 }
+
+// KeyUpdateOwed reports whether the peer asked for our key update and
+// this side has not sent it yet (Seal or AnswerKeyUpdate sends it).
+func (c *Conn) KeyUpdateOwed() bool { return c.keyUpdate }

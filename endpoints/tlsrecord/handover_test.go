@@ -125,6 +125,9 @@ func TestAbsorbKeyUpdate(t *testing.T) {
 	if !bytes.Equal(a.Key, b.Key) || !bytes.Equal(a.IV, b.IV) || b.Seq != 0 || bytes.Equal(b.Key, rfc8448ClientKey) {
 		t.Fatalf("read keys after the update: Open %+v, Absorb %+v", a, b)
 	}
+	if !viaAbsorb.KeyUpdateOwed() {
+		t.Fatal("a requested key update not owed")
+	}
 	msg, ok, err := viaAbsorb.AnswerKeyUpdate()
 	if err != nil || !ok || !bytes.Equal(msg, keyUpdateNotRequested[:]) {
 		t.Fatalf("AnswerKeyUpdate: %x %v %v", msg, ok, err)
@@ -137,7 +140,7 @@ func TestAbsorbKeyUpdate(t *testing.T) {
 	if o := viaOpen.WriteKeys(); !bytes.Equal(o.Key, w.Key) || w.Seq != 0 || bytes.Equal(w.Key, rfc8448ServerKey) {
 		t.Fatalf("write keys after the answer: Seal %+v, AnswerKeyUpdate %+v", o, w)
 	}
-	if _, ok, _ := viaAbsorb.AnswerKeyUpdate(); ok {
+	if _, ok, _ := viaAbsorb.AnswerKeyUpdate(); ok || viaAbsorb.KeyUpdateOwed() {
 		t.Fatal("a second answer owed for one request")
 	}
 }
