@@ -144,3 +144,43 @@ func TestAbsorbKeyUpdate(t *testing.T) {
 		t.Fatal("a second answer owed for one request")
 	}
 }
+
+// FuzzAbsorb hands Absorb what a kernel would: records already opened,
+// as (type, length, content) chunks of the fuzzer's bytes. Absorb must
+// never panic, never hold more than one handshake message, refuse an
+// oversized record, repeat its first failure, and end with close_notify
+// only for a close_notify alert.
+func FuzzAbsorb(f *testing.F) {
+	f.Add([]byte("\x16\x00\x05\x18\x00\x00\x01\x01\x15\x00\x02\x01\x00"), false)
+	f.Add([]byte("\x16\x00\x02\x04\x00\x16\x00\x02\x00\x04\x17\x00\x01y"), true)
+	f.Add([]byte("\x15\x00\x02\x02\x28"), false)
+	f.Add([]byte("\x16\x00\x04\x01\x00\x00\x00"), false)
+	f.Add([]byte("\x14\x00\x01\x01"), true)
+	f.Fuzz(func(t *testing.T, data []byte, isClient bool) {
+		c := rfc8448Conn(t, isClient, 0, 0)
+		var first error
+		for len(data) >= 3 {
+			typ, n := data[0], int(data[1])<<8|int(data[2])
+			data = data[3:]
+			if n > len(data) {
+				n = len(data)
+			}
+			content := data[:n]
+			data = data[n:]
+			err := c.Absorb(typ, content)
+			switch {
+			case first != nil && err != first:
+				t.Fatalf("after %v, Absorb said %v", first, err)
+			case first == nil && len(content) > maxPlain && err == nil:
+				t.Fatalf("a record of %d bytes absorbed", len(content))
+			case first == nil && errors.Is(err, ErrClosed) && !(typ == typeAlert && len(content) == 2 && content[1] == alertCloseNotify):
+				t.Fatalf("ErrClosed for type %d content %x", typ, content)
+			case len(c.hs) > hsBufCap:
+				t.Fatalf("holding %d bytes of handshake", len(c.hs))
+			}
+			if first == nil {
+				first = err
+			}
+		}
+	})
+}
