@@ -11,7 +11,8 @@
 //     refuses a message at delivery from what it learnt at run time; Lossy
 //     and Addressed, figures it alone knows);
 //   - what a protocol says besides messages (Sessioned, Session, Ticker,
-//     Sealer and SealUndoer, Securer, Counted);
+//     Sealer and SealUndoer, Securer and its Transport (KernelRecords when
+//     the kernel seals: kernel TLS), Counted);
 //   - everything else the machine needs to know of an endpoint, as one
 //     value per endpoint (Settings: limits, timeouts, Admission, Policy,
 //     ReplyLimits, Backoff), indexed by endpoint id in a table the machine

@@ -65,12 +65,14 @@ const (
 	SecureRenegotiation                       // the peer asked to renegotiate (refused)
 	SecureFlood                               // too many empty records, alerts or post-handshake messages in a row
 	SecureTruncated                           // the stream ended without close_notify
+	SecureKernelRekey                         // kernel TLS: the kernel refused the peer's (or our) key update, or its control record could not be read or sent
 	SecureReasons                             // how many reasons there are
 )
 
 var secureReasonNames = [SecureReasons]string{
 	"handshake", "bad_certificate", "unknown_ca", "name_not_allowed", "no_certificate",
 	"protocol_version", "timeout", "bad_record", "alert", "renegotiation", "flood", "truncated",
+	"kernel_rekey",
 }
 
 // String is the reason's name in Stats and /metrics.

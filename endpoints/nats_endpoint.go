@@ -103,6 +103,11 @@ func newNATS(p Params) Endpoint {
 	ok = e.parseSubjects(p) && ok
 	ok = e.parseAuth(p) && ok
 	tl := parseTLS(p, contract.RoleConnect, e.firstHost(), true, nil)
+	if tl != nil {
+		// Its transport is wrapped (natsTLSTransport) in a way that
+		// does not carry contract.KernelRecords yet.
+		tl.kernelNever = "the nats endpoint does not hand TLS to the kernel yet"
+	}
 	if e.cfg.tls && tl == nil {
 		p.Errorf("servers", "servers: a tls:// server needs tls: (ca:, server_name:...) on the endpoint")
 		ok = false

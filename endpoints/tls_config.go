@@ -45,6 +45,8 @@ type tlsKeys struct {
 	hasTimeout                          bool
 	maxHandshakes                       int64
 	hasMaxHandshakes                    bool
+	kernelTLS                           string
+	hasKernelTLS                        bool
 }
 
 // readTLSKeys reads tls: where the Params can hold a mapping; nil when
@@ -71,6 +73,7 @@ func readTLSKeys(p Params) *tlsKeys {
 	k.insecure, k.hasInsecure = m.Bool("insecure")
 	k.timeout, k.hasTimeout = m.Duration("handshake_timeout")
 	k.maxHandshakes, k.hasMaxHandshakes = m.Size("max_handshakes")
+	k.kernelTLS, k.hasKernelTLS = m.String("kernel_tls")
 	return k
 }
 
@@ -118,6 +121,7 @@ type tlsSettings struct {
 	timeout       time.Duration
 	maxHandshakes int
 	insecure      bool
+	kernelOff     bool     // kernel_tls: off: records always sealed on the loop
 	warnings      []string // expired certificates: loaded, said at check and run
 }
 
@@ -138,6 +142,14 @@ func (k *tlsKeys) settings(role contract.Role) (tlsSettings, bool) {
 			ok = false
 		}
 		s.maxHandshakes = int(k.maxHandshakes)
+	}
+	switch k.kernelTLS {
+	case "", "auto":
+	case "off":
+		s.kernelOff = true
+	default:
+		p.Errorf("kernel_tls", "kernel_tls %q: want \"auto\" (hand records to the kernel where it takes them) or \"off\"", k.kernelTLS)
+		ok = false
 	}
 	if k.hasMinVersion && k.minVersion != "1.2" && k.minVersion != "1.3" {
 		p.Errorf("min_version", "min_version %q: want \"1.2\" or \"1.3\"", k.minVersion)

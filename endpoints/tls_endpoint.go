@@ -21,6 +21,10 @@ type tlsEndpoint struct {
 	// transport makes the record layer of a finished handshake
 	// (newTLSTransport; tests look at what it is given).
 	transport func(s tlsrecord.Secrets, leftover []byte, described string) (contract.Transport, error)
+
+	// kernelNever, when set, is why this endpoint's records never go to
+	// the kernel, whatever the kernel offers (a unix socket).
+	kernelNever string
 }
 
 // tlsFiles are what an endpoint's certificate and CA files gave: a

@@ -49,6 +49,11 @@ func (e *tlsEndpoint) handshake(j *tlsJob) (contract.Transport, error) {
 	if err != nil {
 		return nil, &contract.SecureError{Reason: contract.SecureHandshake, Err: err}
 	}
+	if e.kernelPath() == nil {
+		if t, ok, err := kernelHandover(nc, s, rc.leftover(), describeTLS(cs)); ok {
+			return t, err
+		}
+	}
 	return e.transport(s, rc.leftover(), describeTLS(cs))
 }
 

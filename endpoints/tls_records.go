@@ -7,11 +7,12 @@ import "encoding/binary"
 // time, so it never holds bytes past the handshake's last record.
 
 const (
-	tlsRecordHeader    = 5
-	tlsTypeAlert       = 21
-	tlsTypeHandshake   = 22
-	tlsHelloRandomEnd  = 4 + 2 + 32 // handshake header, version, random
-	tlsMaxRecordLength = 16384 + 2048
+	tlsRecordHeader        = 5
+	tlsTypeAlert           = 21
+	tlsTypeHandshake       = 22
+	tlsTypeApplicationData = 23
+	tlsHelloRandomEnd      = 4 + 2 + 32 // handshake header, version, random
+	tlsMaxRecordLength     = 16384 + 2048
 )
 
 // tlsRecordLen is the whole length (header included) of the record hdr

@@ -79,7 +79,11 @@ func newUnix(p Params) Endpoint {
 	}
 	e.sa = &unix.SockaddrUnix{Name: e.path}
 	e.listenFD.Store(-1)
-	e.secureWith(parseTLS(p, e.mode, "", !e.dgram, e.opts.Framing), &e.opts)
+	tl := parseTLS(p, e.mode, "", !e.dgram, e.opts.Framing)
+	if tl != nil {
+		tl.kernelNever = "kernel TLS is TCP's, this is a unix socket"
+	}
+	e.secureWith(tl, &e.opts)
 	return e
 }
 

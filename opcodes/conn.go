@@ -70,6 +70,9 @@ type conn struct {
 	// securing cancels its handshake while one runs off the loop
 	// (secure.go); nil otherwise.
 	securing func()
+	// ktls is a conn whose TLS records the kernel seals and opens
+	// (secure_kernel.go); nil otherwise.
+	ktls *kernelTLS
 
 	bulk *bulk // splice and cut-through state; nil until first used
 
@@ -185,6 +188,9 @@ type bulk struct {
 	pipeTo    uint32 // the endpoint its bytes were offered to
 	spliceOut bool
 	noSplice  bool // these descriptors cannot splice: use the fallback
+	// awaitPeer: the reader waits at its splice for its TLS peer's
+	// handshake, which says whether that peer splices (secure_kernel.go).
+	awaitPeer bool
 
 	// The pipe carries the rest of a cut-through message to streamTo
 	// (stream.go) rather than a bridge's bytes to the peer: streamIn says

@@ -105,12 +105,14 @@
 //	               ^  bytes
 //	transport      |  recv / send / splice     conn.fd, inline, sending, recvPending,
 //	               |                           iovs, lastSent; the loop's completion.Port
-//	           descriptor (plain now; TLS next)
+//	           descriptor (plain, or TLS: the kernel's records, or the loop's)
 //
 // Transport moves bytes: the descriptor and the port's operations on it
-// (recv, send, splice, connect), with what is in flight. TLS will sit
-// here, as a transport that turns records into bytes, so the layers above
-// never see it.
+// (recv, send, splice, connect), with what is in flight. TLS sits here: a
+// conn whose records the kernel seals (kernel TLS, secure_kernel.go) is a
+// plain descriptor to every layer above, which may splice it; one whose
+// records the loop seals has a session that seals (secure.go, seal.go)
+// and never splices.
 //
 // Session holds what a protocol says to its peer that is not a message:
 // ZMTP's greeting, READY and PING, WebSocket's upgrade, ping and close,

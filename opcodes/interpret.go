@@ -34,6 +34,9 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			if cp.Buf != nil {
 				m.port.Release(cp.Buf)
 			}
+		case cp.Err != 0 && c.ktls != nil:
+			m.kernelRecv(c, cp, in) // a record not of data (secure_kernel.go)
+			return
 		case cp.Err != 0:
 			m.fail(c, DropDisconnect, cp.Err)
 			return
@@ -192,6 +195,11 @@ func (m *Machine) run(c *conn) {
 			}
 			if m.stopping || c.recvPending || m.isRetired(c.ep) {
 				return
+			}
+			if k := c.ktls; k != nil && k.early != nil {
+				m.takeKernelEarly(c) // secure_kernel.go
+				c.rpc = in.Out
+				continue
 			}
 			if s := c.sess; s != nil && (s.early != nil || s.eof || s.broken != nil) {
 				// Input that needs no read: what a secured conn's
@@ -377,6 +385,7 @@ func (m *Machine) runWriter(c *conn) {
 					continue
 				}
 				if c.shut == shutWanted {
+					m.kernelBye(c) // close_notify before the write side ends
 					c.shut = shutDone
 					if err := completion.Shutdown(c.fd); err != nil && !c.readDone {
 						// Not a socket (pipe, file, tty): the only way to

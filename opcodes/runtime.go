@@ -398,6 +398,8 @@ func (rt *Runtime) Stats() Stats {
 				e.TopicsRefused[r.String()] += p.TopicsRefused[r]
 			}
 			e.Secured += p.Secured
+			e.TLSKernel += p.TLSKernel
+			e.TLSUserspace += p.TLSUserspace
 			if e.SecureFailed != nil {
 				for r := range contract.SecureReasons {
 					e.SecureFailed[r.String()] += p.SecureFailed[r]

@@ -66,8 +66,11 @@ func (m *Machine) secured(v *secureMail) {
 			c.retry = nil // connected: the next failure starts a new backoff
 		} // else once its session's handshake is done (established)
 	}
-	m.openSessionOver(c, v.t)
+	if !m.kernelSecured(c, v.t) { // secure_kernel.go
+		m.openSessionOver(c, v.t)
+	}
 	m.up(c)
+	m.wakeSplicer(c)
 }
 
 // secureFailed closes c for a failed handshake or a bad record: counted
@@ -94,7 +97,7 @@ func (m *Machine) secureFailed(c *conn, err error) {
 // secureEnded ends the episode of failures after the handshake when c,
 // secured, closes without one.
 func (m *Machine) secureEnded(c *conn) {
-	if c.secureBroke || c.sealed() == nil {
+	if c.secureBroke || c.sealed() == nil && c.ktls == nil {
 		return
 	}
 	if f := &m.rt.recordFails[c.ep]; f.Load() > 0 {

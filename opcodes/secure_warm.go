@@ -70,4 +70,5 @@ func (c *conn) dropSession() {
 		}
 	}
 	c.sess = nil
+	c.ktls = nil // a reconnect's next connection is secured anew
 }

@@ -14,11 +14,15 @@ const pipeSize = 1 << 20
 // splice runs OpSplice for c; it reports whether c parked.
 func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	c.bulkState()
+	if m.awaitSecuredPeer(c) {
+		return true
+	}
 	switch {
 	case c.bulk.noSplice || c.peer == nil || len(c.cur) > 0 || c.sess != nil || c.peer.sess != nil ||
-		c.terms.secure != nil || c.peer.terms.secure != nil:
+		c.sealsOnLoop() || c.peer.sealsOnLoop():
 		// A secured conn has no session until its handshake is done:
-		// splicing meanwhile would put plaintext on its wire.
+		// splicing meanwhile would put plaintext on its wire. Once the
+		// kernel seals its records (kernel TLS) it splices as plain TCP.
 		c.rpc = in.Arg // copy through user space instead
 		return false
 	case c.bulk.pipeFill > 0 || c.bulk.spliceOut || c.recvPending || m.stopping || m.isRetired(c.ep):
@@ -27,6 +31,9 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 	if !m.openPipe(c) {
 		c.rpc = in.Arg
 		return false
+	}
+	if c.ktls != nil && c.ktls.early != nil {
+		return m.spliceKernelEarly(c, in) // secure_kernel.go
 	}
 	if err := m.port.SpliceIn(c.fd, c.bulk.pipe[1], c.bulk.pipeCap, m.tok(c)); err != nil {
 		m.fail(c, DropDisconnect, errnoOf(err))
@@ -74,8 +81,13 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 		return
 	}
 	switch {
+	case cp.Err != 0 && c.ktls != nil:
+		m.kernelSplicedIn(c, cp.Err, in) // a record not of data (secure_kernel.go)
+		return
 	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
 		c.bulk.noSplice = true // this pair of descriptors cannot splice
+	case cp.N == 0 && c.ktls != nil:
+		m.truncated(c) // close_notify comes as a record, read above
 	case cp.Err != 0:
 		m.fail(c, DropDisconnect, cp.Err)
 		return
@@ -110,6 +122,15 @@ func (m *Machine) spliceToPeer(c *conn) {
 	p := c.peer
 	if c.bulk.spliceOut || c.bulk.pipeFill == 0 || p == nil || p.connecting() || p.sending {
 		return // p's connect or send completion calls back here
+	}
+	if p.sealsOnLoop() {
+		// p reconnected and its records are sealed on the loop this
+		// time (kernel TLS took the last connection, not this one):
+		// plaintext in the pipe must not reach its wire raw. Lost with
+		// the connection it was spliced for; c copies from now on.
+		m.dropPipe(c)
+		m.wake = append(m.wake, connRef{c: c, gen: c.gen})
+		return
 	}
 	if err := m.port.SpliceOut(c.bulk.pipe[0], p.fd, c.bulk.pipeFill, m.tok(c)); err != nil {
 		m.fail(p, DropDisconnect, errnoOf(err))

@@ -53,6 +53,7 @@ type epCounters struct {
 	BytesIn, BytesOut, MsgsIn, MsgsOut uint64
 	ControlIn, ControlOut              uint64 // a session's control messages read, control outputs made (session.go)
 	Secured                            uint64 // handshakes that succeeded (secure.go)
+	TLSKernel, TLSUserspace            uint64 // of those, whose records the kernel seals, or the loop (secure_kernel.go)
 	SecureFailed                       [contract.SecureReasons]uint64
 	Offered                            uint64           // messages handed to its connections
 	Drops                              [NumDrops]uint64 // as a destination
@@ -72,6 +73,7 @@ type epPublished struct {
 	BytesIn, BytesOut, MsgsIn, MsgsOut atomic.Uint64
 	ControlIn, ControlOut              atomic.Uint64
 	Secured                            atomic.Uint64
+	TLSKernel, TLSUserspace            atomic.Uint64
 	SecureFailed                       [contract.SecureReasons]atomic.Uint64
 	Offered                            atomic.Uint64
 	Drops                              [NumDrops]atomic.Uint64
@@ -101,6 +103,8 @@ func (p *epPublished) store(c *epCounters) {
 	p.ControlIn.Store(c.ControlIn)
 	p.ControlOut.Store(c.ControlOut)
 	p.Secured.Store(c.Secured)
+	p.TLSKernel.Store(c.TLSKernel)
+	p.TLSUserspace.Store(c.TLSUserspace)
 	for i := range c.SecureFailed {
 		p.SecureFailed[i].Store(c.SecureFailed[i])
 	}
@@ -136,6 +140,8 @@ func (p *epPublished) read() (c epCounters) {
 	c.ControlIn = p.ControlIn.Load()
 	c.ControlOut = p.ControlOut.Load()
 	c.Secured = p.Secured.Load()
+	c.TLSKernel = p.TLSKernel.Load()
+	c.TLSUserspace = p.TLSUserspace.Load()
 	for i := range c.SecureFailed {
 		c.SecureFailed[i] = p.SecureFailed[i].Load()
 	}
@@ -203,6 +209,10 @@ type EndpointStats struct {
 	// unknown_ca, bad_record, truncated, ...). Every one also counts in
 	// Errors. SecureFailed is nil on an endpoint that does not secure.
 	Secured uint64 `json:"secured,omitempty"`
+	// TLSKernel and TLSUserspace split Secured by where the connection's
+	// records are sealed: by the kernel (kernel TLS), or on the loop.
+	TLSKernel    uint64 `json:"tls_kernel,omitempty"`
+	TLSUserspace uint64 `json:"tls_userspace,omitempty"`
 	// Session counts its framing's protocol events (contract.Counted:
 	// WebSocket upgrades, refusals, close codes); nil for other framings.
 	Session map[string]uint64 `json:"session,omitempty"`

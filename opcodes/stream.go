@@ -45,7 +45,7 @@ func (m *Machine) startStream(c *conn, in *Inst) bool {
 	e := m.edge(send.Alt)
 	// A secured d still in its handshake has no session yet, but its
 	// bytes must be sealed all the same: never cut through to it.
-	if d == nil || d.closed() || d.sess != nil || d.terms.secure != nil || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
+	if d == nil || d.closed() || d.sess != nil || d.sealsOnLoop() || (d.terms.frID != c.terms.frID && !d.terms.raw) || e.Prefix {
 		return false
 	}
 	pol, mk := e.limits(d)

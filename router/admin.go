@@ -243,6 +243,8 @@ func WriteMetrics(w io.Writer, s Stats) {
 		{"pxroute_endpoint_queued_bytes", "gauge", "Bytes queued for the endpoint's connections now.", func(e *EndpointStats) any { return e.QueuedB }},
 		{"pxroute_endpoint_queued_messages", "gauge", "Messages queued for the endpoint's connections now.", func(e *EndpointStats) any { return e.QueuedMsgs }},
 		{"pxroute_endpoint_tls_handshakes_total", "counter", "TLS handshakes that succeeded.", func(e *EndpointStats) any { return e.Secured }},
+		{"pxroute_endpoint_tls_kernel_connections_total", "counter", "TLS connections whose records the kernel seals and opens (kernel TLS).", func(e *EndpointStats) any { return e.TLSKernel }},
+		{"pxroute_endpoint_tls_userspace_connections_total", "counter", "TLS connections whose records the loop seals and opens.", func(e *EndpointStats) any { return e.TLSUserspace }},
 	} {
 		family(m.name, m.typ, m.help)
 		for i := range s.Endpoints {

@@ -174,6 +174,12 @@ func (r *Router) portFactory() (func() (completion.Port, error), string, error) 
 
 // EngineUnavailable reports why engine cannot run on this machine, or nil.
 // Only io_uring can be unavailable (old kernel, sysctl, seccomp).
+// KernelTLSUnavailable says why TLS connections in this process cannot
+// hand their records to the kernel (nil: they can, for the suites the
+// kernel takes): probed once, as an endpoint's "tls records" log line at
+// start says.
+func KernelTLSUnavailable() error { return endpoints.KernelTLSUnavailable() }
+
 func EngineUnavailable(engine string) error {
 	switch engine {
 	case "epoll", "auto", "":
@@ -367,6 +373,11 @@ func (r *Router) logListening(u *unit) {
 	for i, name := range u.comp.Prog.Endpoints {
 		if b, ok := u.comp.Endpoints[i].(endpoints.Bound); ok && b.BoundAddr() != "" {
 			r.log.Info("listening", "endpoint", name, "kind", u.comp.Endpoints[i].Kind(), "addr", b.BoundAddr())
+		}
+		// Where its TLS records are sealed, and why: never silent about
+		// a connection that cannot go to the kernel.
+		if p, ok := u.comp.Endpoints[i].(endpoints.RecordPather); ok && p.RecordPath() != "" {
+			r.log.Info("tls records", "endpoint", name, "path", p.RecordPath())
 		}
 	}
 }

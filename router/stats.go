@@ -106,10 +106,15 @@ type EndpointStats struct {
 	TopicsRefused map[string]uint64 `json:"topics_refused"`
 	// Secured counts a TLS endpoint's handshakes that succeeded.
 	Secured uint64 `json:"secured,omitempty"`
+	// TLSKernel and TLSUserspace split Secured by where each connection's
+	// records are sealed: by the kernel (kernel TLS), or on the loop.
+	TLSKernel    uint64 `json:"tls_kernel,omitempty"`
+	TLSUserspace uint64 `json:"tls_userspace,omitempty"`
 	// SecureFailed counts a TLS endpoint's connections that failed, by
 	// reason: handshake, bad_certificate, unknown_ca, name_not_allowed,
 	// no_certificate, protocol_version, timeout (in the handshake);
-	// bad_record, alert, renegotiation, flood, truncated (after it).
+	// bad_record, alert, renegotiation, flood, truncated, kernel_rekey
+	// (after it).
 	// Each also counts in Errors. nil on an endpoint without tls.
 	SecureFailed map[string]uint64 `json:"secure_failed,omitempty"`
 	// CertificateExpiresAt is when the TLS certificate it presents
@@ -226,7 +231,7 @@ func statsOf(s opcodes.Stats) Stats {
 			ControlIn: e.ControlIn, ControlOut: e.ControlOut, Offered: e.Offered,
 			Drops: maps.Clone(e.Drops), Lost: maps.Clone(e.Lost),
 			QueuedB: e.QueuedB, QueuedMsgs: e.QueuedMsgs, TopicsRefused: maps.Clone(e.TopicsRefused),
-			Secured: e.Secured, SecureFailed: maps.Clone(e.SecureFailed), Session: maps.Clone(e.Session), ConnectedTo: e.ConnectedTo,
+			Secured: e.Secured, TLSKernel: e.TLSKernel, TLSUserspace: e.TLSUserspace, SecureFailed: maps.Clone(e.SecureFailed), Session: maps.Clone(e.Session), ConnectedTo: e.ConnectedTo,
 		})
 	}
 	for _, r := range s.Routes {

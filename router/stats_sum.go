@@ -93,6 +93,8 @@ func addEndpoint(o *EndpointStats, e EndpointStats) {
 	o.Refused = addCounts(o.Refused, e.Refused)
 	o.TopicsRefused = addCounts(o.TopicsRefused, e.TopicsRefused)
 	o.Secured += e.Secured
+	o.TLSKernel += e.TLSKernel
+	o.TLSUserspace += e.TLSUserspace
 	if e.SecureFailed != nil {
 		o.SecureFailed = addCounts(o.SecureFailed, e.SecureFailed)
 	}

@@ -181,6 +181,9 @@ type TLS struct {
 	// included; MaxHandshakes (default 64) how many run at once.
 	HandshakeTimeout time.Duration `key:"handshake_timeout"`
 	MaxHandshakes    int           `key:"max_handshakes"`
+	// KernelTLS is "auto" (default: hand records to the kernel where it
+	// takes them) or "off" (always seal them on the loop).
+	KernelTLS string `key:"kernel_tls"`
 }
 
 // File is a regular file read, followed or written.

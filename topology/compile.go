@@ -506,12 +506,13 @@ func refersTo(refs []Ref, name string) bool {
 
 // spliceable says whether d's bytes can go to its peer by splice: a raw
 // bridge or forward (bytes pass unchanged, no framing to look at) with no
-// tap (a tap needs the bytes in user space), on the side that sends,
-// with neither side secured: a TLS conn's bytes are sealed and unsealed
-// in user space, and while its handshake runs it has no session yet to
-// say so, which is just when a splice would start.
+// tap (a tap needs the bytes in user space), on the side that sends.
+// A TLS side may splice too: whether it does is the machine's choice per
+// connection, at run time (opcodes' splice: only once the kernel seals
+// its records, kernel TLS; never while its handshake runs or when the
+// loop seals them), with the copying program as the fallback.
 func (c *compiler) spliceable(d *EndpointDecl, route *Route, asPeer bool) bool {
-	if route == nil || len(route.Tap) > 0 || d.Endpoint.Settings().Framing.Boundaries() || d.Endpoint.Settings().Secure != nil {
+	if route == nil || len(route.Tap) > 0 || d.Endpoint.Settings().Framing.Boundaries() {
 		return false
 	}
 	if spec := route.Pattern.spec(); !(asPeer && spec.splicePeer || !asPeer && spec.spliceFrom) {
@@ -522,5 +523,5 @@ func (c *compiler) spliceable(d *EndpointDecl, route *Route, asPeer bool) bool {
 		other = route.From[0].Name
 	}
 	o := c.r.decls[other]
-	return o != nil && o.Endpoint != nil && !o.Endpoint.Settings().Framing.Boundaries() && o.Endpoint.Settings().Secure == nil
+	return o != nil && o.Endpoint != nil && !o.Endpoint.Settings().Framing.Boundaries()
 }

@@ -80,9 +80,10 @@ endpoints:
   i: {kind: unix, listen: "@pxroute-tls-t", type: datagram, tls: {cert: s.crt, key: s.key}}
   j: {kind: tcp, listen: "127.0.0.1:0", framing: zmtp, socket: pull, tls: {cert: s.crt, key: s.key}}
   k: {kind: unix, connect: "/tmp/pxroute-tls-t.sock", tls: {ca: ca.pem}}
-  ok: {kind: tcp, connect: "127.0.0.1:9", tls: {ca: ca.pem, server_name: localhost, alpn: [pxroute], min_version: "1.3", max_handshakes: 16, handshake_timeout: 2s}}
+  l: {kind: tcp, listen: "127.0.0.1:0", tls: {cert: s.crt, key: s.key, kernel_tls: always}}
+  ok: {kind: tcp, connect: "127.0.0.1:9", tls: {ca: ca.pem, server_name: localhost, alpn: [pxroute], min_version: "1.3", max_handshakes: 16, handshake_timeout: 2s, kernel_tls: off}}
 routes:
-  - {pattern: merge, from: [a, b, c, d, e, f, g, h, i, j, k], to: ok}
+  - {pattern: merge, from: [a, b, c, d, e, f, g, h, i, j, k, l], to: ok}
 `, []string{
 		`t.yaml:3:85: client_auth "always": want none, request or require`,
 		`t.yaml:4:85: allow_names filters client certificates: it needs client_ca`,
@@ -98,6 +99,7 @@ routes:
 		`t.yaml:11:66: tls applies to tcp and unix stream endpoints`,
 		`t.yaml:12:75: ZeroMQ has no TLS: use curve:`,
 		`t.yaml:13:60: tls: give server_name`,
+		`t.yaml:14:84: kernel_tls "always": want "auto"`,
 	}},
 }
 

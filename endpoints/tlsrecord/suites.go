@@ -17,6 +17,7 @@ type suite struct {
 	keyLen  int
 	ivLen   int  // TLS 1.2 GCM: the 4-byte implicit salt (RFC 5288); else 12
 	gcm12   bool // TLS 1.2 AES-GCM: an 8-byte explicit nonce leads each record
+	cipher  Cipher
 	hash    func() hash.Hash
 	aead    func(key []byte) (cipher.AEAD, error)
 }
@@ -30,16 +31,16 @@ func aesGCM(key []byte) (cipher.AEAD, error) {
 }
 
 var suites = map[uint16]*suite{
-	tls.TLS_AES_128_GCM_SHA256:       {tls.VersionTLS13, 16, 12, false, sha256.New, aesGCM},
-	tls.TLS_AES_256_GCM_SHA384:       {tls.VersionTLS13, 32, 12, false, sha512.New384, aesGCM},
-	tls.TLS_CHACHA20_POLY1305_SHA256: {tls.VersionTLS13, 32, 12, false, sha256.New, chacha20poly1305.New},
+	tls.TLS_AES_128_GCM_SHA256:       {tls.VersionTLS13, 16, 12, false, AESGCM, sha256.New, aesGCM},
+	tls.TLS_AES_256_GCM_SHA384:       {tls.VersionTLS13, 32, 12, false, AESGCM, sha512.New384, aesGCM},
+	tls.TLS_CHACHA20_POLY1305_SHA256: {tls.VersionTLS13, 32, 12, false, ChaCha20Poly1305, sha256.New, chacha20poly1305.New},
 
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       {tls.VersionTLS12, 16, 4, true, sha256.New, aesGCM},
-	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         {tls.VersionTLS12, 16, 4, true, sha256.New, aesGCM},
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       {tls.VersionTLS12, 32, 4, true, sha512.New384, aesGCM},
-	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         {tls.VersionTLS12, 32, 4, true, sha512.New384, aesGCM},
-	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: {tls.VersionTLS12, 32, 12, false, sha256.New, chacha20poly1305.New},
-	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   {tls.VersionTLS12, 32, 12, false, sha256.New, chacha20poly1305.New},
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       {tls.VersionTLS12, 16, 4, true, AESGCM, sha256.New, aesGCM},
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         {tls.VersionTLS12, 16, 4, true, AESGCM, sha256.New, aesGCM},
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       {tls.VersionTLS12, 32, 4, true, AESGCM, sha512.New384, aesGCM},
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         {tls.VersionTLS12, 32, 4, true, AESGCM, sha512.New384, aesGCM},
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: {tls.VersionTLS12, 32, 12, false, ChaCha20Poly1305, sha256.New, chacha20poly1305.New},
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   {tls.VersionTLS12, 32, 12, false, ChaCha20Poly1305, sha256.New, chacha20poly1305.New},
 }
 
 // Suites12 are the TLS 1.2 cipher suites this package seals and opens:
