@@ -137,7 +137,7 @@ func (m *Machine) close(c *conn, drop Drop) {
 	if c.sess != nil && c.life == connLive {
 		m.byeOnClose(c) // session.go
 	}
-	if c.ktls != nil && c.life == connLive {
+	if c.kernelTLS() != nil && c.life == connLive {
 		m.kernelBye(c) // secure_kernel.go
 	}
 	if m.suspend(c) {

@@ -70,9 +70,6 @@ type conn struct {
 	// securing cancels its handshake while one runs off the loop
 	// (secure.go); nil otherwise.
 	securing func()
-	// ktls is a conn whose TLS records the kernel seals and opens
-	// (secure_kernel.go); nil otherwise.
-	ktls *kernelTLS
 
 	bulk *bulk // splice and cut-through state; nil until first used
 
@@ -188,6 +185,10 @@ type bulk struct {
 	pipeTo    uint32 // the endpoint its bytes were offered to
 	spliceOut bool
 	noSplice  bool // these descriptors cannot splice: use the fallback
+	// ktls is set on a conn whose TLS records the kernel seals and opens
+	// (secure_kernel.go), which splices like a plain one: here, not in
+	// conn, so that no other conn pays for the pointer.
+	ktls *kernelTLS
 	// awaitPeer: the reader waits at its splice for its TLS peer's
 	// handshake, which says whether that peer splices (secure_kernel.go).
 	awaitPeer bool
@@ -207,6 +208,15 @@ func (c *conn) streamLeft() int {
 		return 0
 	}
 	return c.bulk.left
+}
+
+// kernelTLS is c's kernel TLS state, nil unless the kernel seals its
+// records.
+func (c *conn) kernelTLS() *kernelTLS {
+	if c.bulk == nil {
+		return nil
+	}
+	return c.bulk.ktls
 }
 
 func (c *conn) bulkState() *bulk {

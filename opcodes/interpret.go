@@ -34,7 +34,7 @@ func (m *Machine) completeConn(c *conn, cp *completion.Completion) {
 			if cp.Buf != nil {
 				m.port.Release(cp.Buf)
 			}
-		case cp.Err != 0 && c.ktls != nil:
+		case cp.Err != 0 && c.kernelTLS() != nil:
 			m.kernelRecv(c, cp, in) // a record not of data (secure_kernel.go)
 			return
 		case cp.Err != 0:
@@ -196,7 +196,7 @@ func (m *Machine) run(c *conn) {
 			if m.stopping || c.recvPending || m.isRetired(c.ep) {
 				return
 			}
-			if k := c.ktls; k != nil && k.early != nil {
+			if k := c.kernelTLS(); k != nil && k.early != nil {
 				m.takeKernelEarly(c) // secure_kernel.go
 				c.rpc = in.Out
 				continue

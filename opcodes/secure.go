@@ -97,7 +97,7 @@ func (m *Machine) secureFailed(c *conn, err error) {
 // secureEnded ends the episode of failures after the handshake when c,
 // secured, closes without one.
 func (m *Machine) secureEnded(c *conn) {
-	if c.secureBroke || c.sealed() == nil && c.ktls == nil {
+	if c.secureBroke || c.sealed() == nil && c.kernelTLS() == nil {
 		return
 	}
 	if f := &m.rt.recordFails[c.ep]; f.Load() > 0 {

@@ -52,9 +52,9 @@ func (m *Machine) kernelSecured(c *conn, t contract.Transport) bool {
 		return false
 	}
 	m.counters[c.ep].TLSKernel++
-	c.ktls = &kernelTLS{t: kt}
+	c.bulkState().ktls = &kernelTLS{t: kt}
 	if b := kt.Leftover(); len(b) > 0 {
-		c.ktls.early = b
+		c.kernelTLS().early = b
 	}
 	m.openSession(c)
 	return true
@@ -66,7 +66,7 @@ func (m *Machine) kernelSecured(c *conn, t contract.Transport) bool {
 // (c copies). The peer's secured wakes c (wakeSplicer).
 func (m *Machine) awaitSecuredPeer(c *conn) bool {
 	p := c.peer
-	if p == nil || p.terms.secure == nil || p.ktls != nil || !p.connecting() || c.bulk.noSplice {
+	if p == nil || p.terms.secure == nil || p.kernelTLS() != nil || !p.connecting() || c.bulk.noSplice {
 		return false
 	}
 	c.bulk.awaitPeer = true
@@ -86,12 +86,12 @@ func (m *Machine) wakeSplicer(c *conn) {
 // sealed: a TLS conn, unless the kernel seals its records. Until its
 // handshake is done a TLS conn has neither session nor kernel keys, and
 // its bytes must not go out plain.
-func (c *conn) sealsOnLoop() bool { return c.terms.secure != nil && c.ktls == nil }
+func (c *conn) sealsOnLoop() bool { return c.terms.secure != nil && c.kernelTLS() == nil }
 
 // takeKernelEarly makes what c's handshake read past its end c's input.
 func (m *Machine) takeKernelEarly(c *conn) {
-	b := c.ktls.early
-	c.ktls.early = nil
+	b := c.kernelTLS().early
+	c.kernelTLS().early = nil
 	m.kernelInput(c, b)
 }
 
@@ -100,7 +100,7 @@ func (m *Machine) takeKernelEarly(c *conn) {
 // splicing after it (its copying program never returns to the splice).
 // Bytes the pipe cannot take at once go the copying way instead.
 func (m *Machine) spliceKernelEarly(c *conn, in *Inst) (parked bool) {
-	b := c.ktls.early
+	b := c.kernelTLS().early
 	if len(b) > c.bulk.pipeCap {
 		c.rpc = in.Arg // OpRecv takes them (takeKernelEarly)
 		return false
@@ -112,9 +112,9 @@ func (m *Machine) spliceKernelEarly(c *conn, in *Inst) (parked bool) {
 	}
 	// A pipe that took part (it should not: it is empty and large
 	// enough) gets the rest at the next splice.
-	c.ktls.early = b[n:]
+	c.kernelTLS().early = b[n:]
 	if n == len(b) {
-		c.ktls.early = nil
+		c.kernelTLS().early = nil
 	}
 	c.stampRead()
 	c.recvPending = true // as for a splice in; splicedIn takes it back
@@ -155,7 +155,7 @@ func (m *Machine) kernelReadFailed(c *conn, err syscall.Errno) kernelRead {
 		m.fail(c, DropDisconnect, err)
 		return kernelFailed
 	}
-	plain, cerr := c.ktls.t.ControlRecord(c.fd)
+	plain, cerr := c.kernelTLS().t.ControlRecord(c.fd)
 	switch {
 	case errors.Is(cerr, contract.ErrPeerClosed):
 		return kernelEnd
@@ -163,11 +163,11 @@ func (m *Machine) kernelReadFailed(c *conn, err syscall.Errno) kernelRead {
 		m.secureFailed(c, cerr)
 		return kernelFailed
 	case len(plain) > 0:
-		c.ktls.empty = 0
+		c.kernelTLS().empty = 0
 		m.kernelInput(c, plain)
 		return kernelData
 	}
-	if c.ktls.empty++; c.ktls.empty > maxEmptyControl {
+	if c.kernelTLS().empty++; c.kernelTLS().empty > maxEmptyControl {
 		m.secureFailed(c, &contract.SecureError{Reason: contract.SecureBadRecord,
 			Err: errors.New("kernel TLS: reads keep failing with EIO and no record can be read")})
 		return kernelFailed
@@ -223,7 +223,7 @@ func (m *Machine) kernelSplicedIn(c *conn, err syscall.Errno, in *Inst) {
 // kernelBye sends c's close_notify once, where it cannot cut a message
 // short: nothing being written, nothing half written.
 func (m *Machine) kernelBye(c *conn) {
-	k := c.ktls
+	k := c.kernelTLS()
 	if k == nil || k.bye || c.fd < 0 || c.sending || c.out.written != c.out.first || c.shut == shutDone ||
 		c.peer != nil && c.peer.spliceOut() { // a splice into c is under way
 		return

@@ -70,5 +70,7 @@ func (c *conn) dropSession() {
 		}
 	}
 	c.sess = nil
-	c.ktls = nil // a reconnect's next connection is secured anew
+	if c.bulk != nil {
+		c.bulk.ktls = nil // a reconnect's next connection is secured anew
+	}
 }

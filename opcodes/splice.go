@@ -32,7 +32,7 @@ func (m *Machine) splice(c *conn, in *Inst) (parked bool) {
 		c.rpc = in.Arg
 		return false
 	}
-	if c.ktls != nil && c.ktls.early != nil {
+	if c.kernelTLS() != nil && c.kernelTLS().early != nil {
 		return m.spliceKernelEarly(c, in) // secure_kernel.go
 	}
 	if err := m.port.SpliceIn(c.fd, c.bulk.pipe[1], c.bulk.pipeCap, m.tok(c)); err != nil {
@@ -81,12 +81,12 @@ func (m *Machine) splicedIn(c *conn, cp *completion.Completion) {
 		return
 	}
 	switch {
-	case cp.Err != 0 && c.ktls != nil:
+	case cp.Err != 0 && c.kernelTLS() != nil:
 		m.kernelSplicedIn(c, cp.Err, in) // a record not of data (secure_kernel.go)
 		return
 	case cp.Err == unix.EINVAL || cp.Err == unix.ENOSYS:
 		c.bulk.noSplice = true // this pair of descriptors cannot splice
-	case cp.N == 0 && c.ktls != nil:
+	case cp.N == 0 && c.kernelTLS() != nil:
 		m.truncated(c) // close_notify comes as a record, read above
 	case cp.Err != 0:
 		m.fail(c, DropDisconnect, cp.Err)
