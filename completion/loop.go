@@ -133,6 +133,9 @@ func (l *Loop) run(h Handler) error {
 			// Awake: a Post sees sleeping false and writes no eventfd.
 			l.comps, err = l.Port.Wait(l.comps[:0], false)
 			l.stats.BusyPolls.Add(1)
+			if len(l.comps) == 0 {
+				yieldCPU()
+			}
 		} else {
 			// Announce the nap, then look once more: a Post that raced
 			// with us either is seen here or sees sleeping and wakes the
