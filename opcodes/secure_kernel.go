@@ -180,19 +180,7 @@ func (m *Machine) kernelRecv(c *conn, cp *completion.Completion, in *Inst) {
 	if cp.Buf != nil {
 		m.port.Release(cp.Buf)
 	}
-	switch m.kernelReadFailed(c, cp.Err) {
-	case kernelFailed:
-		return
-	case kernelData:
-		c.rpc = in.Out
-	case kernelEnd:
-		if c.terms.ignoreEOF {
-			c.readDone = true
-			return
-		}
-		c.rpc = in.Alt
-	}
-	m.run(c)
+	m.kernelResume(c, cp.Err, in.Out, in)
 }
 
 // kernelSplicedIn resumes c's reader after its splice failed with err:
@@ -205,11 +193,17 @@ func (m *Machine) kernelSplicedIn(c *conn, err syscall.Errno, in *Inst) {
 	if err == unix.EINVAL {
 		err = unix.EIO
 	}
+	m.kernelResume(c, err, in.Arg, in)
+}
+
+// kernelResume reads the control record behind a failed read and goes
+// on at data when it held plaintext, at in.Alt at the end of input.
+func (m *Machine) kernelResume(c *conn, err syscall.Errno, data uint32, in *Inst) {
 	switch m.kernelReadFailed(c, err) {
 	case kernelFailed:
 		return
 	case kernelData:
-		c.rpc = in.Arg
+		c.rpc = data
 	case kernelEnd:
 		if c.terms.ignoreEOF {
 			c.readDone = true

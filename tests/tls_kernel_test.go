@@ -190,22 +190,11 @@ func tlsSink(t *testing.T, cert, key string, cfg *tls.Config, got chan<- []byte)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(2 * ioTimeout))
-				b, _ := io.ReadAll(c)
-				got <- b
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return serveEach(t, ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(2 * ioTimeout))
+		b, _ := io.ReadAll(c)
+		got <- b
+	})
 }
 
 // TestTLSKernelKeyUpdate: OpenSSL's s_client asks for a key update ("K":
