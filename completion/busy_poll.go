@@ -12,9 +12,11 @@ const MaxBusyPoll = 10 * time.Millisecond
 // SetBusyPoll sets how long the loop keeps polling its port without
 // sleeping after its last completion or mail (0, the default: it sleeps
 // at once). Sleeping costs a wake-up on the next message (the scheduler,
-// and an IPI in a VM): a loop on a request path saves that on each round
-// trip, for a core spent spinning while traffic lasts. An idle loop does
-// not spin. Safe from any goroutine; d is clamped to [0, MaxBusyPoll].
+// and an IPI in a VM), which polling saves for a core spent spinning while
+// traffic lasts: worth it only where the loop has a core of its own (on 2
+// cores shared with its peers it made no round trip shorter: BENCHMARKS.md,
+// issue 24). An idle loop does not spin. Safe from any goroutine; d is
+// clamped to [0, MaxBusyPoll].
 func (l *Loop) SetBusyPoll(d time.Duration) {
 	l.busyPoll.Store(int64(min(max(d, 0), MaxBusyPoll)))
 }
