@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -221,6 +222,10 @@ func (p *process) openFDs() int {
 
 // freeAddrs picks n loopback addresses with free ports.
 func freeAddrs(n int) ([]string, error) {
+	low, err := ephemeralLow()
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	var ls []net.Listener
 	defer func() {
@@ -228,15 +233,45 @@ func freeAddrs(n int) ([]string, error) {
 			l.Close()
 		}
 	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(out) < n; tries++ {
+		if tries == 1000 {
+			return nil, fmt.Errorf("no free port below %d on 127.0.0.1 in 1000 tries", low)
+		}
+		port := fixedLow + rand.IntN(low-fixedLow)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			return nil, err
+			continue // taken: another
 		}
 		ls = append(ls, l)
 		out = append(out, l.Addr().String())
 	}
 	return out, nil
+}
+
+// fixedLow is the lowest port freeAddrs hands out.
+const fixedLow = 10000
+
+// ephemeralLow is the first port of the kernel's range for connecting
+// sockets and binds to port 0 (net.ipv4.ip_local_port_range). freeAddrs
+// stays below it: a port it found free is closed again before the
+// server it is for binds it, and in between any connect on the machine
+// (20,000 of them in the idle scenarios, the tests beside them) could
+// be given it as its local port, after which that server cannot bind
+// ("nothing listens").
+func ephemeralLow() (int, error) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, fmt.Errorf("ip_local_port_range: %q", b)
+	}
+	low, err := strconv.Atoi(f[0])
+	if err != nil || low <= fixedLow+1000 {
+		return 0, fmt.Errorf("ip_local_port_range starts at %q: want above %d", f[0], fixedLow+1000)
+	}
+	return low, nil
 }
 
 func port(addr string) string {

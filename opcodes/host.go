@@ -123,6 +123,10 @@ func (h *Host) Close() error {
 	return h.err
 }
 
+// MaxBusyPoll is the longest busy-polling window (busy_poll:), which
+// the loops clamp to.
+const MaxBusyPoll = completion.MaxBusyPoll
+
 // SetBusyPoll sets every loop's busy-polling window
 // (completion.Loop.SetBusyPoll); safe while they run.
 func (h *Host) SetBusyPoll(d time.Duration) {

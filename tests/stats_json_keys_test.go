@@ -32,7 +32,7 @@ func TestStatsJSONKeysArePinned(t *testing.T) {
 		"endpoints[].topics_refused.max_topic_bytes", "endpoints[].topics_refused.max_topics",
 		"endpoints[].unanswered",
 		"engine", "engine_notes", "generations",
-		"loops[].completions", "loops[].conns", "loops[].id", "loops[].in_transit_bytes",
+		"loops[].busy_polls", "loops[].completions", "loops[].conns", "loops[].id", "loops[].in_transit_bytes",
 		"loops[].inbox_depth", "loops[].mail", "loops[].wakeups",
 		"ops.*",
 		"routes[].drops.disconnect", "routes[].drops.hwm", "routes[].drops.max_frame",

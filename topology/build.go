@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pxroute/pxroute/completion"
 	"github.com/pxroute/pxroute/endpoints"
+	"github.com/pxroute/pxroute/opcodes"
 )
 
 // New starts a topology built in Go; name labels its errors in place of a
@@ -83,8 +83,8 @@ func CheckLoops(n int) error {
 
 // CheckBusyPoll checks a busy-polling window, as busy_poll: in a file.
 func CheckBusyPoll(d time.Duration) error {
-	if d < 0 || d > completion.MaxBusyPoll {
-		return fmt.Errorf("busy_poll must be between 0 (off) and %v", completion.MaxBusyPoll)
+	if d < 0 || d > opcodes.MaxBusyPoll {
+		return fmt.Errorf("busy_poll must be between 0 (off) and %v", opcodes.MaxBusyPoll)
 	}
 	return nil
 }
