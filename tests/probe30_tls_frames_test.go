@@ -16,7 +16,8 @@ import (
 // connect side is TLS behind a server slow to handshake (the plain side
 // waits at its splice meanwhile), whose listen side is TLS, or both.
 // Every frame must come back whole, in order, and the bridge's accounting
-// must hold with nothing dropped or lost.
+// must hold with nothing dropped or lost. The same streams go through
+// raw bridges (splice where both sides may, copy where TLS is on the loop).
 
 // probe30Frames is the frame sizes sent: around one read, around the
 // cut-through threshold (256 KiB), and max_frame (4 MiB here) exactly.
@@ -47,10 +48,14 @@ func TestProbe30TLSBridgeLargeFrames(t *testing.T) {
 	cases := []struct {
 		name              string
 		tlsFront, tlsBack bool
+		framing           string
 	}{
-		{"plain-to-tls", false, true},
-		{"tls-to-plain", true, false},
-		{"tls-to-tls", true, true},
+		{"plain-to-tls", false, true, "length-prefix"},
+		{"tls-to-plain", true, false, "length-prefix"},
+		{"tls-to-tls", true, true, "length-prefix"},
+		{"raw-plain-to-tls", false, true, "raw"},
+		{"raw-tls-to-plain", true, false, "raw"},
+		{"raw-tls-to-tls", true, true, "raw"},
 	}
 	var msgs [][]byte
 	var stream []byte
@@ -77,11 +82,11 @@ func TestProbe30TLSBridgeLargeFrames(t *testing.T) {
 					}
 					r := start(t, v, fmt.Sprintf(`
 endpoints:
-  front: {kind: tcp, listen: "127.0.0.1:0", framing: length-prefix, max_frame: 4MiB%s}
-  back:  {kind: tcp, connect: %q, framing: length-prefix, max_frame: 4MiB%s}
+  front: {kind: tcp, listen: "127.0.0.1:0", framing: %s, max_frame: 4MiB%s}
+  back:  {kind: tcp, connect: %q, framing: %s, max_frame: 4MiB%s}
 routes:
   - {pattern: bridge, from: front, to: back}
-`, ft, back, bt))
+`, tc.framing, ft, back, tc.framing, bt))
 					var c net.Conn
 					var closeWrite func() error
 					if tc.tlsFront {
@@ -118,6 +123,10 @@ routes:
 						s := r.Stats()
 						return endpoint(s, "front").Active == 0 && endpoint(s, "back").Active == 0
 					})
+					if tc.framing == "raw" {
+						checkAccounting(t, r, "front", "back")
+						return // a read is a message: no count to expect
+					}
 					s := r.Stats()
 					for _, name := range []string{"front", "back"} {
 						e := endpoint(s, name)
