@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -65,7 +66,7 @@ func TestProbe30PlainWaitsForTLSPeer(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					back := serveEach(t, listenLocal(t), func(c net.Conn) { tc.server(c, cfg) })
-					fds := openFDs(t)
+					fds, goroutines := openFDs(t), runtime.NumGoroutine()
 					r := start(t, v, fmt.Sprintf(`
 endpoints:
   front: {kind: tcp, listen: "127.0.0.1:0"}
@@ -128,6 +129,11 @@ routes:
 					if got := openFDs(t); got > fds+2 {
 						t.Errorf("%d fds open after stop, %d before start", got, fds)
 					}
+					// The TLS pool's goroutines linger 250 ms; the test
+					// server's handler ends with its connection.
+					waitFor(t, "goroutines back to where they were", func() bool {
+						return runtime.NumGoroutine() <= goroutines+1
+					})
 				})
 			}
 		})
