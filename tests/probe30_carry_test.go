@@ -16,7 +16,8 @@ import (
 // Probe 30: the loop's spare carry buffer now also takes the first part
 // of a large message. Many connections on a loop send large messages in
 // pieces of random sizes, interleaved with each other, at and around
-// max_frame and one read (64 KiB), in every single-part framing; some
+// max_frame and one read (64 KiB), in lines, delimiter, length-prefix,
+// fragmented websocket and three-part zmtp messages; some
 // close mid-message. Every message must reach the sink byte for byte
 // (content depends on connection, message and position: a piece of
 // another connection's message, or of an earlier one, shows), none twice,
@@ -73,6 +74,26 @@ func TestProbe30CarryInterleaved(t *testing.T) {
 			w := wsDial(t, addr, "/")
 			w.c.SetDeadline(time.Time{})
 			return w.c
+		}},
+		{"zmtp-three-parts", "framing: zmtp, socket: pull", 64, func(p []byte) []byte {
+			// Three parts (LONG frames for the large ones): a multipart
+			// message joins them back to back on a single-part sink.
+			a, b := len(p)/3, 2*len(p)/3
+			out := rawFrame(0x01, p[:a])
+			out = append(out, rawFrame(0x01, p[a:b])...)
+			return append(out, rawFrame(0, p[b:])...)
+		}, func(t *testing.T, addr string) net.Conn {
+			c := dial(t, addr)
+			if _, err := c.Write(append(rawGreeting(3, 0, "NULL"), rawReady("PUSH")...)); err != nil {
+				t.Fatal(err)
+			}
+			g := make([]byte, 64)
+			if _, err := io.ReadFull(c, g); err != nil {
+				t.Fatalf("greeting: %v", err)
+			}
+			readRawFrame(t, c) // READY
+			c.SetDeadline(time.Time{})
+			return c
 		}},
 	}
 	const conns = 8
