@@ -61,6 +61,9 @@ func startLogging(t *testing.T, v variant, yaml string, logs io.Writer) *router.
 	if err := router.EngineUnavailable(v.engine); err != nil {
 		t.Skipf("%s cannot run on this machine: %v", v.engine, err)
 	}
+	if bp := os.Getenv("PROBE_BUSY_POLL"); bp != "" && !strings.Contains(yaml, "busy_poll") {
+		yaml = "busy_poll: " + bp + "\n" + yaml
+	}
 	r, err := router.LoadBytes(t.Name()+".yaml", []byte(yaml), router.Options{
 		Loops:  v.loops,
 		Engine: v.engine,
