@@ -58,17 +58,22 @@ func start(t *testing.T, v variant, yaml string) *router.Router {
 // startLogging is start with the router's log (debug and up) kept in logs.
 func startLogging(t *testing.T, v variant, yaml string, logs io.Writer) *router.Router {
 	t.Helper()
+	return startWithOptions(t, v, yaml, logs, router.Options{})
+}
+
+// startWithOptions is startLogging with opts (v's loops and engine, and
+// the logger, filled in).
+func startWithOptions(t *testing.T, v variant, yaml string, logs io.Writer, opts router.Options) *router.Router {
+	t.Helper()
 	if err := router.EngineUnavailable(v.engine); err != nil {
 		t.Skipf("%s cannot run on this machine: %v", v.engine, err)
 	}
 	if bp := os.Getenv("PROBE_BUSY_POLL"); bp != "" && !strings.Contains(yaml, "busy_poll") {
 		yaml = "busy_poll: " + bp + "\n" + yaml
 	}
-	r, err := router.LoadBytes(t.Name()+".yaml", []byte(yaml), router.Options{
-		Loops:  v.loops,
-		Engine: v.engine,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	opts.Loops, opts.Engine = v.loops, v.engine
+	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r, err := router.LoadBytes(t.Name()+".yaml", []byte(yaml), opts)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

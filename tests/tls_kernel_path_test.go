@@ -2,15 +2,12 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
-	"log/slog"
 	"regexp"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/pxroute/pxroute/router"
 )
@@ -26,25 +23,7 @@ import (
 // router's log kept in logs.
 func startWithAdminLogs(t *testing.T, v variant, yaml string, logs io.Writer) *router.Router {
 	t.Helper()
-	if err := router.EngineUnavailable(v.engine); err != nil {
-		t.Skipf("%s cannot run on this machine: %v", v.engine, err)
-	}
-	r, err := router.LoadBytes(t.Name()+".yaml", []byte(yaml), router.Options{
-		Loops: v.loops, Engine: v.engine, Admin: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.StopWithin(2 * time.Second); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return r
+	return startWithOptions(t, v, yaml, logs, router.Options{Admin: "127.0.0.1:0"})
 }
 
 func TestTLSRecordPathSaidAndCounted(t *testing.T) {
