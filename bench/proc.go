@@ -178,10 +178,11 @@ func (p *process) stop() {
 	}
 }
 
-// rssBytes reads the process's resident set from /proc.
 // rssPerConn waits until p holds n descriptors more than fds0 (its idle
 // connections, accepted), lets it settle, and gives its RSS growth over
-// base per connection.
+// base per connection. Settling takes 1.5 s: the connections are idle,
+// not just opened, and a TLS server's handshake garbage is given back
+// 0.5 s after its last handshake (endpoints/tls_release.go).
 func (p *process) rssPerConn(base int64, fds0, n int) (float64, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for p.openFDs() < fds0+n {
@@ -190,7 +191,7 @@ func (p *process) rssPerConn(base int64, fds0, n int) (float64, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	rss, err := p.rssBytes()
 	if err != nil {
 		return 0, err
@@ -198,6 +199,7 @@ func (p *process) rssPerConn(base int64, fds0, n int) (float64, error) {
 	return float64(rss-base) / float64(n), nil
 }
 
+// rssBytes reads the process's resident set from /proc.
 func (p *process) rssBytes() (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
