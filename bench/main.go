@@ -10,6 +10,7 @@
 //	go run ./bench                     # every scenario
 //	go run ./bench -quick fanout echo  # some scenarios, short
 //	go run ./bench -latency            # ping-pong round trips (bench/latency.go)
+//	bench/rigs/interleave.sh bridge 5 20000 64 VARIANT...  # builds and settings side by side
 //
 // Load generators are this program's own clients (and iperf3), on
 // 127.0.0.1 only, each bounded in time.
