@@ -15,7 +15,10 @@ import (
 // connection against 1.7 KB live). So once a burst is over the process's
 // free memory goes back to the OS: one collection and scavenge
 // (debug.FreeOSMemory), on the timer's goroutine, once per burst, never
-// while handshakes keep ending.
+// while handshakes keep ending, and at most once per tlsReleaseEvery: a
+// forced collection costs in proportion to the live heap, which under
+// queued messages may be large, so peers that end handshakes in small
+// bursts (a cheap way to make them) cannot make collections back to back.
 const (
 	// tlsReleaseQuiet: no handshake has ended for this long, so the
 	// burst's pool goroutines (tlsWorkerLinger) have ended too.
@@ -23,23 +26,28 @@ const (
 	// tlsReleaseMin: ~6 MB of garbage; fewer handshakes are not worth a
 	// collection.
 	tlsReleaseMin = 64
+	// tlsReleaseEvery: at most 4 forced collections in the 2 minutes
+	// after which the runtime forces one anyway.
+	tlsReleaseEvery = 30 * time.Second
 )
 
 // handshakeGarbage is the process's one release: every endpoint's
 // handshakes fill the same heap.
-var handshakeGarbage = &burstRelease{quiet: tlsReleaseQuiet, min: tlsReleaseMin, free: debug.FreeOSMemory}
+var handshakeGarbage = &burstRelease{quiet: tlsReleaseQuiet, min: tlsReleaseMin, every: tlsReleaseEvery, free: debug.FreeOSMemory}
 
 // burstRelease calls free once a burst of at least min events is followed
-// by quiet without one.
+// by quiet without one, and no sooner than every after its last call.
 type burstRelease struct {
 	quiet time.Duration
 	min   int
+	every time.Duration
 	free  func()
 
 	mu    sync.Mutex
 	ended int       // events since the last release
 	total int       // events ever
 	last  time.Time // the latest event
+	freed time.Time // the last call of free; zero: none yet
 	timer *time.Timer
 	armed bool
 }
@@ -65,10 +73,15 @@ func (r *burstRelease) note() {
 	}
 }
 
-// fire frees once the burst is over, or waits out the rest of the quiet.
+// fire frees once the burst is over, or waits out the rest of the quiet
+// or of the interval since the last free.
 func (r *burstRelease) fire() {
 	r.mu.Lock()
-	if wait := r.quiet - time.Since(r.last); wait > 0 {
+	wait := r.quiet - time.Since(r.last)
+	if r.ended >= r.min && !r.freed.IsZero() {
+		wait = max(wait, r.every-time.Since(r.freed))
+	}
+	if wait > 0 {
 		r.timer.Reset(wait)
 		r.mu.Unlock()
 		return
@@ -77,6 +90,7 @@ func (r *burstRelease) fire() {
 	due := r.ended >= r.min
 	if due {
 		r.ended = 0
+		r.freed = time.Now()
 	}
 	r.mu.Unlock()
 	if due {

@@ -27,7 +27,7 @@ func TestBurstRelease(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var frees atomic.Int32
-			r := &burstRelease{quiet: quiet, min: 8, free: func() { frees.Add(1) }}
+			r := &burstRelease{quiet: quiet, min: 8, every: time.Hour, free: func() { frees.Add(1) }}
 			for range tc.events {
 				r.note()
 				time.Sleep(tc.gap)
@@ -35,21 +35,7 @@ func TestBurstRelease(t *testing.T) {
 					t.Fatalf("freed %d times while handshakes kept ending", n)
 				}
 			}
-			// Wait for the timer to settle: armed is false once it fired
-			// for the last time.
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				r.mu.Lock()
-				armed := r.armed
-				r.mu.Unlock()
-				if !armed {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the release timer never settled")
-				}
-				time.Sleep(quiet / 4)
-			}
+			settle(t, r)
 			if n := frees.Load(); n != tc.want {
 				t.Fatalf("freed %d times, want %d", n, tc.want)
 			}
@@ -81,5 +67,52 @@ func TestTLSPoolNotesHandshakes(t *testing.T) {
 	handshakeGarbage.mu.Unlock()
 	if got != n {
 		t.Fatalf("%d handshakes noted, want %d", got, n)
+	}
+}
+
+// TestBurstReleaseAtMostEvery: a second burst right after a release is
+// freed only once every has passed since it, however many bursts came.
+func TestBurstReleaseAtMostEvery(t *testing.T) {
+	const quiet, every = 100 * time.Millisecond, 3 * time.Second
+	var frees atomic.Int32
+	r := &burstRelease{quiet: quiet, min: 4, every: every, free: func() { frees.Add(1) }}
+	burst := func() {
+		for range 4 {
+			r.note()
+		}
+	}
+	burst()
+	settle(t, r)
+	if n := frees.Load(); n != 1 {
+		t.Fatalf("the first burst freed %d times, want 1", n)
+	}
+	burst()
+	time.Sleep(6 * quiet) // well past quiet, well before every
+	if n := frees.Load(); n != 1 {
+		t.Fatalf("freed %d times before every passed, want 1", n)
+	}
+	burst()
+	settle(t, r)
+	if n := frees.Load(); n != 2 {
+		t.Fatalf("freed %d times once every passed, want 2", n)
+	}
+}
+
+// settle waits for r's timer to fire for the last time (armed is false
+// once it has).
+func settle(t *testing.T, r *burstRelease) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		armed := r.armed
+		r.mu.Unlock()
+		if !armed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the release timer never settled")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
