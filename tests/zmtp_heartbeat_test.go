@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,20 +64,25 @@ var zmtpHeartbeatCases = []zmtpCase{
 		// libzmq pings every 100 ms, drops us 1 s after a PING with no
 		// traffic back, and tells us (TTL 2 s) to drop it likewise: wide
 		// enough that a starved process on a loaded machine is not taken
-		// for a silent one (with 300 ms and 500 ms it was, once).
+		// for a silent one (with 300 ms and 500 ms it was, once). The
+		// peer stays until the figures are read: once it closes, libzmq
+		// resets the connection if our last PONG is still unread in its
+		// socket, and that reset is counted as the error it is.
+		gate := filepath.Join(t.TempDir(), "go")
 		p := startZMQ(t, map[string]any{"type": "PUSH", "connect": zmqAddr(r.Addr("in")),
 			"heartbeat_ivl": 100, "heartbeat_timeout": 1000, "heartbeat_ttl": 2000,
-			"actions": []any{[]any{"sleep", 1.5}, []any{"send", hexParts([]byte("after-idle"))}}})
+			"actions": []any{[]any{"sleep", 1.5}, []any{"send", hexParts([]byte("after-idle"))}, []any{"waitfile", gate}}})
 		if got := readLines(t, sub, 1); got[0] != "after-idle" {
 			t.Fatalf("got %q", got)
 		}
-		p.finish(t)
 		in := zmtpFigs(r.Stats(), "in")
 		// Some 15 PINGs answered, and no reconnect: libzmq would have
 		// dropped an unanswering pxroute and connected again.
-		if in.ControlIn < 5 || in.Opened != 1 || in.Errors != 0 {
-			t.Fatalf("in: control_in %d (want >= 5 PINGs), opened %d (want 1), errors %d (want 0)", in.ControlIn, in.Opened, in.Errors)
+		if in.ControlIn < 5 || in.Opened != 1 || in.Active != 1 || in.Errors != 0 {
+			t.Fatalf("in: control_in %d (want >= 5 PINGs), opened %d (want 1), active %d (want 1), errors %d (want 0)", in.ControlIn, in.Opened, in.Active, in.Errors)
 		}
+		touch(t, gate)
+		p.finish(t)
 	}},
 	{"pxroute-heartbeats-keep-a-silent-pyzmq-peer-connected", func(t *testing.T, v variant) {
 		r := start(t, v, `
@@ -86,8 +92,10 @@ endpoints:
 routes:
   - {pattern: balance, from: jobs, to: workers}
 `)
+		// The peer stays until the figures are read (see above).
+		gate := filepath.Join(t.TempDir(), "go")
 		p := startZMQ(t, map[string]any{"type": "PULL", "connect": zmqAddr(r.Addr("workers")),
-			"actions": []any{[]any{"recv", 1}}})
+			"actions": []any{[]any{"recv", 1}, []any{"waitfile", gate}}})
 		waitFor(t, "worker", func() bool { return endpoint(r.Stats(), "workers").Active == 1 })
 		base := zmtpFigs(r.Stats(), "workers").ControlOut
 		waitFor(t, "five PINGs of ours", func() bool { return zmtpFigs(r.Stats(), "workers").ControlOut >= base+5 })
@@ -98,11 +106,12 @@ routes:
 		if got := p.recv(t); len(got) != 1 || string(got[0]) != "job" {
 			t.Fatalf("worker got %q", got)
 		}
-		p.finish(t)
 		w := zmtpFigs(r.Stats(), "workers")
-		if w.Opened != 1 || w.Errors != 0 {
-			t.Fatalf("workers: opened %d (want 1), errors %d (want 0): the peer answered every PING", w.Opened, w.Errors)
+		if w.Opened != 1 || w.Active != 1 || w.Errors != 0 {
+			t.Fatalf("workers: opened %d (want 1), active %d (want 1), errors %d (want 0): the peer answered every PING", w.Opened, w.Active, w.Errors)
 		}
+		touch(t, gate)
+		p.finish(t)
 	}},
 	{"raw-peers-that-stop-answering-are-closed-after-heartbeat-timeout-one-log-line", func(t *testing.T, v variant) {
 		logs := &lockedBuffer{}
