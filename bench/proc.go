@@ -180,9 +180,10 @@ func (p *process) stop() {
 
 // rssPerConn waits until p holds n descriptors more than fds0 (its idle
 // connections, accepted), lets it settle, and gives its RSS growth over
-// base per connection. Settling takes 1.5 s: the connections are idle,
-// not just opened, and a TLS server's handshake garbage is given back
-// 0.5 s after its last handshake (endpoints/tls_release.go).
+// base per connection. Settling takes 3.5 s: the connections are idle,
+// not just opened, and a TLS server's handshake garbage (with what its
+// idle connections let go of) is given back 2.5 s after its last
+// handshake (endpoints/tls_release.go).
 func (p *process) rssPerConn(base int64, fds0, n int) (float64, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for p.openFDs() < fds0+n {
@@ -191,7 +192,7 @@ func (p *process) rssPerConn(base int64, fds0, n int) (float64, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(3500 * time.Millisecond)
 	rss, err := p.rssBytes()
 	if err != nil {
 		return 0, err

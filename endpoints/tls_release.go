@@ -21,8 +21,11 @@ import (
 // bursts (a cheap way to make them) cannot make collections back to back.
 const (
 	// tlsReleaseQuiet: no handshake has ended for this long, so the
-	// burst's pool goroutines (tlsWorkerLinger) have ended too.
-	tlsReleaseQuiet = 2 * tlsWorkerLinger
+	// burst's pool goroutines (tlsWorkerLinger) have ended, and the
+	// connections it made that are idle have rested (a loop's sweep rests
+	// a session unused for 1 to 2 s, opcodes/secure_warm.go): what they
+	// let go of leaves with the handshakes' garbage.
+	tlsReleaseQuiet = 2500 * time.Millisecond
 	// tlsReleaseMin: ~6 MB of garbage; fewer handshakes are not worth a
 	// collection.
 	tlsReleaseMin = 64

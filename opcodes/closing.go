@@ -72,7 +72,7 @@ func (m *Machine) dropQueue(c *conn, drop Drop) {
 // session: what that holds (a WebSocket message half reassembled, up to
 // max_frame) would otherwise stay until the slot's next connection.
 func (m *Machine) freeConn(c *conn) {
-	c.dropSession()
+	m.dropSession(c)
 	m.free = append(m.free, c.slot)
 	m.rt.liveDone()
 }

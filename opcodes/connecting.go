@@ -240,7 +240,7 @@ func (m *Machine) suspend(c *conn) bool {
 	c.peerGone, c.failed, c.parked, c.blocked = false, false, false, false
 	c.epc, c.wpc = 0, 0
 	m.dropSessionTopics(c) // the next session subscribes afresh
-	c.dropSession()        // the next connection has a session of its own
+	m.dropSession(c)       // the next connection has a session of its own
 	c.life = connDown
 	m.wakeAll(c) // its senders go on: what they send now queues or drops by policy
 	m.retrying(c.ep, d, c.out.msgs())

@@ -201,17 +201,17 @@ func (m *Machine) run(c *conn) {
 				c.rpc = in.Out
 				continue
 			}
-			if s := c.sess; s != nil && (s.early != nil || s.eof || s.broken != nil) {
+			if s := c.sess; s != nil && (s.held != nil || s.eof) {
 				// Input that needs no read: what a secured conn's
 				// handshake read past its end (secure.go), then a fault
 				// found after whole messages (seal.go), or the end its
 				// peer announced.
 				switch {
-				case s.early != nil:
+				case s.held != nil && s.held.early != nil:
 					m.takeEarly(c)
 					c.rpc = in.Out
-				case s.broken != nil:
-					m.unsealFailed(c, s.broken)
+				case s.held != nil && s.held.broken != nil:
+					m.unsealFailed(c, s.held.broken)
 				case c.terms.ignoreEOF:
 					c.readDone = true
 					return

@@ -23,6 +23,7 @@ const (
 	tagIdle      = 6 // look for idle connections
 	tagRetire    = 7 // a retirement's drain deadline
 	tagReplies   = 8 // look for requests past their reply_timeout
+	tagWarm      = 9 // rest the sealing sessions idle since the last sweep
 )
 
 // token makes a completion token; the Machine's port adds which Machine.
@@ -48,7 +49,7 @@ type Machine struct {
 	inst   []Inst
 	log    *slog.Logger
 	conns  []*conn
-	warm   warmRing // secured conns whose transports hold their built state
+	warm   warmRing // sealing conns that keep their buffers and built state (secure_warm.go)
 	free   []uint32
 	lists  []*listener
 	// groups holds this loop's members of each group.
@@ -233,6 +234,8 @@ func (m *Machine) Complete(cp *completion.Completion) {
 		m.sweepDue = true // see sweepMail
 	case tagReplies:
 		m.sweepReplies()
+	case tagWarm:
+		m.sweepWarm()
 	case tagRetire:
 		m.finishRetiring(true)
 	case tagReconnect:

@@ -73,6 +73,7 @@ const keepSealing = 4 * completion.BufSize
 // and makes the plaintext c's input to frame. It may fail c.
 func (m *Machine) unseal(c *conn, b []byte) {
 	z := c.sess.seal
+	m.warmUse(c.sess)
 	if cap(z.in) > keepSealing {
 		z.in = nil
 	}
@@ -84,7 +85,7 @@ func (m *Machine) unseal(c *conn, b []byte) {
 	if err != nil && len(plain) > 0 {
 		// What arrived whole before the fault is framed and delivered;
 		// the reader fails c when it would read again.
-		c.sess.broken, err = err, nil
+		c.sess.hold().broken, err = err, nil
 	}
 	if err != nil {
 		m.unsealFailed(c, err)
@@ -151,6 +152,7 @@ func (m *Machine) sealNext(d *conn, z *sealing) {
 		k++
 	}
 	n := ends[k] - q.written
+	m.warmUse(d.sess)
 	if cap(z.plain) > keepSealing && n <= keepSealing {
 		z.plain, z.wire = nil, nil
 	}

@@ -123,18 +123,24 @@ func (c *conn) cancelSecuring() {
 // An inner session that decodes its input (an Opener: WebSocket's frames)
 // or seals its output (a Sealer) does so inside TLS: input is unsealed by
 // TLS, then opened by inner; output sealed by inner, then by TLS.
+//
+// Every idle secured conn holds one, and most framings (lines, length
+// prefixes) have no session of their own: the inner session and its
+// scratch are a separate object, so such a conn holds 24 bytes here, not
+// 160.
 type secureSession struct {
-	t       contract.Transport
-	inner   contract.Session
-	inOpen  contract.Opener // inner, if it opens its input; nil: it does not
-	inSeal  contract.Sealer // inner, if it seals its output; nil: it does not
-	plain   []byte          // unsealed input the machine has not taken yet
-	buf     []byte          // scratch for inner's control output before sealing
-	innerMs []byte          // scratch for inner's sealed output before TLS
+	t  contract.Transport
+	in *innerSession // nil: the framing has no session
+}
 
-	ring  *warmRing // the loop's warm transports (secure_warm.go)
-	rests bool      // t is a contract.Rester (a flag, not the interface: every idle secured conn holds one)
-	warm  bool      // s is in ring: t holds its built state
+// innerSession is the framing's own session inside TLS, with its scratch.
+type innerSession struct {
+	s     contract.Session
+	open  contract.Opener // s, if it opens its input; nil: it does not
+	seal  contract.Sealer // s, if it seals its output; nil: it does not
+	plain []byte          // unsealed input the machine has not taken yet
+	buf   []byte          // scratch for s's control output before sealing
+	msgs  []byte          // scratch for s's sealed output before TLS
 }
 
 // secureTicker is a secureSession whose inner session ticks.
@@ -144,67 +150,68 @@ type secureTicker struct {
 }
 
 func (s *secureTicker) Tick(now, lastRead, lastWrite int64, out []byte) ([]byte, error) {
-	s.use()
-	reply, err := s.tick.Tick(now, lastRead, lastWrite, s.buf[:0])
-	s.buf = reply[:0]
+	reply, err := s.tick.Tick(now, lastRead, lastWrite, s.in.buf[:0])
+	s.in.buf = reply[:0]
 	if err != nil || len(reply) == 0 {
 		return out, err
 	}
 	return s.t.Seal(reply, out)
 }
 
-// newSecureSession wraps inner (may be nil) over t; ring is its loop's
-// warm transports.
-func newSecureSession(t contract.Transport, inner contract.Session, ring *warmRing) contract.Session {
-	s := &secureSession{t: t, inner: inner, ring: ring}
-	_, s.rests = t.(contract.Rester)
-	s.use() // its handshake just built its state
-	s.inOpen, _ = inner.(contract.Opener)
-	s.inSeal, _ = inner.(contract.Sealer)
+// newSecureSession wraps inner (may be nil) over t.
+func newSecureSession(t contract.Transport, inner contract.Session) contract.Session {
+	s := &secureSession{t: t}
+	if inner == nil {
+		return s
+	}
+	s.in = &innerSession{s: inner}
+	s.in.open, _ = inner.(contract.Opener)
+	s.in.seal, _ = inner.(contract.Sealer)
 	if tk, ok := inner.(contract.Ticker); ok {
 		return &secureTicker{secureSession: s, tick: tk}
 	}
 	return s
 }
 
-// sealed seals what inner returned in s.buf, appending to out.
+// sealed seals what inner returned in s.in.buf, appending to out.
 func (s *secureSession) sealed(reply, out []byte) ([]byte, error) {
-	s.buf = reply[:0]
+	s.in.buf = reply[:0]
 	if len(reply) == 0 {
 		return out, nil
 	}
-	s.use()
 	return s.t.Seal(reply, out)
 }
 
 func (s *secureSession) Start(out []byte) []byte {
-	if s.inner == nil {
+	if s.in == nil {
 		return out
 	}
 	// Sealing fails only on a broken transport, which the first read
 	// reports.
-	out, _ = s.sealed(s.inner.Start(s.buf[:0]), out)
+	out, _ = s.sealed(s.in.s.Start(s.in.buf[:0]), out)
 	return out
 }
 
 // Handshake unseals all of in and gives the plaintext to inner's
-// handshake; what inner leaves once done is the first input framed.
+// handshake; what inner leaves once done is the first input framed. Only
+// a conn whose framing has a session is not established at once and
+// handshakes.
 func (s *secureSession) Handshake(in, out []byte) (int, []byte, bool, error) {
-	s.use()
-	plain, err := s.t.Unseal(in, s.plain)
-	s.plain = plain
+	is := s.in
+	plain, err := s.t.Unseal(in, is.plain)
+	is.plain = plain
 	if err != nil && !errors.Is(err, contract.ErrPeerClosed) {
 		return 0, out, false, err
 	}
-	for len(s.plain) > 0 {
-		n, reply, done, herr := s.inner.Handshake(s.plain, s.buf[:0])
+	for len(is.plain) > 0 {
+		n, reply, done, herr := is.s.Handshake(is.plain, is.buf[:0])
 		if out, err = s.sealed(reply, out); err != nil {
 			return 0, out, false, err
 		}
 		if herr != nil {
 			return 0, out, false, herr
 		}
-		s.plain = s.plain[:copy(s.plain, s.plain[n:])]
+		is.plain = is.plain[:copy(is.plain, is.plain[n:])]
 		if done {
 			return len(in), out, true, nil
 		}
@@ -212,17 +219,17 @@ func (s *secureSession) Handshake(in, out []byte) (int, []byte, bool, error) {
 			break
 		}
 	}
-	if len(s.plain) > 0 && err != nil {
+	if len(is.plain) > 0 && err != nil {
 		return 0, out, false, fmt.Errorf("peer closed mid-handshake")
 	}
 	return len(in), out, false, err
 }
 
 func (s *secureSession) Control(msg contract.Message, out []byte) (bool, []byte, error) {
-	if s.inner == nil {
+	if s.in == nil {
 		return false, out, nil
 	}
-	ctl, reply, err := s.inner.Control(msg, s.buf[:0])
+	ctl, reply, err := s.in.s.Control(msg, s.in.buf[:0])
 	out, serr := s.sealed(reply, out)
 	if err == nil {
 		err = serr
@@ -237,32 +244,33 @@ func (s *secureSession) Close(out []byte) []byte { return s.lastWords(out, false
 func (s *secureSession) Leave(out []byte) []byte { return s.lastWords(out, true) }
 
 func (s *secureSession) lastWords(out []byte, leaving bool) []byte {
-	if l, ok := s.inner.(contract.Leaver); ok && leaving {
-		out, _ = s.sealed(l.Leave(s.buf[:0]), out)
-	} else if s.inner != nil {
-		out, _ = s.sealed(s.inner.Close(s.buf[:0]), out)
+	if s.in != nil {
+		if l, ok := s.in.s.(contract.Leaver); ok && leaving {
+			out, _ = s.sealed(l.Leave(s.in.buf[:0]), out)
+		} else {
+			out, _ = s.sealed(s.in.s.Close(s.in.buf[:0]), out)
+		}
 	}
-	s.use()
 	return s.t.CloseNotify(out)
 }
 
 // Unseal gives the plaintext inner's handshake left, then in's.
 func (s *secureSession) Unseal(in, out []byte) ([]byte, error) {
-	s.use()
-	if s.inOpen == nil {
-		if len(s.plain) > 0 {
-			out = append(out, s.plain...)
-			s.plain = s.plain[:0]
+	is := s.in
+	if is == nil || is.open == nil {
+		if is != nil && len(is.plain) > 0 {
+			out = append(out, is.plain...)
+			is.plain = is.plain[:0]
 		}
 		return s.t.Unseal(in, out)
 	}
 	// TLS's plaintext, after what the handshake left, is inner's input.
-	tp, err := s.t.Unseal(in, s.plain)
-	s.plain = tp[:0]
+	tp, err := s.t.Unseal(in, is.plain)
+	is.plain = tp[:0]
 	if err != nil && !errors.Is(err, contract.ErrPeerClosed) {
 		return out, err
 	}
-	out, ierr := s.inOpen.Unseal(tp, out)
+	out, ierr := is.open.Unseal(tp, out)
 	if ierr != nil {
 		return out, ierr
 	}
@@ -272,19 +280,21 @@ func (s *secureSession) Unseal(in, out []byte) ([]byte, error) {
 // UndoSeal passes the loss of the last sealed batch on to inner, if its
 // sealing has effects to undo (contract.SealUndoer).
 func (s *secureSession) UndoSeal() {
-	if u, ok := s.inSeal.(contract.SealUndoer); ok {
+	if s.in == nil {
+		return
+	}
+	if u, ok := s.in.seal.(contract.SealUndoer); ok {
 		u.UndoSeal()
 	}
 }
 
 // Seal seals plain with inner's protocol, if it seals, then with TLS.
 func (s *secureSession) Seal(plain, out []byte) ([]byte, error) {
-	s.use()
-	if s.inSeal == nil {
+	if s.in == nil || s.in.seal == nil {
 		return s.t.Seal(plain, out)
 	}
-	enc, err := s.inSeal.Seal(plain, s.innerMs[:0])
-	s.innerMs = enc[:0]
+	enc, err := s.in.seal.Seal(plain, s.in.msgs[:0])
+	s.in.msgs = enc[:0]
 	if err != nil {
 		return out, err
 	}
@@ -301,9 +311,12 @@ func (m *Machine) openSessionOver(c *conn, t contract.Transport) {
 	if c.terms.sess != nil {
 		inner = m.framingSession(c, s)
 	}
-	m.setSession(c, s, newSecureSession(t, inner, &m.warm))
+	m.setSession(c, s, newSecureSession(t, inner))
+	m.warmUse(s) // its handshake just built its transport's state
 	s.done = inner == nil
-	s.early = t.Leftover()
+	if b := t.Leftover(); b != nil {
+		s.hold().early = b
+	}
 	m.ctlOut(c, s.s.Start(nil))
 }
 
@@ -311,8 +324,11 @@ func (m *Machine) openSessionOver(c *conn, t contract.Transport) {
 // read would: the reader takes it before it asks its port for more.
 func (m *Machine) takeEarly(c *conn) {
 	s := c.sess
-	b := s.early
-	s.early = nil
+	b := s.held.early
+	s.held.early = nil
+	if s.held.broken == nil {
+		s.held = nil
+	}
 	m.counters[c.ep].BytesIn += uint64(len(b))
 	c.stampRead()
 	if c.opening() != nil {

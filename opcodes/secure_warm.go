@@ -1,73 +1,157 @@
 package opcodes
 
-import "github.com/pxroute/pxroute/contract"
+import (
+	"time"
 
-// Warm transports: a secured conn's Transport may build per-connection
-// crypto state from its keys (TLS: two AEADs, ~2.6 KB) that an idle conn
-// need not hold. Each loop keeps that state for at most warmTransports
-// conns, those that most recently entered the ring by using their
-// transport; entering evicts the oldest entry, which rests (contract.
-// Rester) and builds its state again on its next use. So 10,000 idle
-// TLS conns hold a loop's ring's worth of AEADs, not 10,000 pairs, while
-// a conn in steady use stays warm as long as fewer than warmTransports
-// others are used in between (past that, each use of a transport costs
-// a key expansion and an allocation: a loop busy with more TLS conns
-// than that trades that CPU for the memory).
-const warmTransports = 512
+	"github.com/pxroute/pxroute/contract"
+)
 
-// warmRing is a loop's transports holding their built state, oldest at
-// next once the ring is full.
+// Warm sessions: a sealing conn (TLS, WebSocket) may hold state that an
+// idle conn need not: buffers sized by its last traffic (the plaintext of
+// its last read, its last batch and the batch sealed, each kept up to
+// keepSealing for the next read or batch; TLS's record cut short at a
+// read's end, 16 KiB) and state built from its keys (TLS: two AEADs,
+// ~1.5 KB). Without a bound, 1,000 idle TLS conns that had each echoed
+// 256 KiB held 135 KB apiece. A session rests, dropping what it does not
+// hold for a write under way and building it again on its next use, when
+// it has not read or written through its sealing for one to two
+// warmRestEvery (a sweep, one timer a loop, armed while any session is
+// warm), or when warmSessions others have since (each loop keeps at most
+// that many warm: entering evicts the oldest). A conn in steady use stays
+// warm; past warmSessions conns in use on a loop, each use costs a key
+// expansion and its buffers' allocation: that loop trades CPU for the
+// memory.
+const (
+	warmSessions  = 512
+	warmRestEvery = time.Second
+)
+
+// warmRing is a loop's warm sessions, oldest at next once the ring is
+// full; holes are slots freed by a sweep or a closed conn, filled first.
 type warmRing struct {
-	slots []*secureSession
-	next  int
+	slots    []*session
+	next     int
+	holes    []int
+	sweeping bool // the sweep's timer is armed
 }
 
-// use notes that s is about to use its transport: it enters the ring if
-// it is not in it, evicting and resting the oldest entry.
-func (s *secureSession) use() {
-	if !s.rests || s.warm {
+// warmUse notes that s is about to read or write through its sealing: it
+// enters the ring if it is not in it, and the sweep is armed.
+func (m *Machine) warmUse(s *session) {
+	s.recent = true
+	if s.warm {
 		return
 	}
-	r := s.ring
-	if len(r.slots) < warmTransports {
+	m.warm.enter(s)
+	if !m.warm.sweeping {
+		m.warm.sweeping = true
+		m.port.After(warmRestEvery, token(tagWarm, 0, 0))
+	}
+}
+
+// enter puts s in the ring, unless it is in it: in a hole if there is
+// one, else evicting and resting the oldest entry once the ring is full.
+func (r *warmRing) enter(s *session) {
+	if s.warm {
+		return
+	}
+	switch {
+	case len(r.holes) > 0:
+		i := r.holes[len(r.holes)-1]
+		r.holes = r.holes[:len(r.holes)-1]
+		r.slots[i] = s
+	case len(r.slots) < warmSessions:
 		r.slots = append(r.slots, s)
-	} else {
+	default:
 		if old := r.slots[r.next]; old != nil {
 			old.warm = false
-			old.t.(contract.Rester).Rest()
+			old.rest()
 		}
 		r.slots[r.next] = s
-		r.next = (r.next + 1) % warmTransports
+		r.next = (r.next + 1) % warmSessions
 	}
 	s.warm = true
 }
 
+// sweepWarm rests the sessions not used since the last sweep, and arms
+// the next sweep while any stays warm.
+func (m *Machine) sweepWarm() {
+	m.warm.sweeping = m.warm.sweep()
+	if m.warm.sweeping {
+		m.port.After(warmRestEvery, token(tagWarm, 0, 0))
+	}
+}
+
+// sweep rests the sessions not used since the last sweep; it reports
+// whether any stays warm.
+func (r *warmRing) sweep() (warm bool) {
+	for i, s := range r.slots {
+		switch {
+		case s == nil:
+		case s.recent:
+			s.recent = false
+			warm = true
+		default:
+			s.warm = false
+			s.rest()
+			r.slots[i] = nil
+			r.holes = append(r.holes, i)
+		}
+	}
+	return warm
+}
+
 // leave takes s out of the ring, its conn gone: the ring must not keep
 // a closed conn's session (and its buffers) alive.
-func (s *secureSession) leave() {
+func (r *warmRing) leave(s *session) {
 	if !s.warm {
 		return
 	}
-	r := s.ring
 	for i, o := range r.slots {
 		if o == s {
 			r.slots[i] = nil
+			r.holes = append(r.holes, i)
 			break
 		}
 	}
 	s.warm = false
 }
 
-// dropSession lets go of c's session, taking a secured one out of its
-// loop's warm ring.
-func (c *conn) dropSession() {
-	if c.sess != nil {
-		switch s := c.sess.s.(type) {
-		case *secureSession:
-			s.leave()
-		case *secureTicker:
-			s.leave()
+// rest lets go of what s rebuilds on its next use.
+func (s *session) rest() {
+	if z := s.seal; z != nil {
+		z.in = nil // c.cur may point into it: it stays alive while it does
+		if z.sealOut != nil && len(z.wire) == 0 {
+			z.plain, z.wire = nil, nil // no batch under way
 		}
+	}
+	if r, ok := s.s.(rester); ok {
+		r.rest()
+	}
+}
+
+// rester is a session with state of its own to let go of (a secured
+// conn's transport and scratch).
+type rester interface{ rest() }
+
+// rest rests the transport and drops the inner session's scratch.
+func (s *secureSession) rest() {
+	if r, ok := s.t.(contract.Rester); ok {
+		r.Rest()
+	}
+	if in := s.in; in != nil {
+		in.buf, in.msgs = nil, nil
+		if len(in.plain) == 0 {
+			in.plain = nil
+		}
+	}
+}
+
+// dropSession lets go of c's session, taking it out of its loop's warm
+// ring.
+func (m *Machine) dropSession(c *conn) {
+	if c.sess != nil {
+		m.warm.leave(c.sess)
 	}
 	c.sess = nil
 	if c.bulk != nil {

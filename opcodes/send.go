@@ -481,9 +481,12 @@ func (m *Machine) wrote(c *conn, n int) {
 }
 
 // emptied notes a queue that was just written out (its blocks are back in
-// the pool already).
+// the pool already). The iovec scratch lets go of what the writes pointed
+// at: an idle conn would otherwise keep its last writes' buffers alive (a
+// sealed batch, up to keepSealing, after its session rested them).
 func (m *Machine) emptied(c *conn) {
 	m.busy--
+	clear(c.iovs[:cap(c.iovs)])
 	if cap(c.iovs) > maxWriteChunks {
 		c.iovs = nil
 	}

@@ -30,12 +30,19 @@ import (
 // one a write has started (session.iov). A conn without a session has
 // c.sess nil, and pays one nil check per message read and per write.
 
-// session is a conn's session state.
+// session is a conn's session state. Every idle conn with a session
+// holds one, so what the reader rarely meets (held) is behind a pointer.
 type session struct {
-	s        contract.Session
-	done     bool  // the handshake is done: messages flow both ways
-	bye      bool  // Close was called: its words are in ctl or gone
-	shed     bool  // ctl holds the handshake's last output: let the buffer go once it is written
+	s    contract.Session
+	done bool // the handshake is done: messages flow both ways
+	bye  bool // Close was called: its words are in ctl or gone
+	shed bool // ctl holds the handshake's last output: let the buffer go once it is written
+	// eof: its input has ended in the protocol's words (TLS's
+	// close_notify; a handshake that replied and ends,
+	// contract.ErrReplied): the reader meets the end without a read.
+	eof      bool
+	warm     bool  // in its loop's warm ring (secure_warm.go)
+	recent   bool  // used since the ring's last sweep
 	deadline int64 // unix nanoseconds by which the handshake must be done
 	took     int   // bytes the handshake consumed so far (max_frame bounds it)
 
@@ -46,16 +53,25 @@ type session struct {
 
 	clock sessionClock // last read and write, when it ticks (session_tick.go)
 	seal  *sealing     // the session seals once established (seal.go); nil: it does not
+	held  *heldInput   // input the reader takes before it reads again; nil: none
+}
 
-	// A secured conn's (secure.go): what its handshake read past its end,
-	// for the reader to take first. eof: its input has ended in the
-	// protocol's words (TLS's close_notify; a handshake that replied and
-	// ends, contract.ErrReplied): the reader meets the end without a read.
+// heldInput is what a session's reader takes before it reads again.
+type heldInput struct {
+	// early is what a secured conn's handshake read past its end
+	// (secure.go).
 	early []byte
-	eof   bool
 	// broken is what the session could not unseal, kept until what came
 	// whole before it is framed: the reader then fails the conn with it.
 	broken error
+}
+
+// hold gives s's held input, made if it has none.
+func (s *session) hold() *heldInput {
+	if s.held == nil {
+		s.held = &heldInput{}
+	}
+	return s.held
 }
 
 // keepCtl is the control buffer's capacity kept once it empties.

@@ -189,12 +189,20 @@ func (d *direction) cipher(st *suite) cipher.AEAD {
 }
 
 // Rest drops both directions' AEADs, keeping the keys they are built
-// from: an idle connection holds a few hundred bytes instead of
-// kilobytes. The next Open or Seal builds what it needs again (an
-// allocation and a key expansion each), so a caller rests only
+// from, and the buffer of a record cut short at a read's end (16 KiB once
+// any record was) or of a handshake message split across records, unless
+// it holds part of one: an idle connection holds a few hundred bytes
+// instead of kilobytes. The next Open or Seal builds what it needs again
+// (an allocation and a key expansion each), so a caller rests only
 // connections it has reason to think idle.
 func (c *Conn) Rest() {
 	c.read.aead, c.write.aead = nil, nil
+	if len(c.pend) == 0 {
+		c.pend = nil
+	}
+	if len(c.hs) == 0 {
+		c.hs = nil
+	}
 }
 
 // Resting reports whether neither direction holds an AEAD.

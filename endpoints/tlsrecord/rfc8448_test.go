@@ -146,3 +146,29 @@ func TestRFC8448Seal(t *testing.T) {
 		})
 	}
 }
+
+// TestRestDropsAnEmptyCutRecordBuffer: a connection that once had a
+// record cut at a read's end lets the 16 KiB buffer go when it rests, but
+// keeps it while it holds part of a record, which still opens.
+func TestRestDropsAnEmptyCutRecordBuffer(t *testing.T) {
+	wire := rfc8448ServerData
+	c := rfc8448Conn(t, true, 1, 0) // the ticket, record 0, was opened before
+	out, err := c.Open(wire[:10], nil)
+	if err != nil || c.pend == nil {
+		t.Fatalf("a cut record: %v, kept %v", err, c.pend != nil)
+	}
+	c.Rest()
+	if c.pend == nil {
+		t.Fatal("Rest let go of part of a record")
+	}
+	if out, err = c.Open(wire[10:], out); err != nil || !bytes.Equal(out, rfc8448Payload()) {
+		t.Fatalf("after Rest, opened %x, %v; want the payload", out, err)
+	}
+	if c.pend == nil || len(c.pend) != 0 {
+		t.Fatal("the test expects the emptied buffer to be kept for the next cut record")
+	}
+	c.Rest()
+	if c.pend != nil {
+		t.Fatalf("Rest kept an empty cut-record buffer of %d bytes", cap(c.pend))
+	}
+}
