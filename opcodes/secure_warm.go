@@ -122,7 +122,7 @@ func (s *session) rest() {
 	if z := s.seal; z != nil {
 		z.in = nil // c.cur may point into it: it stays alive while it does
 		if z.sealOut != nil && len(z.wire) == 0 {
-			z.plain, z.wire = nil, nil // no batch under way
+			z.sealOut = nil // no batch under way
 		}
 	}
 	if r, ok := s.s.(rester); ok {

@@ -24,15 +24,15 @@ func (t *restingTransport) Seal(p, out []byte) ([]byte, error) {
 func warmTest(inner contract.Session) (*session, *restingTransport) {
 	t := &restingTransport{built: true}
 	ss := newSecureSession(t, inner)
-	s := &session{s: ss, done: true}
-	s.seal = newSealing(ss.(contract.Opener), ss)
+	s := &session{s: ss, done: true, seals: true}
+	s.seal = newSealing(ss.(contract.Opener))
 	s.seal.in = make([]byte, 0, 64<<10)
-	s.seal.plain, s.seal.wire = make([]byte, 0, 64<<10), make([]byte, 0, 64<<10)
+	s.seal.sealOut = &sealOut{plain: make([]byte, 0, 64<<10), wire: make([]byte, 0, 64<<10)}
 	return s, t
 }
 
 func (s *session) holdsBuffers() bool {
-	return s.seal.in != nil && s.seal.plain != nil && s.seal.wire != nil
+	return s.seal.in != nil && s.seal.sealOut != nil
 }
 
 // The ring keeps the buffers and built transports of the warmSessions
@@ -135,9 +135,9 @@ func TestWarmRingRestKeepsAWriteUnderWay(t *testing.T) {
 	in := s.s.(*secureSession).in
 	in.buf, in.msgs, in.plain = make([]byte, 0, 4096), make([]byte, 0, 4096), []byte("left by the handshake")
 	s.rest()
-	if s.seal.in != nil || s.seal.wire == nil || s.seal.plain == nil || tr.rests != 1 {
-		t.Fatalf("rested: in kept %v, wire kept %v, plain kept %v, transport rests %d; want false, true, true, 1",
-			s.seal.in != nil, s.seal.wire != nil, s.seal.plain != nil, tr.rests)
+	if s.seal.in != nil || s.seal.sealOut == nil || s.seal.wire == nil || s.seal.plain == nil || tr.rests != 1 {
+		t.Fatalf("rested: in kept %v, output kept %v, transport rests %d; want false, true, 1",
+			s.seal.in != nil, s.seal.sealOut != nil, tr.rests)
 	}
 	if in.buf != nil || in.msgs != nil || string(in.plain) != "left by the handshake" {
 		t.Fatalf("inner scratch after rest: buf %v msgs %v plain %q", in.buf != nil, in.msgs != nil, in.plain)

@@ -443,7 +443,7 @@ func (m *Machine) flush(d *conn) {
 		d.inflight -= d.sess.ctlSent // not the queue's
 	}
 	if z := d.sealed(); z != nil {
-		d.inflight = z.covers // the queue's bytes the sealed batch holds
+		d.inflight = z.covering() // the queue's bytes the sealed batch holds
 	}
 }
 
