@@ -99,3 +99,53 @@ func TestUringOpSize(t *testing.T) {
 		t.Fatalf("uringOp is %d bytes, want 48", got)
 	}
 }
+
+// A multishot recv may stay in flight for its connection's life: its
+// slot keeps nothing of an earlier use (a writev's iovecs, a Pinner's
+// store), which every idle connection would otherwise hold.
+func TestUringMultishotSlotKeepsNothingOfItsPast(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	port, err := NewUring()
+	if err != nil {
+		t.Skipf("io_uring cannot run here: %v", err)
+	}
+	defer port.Close()
+	p := port.(*uringPort)
+	if !p.multishotRecv {
+		t.Fatalf("multishot recv is off on this kernel: %v", p.Notes())
+	}
+	sv, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sv[0])
+	defer unix.Close(sv[1])
+	fd, peer := sv[0], sv[1]
+	if err := p.Send(fd, [][]byte{[]byte("two "), []byte("buffers")}, 3); err != nil {
+		t.Fatal(err)
+	}
+	if c := waitKind(t, p, KindSend); c.Err != 0 || c.N != len("two buffers") {
+		t.Fatalf("send: %+v", c)
+	}
+	slot := p.freeOps[len(p.freeOps)-1]
+	if p.ops[slot].io == nil {
+		t.Fatal("the test expects a writev to leave its iovecs with its slot")
+	}
+	unix.Write(peer, []byte("x"))
+	if err := p.Recv(fd, 7); err != nil {
+		t.Fatal(err)
+	}
+	if c := waitKind(t, p, KindRecv); c.Err != 0 || c.N != 1 {
+		t.Fatalf("recv: %+v", c)
+	} else {
+		p.Release(c.Buf)
+	}
+	ms := p.fds.at(fd).ms
+	if ms == 0 || ms-1 != slot {
+		t.Fatalf("multishot slot %d, want the send's freed slot %d", int(ms)-1, slot)
+	}
+	if op := p.ops[slot]; op.io != nil || op.pin != (runtime.Pinner{}) {
+		t.Fatalf("the multishot's slot keeps iovecs %v, a pinner %v", op.io != nil, op.pin != (runtime.Pinner{}))
+	}
+}
