@@ -70,7 +70,7 @@ const keepSealing = 4 * completion.BufSize
 // and makes the plaintext c's input to frame. It may fail c.
 func (m *Machine) unseal(c *conn, b []byte) {
 	z := c.sess.seal
-	m.warmUse(c.sess)
+	m.warmUse(c)
 	if cap(z.in) > keepSealing {
 		z.in = nil
 	}
@@ -152,7 +152,7 @@ func (m *Machine) sealNext(d *conn, z *sealing) {
 		k++
 	}
 	n := ends[k] - q.written
-	m.warmUse(d.sess)
+	m.warmUse(d)
 	if cap(z.plain) > keepSealing && n <= keepSealing {
 		z.plain, z.wire = nil, nil
 	}
