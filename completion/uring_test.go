@@ -9,18 +9,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Multishot recv: one submission serves many results; results that come
-// while the owner is not asking wait in order; a full backlog stops the
-// multishot (the rest stays in the socket) and the next Recv re-arms it.
-func TestUringMultishotRecv(t *testing.T) {
+// multishotPair gives an io_uring port with multishot recv, on this
+// goroutine's thread as a loop's is, and a socket pair: fd for the port,
+// peer for the test.
+func multishotPair(t *testing.T) (p *uringPort, fd, peer int) {
+	t.Helper()
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
 	port, err := NewUring()
 	if err != nil {
 		t.Skipf("io_uring cannot run here: %v", err)
 	}
-	defer port.Close()
-	p := port.(*uringPort)
+	t.Cleanup(func() { port.Close() })
+	p = port.(*uringPort)
 	if !p.multishotRecv {
 		t.Fatalf("multishot recv is off on this kernel: %v", p.Notes())
 	}
@@ -28,9 +29,15 @@ func TestUringMultishotRecv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(sv[0])
-	defer unix.Close(sv[1])
-	fd, peer := sv[0], sv[1]
+	t.Cleanup(func() { unix.Close(sv[0]); unix.Close(sv[1]) })
+	return p, sv[0], sv[1]
+}
+
+// Multishot recv: one submission serves many results; results that come
+// while the owner is not asking wait in order; a full backlog stops the
+// multishot (the rest stays in the socket) and the next Recv re-arms it.
+func TestUringMultishotRecv(t *testing.T) {
+	p, fd, peer := multishotPair(t)
 
 	recv := func() string {
 		t.Helper()
@@ -104,24 +111,7 @@ func TestUringOpSize(t *testing.T) {
 // slot keeps nothing of an earlier use (a writev's iovecs, a Pinner's
 // store), which every idle connection would otherwise hold.
 func TestUringMultishotSlotKeepsNothingOfItsPast(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	port, err := NewUring()
-	if err != nil {
-		t.Skipf("io_uring cannot run here: %v", err)
-	}
-	defer port.Close()
-	p := port.(*uringPort)
-	if !p.multishotRecv {
-		t.Fatalf("multishot recv is off on this kernel: %v", p.Notes())
-	}
-	sv, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(sv[0])
-	defer unix.Close(sv[1])
-	fd, peer := sv[0], sv[1]
+	p, fd, peer := multishotPair(t)
 	if err := p.Send(fd, [][]byte{[]byte("two "), []byte("buffers")}, 3); err != nil {
 		t.Fatal(err)
 	}
