@@ -361,14 +361,26 @@ func TestPortSplice(t *testing.T) {
 		defer unix.Close(pipe[1])
 		const total = 8 << 20
 		go func() {
+			defer unix.Shutdown(srcClient, unix.SHUT_WR)
 			b := make([]byte, 1<<20)
 			for i := range b {
 				b[i] = byte(i)
 			}
 			for sent := 0; sent < total; sent += len(b) {
-				unix.Write(srcClient, b)
+				// A blocking write a signal interrupts (the runtime's
+				// preemption, SIGURG) returns what it wrote so far.
+				for rest := b; len(rest) > 0; {
+					n, err := unix.Write(srcClient, rest)
+					if err == unix.EINTR {
+						continue
+					}
+					if err != nil {
+						t.Errorf("write: %v", err)
+						return
+					}
+					rest = rest[n:]
+				}
 			}
-			unix.Shutdown(srcClient, unix.SHUT_WR)
 		}()
 		got := make(chan int)
 		go func() {

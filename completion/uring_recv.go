@@ -2,6 +2,7 @@ package completion
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -45,7 +46,13 @@ func (p *uringPort) Recv(fd int, token uint64) error {
 func (p *uringPort) armMultishot(fd int) {
 	st := p.fds.at(fd)
 	i := p.newOp(KindRecv, fd, 0)
-	p.ops[i].multishot = true
+	op := p.ops[i]
+	op.multishot = true
+	// It may stay in flight for the connection's life, pinning nothing
+	// and sending nothing: it lets go of what the slot's earlier uses
+	// kept for the next (a Pinner's store, a send's iovecs), which every
+	// idle connection would otherwise hold.
+	op.pin, op.io = runtime.Pinner{}, nil
 	st.ms = i + 1
 	s := p.sqe()
 	s.opcode, s.fd, s.userData = uringOpRecv, int32(fd), uint64(i)+1

@@ -9,18 +9,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Multishot recv: one submission serves many results; results that come
-// while the owner is not asking wait in order; a full backlog stops the
-// multishot (the rest stays in the socket) and the next Recv re-arms it.
-func TestUringMultishotRecv(t *testing.T) {
+// multishotPair gives an io_uring port with multishot recv, on this
+// goroutine's thread as a loop's is, and a socket pair: fd for the port,
+// peer for the test.
+func multishotPair(t *testing.T) (p *uringPort, fd, peer int) {
+	t.Helper()
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
 	port, err := NewUring()
 	if err != nil {
 		t.Skipf("io_uring cannot run here: %v", err)
 	}
-	defer port.Close()
-	p := port.(*uringPort)
+	t.Cleanup(func() { port.Close() })
+	p = port.(*uringPort)
 	if !p.multishotRecv {
 		t.Fatalf("multishot recv is off on this kernel: %v", p.Notes())
 	}
@@ -28,9 +29,15 @@ func TestUringMultishotRecv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(sv[0])
-	defer unix.Close(sv[1])
-	fd, peer := sv[0], sv[1]
+	t.Cleanup(func() { unix.Close(sv[0]); unix.Close(sv[1]) })
+	return p, sv[0], sv[1]
+}
+
+// Multishot recv: one submission serves many results; results that come
+// while the owner is not asking wait in order; a full backlog stops the
+// multishot (the rest stays in the socket) and the next Recv re-arms it.
+func TestUringMultishotRecv(t *testing.T) {
+	p, fd, peer := multishotPair(t)
 
 	recv := func() string {
 		t.Helper()
@@ -97,5 +104,38 @@ func TestUringFDSize(t *testing.T) {
 func TestUringOpSize(t *testing.T) {
 	if got := unsafe.Sizeof(uringOp{}); got != 48 {
 		t.Fatalf("uringOp is %d bytes, want 48", got)
+	}
+}
+
+// A multishot recv may stay in flight for its connection's life: its
+// slot keeps nothing of an earlier use (a writev's iovecs, a Pinner's
+// store), which every idle connection would otherwise hold.
+func TestUringMultishotSlotKeepsNothingOfItsPast(t *testing.T) {
+	p, fd, peer := multishotPair(t)
+	if err := p.Send(fd, [][]byte{[]byte("two "), []byte("buffers")}, 3); err != nil {
+		t.Fatal(err)
+	}
+	if c := waitKind(t, p, KindSend); c.Err != 0 || c.N != len("two buffers") {
+		t.Fatalf("send: %+v", c)
+	}
+	slot := p.freeOps[len(p.freeOps)-1]
+	if p.ops[slot].io == nil {
+		t.Fatal("the test expects a writev to leave its iovecs with its slot")
+	}
+	unix.Write(peer, []byte("x"))
+	if err := p.Recv(fd, 7); err != nil {
+		t.Fatal(err)
+	}
+	if c := waitKind(t, p, KindRecv); c.Err != 0 || c.N != 1 {
+		t.Fatalf("recv: %+v", c)
+	} else {
+		p.Release(c.Buf)
+	}
+	ms := p.fds.at(fd).ms
+	if ms == 0 || ms-1 != slot {
+		t.Fatalf("multishot slot %d, want the send's freed slot %d", int(ms)-1, slot)
+	}
+	if op := p.ops[slot]; op.io != nil || op.pin != (runtime.Pinner{}) {
+		t.Fatalf("the multishot's slot keeps iovecs %v, a pinner %v", op.io != nil, op.pin != (runtime.Pinner{}))
 	}
 }

@@ -22,6 +22,7 @@ func TestConnStaysInItsSizeClass(t *testing.T) {
 		{"conn", unsafe.Sizeof(conn{}), 416},
 		{"secureSession", unsafe.Sizeof(secureSession{}), 24},
 		{"session", unsafe.Sizeof(session{}), 112},
+		{"sealing", unsafe.Sizeof(sealing{}), 48},
 	} {
 		if tc.size > tc.max {
 			t.Errorf("%s is %d bytes, over the %d-byte size class: put rarely used state behind a pointer", tc.name, tc.size, tc.max)

@@ -217,9 +217,9 @@ func (m *Machine) suspend(c *conn) bool {
 	if c.sending {
 		inflight = c.inflight
 	}
-	if z := c.sealed(); z != nil {
+	if z := c.sealed(); z != nil && z.covering() > 0 {
 		inflight = max(inflight, z.covers) // a sealed batch is started whole
-		if u, ok := z.s.(contract.SealUndoer); ok && z.covers > 0 {
+		if u, ok := c.sess.s.(contract.SealUndoer); ok {
 			u.UndoSeal() // its messages are dropped just below
 		}
 	}

@@ -36,33 +36,30 @@ const sealBatch = 64 << 10
 type sealing struct {
 	o  contract.Opener // unseals input
 	in []byte          // plaintext of the last read (c.cur may point into it)
-	// The output's, for a Sealer; nil: output goes as encoded.
+	// The output's, for a Sealer (session.seals), made by its first write
+	// and let go when it rests with no batch under way: an idle sealing
+	// conn holds none. nil for an Opener that does not seal.
 	*sealOut
 }
 
 // sealOut is a Sealer's output state.
 type sealOut struct {
-	s        contract.Sealer // seals output
-	plain    []byte          // the batch's messages, copied out of the queue
-	wire     []byte          // the batch sealed; wire[sent:] is still to write
+	plain    []byte // the batch's messages, copied out of the queue
+	wire     []byte // the batch sealed; wire[sent:] is still to write
 	sent     int
 	covers   int // queued bytes the batch holds
 	ctlFirst int // control output bytes sealed before the batch
 }
 
-// newSealing makes the sealing of a session that is an Opener: with
-// output state, in the same allocation, when it is a Sealer too.
-func newSealing(o contract.Opener, ss contract.Session) *sealing {
-	s, ok := ss.(contract.Sealer)
-	if !ok {
-		return &sealing{o: o}
+// newSealing makes the sealing of a session that is an Opener.
+func newSealing(o contract.Opener) *sealing { return &sealing{o: o} }
+
+// covering is how many queued bytes z's batch holds (0: none under way).
+func (z *sealing) covering() int {
+	if z.sealOut == nil {
+		return 0
 	}
-	both := &struct {
-		sealing
-		out sealOut
-	}{sealing: sealing{o: o}, out: sealOut{s: s}}
-	both.sealOut = &both.out
-	return &both.sealing
+	return z.covers
 }
 
 // keepSealing is the capacity up to which sealing's buffers are kept for
@@ -73,7 +70,7 @@ const keepSealing = 4 * completion.BufSize
 // and makes the plaintext c's input to frame. It may fail c.
 func (m *Machine) unseal(c *conn, b []byte) {
 	z := c.sess.seal
-	m.warmUse(c.sess)
+	m.warmUse(c)
 	if cap(z.in) > keepSealing {
 		z.in = nil
 	}
@@ -121,6 +118,9 @@ func (m *Machine) unsealRest(c *conn) {
 func (m *Machine) sealedIOV(d *conn, dst [][]byte) [][]byte {
 	s, z := d.sess, d.sess.seal
 	s.ctlSent = 0
+	if z.sealOut == nil {
+		z.sealOut = &sealOut{}
+	}
 	if len(z.wire) == 0 {
 		m.sealNext(d, z)
 		z.ctlFirst = len(s.ctl)
@@ -152,12 +152,12 @@ func (m *Machine) sealNext(d *conn, z *sealing) {
 		k++
 	}
 	n := ends[k] - q.written
-	m.warmUse(d.sess)
+	m.warmUse(d)
 	if cap(z.plain) > keepSealing && n <= keepSealing {
 		z.plain, z.wire = nil, nil
 	}
 	z.plain = q.gather(z.plain[:0], n)
-	wire, err := z.s.Seal(z.plain, z.wire[:0])
+	wire, err := d.sess.s.(contract.Sealer).Seal(z.plain, z.wire[:0])
 	if err != nil {
 		m.sessionFailed(d, "seal", fmt.Errorf("sealing %d queued bytes: %w", n, err))
 		return
@@ -183,7 +183,7 @@ func (m *Machine) wroteSealed(c *conn, z *sealing, n int) {
 // sealed is c's sealing once its handshake is done, if its output is
 // sealed; nil otherwise.
 func (c *conn) sealed() *sealing {
-	if z := c.opening(); z != nil && z.sealOut != nil {
+	if z := c.opening(); z != nil && c.sess.seals {
 		return z
 	}
 	return nil
@@ -201,7 +201,7 @@ func (c *conn) opening() *sealing {
 // busy is how many of c's queued bytes a write has taken and no drop may
 // touch: a port send's, or a sealed batch's.
 func (c *conn) busy() int {
-	if z := c.sealed(); z != nil && z.covers > c.inflight {
+	if z := c.sealed(); z != nil && z.covering() > c.inflight {
 		return z.covers
 	}
 	return c.inflight

@@ -312,7 +312,7 @@ func (m *Machine) openSessionOver(c *conn, t contract.Transport) {
 		inner = m.framingSession(c, s)
 	}
 	m.setSession(c, s, newSecureSession(t, inner))
-	m.warmUse(s) // its handshake just built its transport's state
+	m.warmUse(c) // its handshake just built its transport's state
 	s.done = inner == nil
 	if b := t.Leftover(); b != nil {
 		s.hold().early = b

@@ -29,48 +29,57 @@ const (
 // warmRing is a loop's warm sessions, oldest at next once the ring is
 // full; holes are slots freed by a sweep or a closed conn, filled first.
 type warmRing struct {
-	slots    []*session
+	slots    []warmEntry
 	next     int
 	holes    []int
 	sweeping bool // the sweep's timer is armed
 }
 
-// warmUse notes that s is about to read or write through its sealing: it
-// enters the ring if it is not in it, and the sweep is armed.
-func (m *Machine) warmUse(s *session) {
+// warmEntry is a warm session on its conn. Like a tick list's entry
+// (session_tick.go), it is stale once c.sess is no longer s: resting it
+// then rests s alone.
+type warmEntry struct {
+	c *conn
+	s *session
+}
+
+// warmUse notes that c's session is about to read or write through its
+// sealing: it enters the ring if it is not in it, and the sweep is armed.
+func (m *Machine) warmUse(c *conn) {
+	s := c.sess
 	s.recent = true
 	if s.warm {
 		return
 	}
-	m.warm.enter(s)
+	m.warm.enter(warmEntry{c, s})
 	if !m.warm.sweeping {
 		m.warm.sweeping = true
 		m.port.After(warmRestEvery, token(tagWarm, 0, 0))
 	}
 }
 
-// enter puts s in the ring, unless it is in it: in a hole if there is
-// one, else evicting and resting the oldest entry once the ring is full.
-func (r *warmRing) enter(s *session) {
-	if s.warm {
+// enter puts e in the ring, unless its session is in it: in a hole if
+// there is one, else evicting and resting the oldest entry once the ring
+// is full.
+func (r *warmRing) enter(e warmEntry) {
+	if e.s.warm {
 		return
 	}
 	switch {
 	case len(r.holes) > 0:
 		i := r.holes[len(r.holes)-1]
 		r.holes = r.holes[:len(r.holes)-1]
-		r.slots[i] = s
+		r.slots[i] = e
 	case len(r.slots) < warmSessions:
-		r.slots = append(r.slots, s)
+		r.slots = append(r.slots, e)
 	default:
-		if old := r.slots[r.next]; old != nil {
-			old.warm = false
+		if old := r.slots[r.next]; old.s != nil {
 			old.rest()
 		}
-		r.slots[r.next] = s
+		r.slots[r.next] = e
 		r.next = (r.next + 1) % warmSessions
 	}
-	s.warm = true
+	e.s.warm = true
 }
 
 // sweepWarm rests the sessions not used since the last sweep, and arms
@@ -85,16 +94,15 @@ func (m *Machine) sweepWarm() {
 // sweep rests the sessions not used since the last sweep; it reports
 // whether any stays warm.
 func (r *warmRing) sweep() (warm bool) {
-	for i, s := range r.slots {
+	for i, e := range r.slots {
 		switch {
-		case s == nil:
-		case s.recent:
-			s.recent = false
+		case e.s == nil:
+		case e.s.recent:
+			e.s.recent = false
 			warm = true
 		default:
-			s.warm = false
-			s.rest()
-			r.slots[i] = nil
+			e.rest()
+			r.slots[i] = warmEntry{}
 			r.holes = append(r.holes, i)
 		}
 	}
@@ -107,9 +115,9 @@ func (r *warmRing) leave(s *session) {
 	if !s.warm {
 		return
 	}
-	for i, o := range r.slots {
-		if o == s {
-			r.slots[i] = nil
+	for i, e := range r.slots {
+		if e.s == s {
+			r.slots[i] = warmEntry{}
 			r.holes = append(r.holes, i)
 			break
 		}
@@ -117,12 +125,22 @@ func (r *warmRing) leave(s *session) {
 	s.warm = false
 }
 
+// rest takes e's session out of the ring's count of warm ones and lets
+// go of what it and its conn rebuild on their next use.
+func (e warmEntry) rest() {
+	e.s.warm = false
+	e.s.rest()
+	if e.c.sess == e.s {
+		e.c.restOutput()
+	}
+}
+
 // rest lets go of what s rebuilds on its next use.
 func (s *session) rest() {
 	if z := s.seal; z != nil {
 		z.in = nil // c.cur may point into it: it stays alive while it does
 		if z.sealOut != nil && len(z.wire) == 0 {
-			z.plain, z.wire = nil, nil // no batch under way
+			z.sealOut = nil // no batch under way
 		}
 	}
 	if r, ok := s.s.(rester); ok {

@@ -24,15 +24,23 @@ func (t *restingTransport) Seal(p, out []byte) ([]byte, error) {
 func warmTest(inner contract.Session) (*session, *restingTransport) {
 	t := &restingTransport{built: true}
 	ss := newSecureSession(t, inner)
-	s := &session{s: ss, done: true}
-	s.seal = newSealing(ss.(contract.Opener), ss)
+	s := &session{s: ss, done: true, seals: true}
+	s.seal = newSealing(ss.(contract.Opener))
 	s.seal.in = make([]byte, 0, 64<<10)
-	s.seal.plain, s.seal.wire = make([]byte, 0, 64<<10), make([]byte, 0, 64<<10)
+	s.seal.sealOut = &sealOut{plain: make([]byte, 0, 64<<10), wire: make([]byte, 0, 64<<10)}
 	return s, t
 }
 
+// onConn is s's ring entry, on an idle conn of its own with output
+// scratch from its past writes.
+func onConn(s *session) warmEntry {
+	c := &conn{sess: s, iovs: make([][]byte, 0, 4)}
+	c.out.segs, c.out.ends = make([]seg, 0, 4), make([]int, 0, 4)
+	return warmEntry{c, s}
+}
+
 func (s *session) holdsBuffers() bool {
-	return s.seal.in != nil && s.seal.plain != nil && s.seal.wire != nil
+	return s.seal.in != nil && s.seal.sealOut != nil
 }
 
 // The ring keeps the buffers and built transports of the warmSessions
@@ -45,7 +53,7 @@ func TestWarmRingRestsTheOldest(t *testing.T) {
 	ss := make([]*session, n)
 	for i := range n {
 		ss[i], ts[i] = warmTest(nil)
-		ring.enter(ss[i])
+		ring.enter(onConn(ss[i]))
 	}
 	for i := range n {
 		want := 0
@@ -58,7 +66,7 @@ func TestWarmRingRestsTheOldest(t *testing.T) {
 	}
 	// A rested session used again enters, pushing out the next oldest
 	// (session 3); a warm one used again costs nothing.
-	ring.enter(ss[0])
+	ring.enter(onConn(ss[0]))
 	if !ss[0].warm {
 		t.Fatal("session 0 used again is not warm")
 	}
@@ -68,7 +76,7 @@ func TestWarmRingRestsTheOldest(t *testing.T) {
 	if ts[3].rests != 1 || ss[3].warm || ss[3].holdsBuffers() {
 		t.Fatalf("session 3: rested %d, warm %v, buffers kept %v; want 1, false, false", ts[3].rests, ss[3].warm, ss[3].holdsBuffers())
 	}
-	ring.enter(ss[n-1])
+	ring.enter(onConn(ss[n-1]))
 	if ts[n-1].rests != 0 || ts[4].rests != 0 {
 		t.Fatal("a warm session's use rested something")
 	}
@@ -77,8 +85,8 @@ func TestWarmRingRestsTheOldest(t *testing.T) {
 	if ss[5].warm || ts[5].rests != 0 || !ss[5].holdsBuffers() {
 		t.Fatal("leaving rested the session or left it warm")
 	}
-	for _, s := range ring.slots {
-		if s == ss[5] {
+	for _, e := range ring.slots {
+		if e.s == ss[5] {
 			t.Fatal("the ring still holds a session that left")
 		}
 	}
@@ -93,7 +101,7 @@ func TestWarmRingSweepRestsTheIdle(t *testing.T) {
 	for i := range ss {
 		ss[i], ts[i] = warmTest(nil)
 		ss[i].recent = true // as warmUse marks it
-		ring.enter(ss[i])
+		ring.enter(onConn(ss[i]))
 	}
 	if !ring.sweep() {
 		t.Fatal("the first sweep after use found nothing warm")
@@ -121,7 +129,7 @@ func TestWarmRingSweepRestsTheIdle(t *testing.T) {
 	}
 	// Entering fills the freed slots, evicting nothing.
 	n, _ := warmTest(nil)
-	ring.enter(n)
+	ring.enter(onConn(n))
 	if len(ring.slots) != 4 || len(ring.holes) != 3 || !n.warm {
 		t.Fatalf("entering after the sweeps: %d slots, %d holes; want 4 and 3", len(ring.slots), len(ring.holes))
 	}
@@ -135,9 +143,9 @@ func TestWarmRingRestKeepsAWriteUnderWay(t *testing.T) {
 	in := s.s.(*secureSession).in
 	in.buf, in.msgs, in.plain = make([]byte, 0, 4096), make([]byte, 0, 4096), []byte("left by the handshake")
 	s.rest()
-	if s.seal.in != nil || s.seal.wire == nil || s.seal.plain == nil || tr.rests != 1 {
-		t.Fatalf("rested: in kept %v, wire kept %v, plain kept %v, transport rests %d; want false, true, true, 1",
-			s.seal.in != nil, s.seal.wire != nil, s.seal.plain != nil, tr.rests)
+	if s.seal.in != nil || s.seal.sealOut == nil || s.seal.wire == nil || s.seal.plain == nil || tr.rests != 1 {
+		t.Fatalf("rested: in kept %v, output kept %v, transport rests %d; want false, true, 1",
+			s.seal.in != nil, s.seal.sealOut != nil, tr.rests)
 	}
 	if in.buf != nil || in.msgs != nil || string(in.plain) != "left by the handshake" {
 		t.Fatalf("inner scratch after rest: buf %v msgs %v plain %q", in.buf != nil, in.msgs != nil, in.plain)
@@ -190,5 +198,35 @@ func TestEmptiedLetsGoOfTheLastWrites(t *testing.T) {
 		if b != nil {
 			t.Fatalf("iov %d still points at a written buffer", i)
 		}
+	}
+}
+
+// Resting a session lets its idle conn's output scratch go (the queue's
+// arrays, the last write's iovecs); a conn with a message queued or a
+// write in flight keeps it, and so does a conn whose session the entry
+// no longer is (a reconnect's).
+func TestRestLetsGoOfAnIdleConnsOutputScratch(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(e warmEntry)
+		kept  bool
+	}{
+		{"idle", func(warmEntry) {}, false},
+		{"a message queued", func(e warmEntry) { e.c.out.ends = append(e.c.out.ends, 10) }, true},
+		{"bytes queued", func(e warmEntry) { e.c.out.segs = append(e.c.out.segs, seg{b: []byte("partial")}) }, true},
+		{"a write in flight", func(e warmEntry) { e.c.sending = true }, true},
+		{"the conn's session is another", func(e warmEntry) { e.c.sess = &session{} }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, tr := warmTest(nil)
+			e := onConn(s)
+			tc.setup(e)
+			e.s.warm = true
+			e.rest()
+			kept := e.c.out.segs != nil && e.c.out.ends != nil && e.c.iovs != nil
+			if kept != tc.kept || s.warm || tr.rests != 1 {
+				t.Fatalf("output scratch kept %v (want %v), session warm %v, transport rests %d (want 1)", kept, tc.kept, s.warm, tr.rests)
+			}
+		})
 	}
 }

@@ -443,7 +443,7 @@ func (m *Machine) flush(d *conn) {
 		d.inflight -= d.sess.ctlSent // not the queue's
 	}
 	if z := d.sealed(); z != nil {
-		d.inflight = z.covers // the queue's bytes the sealed batch holds
+		d.inflight = z.covering() // the queue's bytes the sealed batch holds
 	}
 }
 
@@ -478,6 +478,20 @@ func (m *Machine) wrote(c *conn, n int) {
 	m.counters[c.ep].Queued -= int64(n)
 	m.counters[c.ep].MsgsOut += uint64(done)
 	m.counters[c.ep].QueuedMsgs -= int64(done)
+}
+
+// restOutput lets go of an idle conn's output scratch: its queue's
+// segment and message-end arrays and the iovec array of its last write,
+// 64 bytes and more that every idle sealing conn would otherwise hold
+// (its session rests: secure_warm.go). Its next message makes them again.
+// A conn with bytes queued or a write in flight keeps them.
+func (c *conn) restOutput() {
+	q := &c.out
+	if c.sending || q.head != len(q.segs) || len(q.live()) > 0 {
+		return
+	}
+	q.segs, q.head, q.ends, q.endsAt = nil, 0, nil, 0
+	c.iovs = nil
 }
 
 // emptied notes a queue that was just written out (its blocks are back in

@@ -43,6 +43,7 @@ type session struct {
 	eof      bool
 	warm     bool  // in its loop's warm ring (secure_warm.go)
 	recent   bool  // used since the ring's last sweep
+	seals    bool  // its sealing seals output too (a contract.Sealer)
 	deadline int64 // unix nanoseconds by which the handshake must be done
 	took     int   // bytes the handshake consumed so far (max_frame bounds it)
 
@@ -108,7 +109,8 @@ func (m *Machine) framingSession(c *conn, s *session) contract.Session {
 func (m *Machine) setSession(c *conn, s *session, ss contract.Session) {
 	s.s = ss
 	if opener, ok := ss.(contract.Opener); ok {
-		s.seal = newSealing(opener, ss)
+		s.seal = newSealing(opener)
+		_, s.seals = ss.(contract.Sealer)
 	}
 	m.startTicking(c)
 }

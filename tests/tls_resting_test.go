@@ -8,9 +8,9 @@ import (
 )
 
 // More TLS connections on one loop than it keeps warm (opcodes'
-// warmTransports, 512): each loop keeps the record layer's AEADs of the
-// connections that used theirs last and rests the others', which build
-// them again on their next record. Every connection echoes before and
+// warmSessions, 512): each loop keeps the record layer's AEADs and the
+// sealing buffers of the connections that used theirs last and rests the
+// others', which build them again on their next record. Every connection echoes before and
 // after the others pushed it out, byte-exact, with nothing failed.
 func TestTLSConnectionsBeyondTheWarmRingEcho(t *testing.T) {
 	const n = 540

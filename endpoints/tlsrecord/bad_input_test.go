@@ -247,8 +247,8 @@ func TestTicketsToClient(t *testing.T) {
 			if string(out) != tc.want || (tc.ok && err != nil) || (!tc.ok && (!errors.As(err, &e) || e.Reason != tc.reason)) {
 				t.Fatalf("opened %q, %v; want %q and reason %v (ok %v)", out, err, tc.want, tc.reason, tc.ok)
 			}
-			if cap(client.hs) > hsBufCap || cap(client.pend) > recordHeader+maxCipher {
-				t.Fatalf("buffers grew to %d and %d", cap(client.hs), cap(client.pend))
+			if pend, hs := client.held(); cap(hs) > hsBufCap || cap(pend) > recordHeader+maxCipher {
+				t.Fatalf("buffers grew to %d and %d", cap(hs), cap(pend))
 			}
 		})
 	}

@@ -47,11 +47,26 @@ type Conn struct {
 	aad       [13]byte
 	read      direction
 	write     direction
+	nonce     [12]byte // the record's nonce, made by xorNonce or saltNonce
+	noData    int32    // records in a row that carried no application data
 
-	pend   []byte // a record cut short at the end of Open's input
-	hs     []byte // TLS 1.3: a handshake message split across records
-	noData int    // records in a row that carried no application data
-	err    error  // Open's first failure (or ErrClosed), returned from then on
+	carry *carried // nil: Open holds nothing between calls (most of the time)
+	err   error    // Open's first failure (or ErrClosed), returned from then on
+}
+
+// carried is what Open keeps between calls, behind a pointer: every
+// idle connection holds a Conn, and few hold any of this.
+type carried struct {
+	pend []byte // a record cut short at the end of Open's input
+	hs   []byte // TLS 1.3: a handshake message split across records
+}
+
+// carried gives c's carried state, made if it has none.
+func (c *Conn) carried() *carried {
+	if c.carry == nil {
+		c.carry = &carried{}
+	}
+	return c.carry
 }
 
 // direction is one way's keys and sequence number. Its AEAD is built
@@ -65,7 +80,6 @@ type direction struct {
 	iv     [12]byte // TLS 1.2 AES-GCM: the 4-byte salt in iv[:4]
 	seq    uint64   // the next record's
 	secret []byte   // TLS 1.3: the traffic secret, for KeyUpdate
-	nonce  [12]byte
 }
 
 // New derives this side's read and write keys from s.
@@ -197,11 +211,16 @@ func (d *direction) cipher(st *suite) cipher.AEAD {
 // connections it has reason to think idle.
 func (c *Conn) Rest() {
 	c.read.aead, c.write.aead = nil, nil
-	if len(c.pend) == 0 {
-		c.pend = nil
-	}
-	if len(c.hs) == 0 {
-		c.hs = nil
+	if k := c.carry; k != nil {
+		if len(k.pend) == 0 {
+			k.pend = nil
+		}
+		if len(k.hs) == 0 {
+			k.hs = nil
+		}
+		if k.pend == nil && k.hs == nil {
+			c.carry = nil
+		}
 	}
 }
 
@@ -209,21 +228,22 @@ func (c *Conn) Rest() {
 func (c *Conn) Resting() bool { return c.read.aead == nil && c.write.aead == nil }
 
 // xorNonce is d's IV XOR its sequence number (RFC 8446 §5.3; RFC 7905 for
-// TLS 1.2 ChaCha20-Poly1305).
-func (d *direction) xorNonce() []byte {
-	d.nonce = d.iv
+// TLS 1.2 ChaCha20-Poly1305), in c's nonce: one record is opened or
+// sealed at a time.
+func (c *Conn) xorNonce(d *direction) []byte {
+	c.nonce = d.iv
 	for i := range 8 {
-		d.nonce[4+i] ^= byte(d.seq >> (56 - 8*i))
+		c.nonce[4+i] ^= byte(d.seq >> (56 - 8*i))
 	}
-	return d.nonce[:]
+	return c.nonce[:]
 }
 
 // saltNonce is TLS 1.2 AES-GCM's nonce: the salt and the explicit part
 // (RFC 5288 §3).
-func (d *direction) saltNonce(explicit []byte) []byte {
-	copy(d.nonce[:4], d.iv[:4])
-	copy(d.nonce[4:], explicit)
-	return d.nonce[:]
+func (c *Conn) saltNonce(d *direction, explicit []byte) []byte {
+	copy(c.nonce[:4], d.iv[:4])
+	copy(c.nonce[4:], explicit)
+	return c.nonce[:]
 }
 
 // aad12 is TLS 1.2's additional data: seq, type, version, plaintext length.

@@ -74,7 +74,7 @@ func (c *Conn) Absorb(typ byte, content []byte) error {
 	if len(content) > maxPlain {
 		return c.fail(errorf(BadRecord, "record_overflow: %d bytes of plaintext in a record", len(content)))
 	}
-	if len(c.hs) > 0 && typ != typeHandshake {
+	if c.splitHandshake() && typ != typeHandshake {
 		return c.fail(errorf(BadRecord, "unexpected_message: a record of type %d inside a handshake message", typ))
 	}
 	var err error
@@ -118,7 +118,13 @@ func (c *Conn) AnswerKeyUpdate() (msg []byte, ok bool, err error) {
 // Holding reports whether Open holds the start of a record cut short, or
 // of a handshake message split across records: bytes another layer
 // could not take over, since the rest of them is still to be read.
-func (c *Conn) Holding() bool { return len(c.pend) > 0 || len(c.hs) > 0 }
+func (c *Conn) Holding() bool {
+	return c.carry != nil && (len(c.carry.pend) > 0 || len(c.carry.hs) > 0)
+}
+
+// splitHandshake reports whether Open holds the start of a handshake
+// message split across records.
+func (c *Conn) splitHandshake() bool { return c.carry != nil && len(c.carry.hs) > 0 }
 
 // KeyUpdateOwed reports whether the peer asked for our key update and
 // this side has not sent it yet (Seal or AnswerKeyUpdate sends it).

@@ -175,8 +175,8 @@ func FuzzAbsorb(f *testing.F) {
 				t.Fatalf("a record of %d bytes absorbed", len(content))
 			case first == nil && errors.Is(err, ErrClosed) && !(typ == typeAlert && len(content) == 2 && content[1] == alertCloseNotify):
 				t.Fatalf("ErrClosed for type %d content %x", typ, content)
-			case len(c.hs) > hsBufCap:
-				t.Fatalf("holding %d bytes of handshake", len(c.hs))
+			case len(heldHandshake(c)) > hsBufCap:
+				t.Fatalf("holding %d bytes of handshake", len(heldHandshake(c)))
 			}
 			if first == nil {
 				first = err

@@ -27,10 +27,10 @@ func (c *Conn) handshake(b []byte) error {
 		}
 		return errorf(BadRecord, "unexpected_message: handshake message %d after the handshake", b[0])
 	}
-	msgs, buffered := b, len(c.hs) > 0
+	msgs, buffered := b, c.splitHandshake()
 	if buffered {
-		c.hs = append(c.hs, b...)
-		msgs = c.hs
+		c.carry.hs = append(c.carry.hs, b...)
+		msgs = c.carry.hs
 	}
 	for len(msgs) >= 4 {
 		n := int(msgs[1])<<16 | int(msgs[2])<<8 | int(msgs[3])
@@ -52,14 +52,17 @@ func (c *Conn) handshake(b []byte) error {
 	}
 	switch {
 	case len(msgs) == 0:
-		c.hs = c.hs[:0]
-	case buffered:
-		c.hs = c.hs[:copy(c.hs, msgs)]
-	default:
-		if c.hs == nil {
-			c.hs = make([]byte, 0, hsBufCap)
+		if c.carry != nil {
+			c.carry.hs = c.carry.hs[:0]
 		}
-		c.hs = append(c.hs[:0], msgs...)
+	case buffered:
+		c.carry.hs = c.carry.hs[:copy(c.carry.hs, msgs)]
+	default:
+		k := c.carried()
+		if k.hs == nil {
+			k.hs = make([]byte, 0, hsBufCap)
+		}
+		k.hs = append(k.hs[:0], msgs...)
 	}
 	return nil
 }

@@ -12,14 +12,14 @@ func (c *Conn) Open(in, out []byte) ([]byte, error) {
 		return out, c.err
 	}
 	// First the record an earlier call kept the start of.
-	for len(c.pend) > 0 {
-		n, err := c.recordLen(c.pend)
+	for k := c.carry; k != nil && len(k.pend) > 0; {
+		n, err := c.recordLen(k.pend)
 		if err != nil {
 			return out, c.fail(err)
 		}
-		if len(c.pend) == n {
-			out, err = c.openRecord(c.pend, out)
-			c.pend = c.pend[:0]
+		if len(k.pend) == n {
+			out, err = c.openRecord(k.pend, out)
+			k.pend = k.pend[:0]
 			if err != nil {
 				return out, c.fail(err)
 			}
@@ -28,9 +28,9 @@ func (c *Conn) Open(in, out []byte) ([]byte, error) {
 		if len(in) == 0 {
 			return out, nil
 		}
-		k := min(n-len(c.pend), len(in))
-		c.pend = append(c.pend, in[:k]...)
-		in = in[k:]
+		m := min(n-len(k.pend), len(in))
+		k.pend = append(k.pend, in[:m]...)
+		in = in[m:]
 	}
 	for len(in) > 0 {
 		n, err := c.recordLen(in)
@@ -38,10 +38,11 @@ func (c *Conn) Open(in, out []byte) ([]byte, error) {
 			return out, c.fail(err)
 		}
 		if len(in) < n {
-			if c.pend == nil {
-				c.pend = make([]byte, 0, recordHeader+maxCipher)
+			k := c.carried()
+			if k.pend == nil {
+				k.pend = make([]byte, 0, recordHeader+maxCipher)
 			}
-			c.pend = append(c.pend[:0], in...)
+			k.pend = append(k.pend[:0], in...)
 			return out, nil
 		}
 		if out, err = c.openRecord(in[:n], out); err != nil {
@@ -54,7 +55,7 @@ func (c *Conn) Open(in, out []byte) ([]byte, error) {
 
 func (c *Conn) fail(err error) error {
 	c.err = err
-	c.pend, c.hs = nil, nil
+	c.carry = nil
 	return err
 }
 
@@ -90,7 +91,7 @@ func (c *Conn) openRecord(rec, out []byte) ([]byte, error) {
 	}
 	typ, body, mark := rec[0], rec[recordHeader:], len(out)
 	if c.tls13 {
-		plain, err := d.cipher(c.suite).Open(out, d.xorNonce(), body, rec[:recordHeader])
+		plain, err := d.cipher(c.suite).Open(out, c.xorNonce(d), body, rec[:recordHeader])
 		if err != nil { // plain is nil then: out is as it was
 			return out, errorf(BadRecord, "bad_record_mac: a record of %d bytes does not open", len(body))
 		}
@@ -110,12 +111,12 @@ func (c *Conn) openRecord(rec, out []byte) ([]byte, error) {
 			if len(body) < explicitLen+tagLen {
 				return out, errorf(BadRecord, "bad_record_mac: a record of %d bytes", len(body))
 			}
-			nonce, body = d.saltNonce(body[:explicitLen]), body[explicitLen:]
+			nonce, body = c.saltNonce(d, body[:explicitLen]), body[explicitLen:]
 		} else {
 			if len(body) < tagLen {
 				return out, errorf(BadRecord, "bad_record_mac: a record of %d bytes", len(body))
 			}
-			nonce = d.xorNonce()
+			nonce = c.xorNonce(d)
 		}
 		plain, err := d.cipher(c.suite).Open(out, nonce, body, c.aad12(d.seq, typ, len(body)-tagLen))
 		if err != nil {
@@ -128,7 +129,7 @@ func (c *Conn) openRecord(rec, out []byte) ([]byte, error) {
 	if len(content) > maxPlain {
 		return out[:mark], errorf(BadRecord, "record_overflow: %d bytes of plaintext in a record", len(content))
 	}
-	if len(c.hs) > 0 && typ != typeHandshake {
+	if c.splitHandshake() && typ != typeHandshake {
 		return out[:mark], errorf(BadRecord, "unexpected_message: a record of type %d inside a handshake message", typ)
 	}
 	if typ == typeApplicationData {

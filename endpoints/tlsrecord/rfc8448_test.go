@@ -148,27 +148,47 @@ func TestRFC8448Seal(t *testing.T) {
 }
 
 // TestRestDropsAnEmptyCutRecordBuffer: a connection that once had a
-// record cut at a read's end lets the 16 KiB buffer go when it rests, but
-// keeps it while it holds part of a record, which still opens.
+// record cut at a read's end lets the 16 KiB buffer (and what held it)
+// go when it rests, but keeps it while it holds part of a record, which
+// still opens.
 func TestRestDropsAnEmptyCutRecordBuffer(t *testing.T) {
 	wire := rfc8448ServerData
 	c := rfc8448Conn(t, true, 1, 0) // the ticket, record 0, was opened before
+	if c.carry != nil {
+		t.Fatal("a new Conn holds carried state")
+	}
 	out, err := c.Open(wire[:10], nil)
-	if err != nil || c.pend == nil {
-		t.Fatalf("a cut record: %v, kept %v", err, c.pend != nil)
+	if pend, _ := c.held(); err != nil || pend == nil {
+		t.Fatalf("a cut record: %v, kept %v", err, pend != nil)
 	}
 	c.Rest()
-	if c.pend == nil {
+	if pend, _ := c.held(); pend == nil {
 		t.Fatal("Rest let go of part of a record")
 	}
 	if out, err = c.Open(wire[10:], out); err != nil || !bytes.Equal(out, rfc8448Payload()) {
 		t.Fatalf("after Rest, opened %x, %v; want the payload", out, err)
 	}
-	if c.pend == nil || len(c.pend) != 0 {
+	if pend, _ := c.held(); pend == nil || len(pend) != 0 {
 		t.Fatal("the test expects the emptied buffer to be kept for the next cut record")
 	}
 	c.Rest()
-	if c.pend != nil {
-		t.Fatalf("Rest kept an empty cut-record buffer of %d bytes", cap(c.pend))
+	if c.carry != nil {
+		pend, hs := c.held()
+		t.Fatalf("Rest kept an empty cut-record buffer of %d bytes (and %d of handshake)", cap(pend), cap(hs))
 	}
+}
+
+// held is what c carries between Opens: a cut record's start, a split
+// handshake message's.
+func (c *Conn) held() (pend, hs []byte) {
+	if c.carry == nil {
+		return nil, nil
+	}
+	return c.carry.pend, c.carry.hs
+}
+
+// heldHandshake is the split handshake message c holds.
+func heldHandshake(c *Conn) []byte {
+	_, hs := c.held()
+	return hs
 }

@@ -90,7 +90,7 @@ func (c *Conn) sealRecord(out []byte, typ byte, content []byte) ([]byte, error) 
 	var sealed []byte
 	if c.tls13 {
 		out = append(out, typ)
-		sealed = d.cipher(c.suite).Seal(out[body:body], d.xorNonce(), out[body:], hdr)
+		sealed = d.cipher(c.suite).Seal(out[body:body], c.xorNonce(d), out[body:], hdr)
 	} else {
 		hdr[0] = typ
 		var nonce []byte
@@ -100,9 +100,9 @@ func (c *Conn) sealRecord(out []byte, typ byte, content []byte) ([]byte, error) 
 			for i := range 8 {
 				explicit[i] = byte(d.seq >> (56 - 8*i))
 			}
-			nonce = d.saltNonce(explicit)
+			nonce = c.saltNonce(d, explicit)
 		} else {
-			nonce = d.xorNonce()
+			nonce = c.xorNonce(d)
 		}
 		sealed = d.cipher(c.suite).Seal(out[body:body], nonce, out[body:], c.aad12(d.seq, typ, n))
 	}
