@@ -2,6 +2,8 @@ package endpoints
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"testing"
 )
 
@@ -24,8 +26,10 @@ func FuzzTLSHelloRecords(f *testing.F) {
 		if whole.random != nil && len(whole.random) != 32 {
 			t.Fatalf("random of %d bytes", len(whole.random))
 		}
-		// The conn gives crypto/tls at most one record per Read.
-		c := &tlsRecordConn{Conn: nil, buf: append([]byte(nil), b...)}
+		// The conn gives crypto/tls at most one record per Read. The
+		// socket behind it has nothing more: b is all the peer sent (a
+		// plaintext alert's header asks for its body, which may not come).
+		c := &tlsRecordConn{Conn: endedConn{}, buf: append([]byte(nil), b...)}
 		out := make([]byte, 1<<16)
 		for len(c.buf) >= tlsRecordHeader || (c.left > 0 || c.passthrough) && len(c.buf) > 0 {
 			hdr, atStart := c.buf, c.left == 0 && !c.passthrough
@@ -43,3 +47,8 @@ func FuzzTLSHelloRecords(f *testing.F) {
 		}
 	})
 }
+
+// endedConn is a connection whose peer has sent all it will: reads end.
+type endedConn struct{ net.Conn }
+
+func (endedConn) Read([]byte) (int, error) { return 0, io.EOF }
