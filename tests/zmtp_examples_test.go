@@ -91,6 +91,9 @@ var zmtpExampleCases = []zmtpCase{
 				t.Fatalf("message %d: %q, want %q", i, got, want)
 			}
 		}
+		// A write is counted when it completes, which may be after the
+		// peer read it.
+		waitFor(t, "both messages counted", func() bool { return endpoint(r.Stats(), "feed").MsgsOut == 2 })
 		e := endpoint(r.Stats(), "feed")
 		if errs := zmtpFigs(r.Stats(), "feed").Errors; errs != 0 || e.MsgsOut != 2 || e.Offered != e.MsgsOut+uint64(e.Queued)+sumCounts(e.Drops) {
 			t.Fatalf("feed: errors %d, out %d, offered %d, queued %d, drops %v", errs, e.MsgsOut, e.Offered, e.Queued, e.Drops)
