@@ -235,6 +235,16 @@ func (q *outQueue) compact(pool *chunkPool) {
 	}
 }
 
+// letGo drops an empty queue's segment and message-end arrays (the next
+// message makes them again) and reports whether it was empty.
+func (q *outQueue) letGo() bool {
+	if q.head != len(q.segs) || q.msgs() > 0 {
+		return false
+	}
+	q.segs, q.head, q.ends, q.endsAt = nil, 0, nil, 0
+	return true
+}
+
 // dropOldest drops the oldest messages that no write has started on (the
 // first inflight bytes may be in a write), until at most keepBytes bytes and
 // keepMsgs messages are queued or none is left to drop. It returns how many

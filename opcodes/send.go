@@ -486,12 +486,9 @@ func (m *Machine) wrote(c *conn, n int) {
 // (its session rests: secure_warm.go). Its next message makes them again.
 // A conn with bytes queued or a write in flight keeps them.
 func (c *conn) restOutput() {
-	q := &c.out
-	if c.sending || q.head != len(q.segs) || len(q.live()) > 0 {
-		return
+	if !c.sending && c.out.letGo() {
+		c.iovs = nil
 	}
-	q.segs, q.head, q.ends, q.endsAt = nil, 0, nil, 0
-	c.iovs = nil
 }
 
 // emptied notes a queue that was just written out (its blocks are back in
